@@ -1,0 +1,2 @@
+// The factory package is built in issue 4; until then it exports nothing.
+export {};

@@ -1,0 +1,43 @@
+import type { CommandModule } from 'yargs';
+import { DEFAULT_ROOT } from '../../mounter.js';
+import { type CliContext, type GlobalArgs, mounterFor, printJson } from '../context.js';
+
+interface MountArgs extends GlobalArgs {
+  tag: string;
+  branch?: string;
+  snapshot?: string;
+  root: string;
+}
+
+export function mountCommand(context: CliContext): CommandModule<GlobalArgs, MountArgs> {
+  return {
+    command: 'mount',
+    describe: 'Bind a CernVM root from CernVM-FS over a placeholder image, registering it if needed',
+    builder: (argv) =>
+      argv
+        .option('tag', { type: 'string', demandOption: true, requiresArg: true, describe: 'Image NAME[:TAG]' })
+        .option('branch', {
+          type: 'string',
+          requiresArg: true,
+          describe: "CernVM repository (default: the placeholder's own, else cernvm-prod.cern.ch)",
+        })
+        .option('snapshot', { type: 'string', requiresArg: true, describe: 'Repository tag (snapshot) to mount' })
+        .option('root', {
+          type: 'string',
+          default: DEFAULT_ROOT,
+          requiresArg: true,
+          describe: 'cvm4, cvm3, or a path inside the repository',
+        }),
+    handler: async (argv) => {
+      const result = await mounterFor(context, argv).mount({
+        tag: argv.tag,
+        branch: argv.branch,
+        snapshot: argv.snapshot,
+        root: argv.root,
+      });
+      if (argv.json) return printJson(context.io, result);
+      if (result.action === 'unchanged') context.io.stderr(`${result.tag} already shows ${result.rootDir}\n`);
+      context.io.stdout(`CernVM snapshot in use: ${result.version ?? 'unknown (no cernvm-system marker)'}\n`);
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import type { CommandModule } from 'yargs';
+import { DEFAULT_BRANCH } from '../../mounter.js';
+import { describePair } from '../../placeholder.js';
+import { type CliContext, type GlobalArgs, mounterFor, printJson } from '../context.js';
+
+interface RegisterArgs extends GlobalArgs {
+  tag: string;
+  branch: string;
+  snapshot?: string;
+}
+
+export function registerCommand(context: CliContext): CommandModule<GlobalArgs, RegisterArgs> {
+  return {
+    command: 'register',
+    describe: 'Build the placeholder image for a CernVM repository (and snapshot); prints its id',
+    builder: (argv) =>
+      argv
+        .option('tag', { type: 'string', demandOption: true, requiresArg: true, describe: 'Image NAME[:TAG]' })
+        .option('branch', { type: 'string', default: DEFAULT_BRANCH, requiresArg: true, describe: 'CernVM repository' })
+        .option('snapshot', { type: 'string', requiresArg: true, describe: 'Repository tag (snapshot) to stand for' }),
+    handler: async (argv) => {
+      const result = await mounterFor(context, argv).register({
+        tag: argv.tag,
+        branch: argv.branch,
+        snapshot: argv.snapshot,
+      });
+      if (argv.json) return printJson(context.io, result);
+      if (!result.created) context.io.stderr(`${result.tag} is already registered for ${describePair(result.pair)}\n`);
+      context.io.stdout(`${result.imageId}\n`);
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { CommandModule } from 'yargs';
+import { DEFAULT_BRANCH } from '../../mounter.js';
+import { type CliContext, type GlobalArgs, mounterFor, printJson } from '../context.js';
+
+interface SnapshotsArgs extends GlobalArgs {
+  branch: string;
+}
+
+export function snapshotsCommand(context: CliContext): CommandModule<GlobalArgs, SnapshotsArgs> {
+  return {
+    command: 'snapshots',
+    describe: 'List the snapshots a CernVM repository publishes, marking the mounted ones',
+    builder: (argv) =>
+      argv.option('branch', { type: 'string', default: DEFAULT_BRANCH, requiresArg: true, describe: 'CernVM repository' }),
+    handler: async (argv) => {
+      const report = await mounterFor(context, argv).snapshots(argv.branch);
+      if (argv.json) return printJson(context.io, report);
+      const mounted = new Map(report.mounted.map((m) => [m.snapshot ?? '', m]));
+      if (!report.available) {
+        context.io.stderr(`${report.branch} publishes no snapshot directory (.cvmfs/snapshots)\n`);
+      }
+      for (const name of report.available ?? []) {
+        const m = mounted.get(name);
+        context.io.stdout(m ? `* ${name}  mounted as ${m.tags.join(', ')}\n` : `  ${name}\n`);
+      }
+      const current = mounted.get('');
+      if (current) context.io.stdout(`* (current)  mounted as ${current.tags.join(', ')}, ${current.version ?? ''}\n`);
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import type { CommandModule } from 'yargs';
+import { describeUsers } from '../../bind-rules.js';
+import type { BoundSource, StatusReport } from '../../mounter.js';
+import { type CliContext, type GlobalArgs, mounterFor, printJson } from '../context.js';
+
+function describeBound(bound: BoundSource | undefined): string {
+  if (!bound) return 'nothing (the placeholder is empty)';
+  const flags = [bound.readOnly ? 'read-only' : 'WRITABLE', ...(bound.deleted ? ['source deleted'] : [])];
+  return `${bound.source ?? '(source not visible here)'} (${flags.join(', ')})`;
+}
+
+export function formatStatus(report: StatusReport): string {
+  const lines = [`storage: ${report.storage.driver} in ${report.storage.dockerRootDir}`];
+  if (report.placeholders.length === 0) lines.push('no placeholder images (docker-cernvm register or mount makes one)');
+  for (const p of report.placeholders) {
+    lines.push(
+      '',
+      `${p.tags.join(', ') || '<untagged>'} (${p.imageId.replace('sha256:', '').slice(0, 12)})`,
+      `  repository  ${p.pair.branch}`,
+      `  snapshot    ${p.pair.snapshot ?? '(current)'}`,
+      `  layer       ${p.layerDir}`,
+      `  bound       ${describeBound(p.bound)}`,
+      `  version     ${p.version ?? '-'}`,
+      `  containers  ${p.containers.length ? describeUsers(p.containers) : 'none'}`,
+    );
+  }
+  for (const orphan of report.orphanBinds) {
+    lines.push('', `bound layer without an image: ${orphan.layerDir}`, `  bound       ${describeBound(orphan)}`);
+  }
+  if (report.repositories.length) lines.push('', 'repository mounts:');
+  for (const r of report.repositories) {
+    lines.push(`  ${r.mountPoint}  ${r.branch}${r.snapshot ? ` @ ${r.snapshot}` : ''} (${r.fsType})`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function statusCommand(context: CliContext): CommandModule<GlobalArgs, GlobalArgs> {
+  return {
+    command: 'status',
+    describe: 'Show placeholder images, what is bound over each, and the containers using them',
+    handler: async (argv) => {
+      const report = await mounterFor(context, argv).status();
+      if (argv.json) return printJson(context.io, report);
+      context.io.stdout(formatStatus(report));
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import type { CommandModule } from 'yargs';
+import { type CliContext, type GlobalArgs, mounterFor, printJson } from '../context.js';
+
+interface UnmountArgs extends GlobalArgs {
+  branch?: string;
+}
+
+export function unmountAllCommand(context: CliContext): CommandModule<GlobalArgs, UnmountArgs> {
+  return {
+    command: 'unmount-all',
+    aliases: ['umount-all'],
+    describe: 'Unbind every placeholder, then the repository mounts; refuses while containers use them',
+    builder: (argv) =>
+      argv.option('branch', { type: 'string', requiresArg: true, describe: 'Only this CernVM repository' }),
+    handler: async (argv) => {
+      const result = await mounterFor(context, argv).unmountAll({ branch: argv.branch });
+      if (argv.json) return printJson(context.io, result);
+      if (result.unboundLayers.length + result.unmountedRepositories.length === 0) {
+        context.io.stderr('nothing of docker-cernvm is mounted\n');
+      }
+    },
+  };
+}

@@ -1,0 +1,34 @@
+// The mounter's library API, for the factory and for scripts.
+export { MounterError, type MounterErrorCode } from './errors.js';
+export { checkBranch, checkSnapshot, checkRootPath, parseImageRef, formatImageRef, type ImageRef } from './names.js';
+export {
+  LABELS,
+  LABEL_PREFIX,
+  PLACEHOLDER_FILE,
+  pairFromLabels,
+  describePair,
+  type PlaceholderPair,
+} from './placeholder.js';
+export { type DockerApi, DockerodeApi, type ContainerUse, type ImageDetails } from './docker-api.js';
+export { type HostCommands, SystemHostCommands } from './host-commands.js';
+export { MountOps, type MountOpsOptions } from './mount-ops.js';
+export { RepositoryLocator, DEFAULT_REPOSITORY_PATHS, type RepositoryPaths } from './repository.js';
+export { type Reporter, silentReporter } from './reporter.js';
+export { compareVersions, cernvmVersionOf } from './cernvm-root.js';
+export { type LayerStorage, layerStorageOf, resolveLayerDir, chainId } from './layer-dir.js';
+export {
+  Mounter,
+  DEFAULT_BRANCH,
+  DEFAULT_ROOT,
+  type MountRequest,
+  type MountResult,
+  type RegisterRequest,
+  type RegisterResult,
+  type StatusReport,
+  type PlaceholderStatus,
+  type SnapshotsReport,
+  type PruneResult,
+  type UnmountResult,
+} from './mounter.js';
+export { planSetupRepo, applySetupRepo, DEFAULT_SERVER_URL, DEFAULT_KEYS_URL, type SetupRepoPlan } from './setup-repo.js';
+export { createMounter, type CreateMounterOptions } from './create-mounter.js';

@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type ImageLayerInfo, chainId, isLayerDir, layerStorageOf, resolveLayerDir } from './layer-dir.js';
+
+// Recorded from Docker 20.10 (overlay2): a two-layer image FROM scratch, and its layer database entry.
+const LAYERS = [
+  'sha256:f8843e137b8b569690e489c182ab36a5b851b4631b744662cf19028fb2d43b0d',
+  'sha256:2f4d8f1df2588444de8375666775762c591a07828933cff7999f4138c2d7d291',
+];
+const CHAIN = '3a318d4e4657fe5c4675594d11fa7c283aedaa8e0d6712e42c652b8dbfa32e52';
+const CACHE_ID = '5b4c2b48944b786d880ddbebfb3b13dd65bd87058bf1924575900f1de66ef556';
+const OVERLAY2_INFO = {
+  driver: 'overlay2',
+  driverStatus: [
+    ['Backing Filesystem', 'extfs'],
+    ['Supports d_type', 'true'],
+    ['Native Overlay Diff', 'true'],
+  ] as Array<[string, string]>,
+  dockerRootDir: '/var/lib/docker',
+};
+// Recorded from Docker 26.1 with the containerd image store.
+const CONTAINERD_INFO = {
+  driver: 'overlayfs',
+  driverStatus: [['driver-type', 'io.containerd.snapshotter.v1']] as Array<[string, string]>,
+  dockerRootDir: '/var/lib/docker',
+};
+
+describe('chainId', () => {
+  it('is the diff id for one layer', () => {
+    expect(chainId([LAYERS[0]!])).toBe(LAYERS[0]);
+  });
+  it('matches the chain id the engine used for a two-layer image', () => {
+    expect(chainId(LAYERS)).toBe(`sha256:${CHAIN}`);
+  });
+});
+
+describe('layerStorageOf', () => {
+  it('accepts overlay2 and aufs', () => {
+    expect(layerStorageOf(OVERLAY2_INFO)).toEqual({ driver: 'overlay2', dockerRootDir: '/var/lib/docker' });
+    expect(layerStorageOf({ ...OVERLAY2_INFO, driver: 'aufs', driverStatus: [] }).driver).toBe('aufs');
+  });
+  it('refuses the containerd image store, saying what to change', () => {
+    expect(() => layerStorageOf(CONTAINERD_INFO)).toThrow(
+      expect.objectContaining({ code: 'E_UNSUPPORTED_STORAGE', message: expect.stringContaining('containerd-snapshotter') }),
+    );
+  });
+  it.each(['vfs', 'btrfs', 'zfs', 'devicemapper'])('refuses %s, naming it', (driver) => {
+    expect(() => layerStorageOf({ ...OVERLAY2_INFO, driver, driverStatus: [] })).toThrow(
+      expect.objectContaining({ code: 'E_UNSUPPORTED_STORAGE', message: expect.stringContaining(driver) }),
+    );
+  });
+});
+
+describe('resolveLayerDir from a layer database tree', () => {
+  let root: string;
+  const image = (upperDir?: string): ImageLayerInfo => ({
+    id: 'sha256:413a657c1387',
+    layers: LAYERS,
+    graphDriver: upperDir ? { name: 'overlay2', data: { UpperDir: upperDir } } : undefined,
+  });
+
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'layerdb-'));
+    for (const driver of ['overlay2', 'aufs']) {
+      const entry = path.join(root, 'image', driver, 'layerdb', 'sha256', CHAIN);
+      await mkdir(entry, { recursive: true });
+      await writeFile(path.join(entry, 'cache-id'), CACHE_ID);
+    }
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it('finds the overlay2 diff directory and agrees with the engine', async () => {
+    const expected = path.join(root, 'overlay2', CACHE_ID, 'diff');
+    await expect(resolveLayerDir({ driver: 'overlay2', dockerRootDir: root }, image(expected))).resolves.toBe(expected);
+  });
+
+  it('refuses when the engine reports another directory than the layer database', async () => {
+    const storage = { driver: 'overlay2' as const, dockerRootDir: root };
+    await expect(resolveLayerDir(storage, image('/elsewhere/diff'))).rejects.toMatchObject({ code: 'E_LAYER_MISMATCH' });
+  });
+
+  it('resolves the aufs diff directory the same way', async () => {
+    await expect(resolveLayerDir({ driver: 'aufs', dockerRootDir: root }, image())).resolves.toBe(
+      path.join(root, 'aufs', 'diff', CACHE_ID),
+    );
+  });
+
+  it('says so when the layer database has no entry', async () => {
+    const storage = { driver: 'overlay2' as const, dockerRootDir: path.join(root, 'missing') };
+    await expect(resolveLayerDir(storage, image())).rejects.toMatchObject({ code: 'E_LAYER_MISMATCH' });
+  });
+});
+
+describe('isLayerDir', () => {
+  const id = 'a'.repeat(64);
+  it('recognises overlay2 and aufs layer directories only', () => {
+    const overlay = { driver: 'overlay2' as const, dockerRootDir: '/var/lib/docker' };
+    expect(isLayerDir(overlay, `/var/lib/docker/overlay2/${id}/diff`)).toBe(true);
+    expect(isLayerDir(overlay, `/var/lib/docker/overlay2/${id}/merged`)).toBe(false);
+    expect(isLayerDir(overlay, `/var/lib/docker/overlay2/${id}-init/diff`)).toBe(false);
+    expect(isLayerDir({ driver: 'aufs', dockerRootDir: '/var/lib/docker' }, `/var/lib/docker/aufs/diff/${id}`)).toBe(
+      true,
+    );
+  });
+});

@@ -1,0 +1,429 @@
+import { realpath } from 'node:fs/promises';
+import { decideBind, describeUsers } from './bind-rules.js';
+import { cernvmVersionOf, resolveCernvmRoot } from './cernvm-root.js';
+import type { ContainerUse, DockerApi, ImageDetails } from './docker-api.js';
+import { MounterError } from './errors.js';
+import { type LayerStorage, isLayerDir, layerStorageOf, resolveLayerDir } from './layer-dir.js';
+import type { MountOps } from './mount-ops.js';
+import {
+  type MountEntry,
+  identityOfMount,
+  identityOfPath,
+  isReadOnly,
+  mountAt,
+  sameIdentity,
+  sourcePathOf,
+} from './mountinfo.js';
+import { checkBranch, checkRootPath, checkSnapshot, formatImageRef, parseImageRef } from './names.js';
+import {
+  type PlaceholderPair,
+  describePair,
+  pairFromLabels,
+  placeholderBuildContext,
+  placeholderLabels,
+  samePair,
+} from './placeholder.js';
+import { type Reporter, silentReporter } from './reporter.js';
+import type { RepositoryLocator, RepositoryMount } from './repository.js';
+
+export const DEFAULT_BRANCH = 'cernvm-prod.cern.ch';
+export const DEFAULT_ROOT = 'cvm4';
+
+export interface RegisterRequest {
+  tag: string;
+  branch?: string;
+  snapshot?: string;
+}
+
+export interface RegisterResult {
+  imageId: string;
+  tag: string;
+  pair: PlaceholderPair;
+  created: boolean;
+}
+
+export interface MountRequest {
+  tag: string;
+  /** Defaults to the placeholder's own repository, or cernvm-prod.cern.ch for a new one. */
+  branch?: string;
+  snapshot?: string;
+  /** `cvm4` (default), `cvm3`, or a sub-path of the repository. */
+  root?: string;
+}
+
+export interface MountResult {
+  imageId: string;
+  tag: string;
+  pair: PlaceholderPair;
+  layerDir: string;
+  rootDir: string;
+  action: 'mounted' | 'remounted' | 'unchanged' | 'made-read-only';
+  /** `cernvm-system-<version>` from the root's marker, else the snapshot's name. */
+  version: string | undefined;
+}
+
+export interface BoundSource {
+  source: string | undefined;
+  readOnly: boolean;
+  /** The bound directory was deleted from its file system. */
+  deleted: boolean;
+}
+
+export interface PlaceholderStatus {
+  imageId: string;
+  tags: string[];
+  pair: PlaceholderPair;
+  layerDir: string;
+  bound: BoundSource | undefined;
+  version: string | undefined;
+  containers: ContainerUse[];
+}
+
+export interface StatusReport {
+  storage: LayerStorage;
+  placeholders: PlaceholderStatus[];
+  /** Binds at layer directories whose image is gone. */
+  orphanBinds: Array<{ layerDir: string } & BoundSource>;
+  repositories: RepositoryMount[];
+}
+
+export interface UnmountResult {
+  unboundLayers: string[];
+  unmountedRepositories: string[];
+}
+
+export interface SnapshotsReport {
+  branch: string;
+  repositoryDir: string;
+  /** undefined when the repository publishes no snapshot directory. */
+  available: string[] | undefined;
+  mounted: Array<{ tags: string[]; snapshot: string | undefined; version: string | undefined }>;
+}
+
+export interface PruneResult {
+  removed: Array<{ imageId: string; tags: string[] }>;
+  kept: number;
+}
+
+export interface MounterDeps {
+  docker: DockerApi;
+  mounts: MountOps;
+  repositories: RepositoryLocator;
+  reporter?: Reporter;
+}
+
+const MOUNT_ACTIONS = {
+  mount: 'mounted',
+  remount: 'remounted',
+  unchanged: 'unchanged',
+  'make-read-only': 'made-read-only',
+} as const;
+
+/** Runs a request's side effects so that a failure takes back, newest first, what the request did. */
+async function withUndo<T>(work: (undo: (action: () => Promise<void>) => void) => Promise<T>): Promise<T> {
+  const actions: Array<() => Promise<void>> = [];
+  try {
+    return await work((action) => actions.push(action));
+  } catch (error) {
+    for (const action of actions.reverse()) await action().catch(() => undefined);
+    throw error;
+  }
+}
+
+function boundSource(table: readonly MountEntry[], entry: MountEntry): BoundSource {
+  return { source: sourcePathOf(table, entry), readOnly: isReadOnly(entry), deleted: entry.deleted };
+}
+
+/** Registers placeholder images and binds CernVM roots from CernVM-FS over their layers. */
+export class Mounter {
+  private readonly docker: DockerApi;
+  private readonly mounts: MountOps;
+  private readonly repositories: RepositoryLocator;
+  private readonly reporter: Reporter;
+
+  constructor(deps: MounterDeps) {
+    this.docker = deps.docker;
+    this.mounts = deps.mounts;
+    this.repositories = deps.repositories;
+    this.reporter = deps.reporter ?? silentReporter;
+  }
+
+  /** The engine's layer storage, with its root directory resolved as the kernel's mount table shows it. */
+  async storage(): Promise<LayerStorage> {
+    const storage = layerStorageOf(await this.docker.storageInfo());
+    return { ...storage, dockerRootDir: await realpath(storage.dockerRootDir) };
+  }
+
+  async register(request: RegisterRequest): Promise<RegisterResult> {
+    const ref = formatImageRef(parseImageRef(request.tag));
+    const pair = this.pairOf(request.branch ?? DEFAULT_BRANCH, request.snapshot);
+    const existing = await this.docker.inspectImage(ref);
+    if (existing) {
+      const existingPair = this.placeholderPair(ref, existing);
+      if (samePair(existingPair, pair)) return { imageId: existing.id, tag: ref, pair, created: false };
+      await this.refuseIfBound(ref, existing, `it stands for ${describePair(existingPair)}`);
+    }
+    const imageId = await this.reporter.step(`Registering placeholder ${ref} for ${describePair(pair)}`, async () =>
+      this.docker.buildImage(await placeholderBuildContext(pair), ref, placeholderLabels(pair)),
+    );
+    if (existing && existing.id !== imageId) await this.removeIfUnused(existing);
+    return { imageId, tag: ref, pair, created: true };
+  }
+
+  async mount(request: MountRequest): Promise<MountResult> {
+    const ref = formatImageRef(parseImageRef(request.tag));
+    if (request.branch !== undefined) checkBranch(request.branch);
+    if (request.snapshot !== undefined) checkSnapshot(request.snapshot);
+    const root = checkRootPath(request.root ?? DEFAULT_ROOT);
+    const storage = await this.storage();
+
+    let image = await this.docker.inspectImage(ref);
+    let pair: PlaceholderPair;
+    if (image) {
+      pair = this.placeholderPair(ref, image);
+      const wanted = this.pairOf(request.branch ?? pair.branch, request.snapshot ?? pair.snapshot);
+      if (!samePair(pair, wanted)) {
+        throw new MounterError(
+          'E_PAIR_MISMATCH',
+          `${ref} is the placeholder for ${describePair(pair)}, not ${describePair(wanted)}: ` +
+            `register another tag for ${describePair(wanted)}`,
+        );
+      }
+    } else {
+      pair = this.pairOf(request.branch ?? DEFAULT_BRANCH, request.snapshot);
+      await this.register({ tag: ref, branch: pair.branch, snapshot: pair.snapshot });
+      image = await this.docker.inspectImage(ref);
+      if (!image) throw new MounterError('E_NO_IMAGE', `${ref} vanished right after it was registered`);
+    }
+    const layerDir = await resolveLayerDir(storage, image);
+
+    return withUndo(async (undo) => {
+      const repositoryDir = await this.reporter.step(`Mounting main CernVM branch ${pair.branch}`, () =>
+        this.repositories.ensure(pair.branch, undo),
+      );
+      const snapshot = pair.snapshot;
+      const baseDir = snapshot
+        ? await this.reporter.step(`Mounting CernVM snapshot ${snapshot}`, () =>
+            this.repositories.ensureSnapshot(pair.branch, repositoryDir, snapshot, undo),
+          )
+        : repositoryDir;
+      const rootDir = await resolveCernvmRoot(baseDir, root);
+
+      const table = await this.mounts.table();
+      const wanted = identityOfPath(table, rootDir);
+      if (!wanted) throw new MounterError('E_NO_CERNVM_ROOT', `no mount holds ${rootDir}`);
+      const current = mountAt(table, layerDir);
+      const users = current ? await this.docker.containersUsing(image.id) : [];
+      const decision = decideBind(current, wanted, users);
+      const label = `Binding ${rootDir} over ${ref}`;
+      switch (decision.kind) {
+        case 'refuse':
+          throw new MounterError(
+            'E_MOUNT_BUSY',
+            `${ref} shows another CernVM root and containers use it: ${describeUsers(decision.users)}; ` +
+              `stop and remove them first`,
+          );
+        case 'mount':
+          await this.reporter.step(label, () => this.mounts.bindReadOnly(rootDir, layerDir));
+          undo(() => this.mounts.unmountAll(layerDir));
+          break;
+        case 'remount':
+          await this.reporter.step(label, async () => {
+            await this.mounts.unmountAll(layerDir);
+            await this.mounts.bindReadOnly(rootDir, layerDir);
+          });
+          break;
+        case 'make-read-only':
+          await this.reporter.step(`Making ${layerDir} read-only`, () => this.mounts.makeReadOnly(layerDir));
+          break;
+        case 'unchanged':
+          break;
+      }
+      await this.verifyBind(layerDir, rootDir);
+      const version = (await cernvmVersionOf(rootDir)) ?? snapshot;
+      return { imageId: image.id, tag: ref, pair, layerDir, rootDir, action: MOUNT_ACTIONS[decision.kind], version };
+    });
+  }
+
+  /** Unbinds every placeholder of ours (or of one repository), then our repository mounts; refuses while in use. */
+  async unmountAll(options: { branch?: string } = {}): Promise<UnmountResult> {
+    if (options.branch !== undefined) checkBranch(options.branch);
+    const storage = await this.storage();
+    const table = await this.mounts.table();
+    const placeholders = await this.placeholderLayers(storage);
+    const selected = placeholders.filter((p) => !options.branch || p.pair.branch === options.branch);
+    const bound = selected.filter((p) => mountAt(table, p.layerDir));
+
+    const busy: string[] = [];
+    for (const placeholder of bound) {
+      const users = await this.docker.containersUsing(placeholder.image.id);
+      if (users.length) busy.push(`${placeholder.image.tags[0] ?? placeholder.image.id}: ${describeUsers(users)}`);
+    }
+    if (busy.length) {
+      throw new MounterError(
+        'E_MOUNT_BUSY',
+        `refusing to unmount, containers use CernVM roots: ${busy.join('; ')}; stop and remove them first`,
+      );
+    }
+
+    const known = new Set(placeholders.map((p) => p.layerDir));
+    const orphans = options.branch
+      ? []
+      : [...new Set(table.map((e) => e.mountPoint))].filter((m) => isLayerDir(storage, m) && !known.has(m));
+    const unboundLayers: string[] = [];
+    for (const layerDir of [...bound.map((p) => p.layerDir), ...orphans]) {
+      await this.reporter.step(`Unmounting ${layerDir}`, () => this.mounts.unmountAll(layerDir));
+      unboundLayers.push(layerDir);
+    }
+
+    const repositories = this.repositories
+      .repositoryMounts(await this.mounts.table())
+      .filter((r) => !options.branch || r.branch === options.branch)
+      // Snapshot mounts first: nothing of ours stacks on them, but the main mount reads more naturally last.
+      .sort((a, b) => Number(!a.snapshot) - Number(!b.snapshot));
+    const unmountedRepositories: string[] = [];
+    for (const repository of repositories) {
+      const label = `Unmounting CernVM ${repository.snapshot ? `snapshot ${repository.snapshot}` : 'branch'} ${repository.branch}`;
+      await this.reporter.step(label, () => this.mounts.unmountAll(repository.mountPoint));
+      unmountedRepositories.push(repository.mountPoint);
+    }
+    return { unboundLayers, unmountedRepositories };
+  }
+
+  async status(): Promise<StatusReport> {
+    const storage = await this.storage();
+    const table = await this.mounts.table();
+    const placeholders = await this.placeholderLayers(storage);
+    const statuses = await Promise.all(
+      placeholders.map(async ({ image, pair, layerDir }): Promise<PlaceholderStatus> => {
+        const entry = mountAt(table, layerDir);
+        return {
+          imageId: image.id,
+          tags: image.tags,
+          pair,
+          layerDir,
+          bound: entry ? boundSource(table, entry) : undefined,
+          version: entry ? await cernvmVersionOf(layerDir) : undefined,
+          containers: await this.docker.containersUsing(image.id),
+        };
+      }),
+    );
+    const known = new Set(placeholders.map((p) => p.layerDir));
+    const orphanBinds = table
+      .filter((entry) => isLayerDir(storage, entry.mountPoint) && !known.has(entry.mountPoint))
+      .map((entry) => ({ layerDir: entry.mountPoint, ...boundSource(table, entry) }));
+    return { storage, placeholders: statuses, orphanBinds, repositories: this.repositories.repositoryMounts(table) };
+  }
+
+  async snapshots(branch: string): Promise<SnapshotsReport> {
+    checkBranch(branch);
+    const storage = await this.storage();
+    const table = await this.mounts.table();
+    const repositoryDir = await this.repositories.find(branch, table);
+    if (!repositoryDir) {
+      throw new MounterError(
+        'E_NO_REPOSITORY',
+        `${branch} is not mounted: neither ${this.repositories.paths.cvmfsDir}/${branch} nor ` +
+          `${this.repositories.staticMountPoint(branch)} shows it; run docker-cernvm mount first`,
+      );
+    }
+    const placeholders = await this.placeholderLayers(storage);
+    const mounted = await Promise.all(
+      placeholders
+        .filter((p) => p.pair.branch === branch && mountAt(table, p.layerDir))
+        .map(async (p) => ({ tags: p.image.tags, snapshot: p.pair.snapshot, version: await cernvmVersionOf(p.layerDir) })),
+    );
+    return { branch, repositoryDir, available: await this.repositories.listSnapshots(repositoryDir), mounted };
+  }
+
+  /** Removes placeholders that are neither bound nor used by any container. */
+  async prune(): Promise<PruneResult> {
+    const storage = await this.storage();
+    const table = await this.mounts.table();
+    const removed: PruneResult['removed'] = [];
+    const placeholders = await this.placeholderLayers(storage);
+    for (const { image, layerDir } of placeholders) {
+      if (mountAt(table, layerDir)) continue;
+      if ((await this.docker.containersUsing(image.id)).length) continue;
+      await this.reporter.step(`Removing ${image.tags[0] ?? image.id}`, () => this.docker.removeImage(image.id));
+      removed.push({ imageId: image.id, tags: image.tags });
+    }
+    return { removed, kept: placeholders.length - removed.length };
+  }
+
+  /** What the factory asks before it starts slots: is this image a placeholder with a CernVM root bound? */
+  async inspectPlaceholder(tag: string): Promise<PlaceholderStatus | undefined> {
+    const ref = formatImageRef(parseImageRef(tag));
+    const image = await this.docker.inspectImage(ref);
+    const pair = image && pairFromLabels(image.labels);
+    if (!image || !pair) return undefined;
+    const layerDir = await resolveLayerDir(await this.storage(), image);
+    const table = await this.mounts.table();
+    const entry = mountAt(table, layerDir);
+    return {
+      imageId: image.id,
+      tags: image.tags,
+      pair,
+      layerDir,
+      bound: entry ? boundSource(table, entry) : undefined,
+      version: entry ? await cernvmVersionOf(layerDir) : undefined,
+      containers: await this.docker.containersUsing(image.id),
+    };
+  }
+
+  private pairOf(branch: string, snapshot: string | undefined): PlaceholderPair {
+    checkBranch(branch);
+    return snapshot === undefined || snapshot === '' ? { branch } : { branch, snapshot: checkSnapshot(snapshot) };
+  }
+
+  private placeholderPair(ref: string, image: ImageDetails): PlaceholderPair {
+    const pair = pairFromLabels(image.labels);
+    if (!pair) {
+      throw new MounterError(
+        'E_NOT_PLACEHOLDER',
+        `${ref} exists and is not a docker-cernvm placeholder; choose another tag`,
+      );
+    }
+    return pair;
+  }
+
+  private async refuseIfBound(ref: string, image: ImageDetails, why: string): Promise<void> {
+    const layerDir = await resolveLayerDir(await this.storage(), image);
+    const bound = mountAt(await this.mounts.table(), layerDir);
+    const users = await this.docker.containersUsing(image.id);
+    if (bound || users.length) {
+      throw new MounterError(
+        'E_TAG_IN_USE',
+        `${ref} is already registered and ${bound ? 'mounted' : 'in use'} (${why}): ` +
+          (users.length ? `used by ${describeUsers(users)}; ` : '') +
+          'unmount it or choose another tag',
+      );
+    }
+  }
+
+  private async removeIfUnused(image: ImageDetails): Promise<void> {
+    const after = await this.docker.inspectImage(image.id);
+    if (after && after.tags.length === 0 && (await this.docker.containersUsing(image.id)).length === 0) {
+      await this.docker.removeImage(image.id);
+    }
+  }
+
+  private async verifyBind(layerDir: string, rootDir: string): Promise<void> {
+    const table = await this.mounts.table();
+    const entry = mountAt(table, layerDir);
+    if (!entry || !sameIdentity(identityOfMount(entry), identityOfPath(table, rootDir)) || !isReadOnly(entry)) {
+      throw new MounterError('E_COMMAND_FAILED', `after binding, ${layerDir} does not show ${rootDir} read-only`);
+    }
+  }
+
+  private async placeholderLayers(storage: LayerStorage) {
+    const images = await this.docker.listPlaceholders();
+    return Promise.all(
+      images.map(async (image) => ({
+        image,
+        pair: pairFromLabels(image.labels) as PlaceholderPair,
+        layerDir: await resolveLayerDir(storage, image),
+      })),
+    );
+  }
+}

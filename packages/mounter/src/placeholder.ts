@@ -1,0 +1,68 @@
+import { pack } from 'tar-stream';
+
+/** Labels every placeholder carries: they record what it stands for, and mark it as ours. */
+export const LABEL_PREFIX = 'org.docker-cernvm';
+export const LABELS = {
+  placeholder: `${LABEL_PREFIX}.placeholder`,
+  branch: `${LABEL_PREFIX}.branch`,
+  snapshot: `${LABEL_PREFIX}.snapshot`,
+} as const;
+
+/** The file inside the placeholder; its content differs per (branch, snapshot), so each pair gets its own layer. */
+export const PLACEHOLDER_FILE = '.docker-cernvm-placeholder';
+
+/** What a placeholder stands for. An absent snapshot means the repository's current state. */
+export interface PlaceholderPair {
+  branch: string;
+  snapshot?: string;
+}
+
+export function placeholderLabels(pair: PlaceholderPair): Record<string, string> {
+  return {
+    [LABELS.placeholder]: '1',
+    [LABELS.branch]: pair.branch,
+    [LABELS.snapshot]: pair.snapshot ?? '',
+  };
+}
+
+/** Reads the pair back from an image's labels; undefined when the image is not a placeholder of ours. */
+export function pairFromLabels(labels: Record<string, string> | null | undefined): PlaceholderPair | undefined {
+  const branch = labels?.[LABELS.branch];
+  if (labels?.[LABELS.placeholder] !== '1' || !branch) return undefined;
+  const snapshot = labels[LABELS.snapshot];
+  return snapshot ? { branch, snapshot } : { branch };
+}
+
+export function samePair(a: PlaceholderPair, b: PlaceholderPair): boolean {
+  return a.branch === b.branch && (a.snapshot ?? '') === (b.snapshot ?? '');
+}
+
+export function describePair(pair: PlaceholderPair): string {
+  return pair.snapshot ? `${pair.branch}@${pair.snapshot}` : pair.branch;
+}
+
+export function placeholderContent(pair: PlaceholderPair): string {
+  return [
+    'This directory is a docker-cernvm mount point: a CernVM root from CernVM-FS is bound over it.',
+    `repository=${pair.branch}`,
+    `snapshot=${pair.snapshot ?? ''}`,
+    '',
+  ].join('\n');
+}
+
+const DOCKERFILE = `FROM scratch\nCOPY ${PLACEHOLDER_FILE} /${PLACEHOLDER_FILE}\n`;
+
+/**
+ * The build context for the placeholder, as an in-memory tar. A fixed mtime keeps the layer byte-identical
+ * across builds of the same pair.
+ */
+export async function placeholderBuildContext(pair: PlaceholderPair): Promise<Buffer> {
+  const tar = pack();
+  const mtime = new Date(0);
+  tar.entry({ name: 'Dockerfile', mtime, mode: 0o644 }, DOCKERFILE);
+  tar.entry({ name: PLACEHOLDER_FILE, mtime, mode: 0o444 }, placeholderContent(pair));
+  tar.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of tar) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

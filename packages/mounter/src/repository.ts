@@ -1,0 +1,191 @@
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { MounterError } from './errors.js';
+import type { MountOps } from './mount-ops.js';
+import { type MountEntry, mountAt } from './mountinfo.js';
+import { compareVersions } from './cernvm-root.js';
+
+export interface RepositoryPaths {
+  /** Where the site's CVMFS client (autofs) shows repositories. */
+  cvmfsDir: string;
+  /** Where repositories are mounted when cvmfsDir does not show them: `<mountBase>/static_cernvm_<fqrn>`. */
+  mountBase: string;
+  /** The client's configuration directory, read to chain a private mount's configuration. */
+  cvmfsConfigDir: string;
+  /** Where private mounts keep their configuration file, cache and workspace. */
+  stateDir: string;
+}
+
+export const DEFAULT_REPOSITORY_PATHS: RepositoryPaths = {
+  cvmfsDir: '/cvmfs',
+  mountBase: '/mnt',
+  cvmfsConfigDir: '/etc/cvmfs',
+  stateDir: '/var/lib/docker-cernvm',
+};
+
+const STATIC_PREFIX = 'static_cernvm_';
+
+/** A repository mount of ours, recognised by its mount point's name. */
+export interface RepositoryMount {
+  branch: string;
+  snapshot?: string;
+  mountPoint: string;
+  fsType: string;
+}
+
+/** Records a side effect so that a failing request can take back what it did. */
+export type Undo = (action: () => Promise<void>) => void;
+
+async function isPopulatedDirectory(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+async function isDirectory(dir: string): Promise<boolean> {
+  try {
+    return (await stat(dir)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Finds CernVM-FS repositories and their snapshots, mounting them when the host does not show them already. */
+export class RepositoryLocator {
+  constructor(
+    private readonly mounts: MountOps,
+    readonly paths: RepositoryPaths = DEFAULT_REPOSITORY_PATHS,
+  ) {}
+
+  staticMountPoint(branch: string, snapshot?: string): string {
+    return path.join(this.paths.mountBase, `${STATIC_PREFIX}${branch}${snapshot ? `@${snapshot}` : ''}`);
+  }
+
+  /** The repository's directory if the host shows it already; never mounts. */
+  async find(branch: string, table: readonly MountEntry[]): Promise<string | undefined> {
+    const shared = path.join(this.paths.cvmfsDir, branch);
+    if (await isPopulatedDirectory(shared)) return shared;
+    const own = this.staticMountPoint(branch);
+    if (mountAt(table, own) && (await isPopulatedDirectory(own))) return own;
+    return undefined;
+  }
+
+  /** The repository's directory, mounting it with `mount -t cvmfs` when the host does not show it. */
+  async ensure(branch: string, undo: Undo): Promise<string> {
+    const found = await this.find(branch, await this.mounts.table());
+    if (found) return found;
+    const target = this.staticMountPoint(branch);
+    await mkdir(target, { recursive: true });
+    try {
+      await this.mounts.mountCvmfs(branch, target);
+    } catch (cause) {
+      throw new MounterError(
+        'E_NO_REPOSITORY',
+        `${path.join(this.paths.cvmfsDir, branch)} is not available and mounting ${branch} at ${target} failed ` +
+          `(is the CernVM-FS client installed and the repository configured? see docker-cernvm setup-repo): ` +
+          (cause as Error).message,
+        { cause },
+      );
+    }
+    undo(() => this.mounts.unmount(target));
+    if (!(await isPopulatedDirectory(target))) {
+      throw new MounterError('E_NO_REPOSITORY', `${branch} mounted at ${target} but shows no files`);
+    }
+    return target;
+  }
+
+  /** The snapshots a repository publishes in its virtual snapshot directory, oldest name first. */
+  async listSnapshots(repositoryDir: string): Promise<string[] | undefined> {
+    const dir = path.join(repositoryDir, '.cvmfs', 'snapshots');
+    if (!(await isDirectory(dir))) return undefined;
+    return (await readdir(dir)).sort(compareVersions);
+  }
+
+  /**
+   * The directory showing a snapshot: the repository's virtual snapshot directory when it publishes one, else a
+   * private mount pinned to that tag with its own cache and workspace.
+   */
+  async ensureSnapshot(branch: string, repositoryDir: string, snapshot: string, undo: Undo): Promise<string> {
+    const published = await this.listSnapshots(repositoryDir);
+    if (published) {
+      if (!published.includes(snapshot)) {
+        const recent = published.slice(-5).join(', ') || 'none';
+        throw new MounterError(
+          'E_NO_SNAPSHOT',
+          `${branch} has no snapshot ${snapshot} (newest: ${recent}; see docker-cernvm snapshots)`,
+        );
+      }
+      return path.join(repositoryDir, '.cvmfs', 'snapshots', snapshot);
+    }
+    const target = this.staticMountPoint(branch, snapshot);
+    if (mountAt(await this.mounts.table(), target) && (await isPopulatedDirectory(target))) return target;
+    const configFiles = await this.writePrivateConfig(branch, snapshot);
+    await mkdir(target, { recursive: true });
+    try {
+      await this.mounts.mountCvmfsPrivate(branch, target, configFiles);
+    } catch (cause) {
+      throw new MounterError(
+        'E_NO_SNAPSHOT',
+        `${branch} publishes no snapshot directory and a private mount pinned to ${snapshot} failed: ` +
+          (cause as Error).message,
+        { cause },
+      );
+    }
+    undo(() => this.mounts.unmount(target));
+    if (!(await isPopulatedDirectory(target))) {
+      throw new MounterError('E_NO_SNAPSHOT', `${branch} pinned to ${snapshot} at ${target} shows no files`);
+    }
+    return target;
+  }
+
+  /** The client's usual configuration chain, then ours: pinned tag, private cache and workspace. */
+  private async writePrivateConfig(branch: string, snapshot: string): Promise<string[]> {
+    const domain = branch.split('.').slice(1).join('.');
+    const conf = this.paths.cvmfsConfigDir;
+    const chain = [
+      path.join(conf, 'default.conf'),
+      path.join(conf, 'default.local'),
+      path.join(conf, 'domain.d', `${domain}.conf`),
+      path.join(conf, 'domain.d', `${domain}.local`),
+      path.join(conf, 'config.d', `${branch}.conf`),
+      path.join(conf, 'config.d', `${branch}.local`),
+    ];
+    const existing = [];
+    for (const file of chain) if ((await stat(file).catch(() => undefined))?.isFile()) existing.push(file);
+    const privateDir = path.join(this.paths.stateDir, 'cvmfs', `${branch}@${snapshot}`);
+    await mkdir(path.join(privateDir, 'cache'), { recursive: true });
+    const ours = path.join(privateDir, 'client.conf');
+    await writeFile(
+      ours,
+      [
+        `CVMFS_REPOSITORY_TAG=${snapshot}`,
+        `CVMFS_CACHE_BASE=${path.join(privateDir, 'cache')}`,
+        `CVMFS_WORKSPACE=${path.join(privateDir, 'cache')}`,
+        'CVMFS_SHARED_CACHE=no',
+        'CVMFS_CLAIM_OWNERSHIP=no',
+        '',
+      ].join('\n'),
+    );
+    return [...existing, ours];
+  }
+
+  /** Repository mounts of ours found in the mount table. */
+  repositoryMounts(table: readonly MountEntry[]): RepositoryMount[] {
+    const prefix = path.join(this.paths.mountBase, STATIC_PREFIX);
+    const mounts = new Map<string, RepositoryMount>();
+    for (const entry of table) {
+      if (!entry.mountPoint.startsWith(prefix)) continue;
+      const [branch, snapshot] = entry.mountPoint.slice(prefix.length).split('@');
+      if (!branch || branch.includes('/')) continue;
+      mounts.set(entry.mountPoint, {
+        branch,
+        ...(snapshot ? { snapshot } : {}),
+        mountPoint: entry.mountPoint,
+        fsType: entry.fsType,
+      });
+    }
+    return [...mounts.values()];
+  }
+}

@@ -1,0 +1,2 @@
+// The pilot package is built in issue 3; until then it exports nothing.
+export {};
