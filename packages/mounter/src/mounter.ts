@@ -266,10 +266,7 @@ export class Mounter {
       );
     }
 
-    const known = new Set(placeholders.map((p) => p.layerDir));
-    const orphans = options.branch
-      ? []
-      : [...new Set(table.map((e) => e.mountPoint))].filter((m) => isLayerDir(storage, m) && !known.has(m));
+    const orphans = options.branch ? [] : this.orphanLayerDirs(storage, table, placeholders);
     const unboundLayers: string[] = [];
     for (const layerDir of [...bound.map((p) => p.layerDir), ...orphans]) {
       await this.reporter.step(`Unmounting ${layerDir}`, () => this.mounts.unmountAll(layerDir));
@@ -308,10 +305,10 @@ export class Mounter {
         };
       }),
     );
-    const known = new Set(placeholders.map((p) => p.layerDir));
-    const orphanBinds = table
-      .filter((entry) => isLayerDir(storage, entry.mountPoint) && !known.has(entry.mountPoint))
-      .map((entry) => ({ layerDir: entry.mountPoint, ...boundSource(table, entry) }));
+    const orphanBinds = this.orphanLayerDirs(storage, table, placeholders).map((layerDir) => ({
+      layerDir,
+      ...boundSource(table, mountAt(table, layerDir) as MountEntry),
+    }));
     return { storage, placeholders: statuses, orphanBinds, repositories: this.repositories.repositoryMounts(table) };
   }
 
@@ -414,6 +411,17 @@ export class Mounter {
     if (!entry || !sameIdentity(identityOfMount(entry), identityOfPath(table, rootDir)) || !isReadOnly(entry)) {
       throw new MounterError('E_COMMAND_FAILED', `after binding, ${layerDir} does not show ${rootDir} read-only`);
     }
+  }
+
+  /** Layer directories with a bind of ours whose placeholder image is gone. */
+  private orphanLayerDirs(
+    storage: LayerStorage,
+    table: readonly MountEntry[],
+    placeholders: ReadonlyArray<{ layerDir: string }>,
+  ): string[] {
+    const known = new Set(placeholders.map((p) => p.layerDir));
+    const bound = new Set(table.map((entry) => entry.mountPoint));
+    return [...bound].filter((mountPoint) => isLayerDir(storage, mountPoint) && !known.has(mountPoint));
   }
 
   private async placeholderLayers(storage: LayerStorage) {

@@ -1,0 +1,316 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MountOps } from './mount-ops.js';
+import { mountAt } from './mountinfo.js';
+import { Mounter } from './mounter.js';
+import { RepositoryLocator } from './repository.js';
+import { FakeEngine } from './testing/fake-engine.js';
+import { FakeHost } from './testing/fake-host.js';
+
+const BRANCH = 'cernvm-prod.cern.ch';
+
+async function cernvmRoot(dir: string, version: string): Promise<void> {
+  await mkdir(path.join(dir, 'bin'), { recursive: true });
+  await writeFile(path.join(dir, `.installed_cernvm-system-${version}`), '');
+}
+
+describe('Mounter against a fake engine and a fake mount table', () => {
+  let tmp: string;
+  let host: FakeHost;
+  let engine: FakeEngine;
+  let mounter: Mounter;
+  let paths: { cvmfsDir: string; mountBase: string; cvmfsConfigDir: string; stateDir: string };
+  let repo: string;
+
+  beforeEach(async () => {
+    tmp = await mkdtemp(path.join(tmpdir(), 'mounter-'));
+    paths = {
+      cvmfsDir: path.join(tmp, 'cvmfs'),
+      mountBase: path.join(tmp, 'mnt'),
+      cvmfsConfigDir: path.join(tmp, 'etc-cvmfs'),
+      stateDir: path.join(tmp, 'state'),
+    };
+    repo = path.join(paths.cvmfsDir, BRANCH);
+    await cernvmRoot(path.join(repo, 'cvm4'), '4.7.1.0');
+    await cernvmRoot(path.join(repo, 'cvm3'), '3.6.5.0');
+    await cernvmRoot(path.join(repo, '.cvmfs', 'snapshots', 'cernvm-system-4.6.0.0', 'cvm4'), '4.6.0.0');
+    await mkdir(path.join(tmp, 'docker'));
+    host = new FakeHost();
+    engine = new FakeEngine(path.join(tmp, 'docker'));
+    const mounts = new MountOps(host);
+    mounter = new Mounter({ docker: engine, mounts, repositories: new RepositoryLocator(mounts, paths) });
+  });
+  afterEach(() => rm(tmp, { recursive: true, force: true }));
+
+  const hostChanges = () => host.calls.filter((c) => c.startsWith('mount') || c.startsWith('umount'));
+
+  describe('mount', () => {
+    it('registers a missing placeholder and binds the root read-only over its layer', async () => {
+      const result = await mounter.mount({ tag: 'cernvm:4' });
+      expect(result).toMatchObject({ action: 'mounted', version: 'cernvm-system-4.7.1.0', pair: { branch: BRANCH } });
+      expect(result.rootDir).toBe(path.join(repo, 'cvm4'));
+      expect(engine.calls).toContain('build cernvm:4');
+      expect(hostChanges()).toEqual([
+        `mount --bind ${result.rootDir} ${result.layerDir}`,
+        `mount -o remount,bind,ro ${result.layerDir}`,
+      ]);
+      expect(mountAt(host.table, result.layerDir)?.options).toEqual(['ro']);
+    });
+
+    it('does nothing when the same root is bound already', async () => {
+      await mounter.mount({ tag: 'cernvm:4' });
+      host.calls.length = 0;
+      await expect(mounter.mount({ tag: 'cernvm:4' })).resolves.toMatchObject({ action: 'unchanged' });
+      expect(hostChanges()).toEqual([]);
+    });
+
+    it('makes a writable bind of the same root read-only', async () => {
+      const { layerDir, rootDir } = await mounter.mount({ tag: 'cernvm:4' });
+      await host.run('umount', [layerDir]);
+      await host.run('mount', ['--bind', rootDir, layerDir]);
+      host.calls.length = 0;
+      await expect(mounter.mount({ tag: 'cernvm:4' })).resolves.toMatchObject({ action: 'made-read-only' });
+      expect(hostChanges()).toEqual([`mount -o remount,bind,ro ${layerDir}`]);
+    });
+
+    it('remounts another root when no container uses the layer', async () => {
+      const { layerDir } = await mounter.mount({ tag: 'cernvm:4' });
+      host.calls.length = 0;
+      const result = await mounter.mount({ tag: 'cernvm:4', root: 'cvm3' });
+      expect(result).toMatchObject({ action: 'remounted', version: 'cernvm-system-3.6.5.0' });
+      expect(hostChanges()[0]).toBe(`umount ${layerDir}`);
+      expect(host.table.filter((e) => e.mountPoint === layerDir)).toHaveLength(1);
+    });
+
+    it('refuses another root while containers use the layer, naming them, and changes nothing', async () => {
+      const { imageId } = await mounter.mount({ tag: 'cernvm:4' });
+      engine.users.set(imageId, [{ id: 'c1', name: 'slot-3', state: 'running' }]);
+      const before = host.table;
+      host.calls.length = 0;
+      await expect(mounter.mount({ tag: 'cernvm:4', root: 'cvm3' })).rejects.toMatchObject({
+        code: 'E_MOUNT_BUSY',
+        message: expect.stringContaining('slot-3 (running)'),
+      });
+      expect(hostChanges()).toEqual([]);
+      expect(host.table).toEqual(before);
+    });
+
+    it('mounts a snapshot from the virtual snapshot directory beside the current root', async () => {
+      const current = await mounter.mount({ tag: 'cernvm:current' });
+      const pinned = await mounter.mount({ tag: 'cernvm:4.6', snapshot: 'cernvm-system-4.6.0.0' });
+      expect(pinned.layerDir).not.toBe(current.layerDir);
+      expect(pinned.rootDir).toBe(path.join(repo, '.cvmfs', 'snapshots', 'cernvm-system-4.6.0.0', 'cvm4'));
+      expect(pinned.version).toBe('cernvm-system-4.6.0.0');
+      expect(mountAt(host.table, current.layerDir)).toBeDefined();
+    });
+
+    it('refuses a snapshot the repository does not publish, listing what it has', async () => {
+      await expect(mounter.mount({ tag: 'cernvm:x', snapshot: 'nope' })).rejects.toMatchObject({
+        code: 'E_NO_SNAPSHOT',
+        message: expect.stringContaining('cernvm-system-4.6.0.0'),
+      });
+      expect(hostChanges()).toEqual([]);
+    });
+
+    it('refuses a placeholder registered for another pair', async () => {
+      await mounter.register({ tag: 'cernvm:4', branch: BRANCH });
+      await expect(mounter.mount({ tag: 'cernvm:4', snapshot: 'cernvm-system-4.6.0.0' })).rejects.toMatchObject({
+        code: 'E_PAIR_MISMATCH',
+      });
+      expect(hostChanges()).toEqual([]);
+    });
+
+    it('refuses an image that is not a placeholder', async () => {
+      engine.addForeignImage('busybox:latest');
+      await expect(mounter.mount({ tag: 'busybox' })).rejects.toMatchObject({ code: 'E_NOT_PLACEHOLDER' });
+      expect(hostChanges()).toEqual([]);
+    });
+
+    it.each([
+      [{ tag: '../x' }],
+      [{ tag: 'cernvm:4', branch: 'a b' }],
+      [{ tag: 'cernvm:4', snapshot: ';rm' }],
+      [{ tag: 'cernvm:4', root: '../../etc' }],
+      [{ tag: 'cernvm:4', branch: '' }],
+    ])('refuses bad names before touching the engine or the host: %j', async (request) => {
+      await expect(mounter.mount(request)).rejects.toMatchObject({ code: 'E_BAD_NAME' });
+      expect(engine.calls).toEqual([]);
+      expect(host.calls).toEqual([]);
+    });
+
+    it('refuses the containerd image store before mounting anything', async () => {
+      engine.info = { driver: 'overlayfs', driverStatus: [['driver-type', 'io.containerd.snapshotter.v1']], dockerRootDir: engine.dockerRootDir };
+      await expect(mounter.mount({ tag: 'cernvm:4' })).rejects.toMatchObject({ code: 'E_UNSUPPORTED_STORAGE' });
+      expect(host.calls).toEqual([]);
+      expect(engine.calls).not.toContain('build cernvm:4');
+    });
+
+    it('refuses a root that leads outside the repository through a symlink', async () => {
+      await mkdir(path.join(tmp, 'outside'));
+      await symlink(path.join(tmp, 'outside'), path.join(repo, 'evil'));
+      await expect(mounter.mount({ tag: 'cernvm:4', root: 'evil' })).rejects.toMatchObject({ code: 'E_NO_CERNVM_ROOT' });
+      expect(hostChanges()).toEqual([]);
+    });
+
+    it('mounts the repository with mount -t cvmfs when the client does not show it', async () => {
+      await rm(repo, { recursive: true });
+      const staticDir = path.join(paths.mountBase, `static_cernvm_${BRANCH}`);
+      await cernvmRoot(path.join(staticDir, 'cvm4'), '4.7.1.0'); // what the client would show once mounted
+      const result = await mounter.mount({ tag: 'cernvm:4' });
+      expect(hostChanges()[0]).toBe(`mount -t cvmfs ${BRANCH} ${staticDir}`);
+      expect(result.rootDir).toBe(path.join(staticDir, 'cvm4'));
+      expect(mountAt(host.table, staticDir)?.fsType).toBe('fuse');
+    });
+
+    it('pins a snapshot with a private cvmfs2 mount when there is no snapshot directory', async () => {
+      await rm(path.join(repo, '.cvmfs'), { recursive: true });
+      await mkdir(path.join(paths.cvmfsConfigDir, 'config.d'), { recursive: true });
+      await writeFile(path.join(paths.cvmfsConfigDir, 'default.conf'), 'CVMFS_HTTP_PROXY=DIRECT\n');
+      await writeFile(path.join(paths.cvmfsConfigDir, 'config.d', `${BRANCH}.local`), 'CVMFS_CLAIM_OWNERSHIP=no\n');
+      const pinnedDir = path.join(paths.mountBase, `static_cernvm_${BRANCH}@v46`);
+      await cernvmRoot(path.join(pinnedDir, 'cvm4'), '4.6.0.0');
+      const result = await mounter.mount({ tag: 'cernvm:v46', snapshot: 'v46' });
+      expect(result.rootDir).toBe(path.join(pinnedDir, 'cvm4'));
+      const privateConf = path.join(paths.stateDir, 'cvmfs', `${BRANCH}@v46`, 'client.conf');
+      const chain = [path.join(paths.cvmfsConfigDir, 'default.conf'), path.join(paths.cvmfsConfigDir, 'config.d', `${BRANCH}.local`), privateConf];
+      expect(host.calls).toContain(`cvmfs2 -o config=${chain.join(':')},allow_other ${BRANCH} ${pinnedDir}`);
+      const conf = await readFile(privateConf, 'utf8');
+      expect(conf).toContain('CVMFS_REPOSITORY_TAG=v46');
+      expect(conf).toMatch(/CVMFS_CACHE_BASE=.*v46/);
+    });
+
+    it('takes back the repository mount it made when a later step fails', async () => {
+      await rm(repo, { recursive: true });
+      const staticDir = path.join(paths.mountBase, `static_cernvm_${BRANCH}`);
+      await cernvmRoot(path.join(staticDir, 'cvm4'), '4.7.1.0');
+      await expect(mounter.mount({ tag: 'cernvm:4', root: 'cvm9' })).rejects.toMatchObject({
+        code: 'E_NO_CERNVM_ROOT',
+        message: expect.stringContaining('cvm4'),
+      });
+      expect(mountAt(host.table, staticDir)).toBeUndefined();
+    });
+
+    it('takes back the bind when making it read-only fails', async () => {
+      host.failWhen = (command, args) => command === 'mount' && args[1] === 'remount,bind,ro';
+      await expect(mounter.mount({ tag: 'cernvm:4' })).rejects.toMatchObject({ code: 'E_COMMAND_FAILED' });
+      expect(host.table.filter((e) => e.mountPoint.includes('overlay2'))).toEqual([]);
+    });
+  });
+
+  describe('register', () => {
+    it('is idempotent for the same pair', async () => {
+      const first = await mounter.register({ tag: 'cernvm:4', branch: BRANCH });
+      const second = await mounter.register({ tag: 'cernvm:4', branch: BRANCH });
+      expect(second).toEqual({ ...first, created: false });
+      expect(engine.calls.filter((c) => c.startsWith('build'))).toHaveLength(1);
+    });
+
+    it('gives each (repository, snapshot) pair its own layer', async () => {
+      const a = await mounter.register({ tag: 'cernvm:a', branch: BRANCH });
+      const b = await mounter.register({ tag: 'cernvm:b', branch: BRANCH, snapshot: 'cernvm-system-4.6.0.0' });
+      expect(engine.byTag('cernvm:a')?.layers).not.toEqual(engine.byTag('cernvm:b')?.layers);
+      expect(a.imageId).not.toBe(b.imageId);
+    });
+
+    it('moves an unused tag to a new pair and removes the old placeholder', async () => {
+      const old = await mounter.register({ tag: 'cernvm:4', branch: BRANCH });
+      await mounter.register({ tag: 'cernvm:4', branch: BRANCH, snapshot: 'cernvm-system-4.6.0.0' });
+      expect(engine.calls).toContain(`rmi ${old.imageId}`);
+    });
+
+    it('refuses to move a mounted tag to another pair', async () => {
+      await mounter.mount({ tag: 'cernvm:4' });
+      await expect(
+        mounter.register({ tag: 'cernvm:4', branch: BRANCH, snapshot: 'cernvm-system-4.6.0.0' }),
+      ).rejects.toMatchObject({ code: 'E_TAG_IN_USE' });
+    });
+
+    it('refuses to overwrite an image that is not a placeholder', async () => {
+      engine.addForeignImage('site/app:1');
+      await expect(mounter.register({ tag: 'site/app:1' })).rejects.toMatchObject({ code: 'E_NOT_PLACEHOLDER' });
+    });
+  });
+
+  describe('unmountAll', () => {
+    it('refuses while containers use a root, naming them, and unmounts nothing', async () => {
+      const a = await mounter.mount({ tag: 'cernvm:a' });
+      await mounter.mount({ tag: 'cernvm:b', snapshot: 'cernvm-system-4.6.0.0' });
+      engine.users.set(a.imageId, [{ id: 'c', name: 'job-7', state: 'exited' }]);
+      const before = host.table;
+      await expect(mounter.unmountAll()).rejects.toMatchObject({
+        code: 'E_MOUNT_BUSY',
+        message: expect.stringContaining('job-7 (exited)'),
+      });
+      expect(host.table).toEqual(before);
+    });
+
+    it('unbinds every placeholder, then the repository mounts of ours', async () => {
+      await rm(repo, { recursive: true });
+      const staticDir = path.join(paths.mountBase, `static_cernvm_${BRANCH}`);
+      await cernvmRoot(path.join(staticDir, 'cvm4'), '4.7.1.0');
+      const { layerDir } = await mounter.mount({ tag: 'cernvm:4' });
+      const result = await mounter.unmountAll();
+      expect(result).toEqual({ unboundLayers: [layerDir], unmountedRepositories: [staticDir] });
+      expect(host.table.map((e) => e.mountPoint)).toEqual(['/']);
+    });
+
+    it('with --branch leaves other repositories alone', async () => {
+      const other = path.join(paths.cvmfsDir, 'cernvm-sl7.cern.ch');
+      await cernvmRoot(path.join(other, 'cvm3'), '3.1.0.0');
+      const prod = await mounter.mount({ tag: 'cernvm:4' });
+      const sl7 = await mounter.mount({ tag: 'cernvm:sl7', branch: 'cernvm-sl7.cern.ch', root: 'cvm3' });
+      await mounter.unmountAll({ branch: 'cernvm-sl7.cern.ch' });
+      expect(mountAt(host.table, sl7.layerDir)).toBeUndefined();
+      expect(mountAt(host.table, prod.layerDir)).toBeDefined();
+    });
+
+    it('also unbinds a layer whose placeholder was removed, and everything stacked there', async () => {
+      const { imageId, layerDir, rootDir } = await mounter.mount({ tag: 'cernvm:4' });
+      await host.run('mount', ['--bind', rootDir, layerDir]);
+      await engine.removeImage(imageId);
+      expect((await mounter.status()).orphanBinds.map((o) => o.layerDir)).toEqual([layerDir]);
+      await mounter.unmountAll();
+      expect(mountAt(host.table, layerDir)).toBeUndefined();
+    });
+  });
+
+  describe('status, snapshots and prune', () => {
+    it('reports each placeholder, what is bound there and who uses it', async () => {
+      const a = await mounter.mount({ tag: 'cernvm:4' });
+      await mounter.register({ tag: 'cernvm:empty', branch: BRANCH, snapshot: 'cernvm-system-4.6.0.0' });
+      engine.users.set(a.imageId, [{ id: 'c', name: 'slot-0', state: 'running' }]);
+      const report = await mounter.status();
+      const mounted = report.placeholders.find((p) => p.tags.includes('cernvm:4'));
+      expect(mounted).toMatchObject({
+        layerDir: a.layerDir,
+        bound: { readOnly: true, deleted: false },
+        containers: [{ name: 'slot-0' }],
+      });
+      expect(report.placeholders.find((p) => p.tags.includes('cernvm:empty'))?.bound).toBeUndefined();
+      expect(report.storage.driver).toBe('overlay2');
+    });
+
+    it('lists published snapshots and the mounted ones', async () => {
+      await mounter.mount({ tag: 'cernvm:old', snapshot: 'cernvm-system-4.6.0.0' });
+      const report = await mounter.snapshots(BRANCH);
+      expect(report.available).toEqual(['cernvm-system-4.6.0.0']);
+      expect(report.mounted).toEqual([{ tags: ['cernvm:old'], snapshot: 'cernvm-system-4.6.0.0', version: undefined }]);
+    });
+
+    it('prunes only placeholders that are neither bound nor used', async () => {
+      await mounter.mount({ tag: 'cernvm:bound' });
+      const used = await mounter.register({ tag: 'cernvm:used', branch: BRANCH, snapshot: 'cernvm-system-4.6.0.0' });
+      const idle = await mounter.register({ tag: 'cernvm:idle', branch: 'cernvm-sl7.cern.ch' });
+      engine.users.set(used.imageId, [{ id: 'c', name: 'x', state: 'created' }]);
+      const result = await mounter.prune();
+      expect(result).toEqual({ removed: [{ imageId: idle.imageId, tags: ['cernvm:idle'] }], kept: 2 });
+    });
+  });
+
+  it('serves a mount table that parses back to itself', async () => {
+    host.add({ device: '8:1', root: '/a b', mountPoint: '/x y', options: ['ro'], fsType: 'ext4', source: '/dev/vda' });
+    expect(await host.parsed()).toEqual(host.table);
+  });
+});

@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ContainerUse, DockerApi, ImageDetails } from '../docker-api.js';
+import type { EngineStorageInfo } from '../layer-dir.js';
+import { LABELS } from '../placeholder.js';
+
+function sha(text: string | Buffer): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** An engine that keeps images in memory and writes the layer database tree a real overlay2 engine would. */
+export class FakeEngine implements DockerApi {
+  readonly calls: string[] = [];
+  /** Images by id; tags live on the images, as in the engine. */
+  readonly images = new Map<string, ImageDetails>();
+  readonly users = new Map<string, ContainerUse[]>();
+  info: EngineStorageInfo;
+
+  constructor(readonly dockerRootDir: string) {
+    this.info = { driver: 'overlay2', driverStatus: [['Backing Filesystem', 'extfs']], dockerRootDir };
+  }
+
+  async storageInfo(): Promise<EngineStorageInfo> {
+    this.calls.push('info');
+    return this.info;
+  }
+
+  async inspectImage(ref: string): Promise<ImageDetails | undefined> {
+    return this.images.get(ref) ?? this.byTag(ref);
+  }
+
+  byTag(tag: string): ImageDetails | undefined {
+    return [...this.images.values()].find((image) => image.tags.includes(tag));
+  }
+
+  async listPlaceholders(): Promise<ImageDetails[]> {
+    return [...this.images.values()].filter((image) => image.labels[LABELS.placeholder] === '1');
+  }
+
+  async buildImage(context: Buffer, tag: string, labels: Record<string, string>): Promise<string> {
+    this.calls.push(`build ${tag}`);
+    const diffId = `sha256:${sha(context)}`;
+    const cacheId = sha(`cache ${diffId}`);
+    const entry = path.join(this.dockerRootDir, 'image', 'overlay2', 'layerdb', 'sha256', diffId.slice(7));
+    await mkdir(entry, { recursive: true });
+    await writeFile(path.join(entry, 'cache-id'), cacheId);
+    const layerDir = path.join(this.dockerRootDir, 'overlay2', cacheId, 'diff');
+    await mkdir(layerDir, { recursive: true });
+    const previous = this.byTag(tag);
+    if (previous) previous.tags = previous.tags.filter((t) => t !== tag);
+    const image: ImageDetails = {
+      id: `sha256:${sha(`${diffId} ${JSON.stringify(labels)}`)}`,
+      tags: [tag],
+      labels,
+      layers: [diffId],
+      graphDriver: { name: 'overlay2', data: { UpperDir: layerDir } },
+      size: context.length,
+    };
+    this.images.set(image.id, image);
+    return image.id;
+  }
+
+  /** Adds an image someone else built (not a placeholder). */
+  addForeignImage(tag: string): void {
+    const id = `sha256:${sha(tag)}`;
+    this.images.set(id, { id, tags: [tag], labels: {}, layers: [], size: 0 });
+  }
+
+  async removeImage(id: string): Promise<void> {
+    this.calls.push(`rmi ${id}`);
+    this.images.delete(id);
+  }
+
+  async containersUsing(imageId: string): Promise<ContainerUse[]> {
+    return this.users.get(imageId) ?? [];
+  }
+}
