@@ -1,0 +1,90 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MountOps } from '../mount-ops.js';
+import { Mounter } from '../mounter.js';
+import { RepositoryLocator } from '../repository.js';
+import { FakeEngine } from '../testing/fake-engine.js';
+import { FakeHost } from '../testing/fake-host.js';
+import { type CliContext } from './context.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli } from './main.js';
+
+describe('docker-cernvm command line', () => {
+  let tmp: string;
+  let host: FakeHost;
+  let engine: FakeEngine;
+  let out: string;
+  let err: string;
+  let context: CliContext;
+
+  beforeEach(async () => {
+    tmp = await mkdtemp(path.join(tmpdir(), 'cli-'));
+    await mkdir(path.join(tmp, 'cvmfs', 'cernvm-prod.cern.ch', 'cvm4', 'bin'), { recursive: true });
+    await writeFile(path.join(tmp, 'cvmfs', 'cernvm-prod.cern.ch', 'cvm4', '.installed_cernvm-system-4.7.1.0'), '');
+    await mkdir(path.join(tmp, 'docker'));
+    host = new FakeHost();
+    engine = new FakeEngine(path.join(tmp, 'docker'));
+    out = '';
+    err = '';
+    context = {
+      io: { stdout: (t) => void (out += t), stderr: (t) => void (err += t) },
+      createMounter: (settings) => {
+        const mounts = new MountOps(host, { cvmfs2Command: settings.cvmfs2Command });
+        return new Mounter({
+          docker: engine,
+          mounts,
+          repositories: new RepositoryLocator(mounts, settings.paths),
+          reporter: settings.reporter,
+        });
+      },
+    };
+  });
+  afterEach(() => rm(tmp, { recursive: true, force: true }));
+
+  const run = (...args: string[]) => runCli(['--cvmfs-dir', path.join(tmp, 'cvmfs'), ...args], context);
+
+  it('mounts, printing each step on stderr and the snapshot in use on stdout', async () => {
+    await expect(run('mount', '--tag', 'cernvm:4')).resolves.toBe(EXIT_OK);
+    expect(err).toContain('Mounting main CernVM branch cernvm-prod.cern.ch …ok');
+    expect(out).toBe('CernVM snapshot in use: cernvm-system-4.7.1.0\n');
+  });
+
+  it('prints the image id on register and JSON with --json', async () => {
+    await expect(run('register', '--tag', 'cernvm:4')).resolves.toBe(EXIT_OK);
+    expect(out).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    out = '';
+    await expect(run('status', '--json')).resolves.toBe(EXIT_OK);
+    expect(JSON.parse(out).placeholders[0].pair).toEqual({ branch: 'cernvm-prod.cern.ch' });
+  });
+
+  it.each([
+    [['mount', '--tag', '../x']],
+    [['mount', '--tag', 'cernvm:4', '--branch', 'a b']],
+    [['mount', '--tag', 'cernvm:4', '--snapshot', ';rm']],
+    [['mount', '--tag', 'cernvm:4', '--root', '../etc']],
+    [['mount', '--tag']],
+    [['mount']],
+    [['mount', '--tag', 'cernvm:4', '--bogus']],
+    [['register', '--tag', 'cernvm:4', '--branch', '']],
+    [['unmount-all', '--branch', '../x']],
+    [['snapshots', '--branch', '$(id)']],
+    [['setup-repo', '--branch', 'x.cern.ch', '--server-url', 'file:///etc/passwd']],
+    [['frobnicate']],
+    [[]],
+  ])('refuses %j with one line on stderr, exit 2, and changes nothing', async (args) => {
+    await expect(run(...args)).resolves.toBe(EXIT_USAGE);
+    expect(err).toMatch(/^error: [^\n]+\n$/);
+    expect(host.calls).toEqual([]);
+    expect(engine.calls.filter((c) => c.startsWith('build') || c.startsWith('rmi'))).toEqual([]);
+  });
+
+  it('exits 1 when the system refuses, naming the containers', async () => {
+    await run('mount', '--tag', 'cernvm:4');
+    const image = engine.byTag('cernvm:4')!;
+    engine.users.set(image.id, [{ id: 'c', name: 'slot-1', state: 'running' }]);
+    err = '';
+    await expect(run('umount-all')).resolves.toBe(EXIT_FAILURE);
+    expect(err).toBe('error: refusing to unmount, containers use CernVM roots: cernvm:4: slot-1 (running); stop and remove them first\n');
+  });
+});
