@@ -1,0 +1,46 @@
+# Sourced by .ci/run and scripts/demo.sh: installs what a fresh machine lacks and starts a Docker engine if
+# none answers. Sets STARTED_DOCKERD_PID when it started one, so the caller stops only what it started.
+# shellcheck shell=bash
+
+ensure_packages() {
+  local missing=()
+  command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+  # The stand-in CernVM roots need a static busybox (the dynamic one needs libraries the roots lack).
+  dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+  if ((${#missing[@]})); then
+    echo "installing ${missing[*]} …" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+engine_answers() {
+  docker info >/dev/null 2>&1
+}
+
+STARTED_DOCKERD_PID=""
+
+ensure_engine() {
+  engine_answers && return 0
+  local log=${DOCKERD_LOG:-/tmp/docker-cernvm-dockerd.log}
+  echo "starting dockerd (log: $log) …" >&2
+  dockerd >"$log" 2>&1 &
+  STARTED_DOCKERD_PID=$!
+  for _ in $(seq 1 120); do
+    engine_answers && return 0
+    kill -0 "$STARTED_DOCKERD_PID" 2>/dev/null || { tail -n 20 "$log" >&2; return 1; }
+    sleep 0.5
+  done
+  echo "dockerd did not answer within 60 s; see $log" >&2
+  return 1
+}
+
+stop_started_engine() {
+  [ -n "$STARTED_DOCKERD_PID" ] || return 0
+  kill "$STARTED_DOCKERD_PID" 2>/dev/null || true
+  for _ in $(seq 1 60); do
+    kill -0 "$STARTED_DOCKERD_PID" 2>/dev/null || return 0
+    sleep 0.5
+  done
+  kill -9 "$STARTED_DOCKERD_PID" 2>/dev/null || true
+}

@@ -1,0 +1,197 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { access, chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  MountOps,
+  type Mounter,
+  MounterError,
+  SystemHostCommands,
+  createMounter,
+  describePair,
+} from '@docker-cernvm/mounter';
+import {
+  docker,
+  realEngineAvailable,
+  removeTestContainers,
+  runInImage,
+  startInImage,
+} from '../support/engine.js';
+import { makeCernvmRoot, makeStandInRepository } from '../support/standin-repository.js';
+
+// A test-only repository name, so cleaning up never touches a site's real CernVM mounts.
+const BRANCH = 'cernvm-prod.test.invalid';
+const SNAP_A = 'cernvm-system-4.6.0.0';
+const SNAP_B = 'cernvm-system-4.7.1.0';
+const IMAGE = 'docker-cernvm-test/cernvm';
+const TMP_PREFIX = 'docker-cernvm-it-';
+const MOUNT_HELPER = '/sbin/mount.cvmfs';
+const HELPER_MARK = '# docker-cernvm test helper';
+
+const engineUp = await realEngineAvailable('mounter on the real engine');
+const describeEngine = engineUp ? describe : describe.skip;
+
+const hostMounts = new MountOps(new SystemHostCommands());
+
+/** Everything an interrupted earlier run may have left: containers, binds, repository mounts, images. */
+async function cleanUp(mounter: Mounter): Promise<void> {
+  await removeTestContainers();
+  await mounter.unmountAll({ branch: BRANCH });
+  for (const orphan of (await mounter.status()).orphanBinds) {
+    if (orphan.deleted || orphan.source?.includes(TMP_PREFIX)) await hostMounts.unmountAll(orphan.layerDir);
+  }
+  for (const entry of await hostMounts.table()) {
+    if (entry.mountPoint.includes(`/${TMP_PREFIX}`)) await hostMounts.unmountAll(entry.mountPoint).catch(() => undefined);
+  }
+  await mounter.prune();
+  const helper = await readFile(MOUNT_HELPER, 'utf8').catch(() => '');
+  if (helper.includes(HELPER_MARK)) await rm(MOUNT_HELPER);
+}
+
+async function listTree(dir: string): Promise<string[]> {
+  return (await readdir(dir, { recursive: true })).sort();
+}
+
+describeEngine('docker-cernvm on a real Docker engine', () => {
+  let tmp: string;
+  let cvmfsDir: string;
+  let repository: string;
+  let mounter: Mounter;
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(tmpdir(), TMP_PREFIX));
+    cvmfsDir = path.join(tmp, 'cvmfs');
+    repository = path.join(cvmfsDir, BRANCH);
+    await makeStandInRepository(repository, '4.7.1.0', [SNAP_A, SNAP_B]);
+    mounter = createMounter({ paths: { cvmfsDir, mountBase: path.join(tmp, 'mnt'), stateDir: path.join(tmp, 'state') } });
+    await cleanUp(mounter);
+  });
+
+  afterAll(async () => {
+    if (mounter) await cleanUp(mounter);
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('registers one small placeholder per snapshot, idempotently', async () => {
+    const a = await mounter.register({ tag: `${IMAGE}:a`, branch: BRANCH, snapshot: SNAP_A });
+    const b = await mounter.register({ tag: `${IMAGE}:b`, branch: BRANCH, snapshot: SNAP_B });
+    expect(a.imageId).not.toBe(b.imageId);
+    await expect(mounter.register({ tag: `${IMAGE}:a`, branch: BRANCH, snapshot: SNAP_A })).resolves.toMatchObject({
+      imageId: a.imageId,
+      created: false,
+    });
+    const inspected = await docker.getImage(`${IMAGE}:a`).inspect();
+    expect(inspected.Size).toBeLessThanOrEqual(1024);
+    expect(inspected.Config.Labels).toMatchObject({ 'org.docker-cernvm.branch': BRANCH, 'org.docker-cernvm.snapshot': SNAP_A });
+    const layerA = (await mounter.inspectPlaceholder(`${IMAGE}:a`))?.layerDir;
+    const layerB = (await mounter.inspectPlaceholder(`${IMAGE}:b`))?.layerDir;
+    expect(layerA).toBeDefined();
+    expect(layerA).not.toBe(layerB);
+  });
+
+  it('mounts both snapshots at once; each container sees its own CernVM root', async () => {
+    const a = await mounter.mount({ tag: `${IMAGE}:a`, snapshot: SNAP_A });
+    const b = await mounter.mount({ tag: `${IMAGE}:b`, snapshot: SNAP_B });
+    expect(a).toMatchObject({ action: 'mounted', version: SNAP_A });
+    expect(b).toMatchObject({ action: 'mounted', version: SNAP_B });
+    const inA = await runInImage(`${IMAGE}:a`, ['cat', '/etc/cernvm-release']);
+    const inB = await runInImage(`${IMAGE}:b`, ['cat', '/etc/cernvm-release']);
+    expect(inA).toEqual({ exitCode: 0, output: 'CernVM 4.6.0.0\n' });
+    expect(inB).toEqual({ exitCode: 0, output: 'CernVM 4.7.1.0\n' });
+    await expect(mounter.mount({ tag: `${IMAGE}:a` })).resolves.toMatchObject({ action: 'unchanged' });
+    const status = await mounter.status();
+    const shown = status.placeholders.filter((p) => p.pair.branch === BRANCH).map((p) => describePair(p.pair));
+    expect(shown.sort()).toEqual([`${BRANCH}@${SNAP_A}`, `${BRANCH}@${SNAP_B}`]);
+  });
+
+  it('gives each container a writable copy and leaves the source untouched', async () => {
+    const source = path.join(repository, '.cvmfs', 'snapshots', SNAP_A, 'cvm4');
+    const before = await listTree(source);
+    const wrote = await runInImage(`${IMAGE}:a`, [
+      'sh',
+      '-c',
+      'echo changed > /etc/cernvm-release && touch /bin/new-file && rm /bin/ls && cat /etc/cernvm-release',
+    ]);
+    expect(wrote).toEqual({ exitCode: 0, output: 'changed\n' });
+    expect(await listTree(source)).toEqual(before);
+    expect(await readFile(path.join(source, 'etc', 'cernvm-release'), 'utf8')).toBe('CernVM 4.6.0.0\n');
+  });
+
+  it('refuses to unmount while a container uses a root, naming it, then unmounts once it is gone', async () => {
+    const busy = await startInImage(`${IMAGE}:a`, ['sleep', '300'], 'docker-cernvm-test-busy');
+    const before = await hostMounts.table();
+    const refusal = await mounter.unmountAll({ branch: BRANCH }).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(MounterError);
+    expect(refusal).toMatchObject({ code: 'E_MOUNT_BUSY', message: expect.stringContaining('docker-cernvm-test-busy (running)') });
+    expect((await hostMounts.table()).map((e) => e.mountPoint)).toEqual(before.map((e) => e.mountPoint));
+    await busy.remove({ force: true });
+    const result = await mounter.unmountAll({ branch: BRANCH });
+    expect(result.unboundLayers).toHaveLength(2);
+    const status = await mounter.status();
+    expect(status.placeholders.filter((p) => p.pair.branch === BRANCH && p.bound)).toEqual([]);
+  });
+
+  it('leaves the source intact when a mounted placeholder is removed', async () => {
+    const root = path.join(tmp, 'fragile', BRANCH);
+    await makeCernvmRoot(path.join(root, 'cvm4'), '4.7.1.0');
+    const before = await listTree(root);
+    const fragile = createMounter({ paths: { cvmfsDir: path.join(tmp, 'fragile') } });
+    const { imageId, layerDir } = await fragile.mount({ tag: `${IMAGE}:fragile`, branch: BRANCH });
+    await docker.getImage(imageId).remove({ force: true }).catch(() => undefined);
+    expect(await listTree(root)).toEqual(before);
+    await hostMounts.unmountAll(layerDir).catch(() => undefined);
+    expect(await listTree(root)).toEqual(before);
+  });
+
+  it('mounts the repository with mount -t cvmfs, and a pinned snapshot with a private cvmfs2 mount', async () => {
+    const existing = await readFile(MOUNT_HELPER, 'utf8').catch(() => undefined);
+    if (existing !== undefined && !existing.includes(HELPER_MARK)) {
+      throw new Error(`${MOUNT_HELPER} exists and is not the test helper: a real CernVM-FS client is installed`);
+    }
+    // The client shows the repository without its virtual snapshot directory, so a snapshot needs cvmfs2.
+    const served = path.join(tmp, 'served', BRANCH);
+    await makeCernvmRoot(path.join(served, 'cvm4'), '4.7.1.0');
+    await writeFile(MOUNT_HELPER, `#!/bin/sh\n${HELPER_MARK}\nexec mount --bind -o ro "${served}" "$2"\n`);
+    await chmod(MOUNT_HELPER, 0o755);
+    const fakeCvmfs2 = path.join(tmp, 'cvmfs2');
+    const snapshots = path.join(repository, '.cvmfs', 'snapshots');
+    await writeFile(
+      fakeCvmfs2,
+      [
+        '#!/bin/sh',
+        '# stands in for cvmfs2 -o config=FILES,... REPO DIR: serves the tag pinned in the last config file',
+        'config=$(echo "$2" | sed -e "s/^config=//" -e "s/,.*//" | tr ":" "\\n" | tail -n 1)',
+        'tag=$(sed -n "s/^CVMFS_REPOSITORY_TAG=//p" "$config")',
+        `exec mount --bind -o ro "${snapshots}/$tag" "$4"`,
+        '',
+      ].join('\n'),
+    );
+    await chmod(fakeCvmfs2, 0o755);
+    const mountBase = path.join(tmp, 'mnt');
+    const viaClient = createMounter({
+      paths: { cvmfsDir: path.join(tmp, 'no-autofs'), mountBase, stateDir: path.join(tmp, 'state') },
+      cvmfs2Command: fakeCvmfs2,
+    });
+    try {
+      const current = await viaClient.mount({ tag: `${IMAGE}:client`, branch: BRANCH });
+      expect(current.rootDir).toBe(path.join(mountBase, `static_cernvm_${BRANCH}`, 'cvm4'));
+      const pinned = await viaClient.mount({ tag: `${IMAGE}:pinned`, branch: BRANCH, snapshot: SNAP_A });
+      expect(pinned.rootDir).toBe(path.join(mountBase, `static_cernvm_${BRANCH}@${SNAP_A}`, 'cvm4'));
+      expect(await runInImage(`${IMAGE}:client`, ['cat', '/etc/cernvm-release'])).toEqual({ exitCode: 0, output: 'CernVM 4.7.1.0\n' });
+      expect(await runInImage(`${IMAGE}:pinned`, ['cat', '/etc/cernvm-release'])).toEqual({ exitCode: 0, output: 'CernVM 4.6.0.0\n' });
+      const result = await viaClient.unmountAll({ branch: BRANCH });
+      expect(result.unmountedRepositories.sort()).toEqual(
+        [path.join(mountBase, `static_cernvm_${BRANCH}`), path.join(mountBase, `static_cernvm_${BRANCH}@${SNAP_A}`)].sort(),
+      );
+      expect((await hostMounts.table()).filter((e) => e.mountPoint.startsWith(mountBase))).toEqual([]);
+    } finally {
+      await rm(MOUNT_HELPER, { force: true });
+    }
+  });
+
+  it('prunes the placeholders nothing uses', async () => {
+    const result = await mounter.prune();
+    expect(result.removed.map((r) => r.tags).flat()).toEqual(expect.arrayContaining([`${IMAGE}:a`, `${IMAGE}:b`]));
+    await expect(access(repository)).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,80 @@
+import Dockerode from 'dockerode';
+
+/** Marks every container a test creates, so a later run can clean up after an interrupted one. */
+export const TEST_LABEL = 'org.docker-cernvm.test';
+
+export const docker = new Dockerode();
+
+async function engineAnswers(): Promise<boolean> {
+  try {
+    await docker.ping();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether the real-engine tests run. In CI they always do (no engine there is a failure, not a skip); on a
+ * developer's machine without an engine they are skipped, and say so.
+ */
+export async function realEngineAvailable(suite: string): Promise<boolean> {
+  if (await engineAnswers()) return true;
+  if (process.env.CI) throw new Error(`${suite}: no Docker engine answers, and CI is set: the real-engine tests must run`);
+  console.warn(`${suite}: skipped, no Docker engine answers (set DOCKER_HOST or start dockerd)`);
+  return false;
+}
+
+export interface RunOutput {
+  exitCode: number;
+  output: string;
+}
+
+/** Runs a command in a container from the image on the host network, returns its exit code and output. */
+export async function runInImage(image: string, command: string[], name?: string): Promise<RunOutput> {
+  const container = await docker.createContainer({
+    Image: image,
+    Cmd: command,
+    name,
+    Labels: { [TEST_LABEL]: '1' },
+    HostConfig: { NetworkMode: 'host' },
+  });
+  try {
+    await container.start();
+    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    const logs = await container.logs({ stdout: true, stderr: true });
+    return { exitCode: StatusCode, output: demux(logs) };
+  } finally {
+    await container.remove({ force: true });
+  }
+}
+
+/** Starts a long-running container from the image; the caller removes it. */
+export async function startInImage(image: string, command: string[], name: string): Promise<Dockerode.Container> {
+  const container = await docker.createContainer({
+    Image: image,
+    Cmd: command,
+    name,
+    Labels: { [TEST_LABEL]: '1' },
+    HostConfig: { NetworkMode: 'host' },
+  });
+  await container.start();
+  return container;
+}
+
+/** Docker's multiplexed log stream: 8-byte frame headers before each chunk. */
+function demux(buffer: Buffer): string {
+  let text = '';
+  for (let offset = 0; offset + 8 <= buffer.length; ) {
+    const size = buffer.readUInt32BE(offset + 4);
+    text += buffer.subarray(offset + 8, offset + 8 + size).toString('utf8');
+    offset += 8 + size;
+  }
+  return text;
+}
+
+/** Removes the containers earlier (possibly interrupted) test runs left. */
+export async function removeTestContainers(): Promise<void> {
+  const leftovers = await docker.listContainers({ all: true, filters: { label: [TEST_LABEL] } });
+  await Promise.all(leftovers.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+}
