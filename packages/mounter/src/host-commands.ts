@@ -18,6 +18,9 @@ export class SystemHostCommands implements HostCommands {
     try {
       await execFileAsync(command, [...args], { timeout: 120_000 });
     } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new MounterError('E_COMMAND_FAILED', `${command} is not installed here (not found on PATH)`, { cause });
+      }
       const stderr = (cause as { stderr?: string }).stderr?.trim();
       const reason = stderr || (cause as Error).message;
       throw new MounterError('E_COMMAND_FAILED', `${command} ${args.join(' ')} failed: ${reason}`, { cause });

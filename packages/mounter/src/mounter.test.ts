@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MountOps } from './mount-ops.js';
@@ -190,6 +190,19 @@ describe('Mounter against a fake engine and a fake mount table', () => {
         message: expect.stringContaining('cvm4'),
       });
       expect(mountAt(host.table, staticDir)).toBeUndefined();
+    });
+
+    it('removes the mount point it created when the repository mount fails', async () => {
+      await rm(repo, { recursive: true });
+      host.failWhen = (command, args) => command === 'mount' && args[0] === '-t';
+      await expect(mounter.mount({ tag: 'cernvm:4' })).rejects.toMatchObject({ code: 'E_NO_REPOSITORY' });
+      await expect(readdir(paths.mountBase)).rejects.toMatchObject({ code: 'ENOENT' });
+    });
+
+    it('removes the placeholder it registered when the mount fails', async () => {
+      await expect(mounter.mount({ tag: 'cernvm:new', root: 'cvm9' })).rejects.toMatchObject({ code: 'E_NO_CERNVM_ROOT' });
+      expect(engine.byTag('cernvm:new')).toBeUndefined();
+      expect(engine.images.size).toBe(0);
     });
 
     it('takes back the bind when making it read-only fails', async () => {

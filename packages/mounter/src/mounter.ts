@@ -177,27 +177,30 @@ export class Mounter {
     const root = checkRootPath(request.root ?? DEFAULT_ROOT);
     const storage = await this.storage();
 
-    let image = await this.docker.inspectImage(ref);
-    let pair: PlaceholderPair;
-    if (image) {
-      pair = this.placeholderPair(ref, image);
-      const wanted = this.pairOf(request.branch ?? pair.branch, request.snapshot ?? pair.snapshot);
-      if (!samePair(pair, wanted)) {
-        throw new MounterError(
-          'E_PAIR_MISMATCH',
-          `${ref} is the placeholder for ${describePair(pair)}, not ${describePair(wanted)}: ` +
-            `register another tag for ${describePair(wanted)}`,
-        );
-      }
-    } else {
-      pair = this.pairOf(request.branch ?? DEFAULT_BRANCH, request.snapshot);
-      await this.register({ tag: ref, branch: pair.branch, snapshot: pair.snapshot });
-      image = await this.docker.inspectImage(ref);
-      if (!image) throw new MounterError('E_NO_IMAGE', `${ref} vanished right after it was registered`);
+    const existing = await this.docker.inspectImage(ref);
+    const pair = existing
+      ? this.placeholderPair(ref, existing)
+      : this.pairOf(request.branch ?? DEFAULT_BRANCH, request.snapshot);
+    const wantedPair = this.pairOf(request.branch ?? pair.branch, request.snapshot ?? pair.snapshot);
+    if (!samePair(pair, wantedPair)) {
+      throw new MounterError(
+        'E_PAIR_MISMATCH',
+        `${ref} is the placeholder for ${describePair(pair)}, not ${describePair(wantedPair)}: ` +
+          `register another tag for ${describePair(wantedPair)}`,
+      );
     }
-    const layerDir = await resolveLayerDir(storage, image);
 
     return withUndo(async (undo) => {
+      let image = existing;
+      if (!image) {
+        // A placeholder registered for this request goes again if the request fails.
+        const { imageId } = await this.register({ tag: ref, branch: pair.branch, snapshot: pair.snapshot });
+        undo(() => this.docker.removeImage(imageId));
+        image = await this.docker.inspectImage(imageId);
+        if (!image) throw new MounterError('E_NO_IMAGE', `${ref} vanished right after it was registered`);
+      }
+      const imageId = image.id;
+      const layerDir = await resolveLayerDir(storage, image);
       const repositoryDir = await this.reporter.step(`Mounting main CernVM branch ${pair.branch}`, () =>
         this.repositories.ensure(pair.branch, undo),
       );
@@ -213,7 +216,7 @@ export class Mounter {
       const wanted = identityOfPath(table, rootDir);
       if (!wanted) throw new MounterError('E_NO_CERNVM_ROOT', `no mount holds ${rootDir}`);
       const current = mountAt(table, layerDir);
-      const users = current ? await this.docker.containersUsing(image.id) : [];
+      const users = current ? await this.docker.containersUsing(imageId) : [];
       const decision = decideBind(current, wanted, users);
       const label = `Binding ${rootDir} over ${ref}`;
       switch (decision.kind) {
@@ -241,7 +244,7 @@ export class Mounter {
       }
       await this.verifyBind(layerDir, rootDir);
       const version = (await cernvmVersionOf(rootDir)) ?? snapshot;
-      return { imageId: image.id, tag: ref, pair, layerDir, rootDir, action: MOUNT_ACTIONS[decision.kind], version };
+      return { imageId, tag: ref, pair, layerDir, rootDir, action: MOUNT_ACTIONS[decision.kind], version };
     });
   }
 

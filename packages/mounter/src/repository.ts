@@ -1,4 +1,4 @@
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MounterError } from './errors.js';
 import type { MountOps } from './mount-ops.js';
@@ -77,7 +77,7 @@ export class RepositoryLocator {
     const found = await this.find(branch, await this.mounts.table());
     if (found) return found;
     const target = this.staticMountPoint(branch);
-    await mkdir(target, { recursive: true });
+    await this.makeMountPoint(target, undo);
     try {
       await this.mounts.mountCvmfs(branch, target);
     } catch (cause) {
@@ -122,7 +122,7 @@ export class RepositoryLocator {
     const target = this.staticMountPoint(branch, snapshot);
     if (mountAt(await this.mounts.table(), target) && (await isPopulatedDirectory(target))) return target;
     const configFiles = await this.writePrivateConfig(branch, snapshot);
-    await mkdir(target, { recursive: true });
+    await this.makeMountPoint(target, undo);
     try {
       await this.mounts.mountCvmfsPrivate(branch, target, configFiles);
     } catch (cause) {
@@ -138,6 +138,19 @@ export class RepositoryLocator {
       throw new MounterError('E_NO_SNAPSHOT', `${branch} pinned to ${snapshot} at ${target} shows no files`);
     }
     return target;
+  }
+
+  /** Creates a mount point; a failing request removes it again if it created it. */
+  private async makeMountPoint(target: string, undo: Undo): Promise<void> {
+    const created = await mkdir(target, { recursive: true });
+    if (!created) return;
+    // rmdir, never a recursive delete: if the unmount failed, the directory still shows the repository.
+    undo(async () => {
+      for (let dir = target; ; dir = path.dirname(dir)) {
+        await rmdir(dir);
+        if (dir === created || dir === path.dirname(dir)) break;
+      }
+    });
   }
 
   /** The client's usual configuration chain, then ours: pinned tag, private cache and workspace. */
