@@ -32,13 +32,7 @@ export interface RunOutput {
 
 /** Runs a command in a container from the image on the host network, returns its exit code and output. */
 export async function runInImage(image: string, command: string[], name?: string): Promise<RunOutput> {
-  const container = await docker.createContainer({
-    Image: image,
-    Cmd: command,
-    name,
-    Labels: { [TEST_LABEL]: '1' },
-    HostConfig: { NetworkMode: 'host' },
-  });
+  const container = await createTestContainer(image, command, name);
   try {
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
@@ -51,15 +45,20 @@ export async function runInImage(image: string, command: string[], name?: string
 
 /** Starts a long-running container from the image; the caller removes it. */
 export async function startInImage(image: string, command: string[], name: string): Promise<Dockerode.Container> {
-  const container = await docker.createContainer({
+  const container = await createTestContainer(image, command, name);
+  await container.start();
+  return container;
+}
+
+/** A container labelled as a test's, on the host network (test traffic stays on 127.0.0.1). */
+function createTestContainer(image: string, command: string[], name?: string): Promise<Dockerode.Container> {
+  return docker.createContainer({
     Image: image,
     Cmd: command,
     name,
     Labels: { [TEST_LABEL]: '1' },
     HostConfig: { NetworkMode: 'host' },
   });
-  await container.start();
-  return container;
 }
 
 /** Docker's multiplexed log stream: 8-byte frame headers before each chunk. */

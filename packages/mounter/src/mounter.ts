@@ -294,20 +294,7 @@ export class Mounter {
     const storage = await this.storage();
     const table = await this.mounts.table();
     const placeholders = await this.placeholderLayers(storage);
-    const statuses = await Promise.all(
-      placeholders.map(async ({ image, pair, layerDir }): Promise<PlaceholderStatus> => {
-        const entry = mountAt(table, layerDir);
-        return {
-          imageId: image.id,
-          tags: image.tags,
-          pair,
-          layerDir,
-          bound: entry ? boundSource(table, entry) : undefined,
-          version: entry ? await cernvmVersionOf(layerDir) : undefined,
-          containers: await this.docker.containersUsing(image.id),
-        };
-      }),
-    );
+    const statuses = await Promise.all(placeholders.map((p) => this.placeholderStatus(p, table)));
     const orphanBinds = this.orphanLayerDirs(storage, table, placeholders).map((layerDir) => ({
       layerDir,
       ...boundSource(table, mountAt(table, layerDir) as MountEntry),
@@ -358,7 +345,13 @@ export class Mounter {
     const pair = image && pairFromLabels(image.labels);
     if (!image || !pair) return undefined;
     const layerDir = await resolveLayerDir(await this.storage(), image);
-    const table = await this.mounts.table();
+    return this.placeholderStatus({ image, pair, layerDir }, await this.mounts.table());
+  }
+
+  private async placeholderStatus(
+    { image, pair, layerDir }: { image: ImageDetails; pair: PlaceholderPair; layerDir: string },
+    table: readonly MountEntry[],
+  ): Promise<PlaceholderStatus> {
     const entry = mountAt(table, layerDir);
     return {
       imageId: image.id,
