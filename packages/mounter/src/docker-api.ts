@@ -26,6 +26,8 @@ export interface DockerApi {
   /** Builds from an in-memory tar context and returns the new image's id. */
   buildImage(context: Buffer, tag: string, labels: Record<string, string>): Promise<string>;
   removeImage(id: string): Promise<void>;
+  /** Removes one tag; the engine deletes the image too when it was its last tag and no container uses it. */
+  untag(ref: string): Promise<void>;
   containersUsing(imageId: string): Promise<ContainerUse[]>;
 }
 
@@ -106,6 +108,10 @@ export class DockerodeApi implements DockerApi {
 
   async removeImage(id: string): Promise<void> {
     await this.docker.getImage(id).remove({ force: true });
+  }
+
+  async untag(ref: string): Promise<void> {
+    await this.docker.getImage(ref).remove();
   }
 
   async containersUsing(imageId: string): Promise<ContainerUse[]> {

@@ -212,6 +212,53 @@ describe('Mounter against a fake engine and a fake mount table', () => {
     });
   });
 
+  describe('images that share a layer or build on a placeholder', () => {
+    it('a failed mount of a new tag removes only that tag, not the image another tag shares', async () => {
+      const a = await mounter.mount({ tag: 'cernvm:a' });
+      await expect(mounter.mount({ tag: 'cernvm:b', root: 'cvm9' })).rejects.toMatchObject({ code: 'E_NO_CERNVM_ROOT' });
+      expect(engine.byTag('cernvm:b')).toBeUndefined();
+      expect(engine.byTag('cernvm:a')?.id).toBe(a.imageId);
+      expect(mountAt(host.table, a.layerDir)).toBeDefined();
+    });
+
+    it('counts containers of every image sharing the layer before remounting it', async () => {
+      engine.noCache = true;
+      const a = await mounter.mount({ tag: 'cernvm:a' });
+      const b = await mounter.register({ tag: 'cernvm:b', branch: BRANCH });
+      expect(b.imageId).not.toBe(a.imageId);
+      engine.users.set(a.imageId, [{ id: 'c', name: 'slot-9', state: 'running' }]);
+      await expect(mounter.mount({ tag: 'cernvm:b', root: 'cvm3' })).rejects.toMatchObject({
+        code: 'E_MOUNT_BUSY',
+        message: expect.stringContaining('slot-9'),
+      });
+    });
+
+    it('does not take an image built FROM a placeholder for one', async () => {
+      const a = await mounter.register({ tag: 'cernvm:a', branch: BRANCH });
+      const base = engine.byTag('cernvm:a')!;
+      engine.images.set('sha256:child', { ...base, id: 'sha256:child', tags: ['site/app:1'], layers: [...base.layers, 'sha256:x'] });
+      await expect(mounter.mount({ tag: 'site/app:1' })).rejects.toMatchObject({ code: 'E_NOT_PLACEHOLDER' });
+      const pruned = await mounter.prune();
+      expect(pruned.removed.map((r) => r.imageId)).toEqual([a.imageId]);
+      expect(engine.images.has('sha256:child')).toBe(true);
+    });
+  });
+
+  it('ignores mounts under the mount base whose names are not ours', () => {
+    const repositories = new RepositoryLocator(new MountOps(host), paths);
+    for (const name of ['static_cernvm_x', `static_cernvm_${BRANCH}@a@b`, `static_cernvm_${BRANCH}@;rm`, `static_cernvm_${BRANCH}@x/sub`]) {
+      host.add({ device: '0:9', root: '/', mountPoint: path.join(paths.mountBase, name), options: ['ro'], fsType: 'fuse', source: 'x' });
+    }
+    host.add({ device: '0:9', root: '/', mountPoint: path.join(paths.mountBase, `static_cernvm_${BRANCH}@v1`), options: ['ro'], fsType: 'fuse', source: 'x' });
+    expect(repositories.repositoryMounts(host.table).map((r) => [r.branch, r.snapshot])).toEqual([[BRANCH, 'v1']]);
+  });
+
+  it.each(['relative/dir', '/a,b', '/a:b', '/a b', '/x/../y', '/$HOME'])('refuses directory option %j', (dir) => {
+    expect(() => new RepositoryLocator(new MountOps(host), { ...paths, stateDir: dir })).toThrow(
+      expect.objectContaining({ code: 'E_BAD_OPTION' }),
+    );
+  });
+
   describe('register', () => {
     it('is idempotent for the same pair', async () => {
       const first = await mounter.register({ tag: 'cernvm:4', branch: BRANCH });
@@ -318,7 +365,7 @@ describe('Mounter against a fake engine and a fake mount table', () => {
       const idle = await mounter.register({ tag: 'cernvm:idle', branch: 'cernvm-sl7.cern.ch' });
       engine.users.set(used.imageId, [{ id: 'c', name: 'x', state: 'created' }]);
       const result = await mounter.prune();
-      expect(result).toEqual({ removed: [{ imageId: idle.imageId, tags: ['cernvm:idle'] }], kept: 2 });
+      expect(result).toEqual({ removed: [{ imageId: idle.imageId, tags: ['cernvm:idle'] }], failed: [], kept: 2 });
     });
   });
 

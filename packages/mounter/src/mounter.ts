@@ -18,7 +18,7 @@ import { checkBranch, checkRootPath, checkSnapshot, formatImageRef, parseImageRe
 import {
   type PlaceholderPair,
   describePair,
-  pairFromLabels,
+  placeholderPairOf,
   placeholderBuildContext,
   placeholderLabels,
   samePair,
@@ -102,6 +102,8 @@ export interface SnapshotsReport {
 
 export interface PruneResult {
   removed: Array<{ imageId: string; tags: string[] }>;
+  /** Placeholders the engine would not remove (for example, images were built on them). */
+  failed: Array<{ imageId: string; tags: string[]; reason: string }>;
   kept: number;
 }
 
@@ -194,8 +196,9 @@ export class Mounter {
       let image = existing;
       if (!image) {
         // A placeholder registered for this request goes again if the request fails.
-        const { imageId } = await this.register({ tag: ref, branch: pair.branch, snapshot: pair.snapshot });
-        undo(() => this.docker.removeImage(imageId));
+        const { imageId, created } = await this.register({ tag: ref, branch: pair.branch, snapshot: pair.snapshot });
+        // Only the tag: the engine may have reused an image another tag shares (its build cache).
+        if (created) undo(() => this.docker.untag(ref));
         image = await this.docker.inspectImage(imageId);
         if (!image) throw new MounterError('E_NO_IMAGE', `${ref} vanished right after it was registered`);
       }
@@ -216,7 +219,7 @@ export class Mounter {
       const wanted = identityOfPath(table, rootDir);
       if (!wanted) throw new MounterError('E_NO_CERNVM_ROOT', `no mount holds ${rootDir}`);
       const current = mountAt(table, layerDir);
-      const users = current ? await this.docker.containersUsing(imageId) : [];
+      const users = current ? await this.layerUsers(storage, layerDir) : [];
       const decision = decideBind(current, wanted, users);
       const label = `Binding ${rootDir} over ${ref}`;
       switch (decision.kind) {
@@ -235,6 +238,7 @@ export class Mounter {
             await this.mounts.unmountAll(layerDir);
             await this.mounts.bindReadOnly(rootDir, layerDir);
           });
+          undo(() => this.mounts.unmountAll(layerDir));
           break;
         case 'make-read-only':
           await this.reporter.step(`Making ${layerDir} read-only`, () => this.mounts.makeReadOnly(layerDir));
@@ -259,7 +263,7 @@ export class Mounter {
 
     const busy: string[] = [];
     for (const placeholder of bound) {
-      const users = await this.docker.containersUsing(placeholder.image.id);
+      const users = await this.layerUsers(storage, placeholder.layerDir, placeholders);
       if (users.length) busy.push(`${placeholder.image.tags[0] ?? placeholder.image.id}: ${describeUsers(users)}`);
     }
     if (busy.length) {
@@ -328,21 +332,26 @@ export class Mounter {
     const storage = await this.storage();
     const table = await this.mounts.table();
     const removed: PruneResult['removed'] = [];
+    const failed: PruneResult['failed'] = [];
     const placeholders = await this.placeholderLayers(storage);
     for (const { image, layerDir } of placeholders) {
       if (mountAt(table, layerDir)) continue;
       if ((await this.docker.containersUsing(image.id)).length) continue;
-      await this.reporter.step(`Removing ${image.tags[0] ?? image.id}`, () => this.docker.removeImage(image.id));
-      removed.push({ imageId: image.id, tags: image.tags });
+      try {
+        await this.reporter.step(`Removing ${image.tags[0] ?? image.id}`, () => this.docker.removeImage(image.id));
+        removed.push({ imageId: image.id, tags: image.tags });
+      } catch (error) {
+        failed.push({ imageId: image.id, tags: image.tags, reason: (error as Error).message });
+      }
     }
-    return { removed, kept: placeholders.length - removed.length };
+    return { removed, failed, kept: placeholders.length - removed.length };
   }
 
   /** What the factory asks before it starts slots: is this image a placeholder with a CernVM root bound? */
   async inspectPlaceholder(tag: string): Promise<PlaceholderStatus | undefined> {
     const ref = formatImageRef(parseImageRef(tag));
     const image = await this.docker.inspectImage(ref);
-    const pair = image && pairFromLabels(image.labels);
+    const pair = image && placeholderPairOf(image);
     if (!image || !pair) return undefined;
     const layerDir = await resolveLayerDir(await this.storage(), image);
     return this.placeholderStatus({ image, pair, layerDir }, await this.mounts.table());
@@ -370,7 +379,7 @@ export class Mounter {
   }
 
   private placeholderPair(ref: string, image: ImageDetails): PlaceholderPair {
-    const pair = pairFromLabels(image.labels);
+    const pair = placeholderPairOf(image);
     if (!pair) {
       throw new MounterError(
         'E_NOT_PLACEHOLDER',
@@ -422,12 +431,27 @@ export class Mounter {
 
   private async placeholderLayers(storage: LayerStorage) {
     const images = await this.docker.listPlaceholders();
+    const placeholders = images.flatMap((image) => {
+      const pair = placeholderPairOf(image);
+      return pair ? [{ image, pair }] : [];
+    });
     return Promise.all(
-      images.map(async (image) => ({
-        image,
-        pair: pairFromLabels(image.labels) as PlaceholderPair,
-        layerDir: await resolveLayerDir(storage, image),
-      })),
+      placeholders.map(async ({ image, pair }) => ({ image, pair, layerDir: await resolveLayerDir(storage, image) })),
     );
+  }
+
+  /**
+   * Containers whose root includes this layer directory: those of every placeholder sharing it (the engine
+   * shares a layer between images with identical content) and of images built on them.
+   */
+  private async layerUsers(
+    storage: LayerStorage,
+    layerDir: string,
+    known?: ReadonlyArray<{ image: ImageDetails; layerDir: string }>,
+  ): Promise<ContainerUse[]> {
+    const placeholders = known ?? (await this.placeholderLayers(storage));
+    const sharing = placeholders.filter((p) => p.layerDir === layerDir);
+    const users = await Promise.all(sharing.map((p) => this.docker.containersUsing(p.image.id)));
+    return [...new Map(users.flat().map((user) => [user.id, user])).values()];
   }
 }

@@ -33,6 +33,11 @@ export function pairFromLabels(labels: Record<string, string> | null | undefined
   return snapshot ? { branch, snapshot } : { branch };
 }
 
+/** The pair of a placeholder image. An image built FROM a placeholder inherits its labels but has more layers. */
+export function placeholderPairOf(image: { labels: Record<string, string>; layers: readonly string[] }) {
+  return image.layers.length === 1 ? pairFromLabels(image.labels) : undefined;
+}
+
 export function samePair(a: PlaceholderPair, b: PlaceholderPair): boolean {
   return a.branch === b.branch && (a.snapshot ?? '') === (b.snapshot ?? '');
 }

@@ -4,6 +4,7 @@ import { MounterError } from './errors.js';
 import type { MountOps } from './mount-ops.js';
 import { type MountEntry, mountAt } from './mountinfo.js';
 import { compareVersions } from './cernvm-root.js';
+import { checkBranch, checkSnapshot } from './names.js';
 
 export interface RepositoryPaths {
   /** Where the site's CVMFS client (autofs) shows repositories. */
@@ -36,6 +37,29 @@ export interface RepositoryMount {
 /** Records a side effect so that a failing request can take back what it did. */
 export type Undo = (action: () => Promise<void>) => void;
 
+function isValidName(check: (name: string) => string, name: string): boolean {
+  try {
+    check(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Directory options end up in cvmfs2's `-o config=` list and in client configuration files: absolute paths of
+ * plain characters only, so no `,`, `:`, quote or `$` can reach either.
+ */
+export function checkDirectoryOption(option: string, dir: string): string {
+  if (!path.isAbsolute(dir) || !/^[A-Za-z0-9/._-]+$/.test(dir) || dir.split('/').includes('..')) {
+    throw new MounterError(
+      'E_BAD_OPTION',
+      `invalid ${option} ${JSON.stringify(dir)}: expected an absolute path of letters, digits, '/', '.', '_' or '-'`,
+    );
+  }
+  return path.normalize(dir).replace(/(.)\/+$/, '$1');
+}
+
 async function isPopulatedDirectory(dir: string): Promise<boolean> {
   try {
     return (await readdir(dir)).length > 0;
@@ -54,10 +78,19 @@ async function isDirectory(dir: string): Promise<boolean> {
 
 /** Finds CernVM-FS repositories and their snapshots, mounting them when the host does not show them already. */
 export class RepositoryLocator {
+  readonly paths: RepositoryPaths;
+
   constructor(
     private readonly mounts: MountOps,
-    readonly paths: RepositoryPaths = DEFAULT_REPOSITORY_PATHS,
-  ) {}
+    paths: RepositoryPaths = DEFAULT_REPOSITORY_PATHS,
+  ) {
+    this.paths = {
+      cvmfsDir: checkDirectoryOption('--cvmfs-dir', paths.cvmfsDir),
+      mountBase: checkDirectoryOption('--mount-base', paths.mountBase),
+      cvmfsConfigDir: checkDirectoryOption('--cvmfs-config-dir', paths.cvmfsConfigDir),
+      stateDir: checkDirectoryOption('--state-dir', paths.stateDir),
+    };
+  }
 
   staticMountPoint(branch: string, snapshot?: string): string {
     return path.join(this.paths.mountBase, `${STATIC_PREFIX}${branch}${snapshot ? `@${snapshot}` : ''}`);
@@ -74,9 +107,12 @@ export class RepositoryLocator {
 
   /** The repository's directory, mounting it with `mount -t cvmfs` when the host does not show it. */
   async ensure(branch: string, undo: Undo): Promise<string> {
-    const found = await this.find(branch, await this.mounts.table());
+    const table = await this.mounts.table();
+    const found = await this.find(branch, table);
     if (found) return found;
     const target = this.staticMountPoint(branch);
+    // A mount of ours that shows nothing (a dead FUSE client) is replaced, not stacked upon.
+    if (mountAt(table, target)) await this.mounts.unmountAll(target);
     await this.makeMountPoint(target, undo);
     try {
       await this.mounts.mountCvmfs(branch, target);
@@ -120,7 +156,10 @@ export class RepositoryLocator {
       return path.join(repositoryDir, '.cvmfs', 'snapshots', snapshot);
     }
     const target = this.staticMountPoint(branch, snapshot);
-    if (mountAt(await this.mounts.table(), target) && (await isPopulatedDirectory(target))) return target;
+    if (mountAt(await this.mounts.table(), target)) {
+      if (await isPopulatedDirectory(target)) return target;
+      await this.mounts.unmountAll(target);
+    }
     const configFiles = await this.writePrivateConfig(branch, snapshot);
     await this.makeMountPoint(target, undo);
     try {
@@ -190,8 +229,9 @@ export class RepositoryLocator {
     const mounts = new Map<string, RepositoryMount>();
     for (const entry of table) {
       if (!entry.mountPoint.startsWith(prefix)) continue;
-      const [branch, snapshot] = entry.mountPoint.slice(prefix.length).split('@');
-      if (!branch || branch.includes('/')) continue;
+      const [branch, snapshot, ...rest] = entry.mountPoint.slice(prefix.length).split('@');
+      if (!branch || rest.length || !isValidName(checkBranch, branch)) continue;
+      if (snapshot !== undefined && !isValidName(checkSnapshot, snapshot)) continue;
       mounts.set(entry.mountPoint, {
         branch,
         ...(snapshot ? { snapshot } : {}),

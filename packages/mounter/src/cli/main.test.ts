@@ -71,6 +71,8 @@ describe('docker-cernvm command line', () => {
     [['snapshots', '--branch', '$(id)']],
     [['setup-repo', '--branch', 'x.cern.ch', '--server-url', 'file:///etc/passwd']],
     [['frobnicate']],
+    [['--state-dir', '/tmp/a,b', 'status']],
+    [['--mount-base', 'mnt', 'unmount-all']],
     [[]],
   ])('refuses %j with one line on stderr, exit 2, and changes nothing', async (args) => {
     await expect(run(...args)).resolves.toBe(EXIT_USAGE);

@@ -16,6 +16,9 @@ export class FakeEngine implements DockerApi {
   readonly images = new Map<string, ImageDetails>();
   readonly users = new Map<string, ContainerUse[]>();
   info: EngineStorageInfo;
+  /** Like a build with --no-cache: identical content gives a new image id (and still the same layer). */
+  noCache = false;
+  private builds = 0;
 
   constructor(readonly dockerRootDir: string) {
     this.info = { driver: 'overlay2', driverStatus: [['Backing Filesystem', 'extfs']], dockerRootDir };
@@ -49,8 +52,15 @@ export class FakeEngine implements DockerApi {
     await mkdir(layerDir, { recursive: true });
     const previous = this.byTag(tag);
     if (previous) previous.tags = previous.tags.filter((t) => t !== tag);
+    const id = `sha256:${sha(`${diffId} ${JSON.stringify(labels)}${this.noCache ? this.builds++ : ''}`)}`;
+    const cached = this.images.get(id);
+    if (cached) {
+      // The engine's build cache hands back the same image, now with one more tag.
+      cached.tags.push(tag);
+      return id;
+    }
     const image: ImageDetails = {
-      id: `sha256:${sha(`${diffId} ${JSON.stringify(labels)}`)}`,
+      id,
       tags: [tag],
       labels,
       layers: [diffId],
@@ -70,6 +80,14 @@ export class FakeEngine implements DockerApi {
   async removeImage(id: string): Promise<void> {
     this.calls.push(`rmi ${id}`);
     this.images.delete(id);
+  }
+
+  async untag(ref: string): Promise<void> {
+    this.calls.push(`untag ${ref}`);
+    const image = this.byTag(ref);
+    if (!image) return;
+    image.tags = image.tags.filter((t) => t !== ref);
+    if (image.tags.length === 0 && !this.users.get(image.id)?.length) this.images.delete(image.id);
   }
 
   async containersUsing(imageId: string): Promise<ContainerUse[]> {
