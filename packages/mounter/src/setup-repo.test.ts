@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,6 +34,30 @@ describe('setup-repo', () => {
     expect(config).toContain('CVMFS_CLAIM_OWNERSHIP=no');
     expect(config).toContain('CVMFS_REPOSITORY_TAG="cernvm-system-4.7.1.0"');
     expect(await readFile(path.join(configDir, 'keys', 'cern.ch', 'cernvm-devel.cern.ch.pub'), 'utf8')).toBe(KEY);
+  });
+
+  it('fetches the key over HTTP from a server on 127.0.0.1', async () => {
+    const requested: string[] = [];
+    const server = createServer((request, response) => {
+      requested.push(request.url ?? '');
+      if (request.url === '/keys/cernvm-prod.cern.ch.pub') response.end(KEY);
+      else response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const keysUrl = `http://127.0.0.1:${port}/keys/@fqrn@.pub`;
+      await applySetupRepo(await planSetupRepo({ branch: 'cernvm-prod.cern.ch', configDir, keysUrl }));
+      expect(requested).toEqual(['/keys/cernvm-prod.cern.ch.pub']);
+      expect(await readFile(path.join(configDir, 'keys', 'cern.ch', 'cernvm-prod.cern.ch.pub'), 'utf8')).toBe(KEY);
+      const missing = await planSetupRepo({ branch: 'cernvm-devel.cern.ch', configDir, keysUrl });
+      await expect(applySetupRepo(missing)).rejects.toMatchObject({
+        code: 'E_FETCH_FAILED',
+        message: expect.stringContaining('HTTP 404'),
+      });
+    } finally {
+      server.close();
+    }
   });
 
   it('keeps a key that is already there', async () => {
