@@ -1,6 +1,7 @@
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { MounterError } from './errors.js';
+import { isDirectory } from './fs-checks.js';
 
 const MARKER_PREFIX = '.installed_cernvm-system-';
 
@@ -30,14 +31,6 @@ export async function cernvmVersionOf(rootDir: string): Promise<string | undefin
   const versions = names.filter((name) => name.startsWith(MARKER_PREFIX)).map((n) => n.slice(MARKER_PREFIX.length));
   if (versions.length === 0) return undefined;
   return `cernvm-system-${versions.sort(compareVersions).at(-1)}`;
-}
-
-async function isDirectory(dir: string): Promise<boolean> {
-  try {
-    return (await stat(dir)).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -24,7 +24,7 @@ import {
   samePair,
 } from './placeholder.js';
 import { type Reporter, silentReporter } from './reporter.js';
-import type { RepositoryLocator, RepositoryMount } from './repository.js';
+import type { RepositoryLocator, RepositoryMount, Undo } from './repository.js';
 
 export const DEFAULT_BRANCH = 'cernvm-prod.cern.ch';
 export const DEFAULT_ROOT = 'cvm4';
@@ -122,7 +122,7 @@ const MOUNT_ACTIONS = {
 } as const;
 
 /** Runs a request's side effects so that a failure takes back, newest first, what the request did. */
-async function withUndo<T>(work: (undo: (action: () => Promise<void>) => void) => Promise<T>): Promise<T> {
+async function withUndo<T>(work: (undo: Undo) => Promise<T>): Promise<T> {
   const actions: Array<() => Promise<void>> = [];
   try {
     return await work((action) => actions.push(action));

@@ -1,6 +1,7 @@
-import { mkdir, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MounterError } from './errors.js';
+import { isDirectory, isFile, isPopulatedDirectory } from './fs-checks.js';
 import type { MountOps } from './mount-ops.js';
 import { type MountEntry, mountAt } from './mountinfo.js';
 import { compareVersions } from './cernvm-root.js';
@@ -60,21 +61,6 @@ export function checkDirectoryOption(option: string, dir: string): string {
   return path.normalize(dir).replace(/(.)\/+$/, '$1');
 }
 
-async function isPopulatedDirectory(dir: string): Promise<boolean> {
-  try {
-    return (await readdir(dir)).length > 0;
-  } catch {
-    return false;
-  }
-}
-
-async function isDirectory(dir: string): Promise<boolean> {
-  try {
-    return (await stat(dir)).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 /** Finds CernVM-FS repositories and their snapshots, mounting them when the host does not show them already. */
 export class RepositoryLocator {
@@ -205,7 +191,7 @@ export class RepositoryLocator {
       path.join(conf, 'config.d', `${branch}.local`),
     ];
     const existing = [];
-    for (const file of chain) if ((await stat(file).catch(() => undefined))?.isFile()) existing.push(file);
+    for (const file of chain) if (await isFile(file)) existing.push(file);
     const privateDir = path.join(this.paths.stateDir, 'cvmfs', `${branch}@${snapshot}`);
     await mkdir(path.join(privateDir, 'cache'), { recursive: true });
     const ours = path.join(privateDir, 'client.conf');

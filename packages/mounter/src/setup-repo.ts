@@ -1,6 +1,7 @@
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MounterError } from './errors.js';
+import { isFile } from './fs-checks.js';
 import { checkBranch, checkSnapshot } from './names.js';
 
 /** The Stratum 0 that serves the CernVM repositories; `@fqrn@` is the client's own placeholder. */
@@ -49,13 +50,6 @@ function checkUrl(url: string, option: string): string {
   return url;
 }
 
-async function exists(file: string): Promise<boolean> {
-  return stat(file).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** Plans the client configuration for a CernVM repository: every input is checked before anything is written. */
 export async function planSetupRepo(request: SetupRepoRequest): Promise<SetupRepoPlan> {
   const branch = checkBranch(request.branch);
@@ -78,7 +72,7 @@ export async function planSetupRepo(request: SetupRepoRequest): Promise<SetupRep
     configFile: path.join(configDir, 'config.d', `${branch}.local`),
     configText: lines.join('\n'),
     keyFile,
-    keyUrl: (await exists(keyFile)) ? undefined : keysUrl.replaceAll('@fqrn@', branch),
+    keyUrl: (await isFile(keyFile)) ? undefined : keysUrl.replaceAll('@fqrn@', branch),
   };
 }
 
