@@ -1,2 +1,19 @@
-// The pilot package is built in issue 3; until then it exports nothing.
-export {};
+export { PilotError, type PilotErrorCode } from './errors.js';
+export {
+  checkPilotOptions,
+  pilotOptionsSchema,
+  describeIssue,
+  DEFAULT_PILOT_DIR,
+  type PilotOptions,
+  type PilotOptionsInput,
+  type SiteSnippet,
+} from './options.js';
+export { render, entrypointScript, ENTRYPOINT, TOP_LEVEL_CONFIG, HEARTBEAT_FILE, type RenderedFile } from './render.js';
+export { writePilotDir } from './pilot-dir.js';
+export { parseHeartbeat, readHeartbeat, isIdle, type Heartbeat, type PilotPhase } from './heartbeat.js';
+export { pilotContainerOptions, type PilotContainerSpec } from './container-spec.js';
+export { checkHostToken } from './token-check.js';
+export { DockerodePilotEngine, type PilotEngine } from './docker-api.js';
+export { PilotRunner, type RunRequest, type RunnerIo, type SignalSource } from './runner.js';
+export { readOptionsFile } from './config-file.js';
+export { classAdLiteral } from './condor-config.js';

@@ -1,0 +1,59 @@
+import path from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { PilotRunner } from '../../runner.js';
+import type { CliContext } from '../context.js';
+import { type PilotArgs, pilotOptionFlags, pilotOptionsFromArgs } from '../pilot-args.js';
+
+interface RunArgs extends PilotArgs {
+  image: string;
+  'token-file': string;
+  name?: string;
+  'work-dir'?: string;
+  cpuset?: string;
+  keep: boolean;
+}
+
+const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const CPUSET = /^\d{1,4}(?:-\d{1,4})?(?:,\d{1,4}(?:-\d{1,4})?)*$/;
+
+/** The exit code of the command is the pilot's: 0 drained or idle, 99 clean by HTCondor, 78 refused, else failed. */
+export function runCommand(context: CliContext, setExitCode: (code: number) => void): CommandModule<object, RunArgs> {
+  return {
+    command: 'run',
+    describe: 'Run one pilot container in the foreground; Ctrl-C drains it',
+    builder: (argv: Argv) =>
+      pilotOptionFlags(argv)
+        .option('image', { type: 'string', demandOption: true, requiresArg: true, describe: 'CernVM image (a mounted placeholder)' })
+        .option('token-file', { type: 'string', demandOption: true, requiresArg: true, describe: 'Pool token on this host (mode 0600)' })
+        .option('name', { type: 'string', requiresArg: true, describe: 'Container name (default docker-cernvm-pilot-<slot>)' })
+        .option('work-dir', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'Host directory for the rendered files (default /var/lib/docker-cernvm/pilot/<slot>)',
+        })
+        .option('cpuset', { type: 'string', requiresArg: true, describe: 'Pin the container to these cores, e.g. 3 or 0-1' })
+        .option('keep', { type: 'boolean', default: false, describe: 'Keep the container after it exits' })
+        .check((args) => {
+          if (args.cpuset !== undefined && !CPUSET.test(args.cpuset)) throw new Error(`--cpuset: expected cores like 3 or 0-1,4, got "${args.cpuset}"`);
+          if (args.name !== undefined && !CONTAINER_NAME.test(args.name)) throw new Error(`--name: expected a container name, got "${args.name}"`);
+          return true;
+        }) as Argv<RunArgs>,
+    handler: async (argv) => {
+      const options = await pilotOptionsFromArgs({ ...argv, 'slot-name': argv['slot-name'] ?? 'pilot' });
+      const memoryMb = typeof options.memoryMb === 'number' ? options.memoryMb : undefined;
+      const runner = new PilotRunner(context.engine(), context.io, context.signals);
+      const code = await runner.run({
+        image: argv.image,
+        // The container's limit is the slot's memory: the entrypoint reads it back, so both always agree.
+        options: { ...options, memoryMb: 'auto' },
+        hostTokenFile: path.resolve(argv['token-file']),
+        workDir: path.resolve(argv['work-dir'] ?? `/var/lib/docker-cernvm/pilot/${options.slotName}`),
+        containerName: argv.name ?? `docker-cernvm-pilot-${options.slotName}`,
+        memoryMb,
+        cpuset: argv.cpuset,
+        keep: argv.keep,
+      });
+      setExitCode(code);
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Argv } from 'yargs';
+import { readOptionsFile } from '../config-file.js';
+import { PilotError } from '../errors.js';
+import { checkPilotOptions, type PilotOptions } from '../options.js';
+
+/** The flags that describe one slot, shared by `render` and `run`; each maps to a key of the options file. */
+export interface PilotArgs {
+  config?: string;
+  collector?: string;
+  'trust-domain'?: string;
+  'uid-domain'?: string;
+  'slot-name'?: string;
+  cpus?: string;
+  'memory-mb'?: string;
+  'disk-mb'?: string;
+  network?: string;
+  'network-interface'?: string;
+  'ccb-address'?: string;
+  'idle-shutdown'?: string;
+  'max-lifetime'?: string;
+  heartbeat?: string;
+  start?: string;
+  attribute?: string[];
+  'site-config'?: string[];
+}
+
+// Numbers are read as strings and checked here, so `--cpus abc` names the flag instead of becoming NaN.
+const STRING_FLAGS: [flag: keyof PilotArgs, key: string, describe: string][] = [
+  ['collector', 'collector', 'Central manager HOST[:PORT] (default port 9618)'],
+  ['trust-domain', 'trustDomain', 'The pool trust domain (also UID_DOMAIN unless --uid-domain)'],
+  ['uid-domain', 'uidDomain', 'UID_DOMAIN when it differs from the trust domain'],
+  ['slot-name', 'slotName', 'Unique name of this slot (MASTER_NAME and STARTD_NAME)'],
+  ['network', 'networkMode', 'host (default) or bridge'],
+  ['network-interface', 'networkInterface', 'Address advertised on the host network (default 127.0.0.1 for a local collector)'],
+  ['ccb-address', 'ccbAddress', 'CCB HOST[:PORT] in bridge mode (default: the collector)'],
+  ['start', 'start', 'START expression (default True)'],
+];
+const INTEGER_FLAGS: [flag: keyof PilotArgs, key: string, describe: string][] = [
+  ['cpus', 'cpus', 'CPUs the slot advertises (default 1)'],
+  ['memory-mb', 'memoryMb', 'Memory in MB (default: the container limit)'],
+  ['disk-mb', 'diskMb', 'Disk in MB the slot advertises'],
+  ['idle-shutdown', 'idleShutdownSeconds', 'Seconds unclaimed before the pilot exits 0 (default 0 = never)'],
+  ['max-lifetime', 'maxLifetimeSeconds', 'Seconds after which the pilot drains peacefully (default 0 = never)'],
+  ['heartbeat', 'heartbeatSeconds', 'Seconds between heartbeat writes (default 5)'],
+];
+
+export function pilotOptionFlags<T>(argv: Argv<T>): Argv<T & PilotArgs> {
+  let result = argv.option('config', {
+    type: 'string',
+    requiresArg: true,
+    describe: 'YAML or JSON file of pilot options (flags override it)',
+  }) as Argv<T & PilotArgs>;
+  for (const [flag, , describe] of [...STRING_FLAGS, ...INTEGER_FLAGS]) {
+    result = result.option(flag, { type: 'string', requiresArg: true, describe }) as Argv<T & PilotArgs>;
+  }
+  return result
+    .option('attribute', { type: 'string', array: true, requiresArg: true, describe: 'Extra slot attribute NAME=VALUE (repeatable)' })
+    .option('site-config', { type: 'string', array: true, requiresArg: true, describe: 'HTCondor config file appended last (repeatable)' }) as Argv<
+    T & PilotArgs
+  >;
+}
+
+function integerOf(flag: string, value: string): number {
+  if (!/^\d{1,12}$/.test(value)) throw new PilotError('E_BAD_OPTION', `--${flag}: expected a whole number, got "${value}"`);
+  return Number(value);
+}
+
+/** NAME=VALUE with the value typed: whole numbers and true/false become ClassAd numbers and booleans. */
+export function attributeOf(text: string): [string, string | number | boolean] {
+  const match = /^([^=]+)=(.*)$/s.exec(text);
+  if (!match) throw new PilotError('E_BAD_OPTION', `--attribute: expected NAME=VALUE, got "${text}"`);
+  const [, name = '', value = ''] = match;
+  if (/^-?\d{1,15}$/.test(value)) return [name, Number(value)];
+  if (value === 'true' || value === 'false') return [name, value === 'true'];
+  return [name, value];
+}
+
+/** Options from the file (if any), then the flags over it, validated with the schema. */
+export async function pilotOptionsFromArgs(args: PilotArgs): Promise<PilotOptions> {
+  const fromFile = args.config ? await readOptionsFile(args.config) : {};
+  const merged: Record<string, unknown> = { ...fromFile };
+  const flagged: string[] = [];
+  for (const [flag, key] of STRING_FLAGS) {
+    const value = args[flag];
+    if (typeof value === 'string') {
+      merged[key] = value;
+      flagged.push(key);
+    }
+  }
+  for (const [flag, key] of INTEGER_FLAGS) {
+    const value = args[flag];
+    if (typeof value === 'string') {
+      merged[key] = key === 'memoryMb' && value === 'auto' ? value : integerOf(flag, value);
+      flagged.push(key);
+    }
+  }
+  if (args.attribute?.length) {
+    merged.attributes = { ...(fromFile.attributes as object | undefined), ...Object.fromEntries(args.attribute.map(attributeOf)) };
+  }
+  if (args['site-config']?.length) {
+    const snippets = [];
+    for (const file of args['site-config']) {
+      const content = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        throw new PilotError('E_BAD_OPTION', `--site-config: cannot read ${file} (${error.code ?? 'error'})`);
+      });
+      snippets.push({ name: path.basename(file).replace(/[^A-Za-z0-9._-]/g, '_'), content });
+    }
+    merged.siteSnippets = [...((fromFile.siteSnippets as unknown[] | undefined) ?? []), ...snippets];
+  }
+  // A problem in a key the flags did not set is the file's; name the file then.
+  try {
+    return checkPilotOptions(merged);
+  } catch (error) {
+    if (args.config && error instanceof PilotError) {
+      const key = /^([A-Za-z.]+):/.exec(error.message)?.[1]?.split('.')[0];
+      const fileKey = key !== undefined && !flagged.includes(key) && key in fromFile;
+      if (fileKey || error.message.startsWith('unknown key')) throw new PilotError('E_BAD_CONFIG', `${args.config}: ${error.message}`);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,141 @@
+import type { PilotOptions } from './options.js';
+
+/** One `config.d` snippet: a file name and its text. */
+export interface ConfigSnippet {
+  name: string;
+  content: string;
+}
+
+type Knobs = readonly (readonly [name: string, value: string | number, why?: string])[];
+
+function snippet(name: string, header: string, knobs: Knobs): ConfigSnippet {
+  const lines = [`# ${header}`, '# Rendered by docker-cernvm-pilot; edit the pilot options, not this file.', ''];
+  for (const [key, value, why] of knobs) {
+    if (why) lines.push(`# ${why}`);
+    // `use CATEGORY : template` is a metaknob, written without an equals sign.
+    lines.push(key.startsWith('use ') ? `${key} ${value}` : `${key} = ${value}`);
+  }
+  return { name, content: `${lines.join('\n')}\n` };
+}
+
+/** A ClassAd literal: strings quoted with `\` and `"` escaped, numbers and booleans as they are. */
+export function classAdLiteral(value: string | number | boolean): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** The top-level file CONDOR_CONFIG names: the distribution's paths, then only this slot's snippets. */
+export function renderTopLevelConfig(options: PilotOptions): string {
+  return [
+    '# Rendered by docker-cernvm-pilot. The image keeps its own paths (LOG, SPOOL, EXECUTE, ...);',
+    "# its config.d is replaced by this slot's, so nothing in the image changes how the slot joins the pool.",
+    'include : /etc/condor/condor_config',
+    'LOCAL_CONFIG_FILE =',
+    `LOCAL_CONFIG_DIR = ${options.pilotDir}/config.d`,
+    '',
+  ].join('\n');
+}
+
+function poolSnippet(o: PilotOptions): ConfigSnippet {
+  const tokenDir = o.tokenFile.slice(0, o.tokenFile.lastIndexOf('/')) || '/';
+  return snippet('10-pool.conf', 'The pool: where the collector is, who we are, how we authenticate.', [
+    ['use SECURITY', ': recommended_v9_0'],
+    ['CONDOR_HOST', o.collector.host],
+    ['COLLECTOR_HOST', `${o.collector.host}:${o.collector.port}`],
+    ['TRUST_DOMAIN', o.trustDomain],
+    ['UID_DOMAIN', o.uidDomain],
+    ['SEC_DEFAULT_AUTHENTICATION_METHODS', 'FS, IDTOKENS'],
+    ['SEC_TOKEN_SYSTEM_DIRECTORY', tokenDir, 'The pool token is mounted here read-only; HTCondor reads it, nobody else does.'],
+    ['ALLOW_DAEMON', 'condor@$(TRUST_DOMAIN) $(ALLOW_DAEMON)'],
+    [
+      'SEC_USE_FAMILY_SESSION',
+      'False',
+      'On the host network every daemon shares the host: with family sessions the startd takes the collector for its own family and every update is rejected.',
+    ],
+  ]);
+}
+
+function networkSnippet(o: PilotOptions): ConfigSnippet {
+  const knobs: [string, string | number, string?][] = [
+    ['USE_SHARED_PORT', 'False', 'Several masters share one host: each binds its own ports.'],
+    ['ENABLE_IPV6', 'False', "With the host's IPv6 address advertised, the shadow could not reach the starter."],
+  ];
+  if (o.network.mode === 'host') {
+    knobs.push(['NETWORK_INTERFACE', o.network.interface, 'The address this slot advertises on the host network.']);
+  } else {
+    knobs.push(['CCB_ADDRESS', o.network.ccbAddress, 'Behind the bridge: the schedd reaches the startd through CCB.']);
+  }
+  return snippet('20-network.conf', "The network: this slot's own ports and address.", knobs);
+}
+
+function slotSnippet(o: PilotOptions): ConfigSnippet {
+  const knobs: [string, string | number, string?][] = [
+    ['use ROLE', ': Execute'],
+    ['DAEMON_LIST', 'MASTER, STARTD'],
+    ['MASTER_NAME', o.slotName, 'Several startds on one host must not share a name.'],
+    ['STARTD_NAME', o.slotName],
+    ['NUM_CPUS', o.cpus, 'Otherwise the startd advertises the whole host.'],
+  ];
+  // With memoryMb auto the entrypoint sets MEMORY from the container's limit (_CONDOR_MEMORY) when it starts.
+  if (o.memoryMb !== 'auto') knobs.push(['MEMORY', o.memoryMb]);
+  if (o.diskMb !== undefined) knobs.push(['DISK', o.diskMb * 1024, 'In KB.']);
+  knobs.push(
+    ['NUM_SLOTS', 1, 'One container is one static slot: no partitionable slot, no dynamic children.'],
+    ['NUM_SLOTS_TYPE_1', 1],
+    ['SLOT_TYPE_1', '100%'],
+    ['SLOT_TYPE_1_PARTITIONABLE', 'False'],
+    ['STARTER_ALLOW_RUNAS_OWNER', 'False', "The job's owner has no account in this container: run jobs as the slot user."],
+    ['RUNBENCHMARKS', 'False', 'Benchmarks keep a fresh startd busy and delay an idle shutdown.'],
+    ['START', o.start],
+  );
+  return snippet('30-slot.conf', 'The slot: one static slot with the resources of this container.', knobs);
+}
+
+/** A quarter of the idle limit, between 5 s and HTCondor's default 300 s, so the limit is kept to within 25 %. */
+export function idleCheckInterval(idleSeconds: number): number {
+  return Math.min(300, Math.max(5, Math.floor(idleSeconds / 4)));
+}
+
+function lifecycleSnippet(o: PilotOptions): ConfigSnippet {
+  const knobs: [string, string | number, string?][] = [];
+  if (o.idleShutdownSeconds > 0) {
+    knobs.push(['STARTD_NOCLAIM_SHUTDOWN', o.idleShutdownSeconds, 'An unclaimed pilot ends itself after this long.']);
+    knobs.push([
+      'UPDATE_INTERVAL',
+      idleCheckInterval(o.idleShutdownSeconds),
+      'The startd checks the idle limit only when it updates the collector (300 s by default).',
+    ]);
+  }
+  knobs.push(
+    ['PILOT_TOKEN_FILE', o.tokenFile, 'Read by the entrypoint (not by HTCondor) to check the token before starting.'],
+    ['PILOT_HEARTBEAT_INTERVAL', o.heartbeatSeconds],
+    ['PILOT_MAX_LIFETIME', o.maxLifetimeSeconds, 'Seconds; 0 = never. After it the pilot drains peacefully.'],
+    ['PILOT_MEMORY_MB', o.memoryMb],
+  );
+  return snippet('40-lifecycle.conf', 'The lifecycle: idle limit, lifetime and heartbeat, read by the entrypoint.', knobs);
+}
+
+function attributesSnippet(o: PilotOptions): ConfigSnippet | undefined {
+  const names = Object.keys(o.attributes).sort();
+  if (names.length === 0) return undefined;
+  const knobs: [string, string][] = names.map((name) => [name, classAdLiteral(o.attributes[name] as string)]);
+  knobs.push(['STARTD_ATTRS', `$(STARTD_ATTRS) ${names.join(' ')}`]);
+  return snippet('50-attributes.conf', 'Extra attributes every slot ad carries (CernVM version, factory, slot index).', knobs);
+}
+
+/** The `config.d` snippets in the order HTCondor reads them; site snippets come last and may override anything. */
+export function renderConfigSnippets(options: PilotOptions): ConfigSnippet[] {
+  const snippets = [
+    poolSnippet(options),
+    networkSnippet(options),
+    slotSnippet(options),
+    lifecycleSnippet(options),
+    attributesSnippet(options),
+  ].filter((s): s is ConfigSnippet => s !== undefined);
+  options.siteSnippets.forEach((site, index) => {
+    const content = site.content.endsWith('\n') ? site.content : `${site.content}\n`;
+    snippets.push({ name: `90-site-${String(index).padStart(2, '0')}-${site.name.replace(/\.conf$/, '')}.conf`, content });
+  });
+  return snippets;
+}

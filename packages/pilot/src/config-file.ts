@@ -1,0 +1,27 @@
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { PilotError } from './errors.js';
+
+/** Reads a YAML (or JSON) options file into a plain object; the schema check happens after flags are merged. */
+export async function readOptionsFile(file: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new PilotError('E_BAD_CONFIG', `${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`, {
+      cause: error,
+    });
+  }
+  let value: unknown;
+  try {
+    value = parse(text);
+  } catch (error) {
+    const first = (error as Error).message.split('\n')[0];
+    throw new PilotError('E_BAD_CONFIG', `${file}: not valid YAML: ${first}`, { cause: error });
+  }
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new PilotError('E_BAD_CONFIG', `${file}: expected a mapping of option names to values`);
+  }
+  return value as Record<string, unknown>;
+}

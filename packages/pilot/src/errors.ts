@@ -1,0 +1,26 @@
+/** Stable codes a script or the factory can branch on; the message is for the site admin. */
+export type PilotErrorCode =
+  | 'E_BAD_OPTION' // an option outside its pattern or range
+  | 'E_BAD_CONFIG' // a configuration file that cannot be read, parsed or validated
+  | 'E_BAD_TOKEN' // a pool token that is missing, empty, or readable by others
+  | 'E_NO_IMAGE' // the pilot image does not exist in the engine
+  | 'E_RUN_FAILED'; // the pilot container could not be created or started
+
+const USAGE_CODES: ReadonlySet<PilotErrorCode> = new Set(['E_BAD_OPTION', 'E_BAD_CONFIG', 'E_BAD_TOKEN']);
+
+export class PilotError extends Error {
+  override readonly name = 'PilotError';
+
+  constructor(
+    readonly code: PilotErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** True when the input was at fault rather than the system: exit code 2, nothing changed. */
+  get isUsageError(): boolean {
+    return USAGE_CODES.has(this.code);
+  }
+}

@@ -1,0 +1,60 @@
+import { readFile } from 'node:fs/promises';
+
+/** Where the pilot entrypoint is in its life, beside HTCondor's own slot state. */
+export type PilotPhase = 'starting' | 'running' | 'draining' | 'stopping' | 'exited';
+
+/** What `/pilot/status/heartbeat.json` says; written by the entrypoint every few seconds, atomically. */
+export interface Heartbeat {
+  time: string;
+  epoch: number;
+  startedEpoch: number;
+  phase: PilotPhase;
+  /** HTCondor's slot state (Unclaimed, Claimed, ...), null while the startd does not answer. */
+  state: string | null;
+  activity: string | null;
+  jobId: string | null;
+  drainReason: string | null;
+}
+
+const PHASES: ReadonlySet<string> = new Set(['starting', 'running', 'draining', 'stopping', 'exited']);
+
+function stringOrNull(value: unknown): value is string | null {
+  return value === null || typeof value === 'string';
+}
+
+/** Parses a heartbeat; undefined when the text is not one (a reader must tolerate a pilot that never wrote). */
+export function parseHeartbeat(text: string): Heartbeat | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  const valid =
+    typeof v.time === 'string' &&
+    typeof v.epoch === 'number' &&
+    typeof v.startedEpoch === 'number' &&
+    typeof v.phase === 'string' &&
+    PHASES.has(v.phase) &&
+    stringOrNull(v.state) &&
+    stringOrNull(v.activity) &&
+    stringOrNull(v.jobId) &&
+    stringOrNull(v.drainReason);
+  return valid ? (v as unknown as Heartbeat) : undefined;
+}
+
+/** Reads a heartbeat file; undefined when it is missing or unreadable. */
+export async function readHeartbeat(file: string): Promise<Heartbeat | undefined> {
+  try {
+    return parseHeartbeat(await readFile(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Idle means a running pilot whose slot nobody has claimed: the cheapest one to take away. */
+export function isIdle(heartbeat: Heartbeat | undefined): boolean {
+  return heartbeat?.phase === 'running' && heartbeat.state === 'Unclaimed';
+}

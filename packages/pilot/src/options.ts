@@ -1,0 +1,167 @@
+import { z } from 'zod';
+import { PilotError } from './errors.js';
+
+/** Everything that decides one slot's HTCondor configuration; validated, with defaults applied. */
+export interface PilotOptions {
+  collector: { host: string; port: number };
+  trustDomain: string;
+  uidDomain: string;
+  /** Where the token is inside the container; HTCondor reads every file in its directory. */
+  tokenFile: string;
+  /** Where the rendered files are inside the container. */
+  pilotDir: string;
+  slotName: string;
+  cpus: number;
+  /** `auto`: the container's memory limit, read by the entrypoint when it starts. */
+  memoryMb: number | 'auto';
+  diskMb: number | undefined;
+  network: { mode: 'host'; interface: string } | { mode: 'bridge'; ccbAddress: string };
+  /** 0 = never: an unclaimed pilot otherwise exits 0 after this long. */
+  idleShutdownSeconds: number;
+  /** 0 = never: otherwise the pilot drains peacefully once it has run this long. */
+  maxLifetimeSeconds: number;
+  heartbeatSeconds: number;
+  start: string;
+  attributes: Readonly<Record<string, string | number | boolean>>;
+  siteSnippets: readonly SiteSnippet[];
+}
+
+export interface SiteSnippet {
+  name: string;
+  content: string;
+}
+
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const HOST_PORT = /^(?<host>[^:\s]+)(?::(?<port>\d{1,5}))?$/;
+const DOMAIN = HOST;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const ABSOLUTE_PATH = /^(?:\/[A-Za-z0-9._-]+)+$/;
+const ATTRIBUTE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** HTCondor config names whose meaning we set ourselves and an attribute must not replace. */
+const RESERVED_ATTRIBUTES = new Set(['start', 'name', 'state', 'activity', 'cpus', 'memory', 'disk', 'machine']);
+
+const hostPort = z
+  .string()
+  .regex(HOST_PORT, 'a host name or address with an optional :port')
+  .refine((value) => HOST.test(value.split(':')[0] ?? ''), 'a host name or IPv4 address, not a URL')
+  .refine((value) => {
+    const port = Number(value.split(':')[1] ?? '9618');
+    return port >= 1 && port <= 65535;
+  }, 'a port between 1 and 65535');
+
+const seconds = (max: number) => z.number().int('whole seconds').min(0, 'zero or more').max(max, `at most ${max}`);
+
+const oneLine = z
+  .string()
+  .min(1, 'not empty')
+  .max(4000, 'at most 4000 characters')
+  .refine((value) => !/[\n\r\0]/.test(value), 'one line');
+
+/** The shape of a pilot configuration file (YAML or JSON) and of the flags, before defaults. */
+export const pilotOptionsSchema = z
+  .object({
+    collector: hostPort,
+    trustDomain: z.string().regex(DOMAIN, 'a domain name like pool.example.org'),
+    uidDomain: z.string().regex(DOMAIN, 'a domain name like pool.example.org').optional(),
+    tokenFile: z.string().regex(ABSOLUTE_PATH, 'an absolute path of plain names').optional(),
+    pilotDir: z.string().regex(ABSOLUTE_PATH, 'an absolute path of plain names').optional(),
+    slotName: z.string().regex(NAME, 'letters, digits, dot, dash or underscore, at most 63'),
+    cpus: z.number().int('a whole number').min(1, 'at least 1').max(1024, 'at most 1024').optional(),
+    memoryMb: z
+      .union([z.literal('auto'), z.number().int('whole megabytes').min(64, 'at least 64').max(16_777_216)])
+      .optional(),
+    diskMb: z.number().int('whole megabytes').min(1, 'at least 1').max(1_073_741_824).optional(),
+    networkMode: z.enum(['host', 'bridge']).optional(),
+    networkInterface: z.string().regex(HOST, 'an address of this host, like 192.0.2.10').optional(),
+    ccbAddress: hostPort.optional(),
+    idleShutdownSeconds: seconds(31_536_000).optional(),
+    maxLifetimeSeconds: seconds(31_536_000).optional(),
+    heartbeatSeconds: z.number().int('whole seconds').min(1, 'at least 1').max(300, 'at most 300').optional(),
+    start: oneLine.optional(),
+    attributes: z
+      .record(
+        z
+          .string()
+          .regex(ATTRIBUTE, 'a ClassAd attribute name')
+          .refine((name) => !RESERVED_ATTRIBUTES.has(name.toLowerCase()), 'a name HTCondor does not set itself'),
+        z.union([oneLine, z.number().finite(), z.boolean()]),
+      )
+      .optional(),
+    siteSnippets: z
+      .array(
+        z.object({
+          name: z.string().regex(NAME, 'letters, digits, dot, dash or underscore'),
+          content: z.string().max(65_536, 'at most 64 KB'),
+        }),
+      )
+      .optional(),
+  })
+  .strict();
+
+export type PilotOptionsInput = z.input<typeof pilotOptionsSchema>;
+
+export const DEFAULT_PILOT_DIR = '/pilot';
+export const DEFAULT_HEARTBEAT_SECONDS = 5;
+const DEFAULT_COLLECTOR_PORT = 9618;
+const LOOPBACK = /^(?:127\.\d+\.\d+\.\d+|localhost)$/;
+
+/** A one-line description of the first problem, naming the key (and the file when there is one). */
+export function describeIssue(issue: z.core.$ZodIssue, source?: string): string {
+  const key = issue.path.length ? issue.path.join('.') : '(top level)';
+  const where = source ? `${source}: ` : '';
+  if (issue.code === 'unrecognized_keys') return `${where}unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'invalid_type') {
+    return /received undefined/.test(issue.message) ? `${where}${key}: missing (required)` : `${where}${key}: expected a ${issue.expected}`;
+  }
+  return `${where}${key}: expected ${issue.message}`;
+}
+
+/** Validates raw options (from a file, flags, or code) and applies the defaults; throws PilotError E_BAD_OPTION. */
+export function checkPilotOptions(input: unknown, source?: string): PilotOptions {
+  const parsed = pilotOptionsSchema.safeParse(input);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new PilotError(source ? 'E_BAD_CONFIG' : 'E_BAD_OPTION', first ? describeIssue(first, source) : 'invalid options');
+  }
+  const raw = parsed.data;
+  const [host = '', port] = raw.collector.split(':');
+  const pilotDir = raw.pilotDir ?? DEFAULT_PILOT_DIR;
+  return {
+    collector: { host, port: port ? Number(port) : DEFAULT_COLLECTOR_PORT },
+    trustDomain: raw.trustDomain,
+    uidDomain: raw.uidDomain ?? raw.trustDomain,
+    tokenFile: raw.tokenFile ?? `${pilotDir}/tokens.d/pool.token`,
+    pilotDir,
+    slotName: raw.slotName,
+    cpus: raw.cpus ?? 1,
+    memoryMb: raw.memoryMb ?? 'auto',
+    diskMb: raw.diskMb,
+    network: networkOf(raw, host, source),
+    idleShutdownSeconds: raw.idleShutdownSeconds ?? 0,
+    maxLifetimeSeconds: raw.maxLifetimeSeconds ?? 0,
+    heartbeatSeconds: raw.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS,
+    start: raw.start ?? 'True',
+    attributes: raw.attributes ?? {},
+    siteSnippets: raw.siteSnippets ?? [],
+  };
+}
+
+function networkOf(raw: z.output<typeof pilotOptionsSchema>, collectorHost: string, source?: string): PilotOptions['network'] {
+  const where = source ? `${source}: ` : '';
+  if (raw.networkMode === 'bridge') {
+    if (raw.networkInterface) {
+      throw new PilotError('E_BAD_OPTION', `${where}networkInterface: expected nothing in bridge mode (use ccbAddress)`);
+    }
+    return { mode: 'bridge', ccbAddress: raw.ccbAddress ?? raw.collector };
+  }
+  if (raw.ccbAddress) throw new PilotError('E_BAD_OPTION', `${where}ccbAddress: expected nothing in host mode`);
+  // On the host network every pilot shares the host's addresses: HTCondor must be told which one to advertise.
+  const address = raw.networkInterface ?? (LOOPBACK.test(collectorHost) ? '127.0.0.1' : undefined);
+  if (!address) {
+    throw new PilotError(
+      'E_BAD_OPTION',
+      `${where}networkInterface: expected the address this host's pilots advertise to the collector (host network)`,
+    );
+  }
+  return { mode: 'host', interface: address };
+}

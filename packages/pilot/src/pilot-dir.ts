@@ -1,0 +1,27 @@
+import { chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { RenderedFile } from './render.js';
+
+/**
+ * Writes a rendered pilot directory on the host. Each file is replaced atomically (temp file + rename), and a
+ * config.d snippet that the new render no longer has is removed, so a running slot never reads half a file and a
+ * dropped site snippet really goes. `status/` is where the entrypoint writes its heartbeat; `tokens.d/` is where
+ * the token file is mounted read-only (Docker creates the mount point inside it).
+ */
+export async function writePilotDir(dir: string, files: readonly RenderedFile[]): Promise<void> {
+  await mkdir(path.join(dir, 'config.d'), { recursive: true });
+  await mkdir(path.join(dir, 'status'), { recursive: true });
+  await mkdir(path.join(dir, 'tokens.d'), { recursive: true, mode: 0o700 });
+  await chmod(path.join(dir, 'tokens.d'), 0o700);
+  for (const file of files) {
+    const target = path.join(dir, file.path);
+    const temporary = `${target}.tmp-${process.pid}`;
+    await writeFile(temporary, file.content, { mode: file.mode });
+    await chmod(temporary, file.mode);
+    await rename(temporary, target);
+  }
+  const wanted = new Set(files.filter((f) => f.path.startsWith('config.d/')).map((f) => path.basename(f.path)));
+  for (const name of await readdir(path.join(dir, 'config.d'))) {
+    if (!wanted.has(name)) await rm(path.join(dir, 'config.d', name), { force: true });
+  }
+}

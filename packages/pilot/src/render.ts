@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import { renderConfigSnippets, renderTopLevelConfig } from './condor-config.js';
+import type { PilotOptions } from './options.js';
+
+/** One file of a slot's pilot directory, its path relative to that directory. */
+export interface RenderedFile {
+  path: string;
+  content: string;
+  mode: number;
+}
+
+export const ENTRYPOINT = 'entrypoint.sh';
+export const TOP_LEVEL_CONFIG = 'condor_config';
+/** Where the entrypoint writes the heartbeat, relative to the pilot directory. */
+export const HEARTBEAT_FILE = 'status/heartbeat.json';
+
+let entrypointText: string | undefined;
+
+/** The entrypoint script, shipped beside this module (src/ in development, dist/ once built). */
+export function entrypointScript(): string {
+  entrypointText ??= readFileSync(new URL(`./${ENTRYPOINT}`, import.meta.url), 'utf8');
+  return entrypointText;
+}
+
+/** Every file of one slot's pilot directory: the same options always give the same files, byte for byte. */
+export function render(options: PilotOptions): RenderedFile[] {
+  return [
+    { path: TOP_LEVEL_CONFIG, content: renderTopLevelConfig(options), mode: 0o644 },
+    ...renderConfigSnippets(options).map((s) => ({ path: `config.d/${s.name}`, content: s.content, mode: 0o644 })),
+    { path: ENTRYPOINT, content: entrypointScript(), mode: 0o755 },
+  ];
+}
