@@ -7,6 +7,8 @@ ensure_packages() {
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   # The stand-in CernVM roots need a static busybox (the dynamic one needs libraries the roots lack).
   dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+  # The HTCondor test root (test/fixtures/condor-root.sh) is a debootstrap of Debian 13.
+  command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   if ((${#missing[@]})); then
     echo "installing ${missing[*]} …" >&2
     apt-get update -qq

@@ -3,20 +3,18 @@ import { access, chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  MountOps,
   type Mounter,
   MounterError,
-  SystemHostCommands,
   createMounter,
   describePair,
 } from '@docker-cernvm/mounter';
 import {
   docker,
   realEngineAvailable,
-  removeTestContainers,
   runInImage,
   startInImage,
 } from '../support/engine.js';
+import { TMP_PREFIX, cleanUpTestMounts, hostMounts } from '../support/cleanup.js';
 import { makeCernvmRoot, makeStandInRepository } from '../support/standin-repository.js';
 
 // A test-only repository name, so cleaning up never touches a site's real CernVM mounts.
@@ -24,26 +22,15 @@ const BRANCH = 'cernvm-prod.test.invalid';
 const SNAP_A = 'cernvm-system-4.6.0.0';
 const SNAP_B = 'cernvm-system-4.7.1.0';
 const IMAGE = 'docker-cernvm-test/cernvm';
-const TMP_PREFIX = 'docker-cernvm-it-';
 const MOUNT_HELPER = '/sbin/mount.cvmfs';
 const HELPER_MARK = '# docker-cernvm test helper';
 
 const engineUp = await realEngineAvailable('mounter on the real engine');
 const describeEngine = engineUp ? describe : describe.skip;
 
-const hostMounts = new MountOps(new SystemHostCommands());
-
-/** Everything an interrupted earlier run may have left: containers, binds, repository mounts, images. */
+/** Everything an interrupted earlier run may have left: containers, binds, repository mounts, images, the helper. */
 async function cleanUp(mounter: Mounter): Promise<void> {
-  await removeTestContainers();
-  await mounter.unmountAll({ branch: BRANCH });
-  for (const orphan of (await mounter.status()).orphanBinds) {
-    if (orphan.deleted || orphan.source?.includes(TMP_PREFIX)) await hostMounts.unmountAll(orphan.layerDir);
-  }
-  for (const entry of await hostMounts.table()) {
-    if (entry.mountPoint.includes(`/${TMP_PREFIX}`)) await hostMounts.unmountAll(entry.mountPoint).catch(() => undefined);
-  }
-  await mounter.prune();
+  await cleanUpTestMounts(mounter, BRANCH);
   const helper = await readFile(MOUNT_HELPER, 'utf8').catch(() => '');
   if (helper.includes(HELPER_MARK)) await rm(MOUNT_HELPER);
 }

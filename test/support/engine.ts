@@ -61,8 +61,22 @@ function createTestContainer(image: string, command: string[], name?: string): P
   });
 }
 
+/** Runs a command in a running container (as `user`, default root) and returns its exit code and output. */
+export async function execIn(container: Dockerode.Container, command: string[], user = 'root'): Promise<RunOutput> {
+  const exec = await container.exec({ Cmd: command, User: user, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  await new Promise<void>((resolve, reject) => {
+    stream.on('end', resolve);
+    stream.on('error', reject);
+  });
+  const { ExitCode } = await exec.inspect();
+  return { exitCode: ExitCode ?? -1, output: demux(Buffer.concat(chunks)) };
+}
+
 /** Docker's multiplexed log stream: 8-byte frame headers before each chunk. */
-function demux(buffer: Buffer): string {
+export function demux(buffer: Buffer): string {
   let text = '';
   for (let offset = 0; offset + 8 <= buffer.length; ) {
     const size = buffer.readUInt32BE(offset + 4);

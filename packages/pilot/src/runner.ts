@@ -16,6 +16,8 @@ export interface RunRequest {
   cpuset?: string;
   /** Keep the exited container for inspection instead of removing it. */
   keep: boolean;
+  /** Extra container labels (never secrets). */
+  labels?: Readonly<Record<string, string>>;
 }
 
 export interface RunnerIo {
@@ -64,7 +66,7 @@ export class PilotRunner {
       options: request.options,
       memoryMb: request.memoryMb,
       cpuset: request.cpuset,
-      labels: { 'org.docker-cernvm.pilot': request.options.slotName },
+      labels: { ...request.labels, 'org.docker-cernvm.pilot': request.options.slotName },
     });
     let interrupts = 0;
     const send = (signal: string) => this.engine.signal(id, signal).catch(() => undefined);

@@ -1,0 +1,176 @@
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import type Dockerode from 'dockerode';
+import { TEST_LABEL, docker, execIn } from './engine.js';
+
+/** The pool's trust domain in tests; the token's identity is condor@ this. */
+export const TRUST_DOMAIN = 'pool.test.invalid';
+/** The unprivileged account test jobs are submitted as (the schedd refuses root's jobs). */
+const SUBMITTER = 'tester';
+
+// Fast cycles so a submitted job starts within seconds; everything bound to 127.0.0.1 on the host network.
+const CENTRAL_MANAGER_CONFIG = (port: number) => `use ROLE : CentralManager
+use ROLE : Submit
+use SECURITY : recommended_v9_0
+CONDOR_HOST = 127.0.0.1
+COLLECTOR_HOST = 127.0.0.1:${port}
+NETWORK_INTERFACE = 127.0.0.1
+USE_SHARED_PORT = False
+ENABLE_IPV6 = False
+SEC_USE_FAMILY_SESSION = False
+TRUST_DOMAIN = ${TRUST_DOMAIN}
+UID_DOMAIN = ${TRUST_DOMAIN}
+SEC_PASSWORD_DIRECTORY = /cm/passwords.d
+SEC_TOKEN_SYSTEM_DIRECTORY = /cm/tokens.d
+SEC_DEFAULT_AUTHENTICATION_METHODS = FS, IDTOKENS
+ALLOW_DAEMON = condor@$(TRUST_DOMAIN) $(ALLOW_DAEMON)
+ALLOW_ADVERTISE_STARTD = condor@$(TRUST_DOMAIN)
+ALLOW_READ = *
+ALLOW_WRITE = *
+NEGOTIATOR_INTERVAL = 2
+NEGOTIATOR_MIN_INTERVAL = 1
+NEGOTIATOR_CYCLE_DELAY = 1
+SCHEDD_INTERVAL = 2
+`;
+
+// The collector makes a fresh signing key in /cm/passwords.d on its first start; the submitter account is made here.
+const START_SCRIPT = `#!/bin/sh
+set -e
+id ${SUBMITTER} >/dev/null 2>&1 || useradd -m ${SUBMITTER}
+exec condor_master -f
+`;
+
+/** One test job: a shell command run by /bin/sh in a slot, its files kept under the central manager's jobs dir. */
+export interface JobRequest {
+  name: string;
+  command: string;
+  /** A ClassAd expression the slot must match (for example one slot's attribute). */
+  requirements?: string;
+}
+
+export interface JobEvent {
+  code: string;
+  text: string;
+}
+
+export interface SlotAd {
+  Name: string;
+  [attribute: string]: unknown;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no free port');
+  return address.port;
+}
+
+/** A collector, negotiator and schedd in one container from the HTCondor image, on 127.0.0.1 with a fresh key. */
+export class CentralManager {
+  private constructor(
+    readonly container: Dockerode.Container,
+    readonly dir: string,
+    readonly collector: string,
+    readonly tokenFile: string,
+  ) {}
+
+  static async start(image: string, dir: string): Promise<CentralManager> {
+    const port = await freePort();
+    await mkdir(path.join(dir, 'config.d'), { recursive: true });
+    for (const secret of ['passwords.d', 'tokens.d']) {
+      await mkdir(path.join(dir, secret), { recursive: true, mode: 0o700 });
+    }
+    await mkdir(path.join(dir, 'jobs'), { recursive: true });
+    await chmod(path.join(dir, 'jobs'), 0o777);
+    await writeFile(path.join(dir, 'condor_config'), 'include : /etc/condor/condor_config\nLOCAL_CONFIG_DIR = /cm/config.d\n');
+    await writeFile(path.join(dir, 'config.d', '10-central-manager.conf'), CENTRAL_MANAGER_CONFIG(port));
+    await writeFile(path.join(dir, 'start.sh'), START_SCRIPT, { mode: 0o755 });
+    const container = await docker.createContainer({
+      name: `docker-cernvm-test-cm-${port}`,
+      Image: image,
+      Cmd: ['/cm/start.sh'],
+      Env: ['CONDOR_CONFIG=/cm/condor_config'],
+      Labels: { [TEST_LABEL]: '1' },
+      HostConfig: { NetworkMode: 'host', Init: true, Binds: [`${dir}:/cm`] },
+    });
+    await container.start();
+    const tokenFile = path.join(dir, 'pool.token');
+    const manager = new CentralManager(container, dir, `127.0.0.1:${port}`, tokenFile);
+    await manager.waitUntil(async () => (await manager.exec(['condor_status', '-collector', '-af', 'Name'])).exitCode === 0, 60_000);
+    const token = await manager.waitUntil(async () => {
+      const made = await manager.exec(['condor_token_create', '-identity', `condor@${TRUST_DOMAIN}`, '-key', 'POOL']);
+      return made.exitCode === 0 ? made.output.trim() : undefined;
+    }, 30_000);
+    await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+    return manager;
+  }
+
+  exec(command: string[], user = 'root') {
+    return execIn(this.container, command, user);
+  }
+
+  /** Polls until the check returns something truthy; fails with the last state after `timeoutMs`. */
+  async waitUntil<T>(check: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs = 500): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await check();
+      if (value) return value;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+
+  /** Slot ads the collector holds, with the attributes asked for. */
+  async slots(attributes: readonly string[] = ['Name', 'Cpus', 'Memory', 'State', 'Activity']): Promise<SlotAd[]> {
+    const result = await this.exec(['condor_status', '-slots', '-json', '-attributes', ['Name', ...attributes].join(',')]);
+    if (result.exitCode !== 0) throw new Error(`condor_status failed: ${result.output}`);
+    const text = result.output.trim();
+    return text ? (JSON.parse(text) as SlotAd[]) : [];
+  }
+
+  /** Submits the job as the test account and asks the negotiator to match at once; returns the cluster id. */
+  async submit(job: JobRequest): Promise<number> {
+    const jobDir = path.join(this.dir, 'jobs', job.name);
+    await mkdir(jobDir, { recursive: true });
+    await chmod(jobDir, 0o777);
+    const submit = [
+      'executable = /bin/sh',
+      `arguments = "-c '${job.command.replace(/'/g, "''").replace(/"/g, '""')}'"`,
+      `output = /cm/jobs/${job.name}/out`,
+      `error = /cm/jobs/${job.name}/err`,
+      `log = /cm/jobs/${job.name}/log`,
+      'should_transfer_files = YES',
+      'when_to_transfer_output = ON_EXIT',
+      ...(job.requirements ? [`requirements = ${job.requirements}`] : []),
+      'queue',
+      '',
+    ].join('\n');
+    await writeFile(path.join(jobDir, 'job.sub'), submit, { mode: 0o644 });
+    const submitted = await this.exec(['sh', '-c', `cd /cm/jobs/${job.name} && condor_submit -terse job.sub`], SUBMITTER);
+    const cluster = /^(\d+)\.0/m.exec(submitted.output)?.[1];
+    if (submitted.exitCode !== 0 || !cluster) throw new Error(`condor_submit failed: ${submitted.output}`);
+    await this.exec(['condor_reschedule'], SUBMITTER);
+    return Number(cluster);
+  }
+
+  /** The job's user log as events: 001 executing, 004 evicted, 005 terminated, 009 aborted, 012 held, ... */
+  async events(jobName: string): Promise<JobEvent[]> {
+    const text = await readFile(path.join(this.dir, 'jobs', jobName, 'log'), 'utf8').catch(() => '');
+    return text
+      .split('...\n')
+      .map((block) => block.trim())
+      .filter(Boolean)
+      .map((block) => ({ code: block.slice(0, 3), text: block }));
+  }
+
+  async jobOutput(jobName: string): Promise<string> {
+    return readFile(path.join(this.dir, 'jobs', jobName, 'out'), 'utf8').catch(() => '');
+  }
+
+  async stop(): Promise<void> {
+    await this.container.remove({ force: true }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,23 @@
+import { type Mounter, MountOps, SystemHostCommands } from '@docker-cernvm/mounter';
+import { removeTestContainers } from './engine.js';
+
+/** Every temporary directory a real-engine test makes starts with this, so a later run can find its leftovers. */
+export const TMP_PREFIX = 'docker-cernvm-it-';
+
+export const hostMounts = new MountOps(new SystemHostCommands());
+
+/**
+ * Removes what an interrupted earlier run may have left for this test branch: test containers, binds over
+ * placeholders, stand-in repository mounts under a test directory, and unused placeholders.
+ */
+export async function cleanUpTestMounts(mounter: Mounter, branch: string): Promise<void> {
+  await removeTestContainers();
+  await mounter.unmountAll({ branch });
+  for (const orphan of (await mounter.status()).orphanBinds) {
+    if (orphan.deleted || orphan.source?.includes(TMP_PREFIX)) await hostMounts.unmountAll(orphan.layerDir);
+  }
+  for (const entry of await hostMounts.table()) {
+    if (entry.mountPoint.includes(`/${TMP_PREFIX}`)) await hostMounts.unmountAll(entry.mountPoint).catch(() => undefined);
+  }
+  await mounter.prune();
+}

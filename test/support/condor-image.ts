@@ -1,0 +1,57 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { type Mounter, createMounter } from '@docker-cernvm/mounter';
+import { TMP_PREFIX, cleanUpTestMounts, hostMounts } from './cleanup.js';
+
+const run = promisify(execFile);
+const FIXTURE_SCRIPT = new URL('../fixtures/condor-root.sh', import.meta.url).pathname;
+
+/** A test-only repository name, so cleaning up never touches a site's real CernVM mounts. */
+export const CONDOR_BRANCH = 'condor-root.test.invalid';
+export const CONDOR_IMAGE = 'docker-cernvm-test/condor:trixie';
+
+/** The Debian 13 + HTCondor root, built once per machine by the fixture script (about a minute when cold). */
+export async function condorRoot(): Promise<string> {
+  const { stdout } = await run('bash', [FIXTURE_SCRIPT], { maxBuffer: 1 << 20, timeout: 15 * 60_000 });
+  return stdout.trim().split('\n').pop() ?? '';
+}
+
+/** rm -rf, but never through a mount that is still there (it would reach into the fixture root). */
+export async function removeUnmounted(dir: string): Promise<void> {
+  const inside = (await hostMounts.table()).filter((entry) => entry.mountPoint.startsWith(`${dir}/`));
+  if (inside.length) throw new Error(`still mounted under ${dir}: ${inside.map((e) => e.mountPoint).join(', ')}`);
+  await rm(dir, { recursive: true, force: true });
+}
+
+export interface MountedCondorImage {
+  image: string;
+  mounter: Mounter;
+  release(): Promise<void>;
+}
+
+/**
+ * Serves the HTCondor root the way production serves CernVM: a repository directory (here a read-only bind of the
+ * fixture root at `<cvmfs>/<branch>/cvm4`) mounted over a placeholder with docker-cernvm's own library.
+ */
+export async function mountCondorImage(): Promise<MountedCondorImage> {
+  const root = await condorRoot();
+  const tmp = await mkdtemp(path.join(tmpdir(), TMP_PREFIX));
+  const cvmfsDir = path.join(tmp, 'cvmfs');
+  const mounter = createMounter({ paths: { cvmfsDir, mountBase: path.join(tmp, 'mnt'), stateDir: path.join(tmp, 'state') } });
+  await cleanUpTestMounts(mounter, CONDOR_BRANCH);
+  const standIn = path.join(cvmfsDir, CONDOR_BRANCH, 'cvm4');
+  await mkdir(standIn, { recursive: true });
+  await hostMounts.bindReadOnly(root, standIn);
+  await mounter.mount({ tag: CONDOR_IMAGE, branch: CONDOR_BRANCH });
+  return {
+    image: CONDOR_IMAGE,
+    mounter,
+    async release() {
+      await cleanUpTestMounts(mounter, CONDOR_BRANCH);
+      await removeUnmounted(tmp);
+    },
+  };
+}
