@@ -1,5 +1,5 @@
 // One project per workspace; `npm test` runs them all, in band, because the real-engine tests share one engine.
 export default {
-  // pilot and factory join when they have code (issues 3 and 4).
-  projects: ['<rootDir>/packages/mounter', '<rootDir>/test'],
+  // factory joins when it has code (issue 4).
+  projects: ['<rootDir>/packages/mounter', '<rootDir>/packages/pilot', '<rootDir>/test'],
 };

@@ -48,7 +48,7 @@ check_token() {
   [ -s "$token" ] || refuse "the pool token $token is empty: create one with condor_token_create on the central manager"
   mode=$(stat -c %a "$token")
   case $mode in
-    ?00) ;;
+    ?00 | 0) ;;
     *) refuse "the pool token $token has mode $mode: HTCondor refuses a token others can read; chmod 600 it on the host" ;;
   esac
   owner=$(stat -c %u "$token")

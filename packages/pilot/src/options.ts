@@ -35,10 +35,23 @@ const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9]
 const HOST_PORT = /^(?<host>[^:\s]+)(?::(?<port>\d{1,5}))?$/;
 const DOMAIN = HOST;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-const ABSOLUTE_PATH = /^(?:\/[A-Za-z0-9._-]+)+$/;
+// No `.` or `..` component: the path is a mount target and a config value, and must say where it is.
+const ABSOLUTE_PATH = /^(?:\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9._-]+)+$/;
 const ATTRIBUTE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-/** HTCondor config names whose meaning we set ourselves and an attribute must not replace. */
-const RESERVED_ATTRIBUTES = new Set(['start', 'name', 'state', 'activity', 'cpus', 'memory', 'disk', 'machine']);
+/**
+ * Names an attribute must not take: the slot ad's own, and every knob the pilot renders (an attribute is written as a
+ * config knob, so `NUM_CPUS` or `SEC_USE_FAMILY_SESSION` as an attribute would silently replace ours).
+ */
+const RESERVED_ATTRIBUTES = new Set(
+  [
+    ...['start', 'name', 'state', 'activity', 'cpus', 'memory', 'disk', 'machine'],
+    ...['condor_host', 'collector_host', 'trust_domain', 'uid_domain', 'allow_daemon', 'sec_default_authentication_methods'],
+    ...['sec_token_system_directory', 'sec_use_family_session', 'use_shared_port', 'enable_ipv6', 'network_interface'],
+    ...['ccb_address', 'daemon_list', 'master_name', 'startd_name', 'num_cpus', 'num_slots', 'num_slots_type_1', 'slot_type_1'],
+    ...['slot_type_1_partitionable', 'starter_allow_runas_owner', 'runbenchmarks', 'startd_noclaim_shutdown', 'update_interval'],
+    ...['pilot_token_file', 'pilot_heartbeat_interval', 'pilot_max_lifetime', 'pilot_memory_mb', 'startd_attrs'],
+  ],
+);
 
 const hostPort = z
   .string()
@@ -68,7 +81,9 @@ export const pilotOptionsSchema = z
     slotName: z.string().regex(NAME, 'letters, digits, dot, dash or underscore, at most 63'),
     cpus: z.number().int('a whole number').min(1, 'at least 1').max(1024, 'at most 1024').optional(),
     memoryMb: z
-      .union([z.literal('auto'), z.number().int('whole megabytes').min(64, 'at least 64').max(16_777_216)])
+      .union([z.literal('auto'), z.number().int('whole megabytes').min(64, 'at least 64').max(16_777_216)], {
+        error: 'auto or whole megabytes',
+      })
       .optional(),
     diskMb: z.number().int('whole megabytes').min(1, 'at least 1').max(1_073_741_824).optional(),
     networkMode: z.enum(['host', 'bridge']).optional(),
@@ -84,7 +99,7 @@ export const pilotOptionsSchema = z
           .string()
           .regex(ATTRIBUTE, 'a ClassAd attribute name')
           .refine((name) => !RESERVED_ATTRIBUTES.has(name.toLowerCase()), 'a name HTCondor does not set itself'),
-        z.union([oneLine, z.number().finite(), z.boolean()]),
+        z.union([oneLine, z.number().finite(), z.boolean()], { error: 'a one-line string, a number or true/false' }),
       )
       .optional(),
     siteSnippets: z
@@ -110,19 +125,18 @@ export function describeIssue(issue: z.core.$ZodIssue, source?: string): string 
   const key = issue.path.length ? issue.path.join('.') : '(top level)';
   const where = source ? `${source}: ` : '';
   if (issue.code === 'unrecognized_keys') return `${where}unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  if (issue.code === 'invalid_type') {
-    return /received undefined/.test(issue.message) ? `${where}${key}: missing (required)` : `${where}${key}: expected a ${issue.expected}`;
-  }
+  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return `${where}${key}: missing (required)`;
+  // zod's own messages start "Invalid input"; ours (like `.int('a whole number')`) say what is expected.
+  if (issue.code === 'invalid_type' && /^Invalid input/.test(issue.message)) return `${where}${key}: expected a ${issue.expected}`;
+  // A record key's own message is inside; the outer one only says "Invalid key in record".
+  if (issue.code === 'invalid_key') return `${where}${key}: expected ${issue.issues[0]?.message ?? 'a valid name'}`;
   return `${where}${key}: expected ${issue.message}`;
 }
 
 /** Validates raw options (from a file, flags, or code) and applies the defaults; throws PilotError E_BAD_OPTION. */
 export function checkPilotOptions(input: unknown, source?: string): PilotOptions {
   const parsed = pilotOptionsSchema.safeParse(input);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw new PilotError(source ? 'E_BAD_CONFIG' : 'E_BAD_OPTION', first ? describeIssue(first, source) : 'invalid options');
-  }
+  if (!parsed.success) throw badInput(parsed.error.issues, source);
   const raw = parsed.data;
   const [host = '', port] = raw.collector.split(':');
   const pilotDir = raw.pilotDir ?? DEFAULT_PILOT_DIR;
@@ -146,22 +160,34 @@ export function checkPilotOptions(input: unknown, source?: string): PilotOptions
   };
 }
 
+/**
+ * Checks only the keys a file sets (the flags may add the others), so a bad value there always names the file;
+ * throws PilotError E_BAD_CONFIG.
+ */
+export function checkOptionsFile(input: unknown, source: string): void {
+  const parsed = pilotOptionsSchema.partial().safeParse(input);
+  if (!parsed.success) throw badInput(parsed.error.issues, source);
+}
+
+function badInput(issues: readonly z.core.$ZodIssue[], source?: string): PilotError {
+  const first = issues[0];
+  return new PilotError(source ? 'E_BAD_CONFIG' : 'E_BAD_OPTION', first ? describeIssue(first, source) : 'invalid options');
+}
+
 function networkOf(raw: z.output<typeof pilotOptionsSchema>, collectorHost: string, source?: string): PilotOptions['network'] {
   const where = source ? `${source}: ` : '';
+  const code = source ? 'E_BAD_CONFIG' : 'E_BAD_OPTION';
   if (raw.networkMode === 'bridge') {
     if (raw.networkInterface) {
-      throw new PilotError('E_BAD_OPTION', `${where}networkInterface: expected nothing in bridge mode (use ccbAddress)`);
+      throw new PilotError(code, `${where}networkInterface: expected nothing in bridge mode (use ccbAddress)`);
     }
     return { mode: 'bridge', ccbAddress: raw.ccbAddress ?? raw.collector };
   }
-  if (raw.ccbAddress) throw new PilotError('E_BAD_OPTION', `${where}ccbAddress: expected nothing in host mode`);
+  if (raw.ccbAddress) throw new PilotError(code, `${where}ccbAddress: expected nothing in host mode`);
   // On the host network every pilot shares the host's addresses: HTCondor must be told which one to advertise.
   const address = raw.networkInterface ?? (LOOPBACK.test(collectorHost) ? '127.0.0.1' : undefined);
   if (!address) {
-    throw new PilotError(
-      'E_BAD_OPTION',
-      `${where}networkInterface: expected the address this host's pilots advertise to the collector (host network)`,
-    );
+    throw new PilotError(code, `${where}networkInterface: expected the address this host's pilots advertise to the collector (host network)`);
   }
   return { mode: 'host', interface: address };
 }

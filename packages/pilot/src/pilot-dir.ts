@@ -15,10 +15,17 @@ export async function writePilotDir(dir: string, files: readonly RenderedFile[])
   await chmod(path.join(dir, 'tokens.d'), 0o700);
   for (const file of files) {
     const target = path.join(dir, file.path);
-    const temporary = `${target}.tmp-${process.pid}`;
-    await writeFile(temporary, file.content, { mode: file.mode });
-    await chmod(temporary, file.mode);
-    await rename(temporary, target);
+    // A dot file, which HTCondor's LOCAL_CONFIG_DIR_EXCLUDE_REGEXP skips; removed if the write fails (a full disk),
+    // so config.d never keeps half a snippet under a name HTCondor would read.
+    const temporary = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}`);
+    try {
+      await writeFile(temporary, file.content, { mode: file.mode });
+      await chmod(temporary, file.mode);
+      await rename(temporary, target);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
   }
   const wanted = new Set(files.filter((f) => f.path.startsWith('config.d/')).map((f) => path.basename(f.path)));
   for (const name of await readdir(path.join(dir, 'config.d'))) {

@@ -1,4 +1,4 @@
-import yargs from 'yargs';
+import yargs, { type CommandModule } from 'yargs';
 import { PilotError } from '../errors.js';
 import { renderCommand } from './commands/render.js';
 import { runCommand } from './commands/run.js';
@@ -10,17 +10,22 @@ export const EXIT_USAGE = 2;
 
 /** Runs `docker-cernvm-pilot` with these arguments and returns the exit code; never exits the process itself. */
 export async function runCli(args: readonly string[], context: CliContext): Promise<number> {
-  // Anything that fails before a command's handler runs is a usage error: the arguments were wrong.
+  // Anything that fails before a command's handler runs is a usage error: the arguments were wrong. The handler
+  // marks its own start: a middleware would run before a command's .check(), whose refusals are usage errors too.
   let handlerStarted = false;
+  const started = <T>(command: CommandModule<object, T>): CommandModule<object, T> => ({
+    ...command,
+    handler: (argv) => {
+      handlerStarted = true;
+      return command.handler(argv);
+    },
+  });
   let exitCode = EXIT_OK;
   const parser = yargs([...args])
     .scriptName('docker-cernvm-pilot')
     .usage('$0 <command> [options]\n\nOne HTCondor execute slot in a CernVM container.')
-    .command(renderCommand(context))
-    .command(runCommand(context, (code) => (exitCode = code)))
-    .middleware(() => {
-      handlerStarted = true;
-    }, false)
+    .command(started(renderCommand(context)))
+    .command(started(runCommand(context, (code) => (exitCode = code))))
     .demandCommand(1, 'name a command: render or run')
     .strict()
     .exitProcess(false)

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Argv } from 'yargs';
 import { readOptionsFile } from '../config-file.js';
 import { PilotError } from '../errors.js';
-import { checkPilotOptions, type PilotOptions } from '../options.js';
+import { checkOptionsFile, checkPilotOptions, type PilotOptions, type PilotOptionsInput } from '../options.js';
 
 /** The flags that describe one slot, shared by `render` and `run`; each maps to a key of the options file. */
 export interface PilotArgs {
@@ -72,15 +72,18 @@ export function attributeOf(text: string): [string, string | number | boolean] {
   const match = /^([^=]+)=(.*)$/s.exec(text);
   if (!match) throw new PilotError('E_BAD_OPTION', `--attribute: expected NAME=VALUE, got "${text}"`);
   const [, name = '', value = ''] = match;
-  if (/^-?\d{1,15}$/.test(value)) return [name, Number(value)];
+  // Not with a leading zero: `0042` is an identifier, and as a number it would lose its zeros.
+  if (/^-?(?:0|[1-9]\d{0,14})$/.test(value)) return [name, Number(value)];
   if (value === 'true' || value === 'false') return [name, value === 'true'];
   return [name, value];
 }
 
-/** Options from the file (if any), then the flags over it, validated with the schema. */
-export async function pilotOptionsFromArgs(args: PilotArgs): Promise<PilotOptions> {
+/** Options from the defaults, then the file (if any), then the flags over it, validated with the schema. */
+export async function pilotOptionsFromArgs(args: PilotArgs, defaults: Partial<PilotOptionsInput> = {}): Promise<PilotOptions> {
   const fromFile = args.config ? await readOptionsFile(args.config) : {};
-  const merged: Record<string, unknown> = { ...fromFile };
+  // The file's own values are checked first, so a problem in one of them always names the file.
+  if (args.config) checkOptionsFile(fromFile, args.config);
+  const merged: Record<string, unknown> = { ...defaults, ...fromFile };
   const flagged: string[] = [];
   for (const [flag, key] of STRING_FLAGS) {
     const value = args[flag];
@@ -98,6 +101,7 @@ export async function pilotOptionsFromArgs(args: PilotArgs): Promise<PilotOption
   }
   if (args.attribute?.length) {
     merged.attributes = { ...(fromFile.attributes as object | undefined), ...Object.fromEntries(args.attribute.map(attributeOf)) };
+    flagged.push('attributes');
   }
   if (args['site-config']?.length) {
     const snippets = [];
@@ -108,6 +112,7 @@ export async function pilotOptionsFromArgs(args: PilotArgs): Promise<PilotOption
       snippets.push({ name: path.basename(file).replace(/[^A-Za-z0-9._-]/g, '_'), content });
     }
     merged.siteSnippets = [...((fromFile.siteSnippets as unknown[] | undefined) ?? []), ...snippets];
+    flagged.push('siteSnippets');
   }
   // A problem in a key the flags did not set is the file's; name the file then.
   try {

@@ -20,11 +20,12 @@ export function renderCommand(context: CliContext): CommandModule<object, Render
         .option('out', { type: 'string', demandOption: true, requiresArg: true, describe: 'Directory to write (the slot mounts it at /pilot)' })
         .option('json', { type: 'boolean', default: false, describe: 'Print the written files as JSON' }) as Argv<RenderArgs>,
     handler: async (argv) => {
-      const files = render(await pilotOptionsFromArgs(argv));
+      const options = await pilotOptionsFromArgs(argv);
+      const files = render(options);
       const out = path.resolve(argv.out);
       await writePilotDir(out, files);
       if (argv.json) return printJson(context.io, { dir: out, files: files.map((f) => f.path) });
-      context.io.stderr(`rendered ${files.length} files for slot into ${out}\n`);
+      context.io.stderr(`rendered ${files.length} files for ${options.slotName} into ${out}\n`);
       for (const file of files) context.io.stdout(`${path.join(out, file.path)}\n`);
     },
   };

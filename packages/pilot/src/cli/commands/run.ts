@@ -39,7 +39,8 @@ export function runCommand(context: CliContext, setExitCode: (code: number) => v
           return true;
         }) as Argv<RunArgs>,
     handler: async (argv) => {
-      const options = await pilotOptionsFromArgs({ ...argv, 'slot-name': argv['slot-name'] ?? 'pilot' });
+      // A default under the file, not a flag over it: a slotName in --config must win.
+      const options = await pilotOptionsFromArgs(argv, { slotName: 'pilot' });
       const memoryMb = typeof options.memoryMb === 'number' ? options.memoryMb : undefined;
       const runner = new PilotRunner(context.engine(), context.io, context.signals);
       const code = await runner.run({

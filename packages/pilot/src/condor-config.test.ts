@@ -1,0 +1,260 @@
+import { describe, expect, it } from '@jest/globals';
+import { classAdLiteral, idleCheckInterval, renderConfigSnippets } from './condor-config.js';
+import { checkPilotOptions, type PilotOptionsInput } from './options.js';
+import { render } from './render.js';
+import { type CondorConfig, parseCondorConfig } from './testing/condor-config-parser.js';
+import { MINIMAL_INPUT, testOptions } from './testing/pilot-options.js';
+
+/** config.d as HTCondor reads it: every snippet, in the lexical order of the file names. */
+function configD(overrides: Partial<PilotOptionsInput> = {}): CondorConfig {
+  const snippets = render(testOptions(overrides))
+    .filter((file) => file.path.startsWith('config.d/'))
+    .sort((a, b) => (a.path < b.path ? -1 : 1));
+  return parseCondorConfig(...snippets.map((file) => file.content));
+}
+
+const REMOTE = { collector: 'cm.example.org', networkInterface: '192.0.2.10' } as const;
+
+// One test per row of "What an execute container needs" in design/htcondor-in-containers.md: each was a real failure.
+describe('the knobs every execute container needs', () => {
+  it('turns family sessions off (the startd took the collector on the same host for its own family)', () => {
+    expect(configD().get('SEC_USE_FAMILY_SESSION')).toBe('False');
+  });
+
+  it('turns IPv6 off (the shadow could not reach the starter at the advertised IPv6 address)', () => {
+    expect(configD().get('ENABLE_IPV6')).toBe('False');
+  });
+
+  it("does not run jobs as their owner (who has no account in the container)", () => {
+    expect(configD().get('STARTER_ALLOW_RUNAS_OWNER')).toBe('False');
+  });
+
+  it('names the master and the startd after the slot, so two slots on one host differ', () => {
+    const one = configD({ slotName: 'slot-0' });
+    const two = configD({ slotName: 'slot-1' });
+    expect([one.get('MASTER_NAME'), one.get('STARTD_NAME')]).toEqual(['slot-0', 'slot-0']);
+    expect([two.get('MASTER_NAME'), two.get('STARTD_NAME')]).toEqual(['slot-1', 'slot-1']);
+  });
+
+  it('advertises one CPU by default and the number asked for otherwise, never the whole host', () => {
+    expect(configD().get('NUM_CPUS')).toBe('1');
+    expect(configD({ cpus: 4 }).get('NUM_CPUS')).toBe('4');
+  });
+
+  it('sets MEMORY when it is a number', () => {
+    const config = configD({ memoryMb: 2048 });
+    expect(config.get('MEMORY')).toBe('2048');
+    expect(config.get('PILOT_MEMORY_MB')).toBe('2048');
+  });
+
+  it('leaves MEMORY to the entrypoint (the container limit) when it is auto', () => {
+    const config = configD({ memoryMb: 'auto' });
+    expect(config.has('MEMORY')).toBe(false);
+    expect(config.get('PILOT_MEMORY_MB')).toBe('auto');
+    expect(configD().get('PILOT_MEMORY_MB')).toBe('auto');
+  });
+
+  it('does not share a port between masters on one host', () => {
+    expect(configD().get('USE_SHARED_PORT')).toBe('False');
+    expect(configD({ networkMode: 'bridge' }).get('USE_SHARED_PORT')).toBe('False');
+  });
+
+  it('binds NETWORK_INTERFACE on the host network: 127.0.0.1 for a local collector, else the address given', () => {
+    expect(configD().get('NETWORK_INTERFACE')).toBe('127.0.0.1');
+    expect(configD(REMOTE).get('NETWORK_INTERFACE')).toBe('192.0.2.10');
+    expect(configD().has('CCB_ADDRESS')).toBe(false);
+  });
+
+  it('uses CCB (the collector by default) and no NETWORK_INTERFACE behind the bridge', () => {
+    const viaCollector = configD({ collector: 'cm.example.org:9620', networkMode: 'bridge' });
+    expect(viaCollector.get('CCB_ADDRESS')).toBe('cm.example.org:9620');
+    expect(viaCollector.has('NETWORK_INTERFACE')).toBe(false);
+    expect(configD({ networkMode: 'bridge', ccbAddress: 'ccb.example.org:9700' }).get('CCB_ADDRESS')).toBe('ccb.example.org:9700');
+  });
+
+  it('makes one static slot with all of the container, not a partitionable one', () => {
+    const config = configD({ cpus: 2 });
+    expect(config.get('NUM_SLOTS')).toBe('1');
+    expect(config.get('NUM_SLOTS_TYPE_1')).toBe('1');
+    expect(config.get('SLOT_TYPE_1')).toBe('100%');
+    expect(config.get('SLOT_TYPE_1_PARTITIONABLE')).toBe('False');
+  });
+
+  it('runs only a master and a startd', () => {
+    const config = configD();
+    expect(config.get('DAEMON_LIST')?.split(/[\s,]+/)).toEqual(['MASTER', 'STARTD']);
+    expect(config.uses).toContain('ROLE:Execute');
+  });
+});
+
+describe('authentication and the pool', () => {
+  it('authenticates with IDTOKENS', () => {
+    const methods = configD().get('SEC_DEFAULT_AUTHENTICATION_METHODS')?.split(/[\s,]+/);
+    expect(methods).toContain('IDTOKENS');
+  });
+
+  it('sets TRUST_DOMAIN, and UID_DOMAIN to the same unless told otherwise', () => {
+    const same = configD({ trustDomain: 'pool.example.org' });
+    expect([same.get('TRUST_DOMAIN'), same.get('UID_DOMAIN')]).toEqual(['pool.example.org', 'pool.example.org']);
+    const different = configD({ trustDomain: 'pool.example.org', uidDomain: 'users.example.org' });
+    expect([different.get('TRUST_DOMAIN'), different.get('UID_DOMAIN')]).toEqual(['pool.example.org', 'users.example.org']);
+  });
+
+  it("allows the pool identity (condor@<trust domain>) as a daemon, keeping the defaults", () => {
+    expect(configD().get('ALLOW_DAEMON')).toBe('condor@$(TRUST_DOMAIN)');
+  });
+
+  it("points SEC_TOKEN_SYSTEM_DIRECTORY at the token file's directory", () => {
+    expect(configD().get('SEC_TOKEN_SYSTEM_DIRECTORY')).toBe('/pilot/tokens.d');
+    expect(configD({ pilotDir: '/srv/pilot' }).get('SEC_TOKEN_SYSTEM_DIRECTORY')).toBe('/srv/pilot/tokens.d');
+    expect(configD({ tokenFile: '/etc/condor/tokens.d/pool.token' }).get('SEC_TOKEN_SYSTEM_DIRECTORY')).toBe('/etc/condor/tokens.d');
+  });
+
+  it('gives the entrypoint the token file to check', () => {
+    expect(configD({ tokenFile: '/etc/condor/tokens.d/pool.token' }).get('PILOT_TOKEN_FILE')).toBe('/etc/condor/tokens.d/pool.token');
+  });
+
+  it('sets COLLECTOR_HOST to host:port, 9618 by default', () => {
+    expect(configD().get('COLLECTOR_HOST')).toBe('127.0.0.1:9618');
+    expect(configD({ ...REMOTE, collector: 'cm.example.org:9620' }).get('COLLECTOR_HOST')).toBe('cm.example.org:9620');
+    expect(configD(REMOTE).get('CONDOR_HOST')).toBe('cm.example.org');
+  });
+
+  it('uses the recommended security metaknob before overriding parts of it', () => {
+    expect(configD().uses).toContain('SECURITY:recommended_v9_0');
+  });
+});
+
+describe('START and the lifecycle', () => {
+  it('starts every job by default, or as the START expression says', () => {
+    expect(configD().get('START')).toBe('True');
+    expect(configD({ start: 'TARGET.RequestCpus <= 1' }).get('START')).toBe('TARGET.RequestCpus <= 1');
+  });
+
+  it('sets no idle shutdown when the idle limit is 0', () => {
+    const config = configD({ idleShutdownSeconds: 0 });
+    expect(config.has('STARTD_NOCLAIM_SHUTDOWN')).toBe(false);
+    expect(config.has('UPDATE_INTERVAL')).toBe(false);
+  });
+
+  it('shuts an unclaimed startd down after the idle limit, checking it four times per limit', () => {
+    const config = configD({ idleShutdownSeconds: 600 });
+    expect(config.get('STARTD_NOCLAIM_SHUTDOWN')).toBe('600');
+    expect(config.get('UPDATE_INTERVAL')).toBe('150');
+  });
+
+  it.each([
+    [8, 5],
+    [20, 5],
+    [23, 5],
+    [24, 6],
+    [600, 150],
+    [1200, 300],
+    [86_400, 300],
+  ])('checks an idle limit of %i s every %i s (between 5 and 300)', (idle, interval) => {
+    expect(idleCheckInterval(idle)).toBe(interval);
+    expect(configD({ idleShutdownSeconds: idle }).get('UPDATE_INTERVAL')).toBe(String(interval));
+  });
+
+  it('passes the lifetime and the heartbeat interval to the entrypoint, 0 and 5 s by default', () => {
+    expect([configD().get('PILOT_MAX_LIFETIME'), configD().get('PILOT_HEARTBEAT_INTERVAL')]).toEqual(['0', '5']);
+    const config = configD({ maxLifetimeSeconds: 86_400, heartbeatSeconds: 2 });
+    expect([config.get('PILOT_MAX_LIFETIME'), config.get('PILOT_HEARTBEAT_INTERVAL')]).toEqual(['86400', '2']);
+  });
+
+  it('sets DISK in KB when a disk size is given, and leaves it alone otherwise', () => {
+    expect(configD({ diskMb: 10 }).get('DISK')).toBe('10240');
+    expect(configD().has('DISK')).toBe(false);
+  });
+});
+
+describe('extra slot attributes', () => {
+  it('renders strings, numbers and booleans as ClassAd literals', () => {
+    const config = configD({ attributes: { CernVM_Version: '4.7.1', SlotIndex: 3, Ratio: -0.5, IsPilot: true, IsTest: false } });
+    expect(config.get('CernVM_Version')).toBe('"4.7.1"');
+    expect(config.get('SlotIndex')).toBe('3');
+    expect(config.get('Ratio')).toBe('-0.5');
+    expect(config.get('IsPilot')).toBe('True');
+    expect(config.get('IsTest')).toBe('False');
+  });
+
+  it('escapes quotes and backslashes inside a string', () => {
+    expect(configD({ attributes: { Note: 'say "hi" \\o/' } }).get('Note')).toBe('"say \\"hi\\" \\\\o/"');
+  });
+
+  it('lists every attribute in STARTD_ATTRS so the slot ad carries it', () => {
+    const listed = configD({ attributes: { B_Attr: 1, A_Attr: 'x' } }).get('STARTD_ATTRS')?.split(/\s+/);
+    expect(listed).toEqual(['A_Attr', 'B_Attr']);
+  });
+
+  it('writes no attributes snippet when there are none', () => {
+    expect(renderConfigSnippets(testOptions()).map((s) => s.name)).not.toContain('50-attributes.conf');
+    expect(configD().has('STARTD_ATTRS')).toBe(false);
+  });
+
+  it('refuses, as an attribute name, every knob the pilot renders (it would replace ours)', () => {
+    const everything = configD({ memoryMb: 2048, diskMb: 10, idleShutdownSeconds: 60, attributes: { Extra: 1 } });
+    const bridge = configD({ networkMode: 'bridge' });
+    const knobs = new Set([...everything.keys(), ...bridge.keys()].filter((key) => key !== 'EXTRA'));
+    expect(knobs.size).toBeGreaterThan(25);
+    for (const knob of knobs) {
+      for (const name of [knob, knob.toLowerCase()]) {
+        expect(() => checkPilotOptions({ ...MINIMAL_INPUT, attributes: { [name]: 1 } })).toThrow(
+          expect.objectContaining({ code: 'E_BAD_OPTION', message: expect.stringContaining(`attributes.${name}:`) }),
+        );
+      }
+    }
+  });
+});
+
+describe('classAdLiteral', () => {
+  it.each<[string | number | boolean, string]>([
+    ['plain', '"plain"'],
+    ['', '""'],
+    ['a"b', '"a\\"b"'],
+    ['a\\b', '"a\\\\b"'],
+    ['\\"', '"\\\\\\""'],
+    [42, '42'],
+    [-7, '-7'],
+    [1.25, '1.25'],
+    [true, 'True'],
+    [false, 'False'],
+  ])('writes %j as %s', (value, literal) => {
+    expect(classAdLiteral(value)).toBe(literal);
+  });
+});
+
+describe('site snippets', () => {
+  const siteSnippets = [
+    { name: 'local.conf', content: 'NUM_CPUS = 8\nSITE_KNOB = first' },
+    { name: 'zz-extra', content: 'SITE_KNOB = second\n' },
+  ];
+
+  it("come after the pilot's own snippets when HTCondor sorts config.d", () => {
+    const names = renderConfigSnippets(testOptions({ siteSnippets, attributes: { A: 1 } })).map((s) => s.name);
+    expect(names).toEqual([...names].sort());
+    expect(names.slice(-2)).toEqual(['90-site-00-local.conf', '90-site-01-zz-extra.conf']);
+  });
+
+  it("override the pilot's knobs, and a later site snippet overrides an earlier one", () => {
+    const config = configD({ siteSnippets });
+    expect(config.get('NUM_CPUS')).toBe('8');
+    expect(config.get('SITE_KNOB')).toBe('second');
+  });
+
+  it('end in a newline, so the next file does not continue their last line', () => {
+    for (const snippet of renderConfigSnippets(testOptions({ siteSnippets }))) expect(snippet.content.endsWith('\n')).toBe(true);
+  });
+});
+
+describe('every snippet', () => {
+  it.each<[string, Partial<PilotOptionsInput>]>([
+    ['defaults', {}],
+    ['host mode with everything set', { ...REMOTE, memoryMb: 4096, diskMb: 1, idleShutdownSeconds: 60, attributes: { A: 'x' } }],
+    ['bridge mode', { networkMode: 'bridge' }],
+  ])('is HTCondor config, line by line (%s)', (_, overrides) => {
+    for (const snippet of renderConfigSnippets(testOptions(overrides))) {
+      expect(() => parseCondorConfig(snippet.content)).not.toThrow();
+    }
+  });
+});

@@ -1,0 +1,78 @@
+import { describe, expect, it } from '@jest/globals';
+import { type PilotContainerSpec, pilotContainerOptions } from './container-spec.js';
+import { testOptions } from './testing/pilot-options.js';
+
+const HOST_TOKEN = '/etc/docker-cernvm/secret-pool.token';
+const TOKEN_CONTENT = 'eyJhbGciOiJIUzI1NiIsImtpZCI6IlBPT0wifQ.secret-claims.secret-signature';
+
+function spec(changes: Partial<PilotContainerSpec> = {}): PilotContainerSpec {
+  return {
+    name: 'docker-cernvm-pilot-slot-0',
+    image: 'cernvm:4',
+    hostPilotDir: '/var/lib/docker-cernvm/pilot/slot-0',
+    hostTokenFile: HOST_TOKEN,
+    options: testOptions({ slotName: 'slot-0' }),
+    labels: { 'org.docker-cernvm.pilot': 'slot-0' },
+    ...changes,
+  };
+}
+
+describe('pilotContainerOptions', () => {
+  it('runs the entrypoint from the mounted pilot directory under an init', () => {
+    const body = pilotContainerOptions(spec());
+    expect(body.Cmd).toEqual(['/pilot/entrypoint.sh']);
+    expect(body.HostConfig?.Init).toBe(true);
+    expect(body.StopSignal).toBe('SIGTERM');
+    expect(pilotContainerOptions(spec({ options: testOptions({ pilotDir: '/srv/pilot' }) })).Cmd).toEqual(['/srv/pilot/entrypoint.sh']);
+  });
+
+  it('uses the host network in host mode and the bridge in bridge mode', () => {
+    expect(pilotContainerOptions(spec()).HostConfig?.NetworkMode).toBe('host');
+    expect(pilotContainerOptions(spec({ options: testOptions({ networkMode: 'bridge' }) })).HostConfig?.NetworkMode).toBe('bridge');
+  });
+
+  it('is never privileged and never gets the Docker socket or extra capabilities', () => {
+    const body = pilotContainerOptions(spec());
+    expect(body.HostConfig?.Privileged).toBe(false);
+    expect(JSON.stringify(body)).not.toContain('docker.sock');
+    expect(body.HostConfig?.CapAdd).toBeUndefined();
+    expect(body.HostConfig?.Devices).toBeUndefined();
+    expect(body.HostConfig?.PidMode).toBeUndefined();
+  });
+
+  it('mounts the pilot directory read-write (for the heartbeat) and the token read-only, nothing else', () => {
+    expect(pilotContainerOptions(spec()).HostConfig?.Binds).toEqual([
+      '/var/lib/docker-cernvm/pilot/slot-0:/pilot',
+      `${HOST_TOKEN}:/pilot/tokens.d/pool.token:ro`,
+    ]);
+  });
+
+  it("never puts the token's path or content in Env, Labels or Cmd (docker inspect shows those)", () => {
+    const body = pilotContainerOptions(spec());
+    const shown = JSON.stringify([body.Env ?? null, body.Labels ?? null, body.Cmd ?? null, body.Entrypoint ?? null]);
+    for (const secret of [HOST_TOKEN, 'secret-pool.token', '/pilot/tokens.d/pool.token', TOKEN_CONTENT]) {
+      expect(shown).not.toContain(secret);
+    }
+    const tokenBinds = (body.HostConfig?.Binds ?? []).filter((bind) => bind.includes(HOST_TOKEN));
+    expect(tokenBinds).toEqual([`${HOST_TOKEN}:/pilot/tokens.d/pool.token:ro`]);
+  });
+
+  it('limits memory without swap when a size is given, and not otherwise', () => {
+    const limited = pilotContainerOptions(spec({ memoryMb: 2048 })).HostConfig;
+    expect([limited?.Memory, limited?.MemorySwap]).toEqual([2_147_483_648, 2_147_483_648]);
+    const unlimited = pilotContainerOptions(spec()).HostConfig;
+    expect([unlimited?.Memory, unlimited?.MemorySwap]).toEqual([undefined, undefined]);
+  });
+
+  it('pins to the cores given, and not otherwise', () => {
+    expect(pilotContainerOptions(spec({ cpuset: '0-1' })).HostConfig?.CpusetCpus).toBe('0-1');
+    expect(pilotContainerOptions(spec()).HostConfig?.CpusetCpus).toBeUndefined();
+  });
+
+  it('copies the labels it is given, and only those', () => {
+    const labels = { 'org.docker-cernvm.pilot': 'slot-0' };
+    const body = pilotContainerOptions(spec({ labels }));
+    expect(body.Labels).toEqual(labels);
+    expect(body.Labels).not.toBe(labels);
+  });
+});

@@ -1,0 +1,356 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type Heartbeat, parseHeartbeat, readHeartbeat } from './heartbeat.js';
+import type { PilotOptionsInput } from './options.js';
+import { writePilotDir } from './pilot-dir.js';
+import { ENTRYPOINT, HEARTBEAT_FILE, render } from './render.js';
+import { testOptions } from './testing/pilot-options.js';
+
+// The entrypoint runs for real under /bin/sh (dash on Debian) against fake HTCondor commands; the host's stat, awk
+// and pgrep do the rest. Each fake records what happened in $FAKE_DIR/events.
+const SLOW = 20_000;
+const EX_CONFIG = 78;
+const REAL_PGREP = execFileSync('sh', ['-c', 'command -v pgrep'], { encoding: 'utf8' }).trim();
+
+const FAKES: Record<string, string> = {
+  // Answers from the rendered config.d, as the real one would: the last assignment wins, exit 1 when unset.
+  condor_config_val: `#!/bin/sh
+set -eu
+awk -v key="$1" '
+  toupper(substr($0, 1, length(key) + 3)) == toupper(key) " = " { value = substr($0, length(key) + 4); found = 1 }
+  END { if (!found) { print "Not defined: " key > "/dev/stderr"; exit 1 } print value }
+' "\${CONDOR_CONFIG%/condor_config}"/config.d/*.conf
+`,
+  // Records its start; exits with $FAKE_MASTER_EXIT after $FAKE_MASTER_SECONDS, or with 0 on SIGTERM.
+  condor_master: `#!/bin/sh
+echo "master started memory=\${_CONDOR_MEMORY:-unset} args=$* config=$CONDOR_CONFIG" >>"$FAKE_DIR/events"
+child=
+trap 'echo "master got TERM" >>"$FAKE_DIR/events"; [ -z "$child" ] || kill "$child"; exit 0' TERM
+[ -z "\${FAKE_STARTD_SECONDS:-}" ] || condor_startd &
+if [ -n "\${FAKE_MASTER_EXIT:-}" ]; then sleep "\${FAKE_MASTER_SECONDS:-1}"; exit "$FAKE_MASTER_EXIT"; fi
+sleep 60 &
+child=$!
+wait "$child"
+`,
+  // A startd finishing its job: pgrep -x condor_startd sees it until it ends.
+  condor_startd: `#!/bin/sh
+sleep "$FAKE_STARTD_SECONDS"
+echo "startd exited" >>"$FAKE_DIR/events"
+`,
+  condor_off: `#!/bin/sh
+echo "condor_off $*" >>"$FAKE_DIR/events"
+`,
+  // The local startd's slot, as condor_who -snapshot -af Name State Activity JobId prints it.
+  condor_who: `#!/bin/sh
+cat "$FAKE_DIR/slot"
+`,
+  // The host's pgrep, but only within this test's session: a real condor_startd elsewhere on the host must not count.
+  pgrep: `#!/bin/sh
+exec ${REAL_PGREP} -s 0 "$@"
+`,
+};
+
+interface Fixture {
+  dir: string;
+  pilotDir: string;
+  bin: string;
+  token: string;
+  events: string;
+}
+
+interface RunningPilot {
+  child: ChildProcess;
+  /** The exit code (128 + signal number when killed). */
+  exited: Promise<number>;
+  stderr: () => string;
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGTERM: 15, SIGKILL: 9, SIGUSR1: 10, SIGINT: 2, SIGQUIT: 3 };
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 8_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('entrypoint.sh', () => {
+  let fixture: Fixture;
+  const started: ChildProcess[] = [];
+
+  beforeEach(async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'pilot-entrypoint-'));
+    fixture = {
+      dir,
+      pilotDir: path.join(dir, 'pilot'),
+      bin: path.join(dir, 'bin'),
+      token: path.join(dir, 'pool.token'),
+      events: path.join(dir, 'events'),
+    };
+    await mkdir(fixture.bin);
+    for (const [name, text] of Object.entries(FAKES)) await writeFile(path.join(fixture.bin, name), text, { mode: 0o755 });
+    await setSlot('slot1@pilot Unclaimed Idle undefined');
+    await renderPilot();
+    await writeToken('eyJhbGciOiJIUzI1NiJ9.x.y\n', 0o600);
+  });
+
+  afterEach(async () => {
+    // Only the process groups these tests started (each pilot runs in its own session).
+    for (const child of started.splice(0)) {
+      if (child.exitCode === null && child.signalCode === null && child.pid) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    await rm(fixture.dir, { recursive: true, force: true });
+  });
+
+  async function renderPilot(overrides: Partial<PilotOptionsInput> = {}): Promise<void> {
+    const options = testOptions({ pilotDir: fixture.pilotDir, tokenFile: fixture.token, heartbeatSeconds: 1, ...overrides });
+    await writePilotDir(fixture.pilotDir, render(options));
+  }
+
+  async function writeToken(content: string, mode: number): Promise<void> {
+    await writeFile(fixture.token, content);
+    await chmod(fixture.token, mode);
+  }
+
+  async function setSlot(line: string): Promise<void> {
+    await writeFile(path.join(fixture.dir, 'slot'), `${line}\n`);
+  }
+
+  async function events(): Promise<string[]> {
+    const text = await readFile(fixture.events, 'utf8').catch(() => '');
+    return text.split('\n').filter(Boolean);
+  }
+
+  function startPilot(env: Record<string, string> = {}, pathDirs = `${fixture.bin}:${process.env.PATH ?? '/usr/bin:/bin'}`): RunningPilot {
+    const child = spawn('/bin/sh', [path.join(fixture.pilotDir, ENTRYPOINT)], {
+      env: { ...process.env, PATH: pathDirs, FAKE_DIR: fixture.dir, ...env },
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    started.push(child);
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number>((resolve) =>
+      child.on('close', (code, signal) => resolve(code ?? 128 + (SIGNAL_NUMBERS[signal ?? ''] ?? 0))),
+    );
+    return { child, exited, stderr: () => stderr };
+  }
+
+  const heartbeatPath = () => path.join(fixture.pilotDir, HEARTBEAT_FILE);
+
+  function heartbeatWhere(what: string, predicate: (heartbeat: Heartbeat) => boolean): Promise<Heartbeat> {
+    return waitFor(what, async () => {
+      const heartbeat = await readHeartbeat(heartbeatPath());
+      return heartbeat && predicate(heartbeat) ? heartbeat : undefined;
+    });
+  }
+
+  it('is valid POSIX sh syntax', () => {
+    expect(() => execFileSync('/bin/sh', ['-n', path.join(fixture.pilotDir, ENTRYPOINT)])).not.toThrow();
+  });
+
+  describe('refuses to start HTCondor (exit 78) when', () => {
+    async function expectRefusal(message: RegExp): Promise<void> {
+      const pilot = startPilot();
+      await expect(pilot.exited).resolves.toBe(EX_CONFIG);
+      expect(pilot.stderr()).toMatch(message);
+      expect(await events()).toEqual([]); // condor_master never ran
+    }
+
+    it(
+      'the token is missing, naming its path',
+      async () => {
+        await rm(fixture.token);
+        await expectRefusal(new RegExp(`no pool token at ${fixture.token}`));
+      },
+      SLOW,
+    );
+
+    it(
+      'the token is empty',
+      async () => {
+        await writeToken('', 0o600);
+        await expectRefusal(new RegExp(`the pool token ${fixture.token} is empty`));
+      },
+      SLOW,
+    );
+
+    it.each(['644', '640'])(
+      'the token has mode %s, saying chmod 600',
+      async (mode) => {
+        await writeToken('eyJhbGciOiJIUzI1NiJ9.x.y\n', parseInt(mode, 8));
+        await expectRefusal(new RegExp(`has mode ${mode}: .*chmod 600`));
+      },
+      SLOW,
+    );
+
+    it(
+      'the token is a directory',
+      async () => {
+        await rm(fixture.token);
+        await mkdir(fixture.token);
+        await expectRefusal(/is not a regular file/);
+      },
+      SLOW,
+    );
+
+    it(
+      'the token is not owned by root',
+      async () => {
+        await chown(fixture.token, 1000, 1000);
+        await expectRefusal(/owned by uid 1000: .*chown root/);
+      },
+      SLOW,
+    );
+
+    it(
+      'an HTCondor command is missing from the image',
+      async () => {
+        await rm(path.join(fixture.bin, 'condor_who'));
+        const pilot = startPilot({}, `${fixture.bin}:/usr/bin:/bin`);
+        await expect(pilot.exited).resolves.toBe(EX_CONFIG);
+        expect(pilot.stderr()).toMatch(/condor_who not found/);
+        expect(await events()).toEqual([]);
+      },
+      SLOW,
+    );
+  });
+
+  it(
+    'starts condor_master with its own config, writes a running heartbeat, and stops on SIGTERM with exit 0',
+    async () => {
+      const pilot = startPilot();
+      const heartbeat = await heartbeatWhere('a running heartbeat', (h) => h.phase === 'running');
+      expect(heartbeat).toMatchObject({ phase: 'running', state: 'Unclaimed', activity: 'Idle', jobId: null, drainReason: null });
+      expect(heartbeat.epoch).toBeGreaterThanOrEqual(heartbeat.startedEpoch);
+      expect(parseHeartbeat(await readFile(heartbeatPath(), 'utf8'))).toEqual(heartbeat);
+      expect((await events())[0]).toMatch(/^master started .* args=-f config=(.*)$/);
+      expect((await events())[0]?.endsWith(` config=${path.join(fixture.pilotDir, 'condor_config')}`)).toBe(true);
+
+      pilot.child.kill('SIGTERM');
+      await expect(pilot.exited).resolves.toBe(0);
+      expect(await events()).toContain('master got TERM');
+      expect(await events()).not.toContainEqual(expect.stringMatching(/^condor_off/));
+      expect((await readHeartbeat(heartbeatPath()))?.phase).toBe('exited');
+      expect(await readdir(path.join(fixture.pilotDir, 'status'))).toEqual(['heartbeat.json']);
+    },
+    SLOW,
+  );
+
+  it(
+    'reports a claimed slot and its job in the heartbeat',
+    async () => {
+      await setSlot('slot1@pilot Claimed Busy 42.0');
+      const pilot = startPilot();
+      const heartbeat = await heartbeatWhere('a claimed heartbeat', (h) => h.state === 'Claimed');
+      expect(heartbeat).toMatchObject({ phase: 'running', activity: 'Busy', jobId: '42.0' });
+      pilot.child.kill('SIGTERM');
+      await expect(pilot.exited).resolves.toBe(0);
+    },
+    SLOW,
+  );
+
+  it(
+    'drains on SIGUSR1: condor_off -peaceful for the startd, then, with the startd gone, stops the master and exits 0',
+    async () => {
+      const pilot = startPilot();
+      await heartbeatWhere('a running heartbeat', (h) => h.phase === 'running');
+      pilot.child.kill('SIGUSR1');
+      await expect(pilot.exited).resolves.toBe(0);
+      const recorded = await events();
+      expect(recorded).toContain('condor_off -peaceful -daemon startd');
+      expect(recorded.indexOf('master got TERM')).toBeGreaterThan(recorded.indexOf('condor_off -peaceful -daemon startd'));
+      expect(await readHeartbeat(heartbeatPath())).toMatchObject({ phase: 'exited', drainReason: 'signal' });
+      expect(pilot.stderr()).toMatch(/drained \(signal\): exiting 0/);
+    },
+    SLOW,
+  );
+
+  it(
+    'waits for the running startd to finish before it stops the master',
+    async () => {
+      const pilot = startPilot({ FAKE_STARTD_SECONDS: '3' });
+      await heartbeatWhere('a running heartbeat', (h) => h.phase === 'running');
+      pilot.child.kill('SIGUSR1');
+      await heartbeatWhere('a draining heartbeat', (h) => h.phase === 'draining');
+      await expect(pilot.exited).resolves.toBe(0);
+      const recorded = await events();
+      expect(recorded.indexOf('condor_off -peaceful -daemon startd')).toBeGreaterThan(0);
+      expect(recorded.indexOf('startd exited')).toBeGreaterThan(recorded.indexOf('condor_off -peaceful -daemon startd'));
+      expect(recorded.indexOf('master got TERM')).toBeGreaterThan(recorded.indexOf('startd exited'));
+    },
+    SLOW,
+  );
+
+  it(
+    'drains by itself once the maximum lifetime has passed',
+    async () => {
+      await renderPilot({ maxLifetimeSeconds: 1 });
+      const pilot = startPilot();
+      await expect(pilot.exited).resolves.toBe(0);
+      expect(await events()).toContain('condor_off -peaceful -daemon startd');
+      expect(await readHeartbeat(heartbeatPath())).toMatchObject({ phase: 'exited', drainReason: 'lifetime' });
+    },
+    SLOW,
+  );
+
+  it(
+    'exits 99 when the master ends itself (99) while the slot was claimed',
+    async () => {
+      await setSlot('slot1@pilot Claimed Busy 7.0');
+      const pilot = startPilot({ FAKE_MASTER_EXIT: '99' });
+      await expect(pilot.exited).resolves.toBe(99);
+      expect(pilot.stderr()).toMatch(/DAEMON_SHUTDOWN/);
+    },
+    SLOW,
+  );
+
+  it(
+    'exits 0 when the master ends itself (99) with the slot unclaimed: the idle limit',
+    async () => {
+      const pilot = startPilot({ FAKE_MASTER_EXIT: '99' });
+      await expect(pilot.exited).resolves.toBe(0);
+      expect(pilot.stderr()).toMatch(/idle limit/);
+    },
+    SLOW,
+  );
+
+  it(
+    "exits with the master's own code when it fails",
+    async () => {
+      const pilot = startPilot({ FAKE_MASTER_EXIT: '3' });
+      await expect(pilot.exited).resolves.toBe(3);
+      expect(pilot.stderr()).toMatch(/condor_master failed with exit code 3/);
+      expect((await readHeartbeat(heartbeatPath()))?.phase).toBe('exited');
+    },
+    SLOW,
+  );
+
+  it(
+    "sets the slot's memory from the container when PILOT_MEMORY_MB is auto, and leaves it to the config otherwise",
+    async () => {
+      let pilot = startPilot({ FAKE_MASTER_EXIT: '0', FAKE_MASTER_SECONDS: '0' });
+      await expect(pilot.exited).resolves.toBe(0);
+      expect((await events())[0]).toMatch(/^master started memory=[1-9][0-9]* /);
+
+      await rm(fixture.events);
+      await renderPilot({ memoryMb: 2048 });
+      pilot = startPilot({ FAKE_MASTER_EXIT: '0', FAKE_MASTER_SECONDS: '0' });
+      await expect(pilot.exited).resolves.toBe(0);
+      expect((await events())[0]).toMatch(/^master started memory=unset /);
+    },
+    SLOW,
+  );
+});

@@ -1,0 +1,89 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type Heartbeat, isIdle, parseHeartbeat, readHeartbeat } from './heartbeat.js';
+
+const VALID: Heartbeat = {
+  time: '2026-11-27T22:00:00Z',
+  epoch: 1_795_730_400,
+  startedEpoch: 1_795_730_000,
+  phase: 'running',
+  state: 'Unclaimed',
+  activity: 'Idle',
+  jobId: null,
+  drainReason: null,
+};
+
+const text = (changes: Record<string, unknown>) => JSON.stringify({ ...VALID, ...changes });
+
+describe('parseHeartbeat', () => {
+  it('accepts what the entrypoint writes', () => {
+    // The exact line entrypoint.sh prints, trailing newline included.
+    const line =
+      '{"time":"2026-11-27T22:00:00Z","epoch":1795730400,"startedEpoch":1795730000,"phase":"running","state":"Unclaimed","activity":"Idle","jobId":null,"drainReason":null}\n';
+    expect(parseHeartbeat(line)).toEqual(VALID);
+  });
+
+  it('accepts every phase and a claimed slot with a job', () => {
+    for (const phase of ['starting', 'running', 'draining', 'stopping', 'exited']) {
+      expect(parseHeartbeat(text({ phase }))?.phase).toBe(phase);
+    }
+    expect(parseHeartbeat(text({ state: 'Claimed', activity: 'Busy', jobId: '12.0', drainReason: 'signal' }))?.jobId).toBe('12.0');
+  });
+
+  it.each(['', '{', 'not json', '{"time":', 'null', '42', '"running"', '[]', '[1,2]'])('rejects malformed text %j', (bad) => {
+    expect(parseHeartbeat(bad)).toBeUndefined();
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['time as a number', { time: 1 }],
+    ['epoch as a string', { epoch: '1795730400' }],
+    ['startedEpoch missing', { startedEpoch: undefined }],
+    ['phase as a number', { phase: 1 }],
+    ['state as a number', { state: 0 }],
+    ['activity as a boolean', { activity: false }],
+    ['jobId as a number', { jobId: 12 }],
+    ['drainReason as an object', { drainReason: {} }],
+    ['state missing', { state: undefined }],
+  ])('rejects %s', (_, changes) => {
+    expect(parseHeartbeat(text(changes))).toBeUndefined();
+  });
+
+  it('rejects an unknown phase', () => {
+    expect(parseHeartbeat(text({ phase: 'sleeping' }))).toBeUndefined();
+    expect(parseHeartbeat(text({ phase: 'Running' }))).toBeUndefined();
+  });
+});
+
+describe('readHeartbeat', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'heartbeat-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('reads a heartbeat file', async () => {
+    await writeFile(path.join(dir, 'heartbeat.json'), text({ phase: 'draining' }));
+    expect((await readHeartbeat(path.join(dir, 'heartbeat.json')))?.phase).toBe('draining');
+  });
+
+  it('gives undefined for a pilot that never wrote one, or wrote garbage', async () => {
+    await expect(readHeartbeat(path.join(dir, 'missing.json'))).resolves.toBeUndefined();
+    await expect(readHeartbeat(dir)).resolves.toBeUndefined();
+    await writeFile(path.join(dir, 'half.json'), text({}).slice(0, 40));
+    await expect(readHeartbeat(path.join(dir, 'half.json'))).resolves.toBeUndefined();
+  });
+});
+
+describe('isIdle', () => {
+  it('is true only for a running pilot whose slot is unclaimed', () => {
+    expect(isIdle(VALID)).toBe(true);
+    expect(isIdle({ ...VALID, state: 'Claimed', activity: 'Busy' })).toBe(false);
+    expect(isIdle({ ...VALID, state: null })).toBe(false);
+    expect(isIdle({ ...VALID, phase: 'starting' })).toBe(false);
+    expect(isIdle({ ...VALID, phase: 'draining' })).toBe(false);
+    expect(isIdle({ ...VALID, phase: 'exited' })).toBe(false);
+    expect(isIdle(undefined)).toBe(false);
+  });
+});

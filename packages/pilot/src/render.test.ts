@@ -1,0 +1,55 @@
+import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { ENTRYPOINT, TOP_LEVEL_CONFIG, entrypointScript, render } from './render.js';
+import { parseCondorConfig } from './testing/condor-config-parser.js';
+import { testOptions } from './testing/pilot-options.js';
+
+const fileOf = (files: ReturnType<typeof render>, path: string) => files.find((file) => file.path === path);
+
+describe('render', () => {
+  it('gives the same files, byte for byte, for the same options', () => {
+    const input = { attributes: { B: 1, A: 'x' }, siteSnippets: [{ name: 'site', content: 'X = 1' }], idleShutdownSeconds: 60 };
+    expect(render(testOptions(input))).toEqual(render(testOptions({ ...input })));
+  });
+
+  it('writes the top-level config, the config.d snippets and the entrypoint, with relative paths', () => {
+    const paths = render(testOptions()).map((file) => file.path);
+    expect(paths[0]).toBe(TOP_LEVEL_CONFIG);
+    expect(paths.at(-1)).toBe(ENTRYPOINT);
+    expect(paths.filter((p) => p.startsWith('config.d/')).length).toBeGreaterThanOrEqual(4);
+    for (const p of paths) expect(p).toMatch(/^[A-Za-z0-9_]+(?:\.[a-z]+)?$|^config\.d\/[A-Za-z0-9._-]+\.conf$/);
+  });
+
+  it('makes the entrypoint executable (0755) and everything else 0644', () => {
+    const files = render(testOptions());
+    expect(fileOf(files, ENTRYPOINT)?.mode).toBe(0o755);
+    for (const file of files.filter((f) => f.path !== ENTRYPOINT)) expect(file.mode).toBe(0o644);
+  });
+
+  it('ships the entrypoint script beside the module, unchanged', () => {
+    const shipped = readFileSync(new URL('./entrypoint.sh', import.meta.url), 'utf8');
+    expect(entrypointScript()).toBe(shipped);
+    expect(fileOf(render(testOptions()), ENTRYPOINT)?.content).toBe(shipped);
+    expect(shipped.startsWith('#!/bin/sh\n')).toBe(true);
+  });
+});
+
+describe('the top-level condor_config', () => {
+  const topLevel = (pilotDir?: string) => fileOf(render(testOptions(pilotDir ? { pilotDir } : {})), TOP_LEVEL_CONFIG)!.content;
+
+  it("includes the distribution's config, then points LOCAL_CONFIG_DIR at this slot's config.d", () => {
+    const config = parseCondorConfig(topLevel());
+    expect(config.includes).toEqual(['/etc/condor/condor_config']);
+    expect(config.get('LOCAL_CONFIG_DIR')).toBe('/pilot/config.d');
+    expect(parseCondorConfig(topLevel('/srv/slot-3')).get('LOCAL_CONFIG_DIR')).toBe('/srv/slot-3/config.d');
+  });
+
+  it("sets LOCAL_CONFIG_DIR and LOCAL_CONFIG_FILE after the include, so the image's own config.d is not read", () => {
+    const lines = topLevel().split('\n');
+    const include = lines.findIndex((line) => line.startsWith('include'));
+    expect(include).toBeGreaterThanOrEqual(0);
+    expect(lines.findIndex((line) => line.startsWith('LOCAL_CONFIG_DIR'))).toBeGreaterThan(include);
+    expect(lines.findIndex((line) => line.startsWith('LOCAL_CONFIG_FILE'))).toBeGreaterThan(include);
+    expect(parseCondorConfig(topLevel()).get('LOCAL_CONFIG_FILE')).toBe('');
+  });
+});
