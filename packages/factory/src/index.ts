@@ -1,2 +1,12 @@
-// The factory package is built in issue 4; until then it exports nothing.
-export {};
+export { FactoryError, type FactoryErrorCode } from './errors.js';
+export { LABELS, slotLabels, slotOf, slotContainerName, FACTORY_VERSION } from './labels.js';
+export { type Clock, systemClock } from './clock.js';
+export { reconcile, type Action, type DesiredState, type ObservedContainer, type ReconcileInput } from './reconcile.js';
+export { afterExit, type SlotBackoff, BACKOFF_BASE_MS, BACKOFF_MAX_MS, BACKOFF_RESET_AFTER_MS } from './backoff.js';
+export { factoryConfigSchema, checkFactoryConfig, CONFIG_DEFAULTS, type FactoryConfig } from './config.js';
+export { loadFactoryConfig, envVariableOf, flagOf, SCALAR_KEYS, type ConfigLayers } from './load-config.js';
+export { templateOf, templateHash, slotPilotOptions, cpusetOf, slotContainerOptions, type SlotTemplate } from './template.js';
+export { DockerodeRuntime, type SlotRuntime, type ListedContainer, type ExitDetails } from './docker-runtime.js';
+export { EventStream, parseEventLine, sinceOf, type EngineEvent } from './event-stream.js';
+export { SlotDirs } from './slot-dirs.js';
+export { Factory, type FactoryEvents, type FactoryOptions, type SlotSummary } from './factory.js';

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import { createMounter } from '@docker-cernvm/mounter';
+import { systemClock } from '../clock.js';
+import { DockerodeRuntime } from '../docker-runtime.js';
+import { runCli } from './main.js';
+
+process.exitCode = await runCli(process.argv.slice(2), {
+  io: {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    isTerminal: process.stderr.isTTY === true,
+  },
+  env: process.env,
+  runtime: () => new DockerodeRuntime(),
+  mounter: () => createMounter(),
+  clock: systemClock,
+  signals: process,
+  exitNow: (code) => process.exit(code),
+});

@@ -1,0 +1,29 @@
+import type { Mounter } from '@docker-cernvm/mounter';
+import type { Clock } from '../clock.js';
+import type { SlotRuntime } from '../docker-runtime.js';
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Whether stderr is a terminal: progress and human logs then. */
+  isTerminal: boolean;
+}
+
+export type FactorySignal = 'SIGINT' | 'SIGTERM' | 'SIGUSR1' | 'SIGHUP';
+
+export interface SignalSource {
+  on(signal: FactorySignal, handler: () => void): unknown;
+  off(signal: FactorySignal, handler: () => void): unknown;
+}
+
+/** Everything a command handler receives besides its arguments; tests pass fakes here. */
+export interface CliContext {
+  io: CliIo;
+  env: Readonly<Record<string, string | undefined>>;
+  runtime: () => SlotRuntime;
+  mounter: () => Pick<Mounter, 'inspectPlaceholder'>;
+  clock: Clock;
+  signals: SignalSource;
+  /** Leaves at once (a second stop signal); never returns. */
+  exitNow: (code: number) => void;
+}

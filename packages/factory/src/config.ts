@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { FactoryError } from './errors.js';
+
+const NAME = /^[a-z0-9][a-z0-9_.-]{0,40}$/;
+const IMAGE = /^[a-z0-9][a-z0-9._/-]{0,200}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/;
+const ABSOLUTE_PATH = /^(?:\/[A-Za-z0-9._@-]+)+$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+/** The upper bound on slots: far above any host's cores, low enough that a typo is caught. */
+export const MAX_SLOTS = 4096;
+
+const wholeNumber = (min: number, max: number, unit = 'a whole number') =>
+  z.number({ error: unit }).int(unit).min(min, `${unit} ≥ ${min}`).max(max, `${unit} ≤ ${max}`);
+
+/** Pilot settings every slot shares; slot name and slot attributes are added per slot. */
+const pilotSchema = z
+  .object({
+    idleShutdownSeconds: wholeNumber(0, 31_536_000, 'whole seconds').optional(),
+    maxLifetimeSeconds: wholeNumber(0, 31_536_000, 'whole seconds').optional(),
+    heartbeatSeconds: wholeNumber(1, 300, 'whole seconds').optional(),
+    start: z.string({ error: 'a ClassAd expression' }).min(1).optional(),
+    diskMb: wholeNumber(1, 1_073_741_824, 'whole megabytes').optional(),
+    attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    siteSnippets: z.array(z.object({ name: z.string(), content: z.string() }).strict()).optional(),
+  })
+  .strict();
+
+/** The factory's configuration: a YAML file, then environment, then flags, validated here once merged. */
+export const factoryConfigSchema = z
+  .object({
+    name: z.string({ error: 'a name' }).regex(NAME, 'lower-case letters, digits, dot, dash or underscore (≤ 41)'),
+    slots: wholeNumber(0, MAX_SLOTS, 'a whole number of slots'),
+    image: z.string({ error: 'an image NAME[:TAG]' }).regex(IMAGE, 'an image NAME[:TAG]'),
+    slotCommand: z.enum(['pilot', 'image'], { error: 'pilot (the rendered entrypoint) or image (its own command)' }),
+    collector: z.string({ error: 'HOST[:PORT]' }),
+    trustDomain: z.string({ error: 'a domain name' }).optional(),
+    tokenFile: z.string({ error: 'an absolute path' }).regex(ABSOLUTE_PATH, 'an absolute path'),
+    networkMode: z.enum(['host', 'bridge'], { error: 'host or bridge' }),
+    networkInterface: z.string({ error: 'an address' }).optional(),
+    coresPerSlot: wholeNumber(1, 1024, 'a whole number of cores'),
+    pin: z.boolean({ error: 'true or false' }),
+    memoryMb: wholeNumber(64, 16_777_216, 'whole megabytes'),
+    stateDir: z.string({ error: 'an absolute path' }).regex(ABSOLUTE_PATH, 'an absolute path'),
+    environment: z
+      .record(z.string().regex(ENV_NAME, 'an environment variable name'), z.string({ error: 'a string value' }))
+      .optional(),
+    pilot: pilotSchema.optional(),
+    resyncSeconds: wholeNumber(1, 3600, 'whole seconds'),
+    concurrency: wholeNumber(1, 64, 'a whole number'),
+    onExit: z.enum(['leave', 'stop'], { error: 'leave (pilots keep running) or stop' }),
+    stopTimeoutSeconds: wholeNumber(0, 86_400, 'whole seconds'),
+    logFormat: z.enum(['human', 'json'], { error: 'human or json' }),
+  })
+  .strict();
+
+export type FactoryConfig = z.output<typeof factoryConfigSchema>;
+
+export const CONFIG_DEFAULTS: Omit<FactoryConfig, 'slots'> = {
+  name: 'docker-cernvm',
+  image: 'cernvm:4',
+  slotCommand: 'pilot',
+  collector: '127.0.0.1:9618',
+  tokenFile: '/etc/docker-cernvm/pool.token',
+  networkMode: 'host',
+  coresPerSlot: 1,
+  pin: true,
+  memoryMb: 2048,
+  stateDir: '/var/lib/docker-cernvm/factory',
+  resyncSeconds: 30,
+  concurrency: 8,
+  onExit: 'leave',
+  stopTimeoutSeconds: 30,
+  logFormat: 'human',
+};
+
+/** Where each key's value came from, so an error can name the file line's key, the variable or the flag. */
+export type ValueSource = { kind: 'file'; file: string } | { kind: 'env'; variable: string } | { kind: 'flag'; flag: string };
+
+export function describeSource(key: string, source: ValueSource | undefined): string {
+  if (!source) return key;
+  if (source.kind === 'file') return `${source.file}: ${key}`;
+  if (source.kind === 'env') return `${source.variable}`;
+  return `--${source.flag}`;
+}
+
+/** Validates the merged layers; the first problem becomes one FactoryError line naming where it came from. */
+export function checkFactoryConfig(merged: Record<string, unknown>, sources: ReadonlyMap<string, ValueSource>): FactoryConfig {
+  const parsed = factoryConfigSchema.safeParse({ ...CONFIG_DEFAULTS, ...merged });
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const top = String(issue.path[0] ?? '');
+  const source = sources.get(top);
+  if (issue.code === 'unrecognized_keys') {
+    // Flags are checked by the parser and variables map to known keys: an unknown key is the file's.
+    const file = [...sources.values()].find((s) => s.kind === 'file');
+    const key = [...issue.path, issue.keys[0]].join('.');
+    throw new FactoryError('E_BAD_CONFIG', `${file?.kind === 'file' ? `${file.file}: ` : ''}unknown key "${key}"`);
+  }
+  const code = source?.kind === 'file' ? 'E_BAD_CONFIG' : top === 'slots' ? 'E_BAD_SLOTS' : 'E_BAD_OPTION';
+  throw new FactoryError(code, `${describeSource(issue.path.join('.'), source)}: expected ${issue.message}`);
+}

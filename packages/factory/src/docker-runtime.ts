@@ -1,0 +1,168 @@
+import type { Readable } from 'node:stream';
+import Docker, { type ContainerCreateOptions } from 'dockerode';
+import { LABELS, slotOf } from './labels.js';
+
+/** A container with this factory's labels, from one list call (no inspect). */
+export interface ListedContainer {
+  id: string;
+  slot: number;
+  templateHash: string;
+  state: string;
+  /** Unix ms; a running container's start is taken as its creation (they are made and started back to back). */
+  createdAt: number;
+}
+
+/** What a container's inspect adds: whether it still runs, and how it ended. */
+export interface ExitDetails {
+  running: boolean;
+  exitCode: number;
+  startedAt?: number;
+  finishedAt: number;
+  oomKilled: boolean;
+}
+
+export interface EngineFacts {
+  cpus: number;
+  memoryBytes: number;
+  apiVersion: string;
+}
+
+/** Counts calls by operation, for the metrics (Docker API requests by operation). */
+export type RequestCounter = (operation: string) => void;
+
+/** Every Docker operation the factory makes; the only module of the factory that speaks dockerode. */
+export interface SlotRuntime {
+  facts(): Promise<EngineFacts>;
+  imageExists(ref: string): Promise<boolean>;
+  list(factory: string): Promise<ListedContainer[]>;
+  exitDetails(id: string): Promise<ExitDetails | undefined>;
+  createAndStart(options: ContainerCreateOptions): Promise<string>;
+  signal(id: string, signal: string): Promise<void>;
+  stop(id: string, timeoutSeconds: number): Promise<void>;
+  remove(id: string): Promise<void>;
+  /** The raw events stream for this factory's containers, from `since` (unix seconds, fractional) on. */
+  openEvents(factory: string, since?: string): Promise<Readable>;
+}
+
+function statusOf(error: unknown): number | undefined {
+  return (error as { statusCode?: number }).statusCode;
+}
+
+const parseTime = (text: string | undefined): number | undefined => {
+  if (!text || text.startsWith('0001-')) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+};
+
+export class DockerodeRuntime implements SlotRuntime {
+  constructor(
+    private readonly docker: Docker = new Docker(),
+    private readonly count: RequestCounter = () => undefined,
+  ) {}
+
+  async facts(): Promise<EngineFacts> {
+    this.count('info');
+    const info = (await this.docker.info()) as { NCPU: number; MemTotal: number };
+    this.count('version');
+    const version = await this.docker.version();
+    return { cpus: info.NCPU, memoryBytes: info.MemTotal, apiVersion: version.ApiVersion };
+  }
+
+  async imageExists(ref: string): Promise<boolean> {
+    this.count('image_inspect');
+    try {
+      await this.docker.getImage(ref).inspect();
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  async list(factory: string): Promise<ListedContainer[]> {
+    this.count('container_list');
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [`${LABELS.factory}=${factory}`] } });
+    const listed: ListedContainer[] = [];
+    for (const c of containers) {
+      const slot = slotOf(c.Labels);
+      if (slot === undefined) continue;
+      listed.push({
+        id: c.Id,
+        slot,
+        templateHash: c.Labels[LABELS.templateHash] ?? '',
+        state: c.State,
+        createdAt: c.Created * 1000,
+      });
+    }
+    return listed;
+  }
+
+  async exitDetails(id: string): Promise<ExitDetails | undefined> {
+    this.count('container_inspect');
+    try {
+      const { State } = await this.docker.getContainer(id).inspect();
+      return {
+        running: State.Running,
+        exitCode: State.ExitCode,
+        startedAt: parseTime(State.StartedAt),
+        finishedAt: parseTime(State.FinishedAt) ?? Date.now(),
+        oomKilled: State.OOMKilled,
+      };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async createAndStart(options: ContainerCreateOptions): Promise<string> {
+    this.count('container_create');
+    const container = await this.docker.createContainer(options);
+    this.count('container_start');
+    try {
+      await container.start();
+    } catch (error) {
+      // A container that cannot start would hold the slot's name: take it back so the next try can reuse it.
+      await this.remove(container.id).catch(() => undefined);
+      throw error;
+    }
+    return container.id;
+  }
+
+  async signal(id: string, signal: string): Promise<void> {
+    this.count('container_kill');
+    try {
+      await this.docker.getContainer(id).kill({ signal });
+    } catch (error) {
+      // Already gone or already stopped: the signal has nothing left to do.
+      if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
+    }
+  }
+
+  async stop(id: string, timeoutSeconds: number): Promise<void> {
+    this.count('container_stop');
+    try {
+      await this.docker.getContainer(id).stop({ t: timeoutSeconds });
+    } catch (error) {
+      if (statusOf(error) !== 304 && statusOf(error) !== 404) throw error;
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    this.count('container_remove');
+    try {
+      await this.docker.getContainer(id).remove({ force: true });
+    } catch (error) {
+      // 404: gone already; 409: removal already in progress.
+      if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
+    }
+  }
+
+  async openEvents(factory: string, since?: string): Promise<Readable> {
+    this.count('events');
+    const stream = await this.docker.getEvents({
+      filters: { type: ['container'], label: [`${LABELS.factory}=${factory}`] },
+      ...(since ? { since } : {}),
+    } as Parameters<Docker['getEvents']>[0]);
+    return stream as Readable;
+  }
+}

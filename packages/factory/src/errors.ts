@@ -1,0 +1,28 @@
+/** Stable codes a script can branch on; the message is for the site admin. */
+export type FactoryErrorCode =
+  | 'E_BAD_OPTION' // a flag or environment value outside its pattern or range
+  | 'E_BAD_CONFIG' // a configuration file that cannot be read, parsed or validated
+  | 'E_BAD_SLOTS' // a slot count that is not a whole number in range
+  | 'E_PIN_OVERCOMMIT' // more pinned cores asked for than the host has
+  | 'E_NO_IMAGE' // the slot image does not exist
+  | 'E_NOT_MOUNTED' // the image is a docker-cernvm placeholder with nothing bound over it
+  | 'E_ENGINE'; // the Docker engine refused or failed
+
+const USAGE_CODES: ReadonlySet<FactoryErrorCode> = new Set(['E_BAD_OPTION', 'E_BAD_CONFIG', 'E_BAD_SLOTS', 'E_PIN_OVERCOMMIT']);
+
+export class FactoryError extends Error {
+  override readonly name = 'FactoryError';
+
+  constructor(
+    readonly code: FactoryErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** True when the input was at fault rather than the system: exit code 2, nothing changed. */
+  get isUsageError(): boolean {
+    return USAGE_CODES.has(this.code);
+  }
+}

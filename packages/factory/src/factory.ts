@@ -1,0 +1,348 @@
+import { render } from '@docker-cernvm/pilot';
+import { EventEmitter } from 'eventemitter3';
+import PQueue from 'p-queue';
+import { type SlotBackoff, afterExit } from './backoff.js';
+import type { Clock } from './clock.js';
+import type { SlotRuntime } from './docker-runtime.js';
+import { EventStream } from './event-stream.js';
+import { type Action, type DesiredState, type DrainReason, type ObservedContainer, reconcile } from './reconcile.js';
+import type { SlotDirs } from './slot-dirs.js';
+import { type SlotTemplate, slotContainerOptions, slotPilotOptions, templateHash } from './template.js';
+
+/** How many slots are in each state after a reconcile pass. */
+export interface SlotSummary {
+  desired: number;
+  running: number;
+  starting: number;
+  draining: number;
+  backoff: number;
+  claimed: number;
+  idle: number;
+  factoryDraining: boolean;
+}
+
+export type ExitReason = 'drained' | 'failed' | 'clean';
+
+export interface FactoryEvents {
+  'slot-created': [{ slot: number; id: string; durationMs: number }];
+  'slot-draining': [{ slot: number; id: string; reason: DrainReason }];
+  'slot-exited': [{ slot: number; id: string; exitCode: number; reason: ExitReason; retryInMs?: number }];
+  'slot-removed': [{ slot: number; id: string; reason: string }];
+  'action-failed': [{ action: Action; error: Error }];
+  reconciled: [{ summary: SlotSummary; durationMs: number; actions: number }];
+  'events-connected': [];
+  'events-disconnected': [reason: string];
+  /** Draining, and the last pilot is gone. */
+  drained: [];
+  error: [error: Error];
+}
+
+export interface FactoryOptions {
+  name: string;
+  runtime: SlotRuntime;
+  slotDirs: SlotDirs;
+  clock: Clock;
+  slots: number;
+  template: SlotTemplate;
+  indexLimit: number;
+  concurrency: number;
+  resyncMs: number;
+  /** Events arriving together are handled in one pass. */
+  debounceMs?: number;
+}
+
+/** Exit codes that end a pilot cleanly (HTCondor's DAEMON_SHUTDOWN uses 99). */
+const CLEAN_EXIT_CODES: ReadonlySet<number> = new Set([0, 99]);
+
+const keyOf = (action: Action) => (action.kind === 'create' ? `create:${action.slot}` : `${action.kind}:${action.id}`);
+
+/**
+ * The level-triggered loop: observe (one list call, plus heartbeat files), decide (the pure `reconcile`), act
+ * (through a bounded queue). Docker events and a slow resync wake it; the engine is the only database, so a
+ * restarted factory adopts what is there.
+ */
+export class Factory {
+  readonly events = new EventEmitter<FactoryEvents>();
+  private desired: DesiredState;
+  private template: SlotTemplate;
+  private readonly queue: PQueue;
+  private readonly stream: EventStream;
+  private readonly inFlight = new Set<string>();
+  private readonly creating = new Set<number>();
+  private readonly drainSent = new Set<string>();
+  private readonly exitsSeen = new Set<string>();
+  /** Containers a `die` event named: the engine's list can still show them running for a moment after it. */
+  private readonly died = new Set<string>();
+  private readonly backoff = new Map<number, SlotBackoff>();
+  private lastSummary: SlotSummary | undefined;
+  private lastReconcileAt = 0;
+  private passRunning = false;
+  private passAgain = false;
+  private wakeTimer: unknown;
+  private resyncTimer: unknown;
+  private backoffTimer: unknown;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: FactoryOptions) {
+    this.template = options.template;
+    this.desired = {
+      slots: options.slots,
+      draining: false,
+      templateHash: templateHash(options.template),
+      indexLimit: options.indexLimit,
+    };
+    this.queue = new PQueue({ concurrency: options.concurrency });
+    this.stream = new EventStream((since) => options.runtime.openEvents(options.name, since), options.clock);
+    this.stream.on('event', (event) => {
+      if (event.action === 'die') this.died.add(event.id);
+      else if (event.action === 'start') this.died.delete(event.id);
+      this.requestReconcile();
+    });
+    this.stream.on('connected', () => {
+      this.events.emit('events-connected');
+      this.requestReconcile(); // after a reconnect: what happened while it was down
+    });
+    this.stream.on('disconnected', (reason) => this.events.emit('events-disconnected', reason));
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  get desiredState(): Readonly<DesiredState> {
+    return this.desired;
+  }
+
+  get currentTemplate(): SlotTemplate {
+    return this.template;
+  }
+
+  get eventsConnected(): boolean {
+    return this.stream.connected;
+  }
+
+  get lastReconcileTime(): number {
+    return this.lastReconcileAt;
+  }
+
+  summary(): SlotSummary | undefined {
+    return this.lastSummary;
+  }
+
+  /** Adopts what is there, then follows events; resolves after the first pass. */
+  async start(): Promise<void> {
+    this.stream.start();
+    await this.pass();
+    this.scheduleResync();
+  }
+
+  setSlots(slots: number): void {
+    this.desired = { ...this.desired, slots };
+    this.requestReconcile();
+  }
+
+  setDraining(draining: boolean): void {
+    this.desired = { ...this.desired, draining };
+    this.requestReconcile();
+  }
+
+  setTemplate(template: SlotTemplate, indexLimit = this.desired.indexLimit): void {
+    this.template = template;
+    this.desired = { ...this.desired, templateHash: templateHash(template), indexLimit };
+    this.requestReconcile();
+  }
+
+  /** Wakes the loop; requests that arrive while a pass runs are folded into one more pass. */
+  requestReconcile(delayMs = this.options.debounceMs ?? 25): void {
+    if (this.closing) return;
+    if (this.wakeTimer !== undefined) return;
+    this.wakeTimer = this.options.clock.setTimeout(() => {
+      this.wakeTimer = undefined;
+      void this.runPasses();
+    }, delayMs);
+  }
+
+  private async runPasses(): Promise<void> {
+    if (this.passRunning) {
+      this.passAgain = true;
+      return;
+    }
+    this.passRunning = true;
+    try {
+      do {
+        this.passAgain = false;
+        await this.pass().catch((error: Error) => this.events.emit('error', error));
+      } while (this.passAgain && !this.closing);
+    } finally {
+      this.passRunning = false;
+    }
+  }
+
+  private scheduleResync(): void {
+    if (this.closing) return;
+    this.resyncTimer = this.options.clock.setTimeout(() => {
+      this.requestReconcile(0);
+      this.scheduleResync();
+    }, this.options.resyncMs);
+  }
+
+  private async observe(): Promise<ObservedContainer[]> {
+    const { runtime, slotDirs } = this.options;
+    const observed: ObservedContainer[] = [];
+    for (const c of await runtime.list(this.options.name)) {
+      if (c.state === 'removing') continue;
+      let phase: ObservedContainer['phase'] =
+        c.state === 'created' ? 'created' : c.state === 'exited' || c.state === 'dead' ? 'exited' : 'running';
+      if (phase === 'running' && this.died.has(c.id) && !(await runtime.exitDetails(c.id))?.running) phase = 'exited';
+      const heartbeat = phase === 'running' ? await slotDirs.heartbeat(c.slot, c.createdAt) : undefined;
+      const container: ObservedContainer = {
+        id: c.id,
+        slot: c.slot,
+        templateHash: c.templateHash,
+        phase,
+        createdAt: c.createdAt,
+        startedAt: phase === 'created' ? undefined : c.createdAt,
+        draining: this.drainSent.has(c.id) || heartbeat?.phase === 'draining',
+        ...(heartbeat ? { heartbeat } : {}),
+      };
+      if (phase === 'exited' && !this.exitsSeen.has(c.id)) await this.recordExit(container);
+      observed.push(container);
+    }
+    return observed;
+  }
+
+  private async recordExit(container: ObservedContainer): Promise<void> {
+    this.exitsSeen.add(container.id);
+    const details = await this.options.runtime.exitDetails(container.id);
+    const exitCode = details?.exitCode ?? -1;
+    const requested = container.draining || this.desired.draining;
+    const next = afterExit(this.backoff.get(container.slot), {
+      startedAt: details?.startedAt,
+      finishedAt: details?.finishedAt ?? this.options.clock.now(),
+      requested,
+    });
+    if (next) this.backoff.set(container.slot, next);
+    else this.backoff.delete(container.slot);
+    const reason: ExitReason = requested ? 'drained' : CLEAN_EXIT_CODES.has(exitCode) ? 'clean' : 'failed';
+    const retryInMs = next && next.retryAt > this.options.clock.now() ? next.retryAt - this.options.clock.now() : undefined;
+    this.events.emit('slot-exited', { slot: container.slot, id: container.id, exitCode, reason, ...(retryInMs ? { retryInMs } : {}) });
+  }
+
+  private async pass(): Promise<void> {
+    const started = this.options.clock.now();
+    const observed = await this.observe();
+    const now = this.options.clock.now();
+    const retryAt = new Map([...this.backoff].map(([slot, b]) => [slot, b.retryAt]));
+    const actions = reconcile({ desired: this.desired, observed, now, retryAt, creating: this.creating }).filter(
+      (action) => !this.inFlight.has(keyOf(action)),
+    );
+    for (const action of actions) this.enqueue(action);
+    this.lastReconcileAt = this.options.clock.now();
+    this.lastSummary = this.summarize(observed, retryAt, now);
+    this.events.emit('reconciled', { summary: this.lastSummary, durationMs: this.lastReconcileAt - started, actions: actions.length });
+    if (this.desired.draining && observed.length === 0 && this.creating.size === 0) this.events.emit('drained');
+    this.wakeAtNextRetry(retryAt, now);
+  }
+
+  /** A slot in backoff needs a pass when its wait ends, not at the next resync. */
+  private wakeAtNextRetry(retryAt: ReadonlyMap<number, number>, now: number): void {
+    const { clock } = this.options;
+    if (this.backoffTimer !== undefined) clock.clearTimeout(this.backoffTimer);
+    this.backoffTimer = undefined;
+    const next = Math.min(...[...retryAt.values()].filter((t) => t > now));
+    if (Number.isFinite(next) && !this.closing) {
+      this.backoffTimer = clock.setTimeout(() => {
+        this.backoffTimer = undefined;
+        this.requestReconcile(0);
+      }, next - now + 5);
+    }
+  }
+
+  private summarize(observed: readonly ObservedContainer[], retryAt: ReadonlyMap<number, number>, now: number): SlotSummary {
+    const running = observed.filter((c) => c.phase === 'running');
+    const serving = running.filter((c) => !c.draining);
+    return {
+      desired: this.desired.slots,
+      running: serving.length,
+      starting: this.creating.size,
+      draining: running.length - serving.length,
+      backoff: [...retryAt.values()].filter((t) => t > now).length,
+      claimed: running.filter((c) => c.heartbeat?.state === 'Claimed').length,
+      idle: serving.filter((c) => c.heartbeat?.phase === 'running' && c.heartbeat.state === 'Unclaimed').length,
+      factoryDraining: this.desired.draining,
+    };
+  }
+
+  private enqueue(action: Action): void {
+    const key = keyOf(action);
+    this.inFlight.add(key);
+    if (action.kind === 'create') this.creating.add(action.slot);
+    void this.queue
+      .add(() => this.act(action))
+      .catch((error: Error) => {
+        if (action.kind === 'create') this.recordCreateFailure(action.slot);
+        this.events.emit('action-failed', { action, error });
+      })
+      .finally(() => {
+        this.inFlight.delete(key);
+        if (action.kind === 'create') this.creating.delete(action.slot);
+        this.requestReconcile();
+      });
+  }
+
+  /** A slot whose container cannot even be made backs off like one that crashes. */
+  private recordCreateFailure(slot: number): void {
+    const now = this.options.clock.now();
+    const next = afterExit(this.backoff.get(slot), { finishedAt: now, requested: false });
+    if (next) this.backoff.set(slot, { ...next, retryAt: Math.max(next.retryAt, now + 1000) });
+  }
+
+  private async act(action: Action): Promise<void> {
+    const { runtime, slotDirs, clock, name } = this.options;
+    switch (action.kind) {
+      case 'create': {
+        const started = clock.now();
+        const template = this.template;
+        const options = slotPilotOptions(template, name, action.slot);
+        const hostPilotDir = await slotDirs.prepare(action.slot, render(options));
+        const hash = templateHash(template);
+        const id = await runtime.createAndStart(
+          slotContainerOptions({ template, hash, factory: name, slot: action.slot, hostPilotDir, options }),
+        );
+        this.events.emit('slot-created', { slot: action.slot, id, durationMs: clock.now() - started });
+        return;
+      }
+      case 'drain':
+        this.drainSent.add(action.id);
+        await runtime.signal(action.id, 'SIGUSR1');
+        this.events.emit('slot-draining', { slot: action.slot, id: action.id, reason: action.reason });
+        return;
+      case 'remove':
+        await runtime.remove(action.id);
+        this.drainSent.delete(action.id);
+        this.died.delete(action.id);
+        this.events.emit('slot-removed', { slot: action.slot, id: action.id, reason: action.reason });
+        return;
+    }
+  }
+
+  /**
+   * Stops following and acting. `leave` keeps the pilots running for the next start to adopt; `stop` stops them
+   * gracefully (SIGTERM, then SIGKILL after the timeout). Safe to call twice: the second call gets the same promise.
+   */
+  close(mode: 'leave' | 'stop' = 'leave', stopTimeoutSeconds = 30): Promise<void> {
+    this.closing ??= (async () => {
+      const { clock, runtime, name } = this.options;
+      this.stream.close();
+      if (this.wakeTimer !== undefined) clock.clearTimeout(this.wakeTimer);
+      if (this.resyncTimer !== undefined) clock.clearTimeout(this.resyncTimer);
+      if (this.backoffTimer !== undefined) clock.clearTimeout(this.backoffTimer);
+      await this.queue.onIdle();
+      if (mode === 'stop') {
+        const containers = await runtime.list(name);
+        await Promise.all(containers.map((c) => runtime.stop(c.id, stopTimeoutSeconds).then(() => runtime.remove(c.id))));
+      }
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,37 @@
+import type { Mounter } from '@docker-cernvm/mounter';
+import { FactoryError } from './errors.js';
+
+export interface ImageReadiness {
+  /** True when the image is a docker-cernvm placeholder (and then something is mounted over it). */
+  placeholder: boolean;
+  /** The CernVM version found in the mounted root, when it has the marker. */
+  cernvmVersion?: string;
+}
+
+/**
+ * Before any slot is made: the image must exist, and if it is a docker-cernvm placeholder a CernVM root must be
+ * mounted over it (an empty placeholder starts containers with nothing in them). An ordinary image is used as is.
+ */
+export async function checkSlotImage(
+  image: string,
+  mounter: Pick<Mounter, 'inspectPlaceholder'>,
+  imageExists: (ref: string) => Promise<boolean>,
+): Promise<ImageReadiness> {
+  const placeholder = await mounter.inspectPlaceholder(image);
+  if (!placeholder) {
+    if (!(await imageExists(image))) {
+      throw new FactoryError(
+        'E_NO_IMAGE',
+        `no image ${image}: mount a CernVM root as it first (docker-cernvm mount --tag ${image}) or name another with --image`,
+      );
+    }
+    return { placeholder: false };
+  }
+  if (!placeholder.bound) {
+    throw new FactoryError(
+      'E_NOT_MOUNTED',
+      `${image} is a docker-cernvm placeholder with no CernVM root mounted over it: run docker-cernvm mount --tag ${image} first`,
+    );
+  }
+  return { placeholder: true, ...(placeholder.version ? { cernvmVersion: placeholder.version } : {}) };
+}

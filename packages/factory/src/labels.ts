@@ -1,0 +1,30 @@
+/** Every label the factory sets, under one reverse-DNS prefix; none of them ever holds a secret. */
+export const LABELS = {
+  factory: 'org.docker-cernvm.factory',
+  slot: 'org.docker-cernvm.slot',
+  templateHash: 'org.docker-cernvm.template-hash',
+  version: 'org.docker-cernvm.version',
+} as const;
+
+/** The factory's own version, stamped on each container it makes. */
+export const FACTORY_VERSION = '0.1.0';
+
+export function slotLabels(factory: string, slot: number, templateHash: string): Record<string, string> {
+  return {
+    [LABELS.factory]: factory,
+    [LABELS.slot]: String(slot),
+    [LABELS.templateHash]: templateHash,
+    [LABELS.version]: FACTORY_VERSION,
+  };
+}
+
+/** The slot index a container's labels give, or undefined when it is not a well-formed slot label. */
+export function slotOf(labels: Readonly<Record<string, string>> | undefined): number | undefined {
+  const text = labels?.[LABELS.slot];
+  if (text === undefined || !/^\d{1,5}$/.test(text)) return undefined;
+  return Number(text);
+}
+
+export function slotContainerName(factory: string, slot: number): string {
+  return `${factory}-slot-${slot}`;
+}

@@ -1,0 +1,108 @@
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { type FactoryConfig, type ValueSource, checkFactoryConfig } from './config.js';
+import { FactoryError } from './errors.js';
+
+/** Scalar keys a flag or an environment variable may set; the rest (environment, pilot) only come from the file. */
+export const SCALAR_KEYS = [
+  'name',
+  'slots',
+  'image',
+  'slotCommand',
+  'collector',
+  'trustDomain',
+  'tokenFile',
+  'networkMode',
+  'networkInterface',
+  'coresPerSlot',
+  'pin',
+  'memoryMb',
+  'stateDir',
+  'resyncSeconds',
+  'concurrency',
+  'onExit',
+  'stopTimeoutSeconds',
+  'logFormat',
+] as const;
+export type ScalarKey = (typeof SCALAR_KEYS)[number];
+
+const NUMBER_KEYS: ReadonlySet<ScalarKey> = new Set([
+  'slots',
+  'coresPerSlot',
+  'memoryMb',
+  'resyncSeconds',
+  'concurrency',
+  'stopTimeoutSeconds',
+]);
+
+/** `coresPerSlot` → `DOCKER_CERNVM_FACTORY_CORES_PER_SLOT`. */
+export function envVariableOf(key: ScalarKey): string {
+  return `DOCKER_CERNVM_FACTORY_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+/** `coresPerSlot` → `cores-per-slot`. */
+export function flagOf(key: ScalarKey): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** Text from a flag or a variable, typed for the schema; what does not convert is left for it to reject by name. */
+function typed(key: ScalarKey, text: string): unknown {
+  if (NUMBER_KEYS.has(key)) return /^\d{1,12}$/.test(text.trim()) ? Number(text.trim()) : text;
+  if (key === 'pin') return text === 'true' ? true : text === 'false' ? false : text;
+  return text;
+}
+
+export async function readConfigFile(file: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new FactoryError('E_BAD_CONFIG', `${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let value: unknown;
+  try {
+    value = parse(text);
+  } catch (error) {
+    throw new FactoryError('E_BAD_CONFIG', `${file}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new FactoryError('E_BAD_CONFIG', `${file}: expected a mapping of keys to values`);
+  }
+  return value as Record<string, unknown>;
+}
+
+export interface ConfigLayers {
+  file?: string;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Flag values as given on the command line (text), by key. */
+  flags: Partial<Record<ScalarKey, string | boolean>>;
+}
+
+/** The file, then the environment, then the flags: each later layer wins; every value remembers where it came from. */
+export async function loadFactoryConfig(layers: ConfigLayers): Promise<FactoryConfig> {
+  const merged: Record<string, unknown> = {};
+  const sources = new Map<string, ValueSource>();
+  if (layers.file) {
+    const fromFile = await readConfigFile(layers.file);
+    for (const [key, value] of Object.entries(fromFile)) {
+      merged[key] = value;
+      sources.set(key, { kind: 'file', file: layers.file });
+    }
+  }
+  for (const key of SCALAR_KEYS) {
+    const variable = envVariableOf(key);
+    const text = layers.env[variable];
+    if (text !== undefined && text !== '') {
+      merged[key] = typed(key, text);
+      sources.set(key, { kind: 'env', variable });
+    }
+  }
+  for (const key of SCALAR_KEYS) {
+    const value = layers.flags[key];
+    if (value === undefined) continue;
+    merged[key] = typeof value === 'boolean' ? value : typed(key, value);
+    sources.set(key, { kind: 'flag', flag: flagOf(key) });
+  }
+  return checkFactoryConfig(merged, sources);
+}

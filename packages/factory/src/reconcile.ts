@@ -1,0 +1,128 @@
+import type { Heartbeat } from '@docker-cernvm/pilot';
+
+/** What the site asked for. */
+export interface DesiredState {
+  slots: number;
+  /** Drain: no new slots, every pilot told to finish its job and exit, none replaced. */
+  draining: boolean;
+  /** The hash of the slot template; a container made from another template is rolled over. */
+  templateHash: string;
+  /** Highest slot index + 1 that may be used (pinned cores run out); Infinity when slots are not pinned. */
+  indexLimit: number;
+}
+
+/** One container carrying this factory's labels, as the engine shows it. */
+export interface ObservedContainer {
+  id: string;
+  slot: number;
+  templateHash: string;
+  phase: 'created' | 'running' | 'exited';
+  createdAt: number;
+  startedAt?: number;
+  exitCode?: number;
+  /** The factory told it to drain (remembered, or its heartbeat says so). */
+  draining: boolean;
+  heartbeat?: Heartbeat;
+}
+
+export interface ReconcileInput {
+  desired: DesiredState;
+  observed: readonly ObservedContainer[];
+  now: number;
+  /** Slot index → time before which it must not be started again (crash-loop backoff). */
+  retryAt: ReadonlyMap<number, number>;
+  /** Slot indices whose container is being created right now: occupied and counted as serving. */
+  creating: ReadonlySet<number>;
+}
+
+export type DrainReason = 'duplicate' | 'scale-down' | 'template' | 'factory-drain';
+
+export type Action =
+  | { kind: 'create'; slot: number }
+  | { kind: 'remove'; slot: number; id: string; reason: 'exited' | 'never-started' }
+  | { kind: 'drain'; slot: number; id: string; reason: DrainReason };
+
+/** Oldest running first (it has had its job longest); a created, never-started container last. */
+function byKeepPreference(a: ObservedContainer, b: ObservedContainer): number {
+  if ((a.phase === 'running') !== (b.phase === 'running')) return a.phase === 'running' ? -1 : 1;
+  return (a.startedAt ?? a.createdAt) - (b.startedAt ?? b.createdAt) || a.createdAt - b.createdAt;
+}
+
+/** What taking a container away costs: not started, then idle, then busy. */
+function removalCost(c: ObservedContainer): number {
+  if (c.phase === 'created') return 0;
+  if (c.heartbeat?.phase === 'running' && c.heartbeat.state === 'Unclaimed') return 1;
+  return 2;
+}
+
+function takeAway(c: ObservedContainer, reason: DrainReason): Action {
+  return c.phase === 'created'
+    ? { kind: 'remove', slot: c.slot, id: c.id, reason: 'never-started' }
+    : { kind: 'drain', slot: c.slot, id: c.id, reason };
+}
+
+/**
+ * The whole policy, as a pure function: from what is wanted and what is there, the actions that move one toward
+ * the other. Applying the actions and calling it again converges; calling it again before they finish must not
+ * duplicate them (in-flight creates come in `creating`, drains already sent are `draining`).
+ */
+export function reconcile({ desired, observed, now, retryAt, creating }: ReconcileInput): Action[] {
+  const actions: Action[] = [];
+  for (const c of observed) {
+    if (c.phase === 'exited') actions.push({ kind: 'remove', slot: c.slot, id: c.id, reason: 'exited' });
+    // Created but never started, and nobody is starting it (a factory killed between create and start).
+    else if (c.phase === 'created' && !creating.has(c.slot)) {
+      actions.push({ kind: 'remove', slot: c.slot, id: c.id, reason: 'never-started' });
+    }
+  }
+  // A created container whose slot is being created is that create in flight: `creating` already counts it.
+  const alive = (c: ObservedContainer) => c.phase === 'running';
+
+  // One container per slot index: keep the oldest running, take the others away.
+  const bySlot = new Map<number, ObservedContainer[]>();
+  for (const c of observed.filter(alive)) bySlot.set(c.slot, [...(bySlot.get(c.slot) ?? []), c]);
+  const kept: ObservedContainer[] = [];
+  for (const group of bySlot.values()) {
+    const undrained = group.filter((c) => !c.draining).sort(byKeepPreference);
+    const [keep, ...extra] = undrained;
+    // A slot whose pilot is already draining keeps that one; a second, undrained one is still a duplicate.
+    const hasDraining = group.some((c) => c.draining);
+    if (keep && !hasDraining) kept.push(keep);
+    for (const c of hasDraining ? undrained : extra) actions.push(takeAway(c, 'duplicate'));
+  }
+
+  if (desired.draining) {
+    for (const c of kept) actions.push(takeAway(c, 'factory-drain'));
+    return actions;
+  }
+
+  // Pilots from an older template drain after their job; their slot stays occupied until they exit.
+  const serving: ObservedContainer[] = [];
+  for (const c of kept) {
+    if (c.templateHash === desired.templateHash) serving.push(c);
+    else actions.push(takeAway(c, 'template'));
+  }
+
+  const surplus = serving.length + creating.size - desired.slots;
+  if (surplus > 0) {
+    const victims = [...serving].sort(
+      (a, b) =>
+        removalCost(a) - removalCost(b) ||
+        Number(b.slot >= desired.slots) - Number(a.slot >= desired.slots) ||
+        (b.startedAt ?? b.createdAt) - (a.startedAt ?? a.createdAt) ||
+        b.slot - a.slot,
+    );
+    for (const c of victims.slice(0, surplus)) actions.push(takeAway(c, 'scale-down'));
+    return actions;
+  }
+
+  const occupied = new Set([...observed.filter(alive).map((c) => c.slot), ...creating]);
+  let missing = -surplus;
+  for (let slot = 0; missing > 0 && slot < desired.indexLimit; slot++) {
+    if (occupied.has(slot)) continue;
+    missing--;
+    // A slot in backoff waits; its place is not given to another index, or a crash loop would walk the indices.
+    if ((retryAt.get(slot) ?? 0) <= now) actions.push({ kind: 'create', slot });
+  }
+  return actions;
+}

@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import type { ContainerCreateOptions } from 'dockerode';
+import { type PilotOptions, checkPilotOptions, pilotContainerOptions } from '@docker-cernvm/pilot';
+import type { FactoryConfig } from './config.js';
+import { slotContainerName, slotLabels } from './labels.js';
+
+/** Everything that makes two slots the same: a change to any of it rolls the slots over (never kills a job). */
+export interface SlotTemplate {
+  image: string;
+  /** The CernVM version mounted under the image, when it is a docker-cernvm placeholder. */
+  cernvmVersion?: string;
+  slotCommand: FactoryConfig['slotCommand'];
+  collector: string;
+  trustDomain?: string;
+  tokenFile: string;
+  networkMode: FactoryConfig['networkMode'];
+  networkInterface?: string;
+  coresPerSlot: number;
+  pin: boolean;
+  memoryMb: number;
+  environment: Readonly<Record<string, string>>;
+  pilot: NonNullable<FactoryConfig['pilot']>;
+}
+
+export function templateOf(config: FactoryConfig, cernvmVersion?: string): SlotTemplate {
+  return {
+    image: config.image,
+    ...(cernvmVersion ? { cernvmVersion } : {}),
+    slotCommand: config.slotCommand,
+    collector: config.collector,
+    ...(config.trustDomain ? { trustDomain: config.trustDomain } : {}),
+    tokenFile: config.tokenFile,
+    networkMode: config.networkMode,
+    ...(config.networkInterface ? { networkInterface: config.networkInterface } : {}),
+    coresPerSlot: config.coresPerSlot,
+    pin: config.pin,
+    memoryMb: config.memoryMb,
+    environment: config.environment ?? {},
+    pilot: config.pilot ?? {},
+  };
+}
+
+/** JSON with keys sorted at every level, so the hash does not depend on the order keys were written in. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    return `{${entries
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function templateHash(template: SlotTemplate): string {
+  return createHash('sha256').update(canonical(template)).digest('hex').slice(0, 12);
+}
+
+/** The pilot options of one slot: the template's, with this slot's name and the attributes that identify it. */
+export function slotPilotOptions(template: SlotTemplate, factory: string, slot: number): PilotOptions {
+  const collectorHost = template.collector.split(':')[0] ?? template.collector;
+  return checkPilotOptions({
+    collector: template.collector,
+    // HTCondor's own default TRUST_DOMAIN is the collector's host.
+    trustDomain: template.trustDomain ?? collectorHost,
+    slotName: slotContainerName(factory, slot),
+    networkMode: template.networkMode,
+    ...(template.networkInterface ? { networkInterface: template.networkInterface } : {}),
+    cpus: template.coresPerSlot,
+    ...template.pilot,
+    attributes: {
+      ...template.pilot.attributes,
+      DockerCernvmFactory: factory,
+      DockerCernvmSlot: slot,
+      ...(template.cernvmVersion ? { CernVMVersion: template.cernvmVersion } : {}),
+    },
+  });
+}
+
+/** Slot i's cores when pinned: i·k … i·k + k − 1. */
+export function cpusetOf(slot: number, coresPerSlot: number): string {
+  const first = slot * coresPerSlot;
+  return coresPerSlot === 1 ? String(first) : `${first}-${first + coresPerSlot - 1}`;
+}
+
+/** The Engine API body for slot i: the pilot's container, plus the factory's labels, pinning and environment. */
+export function slotContainerOptions(args: {
+  template: SlotTemplate;
+  hash: string;
+  factory: string;
+  slot: number;
+  hostPilotDir: string;
+  options: PilotOptions;
+}): ContainerCreateOptions {
+  const { template, factory, slot } = args;
+  const body = pilotContainerOptions({
+    name: slotContainerName(factory, slot),
+    image: template.image,
+    hostPilotDir: args.hostPilotDir,
+    hostTokenFile: template.tokenFile,
+    options: args.options,
+    memoryMb: template.memoryMb,
+    ...(template.pin ? { cpuset: cpusetOf(slot, template.coresPerSlot) } : {}),
+    labels: slotLabels(factory, slot, args.hash),
+  });
+  // `image`: the image's own command (a site's pilot, or the tests' slot image) instead of the rendered entrypoint.
+  if (template.slotCommand === 'image') delete body.Cmd;
+  const env = Object.entries(template.environment).map(([k, v]) => `${k}=${v}`);
+  if (env.length) body.Env = env;
+  return body;
+}

@@ -1,0 +1,196 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { TMP_PREFIX } from '../support/cleanup.js';
+import { docker, realEngineAvailable } from '../support/engine.js';
+import { FactoryProcess, type SlotContainer, removeFactoryContainers, slotContainers, waitFor } from '../support/factory-process.js';
+import { SLOT_IMAGE, buildSlotImage } from '../support/slot-image.js';
+
+const engineUp = await realEngineAvailable('factory on the real engine');
+const describeEngine = engineUp ? describe : describe.skip;
+
+// Test-only factory names: cleaning up never touches a site's own factory.
+const NAME = 'dcvm-test-factory';
+const CRASH_NAME = 'dcvm-test-crashing';
+
+const running = (containers: SlotContainer[]) => containers.filter((c) => c.state === 'running');
+const slotsOf = (containers: SlotContainer[]) => containers.map((c) => c.slot).sort((a, b) => a - b);
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+describeEngine('docker-cernvm-factory on a real Docker engine', () => {
+  let tmp: string;
+  let tokenFile: string;
+  const factories: FactoryProcess[] = [];
+
+  beforeAll(async () => {
+    await buildSlotImage();
+    tmp = await mkdtemp(path.join(tmpdir(), TMP_PREFIX));
+    tokenFile = path.join(tmp, 'pool.token');
+    await writeFile(tokenFile, 'a stand-in token; the slot image never reads it\n', { mode: 0o600 });
+    await removeFactoryContainers(NAME);
+    await removeFactoryContainers(CRASH_NAME);
+  });
+
+  afterEach(async () => {
+    for (const factory of factories.splice(0)) factory.signal('SIGKILL');
+    await removeFactoryContainers(NAME);
+    await removeFactoryContainers(CRASH_NAME);
+  });
+
+  afterAll(async () => {
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  function startFactory(slots: number, extra: string[] = [], name = NAME): FactoryProcess {
+    const factory = new FactoryProcess([
+      'start',
+      '--name',
+      name,
+      '--slots',
+      String(slots),
+      '--image',
+      SLOT_IMAGE,
+      '--slot-command',
+      'image',
+      '--token-file',
+      tokenFile,
+      '--state-dir',
+      path.join(tmp, 'state'),
+      '--no-pin',
+      '--memory-mb',
+      '64',
+      '--log-format',
+      'json',
+      ...extra,
+    ]);
+    factories.push(factory);
+    return factory;
+  }
+
+  const runningSlots = (n: number, name = NAME) =>
+    waitFor(
+      async () => {
+        const containers = await slotContainers(name);
+        return running(containers).length === n && containers.length === n ? containers : undefined;
+      },
+      60_000,
+      `${n} running slots`,
+    );
+
+  it('fills 8 slots with indices 0..7, and brings 3 killed ones back on the same indices', async () => {
+    startFactory(8);
+    const filled = await runningSlots(8);
+    expect(slotsOf(filled)).toEqual(range(8));
+
+    const victims = filled.filter((c) => [1, 4, 6].includes(c.slot));
+    await Promise.all(victims.map((c) => docker.getContainer(c.id).kill()));
+    const refilled = await waitFor(
+      async () => {
+        const now = await runningSlots(8);
+        return victims.every((v) => !now.some((c) => c.id === v.id)) ? now : undefined;
+      },
+      60_000,
+      'the killed slots to be replaced',
+    );
+    expect(slotsOf(refilled)).toEqual(range(8));
+    for (const victim of victims) {
+      expect(refilled.find((c) => c.slot === victim.slot)!.id).not.toBe(victim.id);
+    }
+    const untouched = filled.filter((c) => !victims.includes(c));
+    expect(untouched.every((c) => refilled.some((r) => r.id === c.id))).toBe(true);
+  }, 120_000);
+
+  it('is SIGKILLed mid-fill, then started again: it adopts what is there, with no duplicate and nothing orphaned', async () => {
+    const first = startFactory(8);
+    await waitFor(async () => running(await slotContainers(NAME)).length >= 2, 60_000, 'the fill to begin');
+    first.signal('SIGKILL');
+    await first.exit;
+    const leftBehind = await slotContainers(NAME);
+    expect(leftBehind.length).toBeLessThanOrEqual(8);
+
+    const second = startFactory(8);
+    const filled = await runningSlots(8);
+    expect(slotsOf(filled)).toEqual(range(8));
+    // Every container the first one made and started is adopted, not replaced.
+    for (const c of running(leftBehind)) expect(filled.some((f) => f.id === c.id)).toBe(true);
+    // Still exactly 8 a few resyncs later.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(slotsOf(await slotContainers(NAME))).toEqual(range(8));
+    second.signal('SIGTERM');
+    expect((await second.exit).code).toBe(0);
+  }, 120_000);
+
+  it('leaves its pilots running on SIGTERM, and the next start adopts them without making new ones', async () => {
+    const first = startFactory(3);
+    const filled = await runningSlots(3);
+    first.signal('SIGTERM');
+    expect((await first.exit).code).toBe(0);
+    expect(running(await slotContainers(NAME)).map((c) => c.id).sort()).toEqual(filled.map((c) => c.id).sort());
+
+    const second = startFactory(3);
+    await waitFor(async () => second.logs().some((l) => l.event === 'progress' || l.event === 'factory-starting'), 30_000, 'start');
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(second.logs().filter((l) => l.event === 'slot-started')).toEqual([]);
+    expect((await slotContainers(NAME)).map((c) => c.id).sort()).toEqual(filled.map((c) => c.id).sort());
+  }, 120_000);
+
+  it('stops its pilots gracefully with --on-exit stop', async () => {
+    const factory = startFactory(2, ['--on-exit', 'stop', '--stop-timeout-seconds', '5']);
+    await runningSlots(2);
+    factory.signal('SIGTERM');
+    expect((await factory.exit).code).toBe(0);
+    expect(await slotContainers(NAME)).toEqual([]);
+  }, 60_000);
+
+  it('backs off a crashing slot image: 1 s doubling, while its other slots are unaffected', async () => {
+    const config = path.join(tmp, 'crash.yaml');
+    await writeFile(config, 'environment:\n  SLOT_CRASH: "1"\n');
+    const factory = startFactory(1, ['--config', config], CRASH_NAME);
+    const exits = await waitFor(
+      async () => {
+        const lines = factory.logs().filter((l) => l.event === 'slot-exited');
+        return lines.length >= 5 ? lines : undefined;
+      },
+      60_000,
+      'five crashes',
+    );
+    expect(exits.every((l) => l.reason === 'failed' && l.code === 1 && l.slot === 0)).toBe(true);
+    // One crash is replaced at once; then 1 s, 2 s, 4 s … between starts.
+    expect(exits.slice(0, 5).map((l) => l.retry_in_s ?? 0)).toEqual([0, 1, 2, 4, 8].map((s) => expect.closeTo(s, 0)));
+    const starts = factory.logs().filter((l) => l.event === 'slot-started');
+    expect(starts.length).toBeLessThanOrEqual(6);
+  }, 90_000);
+
+  describe('bad input: one line, exit 2, nothing started', () => {
+    it.each([
+      [['--slots', 'abc'], /--slots: expected a whole number of slots/],
+      [['--slots', '-1'], /slots/],
+      [['--slots', '1.5'], /--slots: expected a whole number of slots/],
+      [['--slots', '99999'], /--slots: expected a whole number of slots ≤ 4096/],
+      [['--slots', '64', '--pin'], /need 64 pinned cores, but this host has \d+: run fewer slots or pass --no-pin/],
+      [['--slots', '1', '--bogus'], /Unknown argument: bogus/],
+      [['--slots'], /slots/],
+    ])('%j', async (args, message) => {
+      const factory = new FactoryProcess([
+        'start',
+        '--name',
+        NAME,
+        '--image',
+        SLOT_IMAGE,
+        '--token-file',
+        tokenFile,
+        '--state-dir',
+        path.join(tmp, 'state'),
+        ...args,
+      ]);
+      const { code } = await factory.exit;
+      expect(code).toBe(2);
+      const lines = factory.output.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^error: /);
+      expect(lines[0]).toMatch(message);
+      expect(await slotContainers(NAME)).toEqual([]);
+    }, 30_000);
+  });
+});

@@ -1,0 +1,74 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { docker } from './engine.js';
+
+const BIN = new URL('../../packages/factory/dist/cli/bin.js', import.meta.url).pathname;
+
+export interface LogLine {
+  level: string;
+  event: string;
+  [field: string]: unknown;
+}
+
+/** `docker-cernvm-factory` as a real process (the tests SIGKILL it), logging JSON lines on stderr. */
+export class FactoryProcess {
+  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly child: ChildProcess;
+  private stderr = '';
+
+  constructor(args: readonly string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString('utf8')));
+    this.child.stdout!.resume();
+    this.exit = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get output(): string {
+    return this.stderr;
+  }
+
+  /** The JSON log lines so far (non-JSON lines, like a usage error, are skipped). */
+  logs(): LogLine[] {
+    return this.stderr
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as LogLine);
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+}
+
+export interface SlotContainer {
+  id: string;
+  slot: number;
+  state: string;
+  templateHash: string;
+}
+
+/** What the engine shows for a factory: its containers, by slot. */
+export async function slotContainers(factory: string): Promise<SlotContainer[]> {
+  const list = await docker.listContainers({ all: true, filters: { label: [`org.docker-cernvm.factory=${factory}`] } });
+  return list
+    .map((c) => ({
+      id: c.Id,
+      slot: Number(c.Labels['org.docker-cernvm.slot']),
+      state: c.State,
+      templateHash: c.Labels['org.docker-cernvm.template-hash'] ?? '',
+    }))
+    .sort((a, b) => a.slot - b.slot);
+}
+
+export async function removeFactoryContainers(factory: string): Promise<void> {
+  for (const c of await slotContainers(factory)) await docker.getContainer(c.id).remove({ force: true }).catch(() => undefined);
+}
+
+export async function waitFor<T>(check: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -1,0 +1,55 @@
+import { chmod, copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { docker } from './engine.js';
+import { BUSYBOX } from './standin-repository.js';
+
+export const SLOT_IMAGE = 'docker-cernvm-test/slot:1';
+
+/**
+ * A stand-in pilot for the factory's tests: runs until signalled. SIGUSR1 exits 0 after $SLOT_DRAIN_SECONDS,
+ * SIGTERM exits 0, $SLOT_CRASH makes it exit 1 at once. Like the real entrypoint it writes a heartbeat into
+ * /pilot/status every second; its state is Unclaimed unless the test writes another into /pilot/state.
+ */
+const SLOT_SCRIPT = `#!/bin/sh
+if [ -n "\${SLOT_CRASH:-}" ]; then echo "slot: crashing as asked" >&2; exit 1; fi
+STARTED=$(date +%s)
+PHASE=running
+heartbeat() {
+  [ -d /pilot/status ] || return 0
+  state=$(cat /pilot/state 2>/dev/null || echo Unclaimed)
+  printf '{"time":"%s","epoch":%s,"startedEpoch":%s,"phase":"%s","state":"%s","activity":"Idle","jobId":null,"drainReason":null}\\n' \\
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(date +%s)" "$STARTED" "$PHASE" "$state" >/pilot/status/heartbeat.json.tmp &&
+    mv /pilot/status/heartbeat.json.tmp /pilot/status/heartbeat.json
+}
+drain() { PHASE=draining; heartbeat; sleep "\${SLOT_DRAIN_SECONDS:-0}"; exit 0; }
+trap drain USR1
+trap 'exit 0' TERM
+while :; do heartbeat; sleep 1 & wait $!; done
+`;
+
+const APPLETS = ['sh', 'sleep', 'date', 'printf', 'mv', 'cat', 'echo'];
+
+/** Builds the slot image from scratch (static busybox and the script); no registry is needed. */
+export async function buildSlotImage(): Promise<string> {
+  const context = await mkdtemp(path.join(tmpdir(), 'docker-cernvm-slot-image-'));
+  try {
+    await mkdir(path.join(context, 'bin'));
+    await copyFile(BUSYBOX, path.join(context, 'bin', 'busybox'));
+    await chmod(path.join(context, 'bin', 'busybox'), 0o755);
+    for (const applet of APPLETS) await symlink('busybox', path.join(context, 'bin', applet));
+    await writeFile(path.join(context, 'slot.sh'), SLOT_SCRIPT, { mode: 0o755 });
+    await writeFile(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY bin /bin\nCOPY slot.sh /slot.sh\nCMD ["/slot.sh"]\n');
+    const stream = await docker.buildImage({ context, src: ['Dockerfile', 'bin', 'slot.sh'] }, { t: SLOT_IMAGE });
+    await new Promise<void>((resolve, reject) =>
+      docker.modem.followProgress(stream, (error: Error | null, output: { error?: string }[]) => {
+        const failed = error ?? output.find((o) => o.error);
+        if (failed) reject(failed instanceof Error ? failed : new Error(failed.error));
+        else resolve();
+      }),
+    );
+    return SLOT_IMAGE;
+  } finally {
+    await rm(context, { recursive: true, force: true });
+  }
+}
