@@ -8,11 +8,11 @@ export const SLOT_IMAGE = 'docker-cernvm-test/slot:1';
 
 /**
  * A stand-in pilot for the factory's tests: runs until signalled. SIGUSR1 exits 0 after $SLOT_DRAIN_SECONDS,
- * SIGTERM exits 0, $SLOT_CRASH makes it exit 1 at once. Like the real entrypoint it writes a heartbeat into
+ * SIGTERM exits 0, $SLOT_CRASH or a file /pilot/crash makes it exit 1 at once. Like the real entrypoint it writes a heartbeat into
  * /pilot/status every second; its state is Unclaimed unless the test writes another into /pilot/state.
  */
 const SLOT_SCRIPT = `#!/bin/sh
-if [ -n "\${SLOT_CRASH:-}" ]; then echo "slot: crashing as asked" >&2; exit 1; fi
+if [ -n "\${SLOT_CRASH:-}" ] || [ -e /pilot/crash ]; then echo "slot: crashing as asked" >&2; exit 1; fi
 STARTED=$(date +%s)
 PHASE=running
 heartbeat() {

@@ -188,26 +188,28 @@ export class Factory {
 
   private async observe(): Promise<ObservedContainer[]> {
     const { runtime, slotDirs } = this.options;
-    const observed: ObservedContainer[] = [];
-    for (const c of await runtime.list(this.options.name)) {
-      if (c.state === 'removing') continue;
-      let phase: ObservedContainer['phase'] =
-        c.state === 'created' ? 'created' : c.state === 'exited' || c.state === 'dead' ? 'exited' : 'running';
-      if (phase === 'running' && this.died.has(c.id) && !(await runtime.exitDetails(c.id))?.running) phase = 'exited';
-      const heartbeat = phase === 'running' ? await slotDirs.heartbeat(c.slot, c.createdAt) : undefined;
-      const container: ObservedContainer = {
-        id: c.id,
-        slot: c.slot,
-        templateHash: c.templateHash,
-        phase,
-        createdAt: c.createdAt,
-        startedAt: phase === 'created' ? undefined : c.createdAt,
-        draining: this.drainSent.has(c.id) || heartbeat?.phase === 'draining',
-        ...(heartbeat ? { heartbeat } : {}),
-      };
-      if (phase === 'exited' && !this.exitsSeen.has(c.id)) await this.recordExit(container);
-      observed.push(container);
-    }
+    const listed = await runtime.list(this.options.name);
+    const observed = await Promise.all(
+      listed
+        .filter((c) => c.state !== 'removing')
+        .map(async (c): Promise<ObservedContainer> => {
+          let phase: ObservedContainer['phase'] =
+            c.state === 'created' ? 'created' : c.state === 'exited' || c.state === 'dead' ? 'exited' : 'running';
+          if (phase === 'running' && this.died.has(c.id) && !(await runtime.exitDetails(c.id))?.running) phase = 'exited';
+          const heartbeat = phase === 'running' ? await slotDirs.heartbeat(c.slot, c.createdAt) : undefined;
+          return {
+            id: c.id,
+            slot: c.slot,
+            templateHash: c.templateHash,
+            phase,
+            createdAt: c.createdAt,
+            startedAt: phase === 'created' ? undefined : c.createdAt,
+            draining: this.drainSent.has(c.id) || heartbeat?.phase === 'draining',
+            ...(heartbeat ? { heartbeat } : {}),
+          };
+        }),
+    );
+    for (const c of observed) if (c.phase === 'exited' && !this.exitsSeen.has(c.id)) await this.recordExit(c);
     return observed;
   }
 
@@ -230,10 +232,13 @@ export class Factory {
 
   private async pass(): Promise<void> {
     const started = this.options.clock.now();
+    // Taken before the list: a create that finishes while the pass runs still counts as in flight for this pass,
+    // so the container it just made (listed as created) is not taken for a leftover.
+    const creating = new Set(this.creating);
     const observed = await this.observe();
     const now = this.options.clock.now();
     const retryAt = new Map([...this.backoff].map(([slot, b]) => [slot, b.retryAt]));
-    const actions = reconcile({ desired: this.desired, observed, now, retryAt, creating: this.creating }).filter(
+    const actions = reconcile({ desired: this.desired, observed, now, retryAt, creating }).filter(
       (action) => !this.inFlight.has(keyOf(action)),
     );
     for (const action of actions) this.enqueue(action);

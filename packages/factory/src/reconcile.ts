@@ -103,7 +103,10 @@ export function reconcile({ desired, observed, now, retryAt, creating }: Reconci
     else actions.push(takeAway(c, 'template'));
   }
 
-  const surplus = serving.length + creating.size - desired.slots;
+  // A create still in flight whose container already runs is counted once, as the running container.
+  const runningSlots = new Set(observed.filter(alive).map((c) => c.slot));
+  const pendingCreates = [...creating].filter((slot) => !runningSlots.has(slot)).length;
+  const surplus = serving.length + pendingCreates - desired.slots;
   if (surplus > 0) {
     const victims = [...serving].sort(
       (a, b) =>
@@ -116,13 +119,16 @@ export function reconcile({ desired, observed, now, retryAt, creating }: Reconci
     return actions;
   }
 
-  const occupied = new Set([...observed.filter(alive).map((c) => c.slot), ...creating]);
+  const occupied = new Set([...runningSlots, ...creating]);
+  // Containers are named <factory>-slot-<i>: while slot i's old container is being removed a new one cannot take
+  // the name, so that slot waits for the removal (which wakes the next pass) instead of moving to another index.
+  const leaving = new Set(observed.filter((c) => !alive(c)).map((c) => c.slot));
   let missing = -surplus;
   for (let slot = 0; missing > 0 && slot < desired.indexLimit; slot++) {
     if (occupied.has(slot)) continue;
     missing--;
-    // A slot in backoff waits; its place is not given to another index, or a crash loop would walk the indices.
-    if ((retryAt.get(slot) ?? 0) <= now) actions.push({ kind: 'create', slot });
+    // A slot in backoff waits too; its place is not given to another index, or a crash loop would walk the indices.
+    if (!leaving.has(slot) && (retryAt.get(slot) ?? 0) <= now) actions.push({ kind: 'create', slot });
   }
   return actions;
 }
