@@ -1,8 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { TMP_PREFIX } from '../support/cleanup.js';
+import { createMounter } from '@docker-cernvm/mounter';
+import { TMP_PREFIX, cleanUpTestMounts } from '../support/cleanup.js';
 import { docker, realEngineAvailable } from '../support/engine.js';
 import { FactoryProcess, type SlotContainer, removeFactoryContainers, slotContainers, waitFor } from '../support/factory-process.js';
 import { SLOT_IMAGE, buildSlotImage } from '../support/slot-image.js';
@@ -13,6 +14,7 @@ const describeEngine = engineUp ? describe : describe.skip;
 // Test-only factory names: cleaning up never touches a site's own factory.
 const NAME = 'dcvm-test-factory';
 const CRASH_NAME = 'dcvm-test-crashing';
+const PLACEHOLDER_BRANCH = 'cernvm-prod.test.invalid';
 
 const running = (containers: SlotContainer[]) => containers.filter((c) => c.state === 'running');
 const slotsOf = (containers: SlotContainer[]) => containers.map((c) => c.slot).sort((a, b) => a - b);
@@ -175,6 +177,42 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
     expect(now.map((c) => c.id).sort()).toEqual(healthy.map((c) => c.id).sort());
     await rm(crashFlag);
   }, 90_000);
+
+  it('pins slot i to core i, limits its memory, runs it under an init on the host network, with /pilot and the token mounted', async () => {
+    startFactory(2, ['--pin', '--memory-mb', '96']);
+    const containers = await runningSlots(2);
+    const dir = path.join(tmp, 'state', NAME, 'slot-1');
+    await expect(readFile(path.join(dir, 'config.d', '30-slot.conf'), 'utf8')).resolves.toContain(`STARTD_NAME = ${NAME}-slot-1`);
+    const inspected = await Promise.all(containers.map((c) => docker.getContainer(c.id).inspect()));
+    expect(inspected).toHaveLength(2);
+    for (const info of inspected) {
+      const slot = Number(info.Config.Labels['org.docker-cernvm.slot']);
+      expect(info.HostConfig.CpusetCpus).toBe(String(slot));
+      expect(info.HostConfig.Memory).toBe(96 * 1024 * 1024);
+      expect(info.HostConfig.Init).toBe(true);
+      expect(info.HostConfig.NetworkMode).toBe('host');
+      expect(info.HostConfig.Privileged).toBe(false);
+      expect(info.Mounts.find((m) => m.Destination === '/pilot')).toMatchObject({ Source: path.join(tmp, 'state', NAME, `slot-${slot}`) });
+      expect(info.Mounts.find((m) => m.Destination === '/pilot/tokens.d/pool.token')).toMatchObject({ Source: tokenFile, RW: false });
+      expect(info.Config.Labels).toMatchObject({ 'org.docker-cernvm.factory': NAME, 'org.docker-cernvm.version': expect.any(String) });
+      expect(info.Config.Labels['org.docker-cernvm.template-hash']).toMatch(/^[0-9a-f]{12}$/);
+    }
+  }, 60_000);
+
+  it('refuses an empty docker-cernvm placeholder, naming the mount command, and starts nothing', async () => {
+    const mounter = createMounter({ paths: { cvmfsDir: path.join(tmp, 'cvmfs'), stateDir: path.join(tmp, 'mounter-state') } });
+    const tag = 'docker-cernvm-test/empty-placeholder:1';
+    await mounter.register({ tag, branch: PLACEHOLDER_BRANCH });
+    try {
+      const factory = new FactoryProcess(['start', '--name', NAME, '--slots', '1', '--image', tag, '--token-file', tokenFile,
+        '--state-dir', path.join(tmp, 'state'), '--no-pin']);
+      expect((await factory.exit).code).toBe(1);
+      expect(factory.output).toMatch(new RegExp(`^error: ${tag} is a docker-cernvm placeholder with no CernVM root mounted over it: run docker-cernvm mount --tag ${tag} first\n$`));
+      expect(await slotContainers(NAME)).toEqual([]);
+    } finally {
+      await cleanUpTestMounts(mounter, PLACEHOLDER_BRANCH);
+    }
+  }, 60_000);
 
   describe('bad input: one line, exit 2, nothing started', () => {
     it.each([

@@ -23,6 +23,8 @@ export async function runCli(args: readonly string[], context: CliContext): Prom
     }, false)
     .demandCommand(1, 'name a command: start')
     .strict()
+    // A flag given twice means the last one, as a service file overridden by hand expects (`--no-pin … --pin`).
+    .parserConfiguration({ 'duplicate-arguments-array': false })
     .exitProcess(false)
     .fail(false)
     .help()
