@@ -3,7 +3,8 @@ import { FactoryError } from './errors.js';
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,40}$/;
 const IMAGE = /^[a-z0-9][a-z0-9._/-]{0,200}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/;
-const ABSOLUTE_PATH = /^(?:\/[A-Za-z0-9._@-]+)+$/;
+// No `.` or `..` component (as in the pilot's options): a path in the config says where it is.
+const ABSOLUTE_PATH = /^(?:\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9._@-]+)+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 /** The upper bound on slots: far above any host's cores, low enough that a typo is caught. */
@@ -20,7 +21,9 @@ const pilotSchema = z
     heartbeatSeconds: wholeNumber(1, 300, 'whole seconds').optional(),
     start: z.string({ error: 'a ClassAd expression' }).min(1).optional(),
     diskMb: wholeNumber(1, 1_073_741_824, 'whole megabytes').optional(),
-    attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    attributes: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'a string, a number or true/false' }))
+      .optional(),
     siteSnippets: z.array(z.object({ name: z.string(), content: z.string() }).strict()).optional(),
   })
   .strict();
@@ -97,5 +100,23 @@ export function checkFactoryConfig(merged: Record<string, unknown>, sources: Rea
     throw new FactoryError('E_BAD_CONFIG', `${file?.kind === 'file' ? `${file.file}: ` : ''}unknown key "${key}"`);
   }
   const code = source?.kind === 'file' ? 'E_BAD_CONFIG' : top === 'slots' ? 'E_BAD_SLOTS' : 'E_BAD_OPTION';
-  throw new FactoryError(code, `${describeSource(issue.path.join('.'), source)}: expected ${issue.message}`);
+  throw new FactoryError(code, `${describeSource(issue.path.join('.'), source)}: expected ${expectation(issue)}`);
+}
+
+/** zod's own type names, in the words of a YAML file. */
+const TYPE_WORDS: Readonly<Record<string, string>> = {
+  record: 'a mapping',
+  object: 'a mapping',
+  array: 'a list',
+  string: 'a string',
+  number: 'a number',
+  boolean: 'true or false',
+};
+
+/** What the schema expected, as the tail of "<where>: expected …": ours where we wrote one, never zod's "Invalid input". */
+function expectation(issue: z.core.$ZodIssue): string {
+  // A record key's own message is inside; the outer one only says "Invalid key in record".
+  if (issue.code === 'invalid_key') return issue.issues[0]?.message ?? 'a valid name';
+  if (issue.code === 'invalid_type' && /^Invalid input/.test(issue.message)) return TYPE_WORDS[issue.expected] ?? `a ${issue.expected}`;
+  return issue.message;
 }

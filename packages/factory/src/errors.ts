@@ -6,7 +6,10 @@ export type FactoryErrorCode =
   | 'E_PIN_OVERCOMMIT' // more pinned cores asked for than the host has
   | 'E_NO_IMAGE' // the slot image does not exist
   | 'E_NOT_MOUNTED' // the image is a docker-cernvm placeholder with nothing bound over it
-  | 'E_ENGINE'; // the Docker engine refused or failed
+  | 'E_ENGINE' // the Docker engine refused or failed
+  | 'E_NOT_RUNNING' // no factory answers on the control socket
+  | 'E_ALREADY_RUNNING' // a factory with this name already answers on its socket
+  | 'E_REFUSED'; // a running factory refused a control request
 
 const USAGE_CODES: ReadonlySet<FactoryErrorCode> = new Set(['E_BAD_OPTION', 'E_BAD_CONFIG', 'E_BAD_SLOTS', 'E_PIN_OVERCOMMIT']);
 

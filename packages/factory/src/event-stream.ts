@@ -35,6 +35,7 @@ export function parseEventLine(line: string): EngineEvent | undefined {
   } catch {
     return undefined;
   }
+  if (typeof value !== 'object' || value === null) return undefined;
   const v = value as { Type?: string; Action?: string; id?: string; timeNano?: number; Actor?: { ID?: string; Attributes?: Record<string, string> } };
   const id = v.Actor?.ID ?? v.id;
   if (v.Type !== 'container' || !id || !v.Action) return undefined;
@@ -89,6 +90,8 @@ export class EventStream extends EventEmitter<EventStreamEvents> {
     const lines = createInterface({ input: stream, crlfDelay: Infinity });
     let reason = 'the engine closed the events stream';
     stream.on('error', (error: Error) => (reason = `events stream error: ${error.message}`));
+    // readline ends only on 'end' or an error: a stream destroyed without either would leave the loop waiting forever.
+    stream.once('close', () => lines.close());
     try {
       for await (const line of lines) {
         const event = parseEventLine(line);
@@ -105,6 +108,7 @@ export class EventStream extends EventEmitter<EventStreamEvents> {
   }
 
   private scheduleRetry(reason: string): void {
+    if (this.closed) return; // an open that failed after close(): nothing to retry, no timer to keep the process up
     this.isConnected = false;
     this.emit('disconnected', reason);
     const delay = this.retryMs;

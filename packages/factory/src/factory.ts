@@ -15,10 +15,25 @@ export interface SlotSummary {
   running: number;
   starting: number;
   draining: number;
+  /** Being stopped at once (`scale --force`). */
+  stopping: number;
   backoff: number;
   claimed: number;
   idle: number;
   factoryDraining: boolean;
+  /** The oldest heartbeat time (unix seconds) among running slots that write one. */
+  oldestHeartbeatEpoch?: number;
+}
+
+/** One slot container as `status` shows it. */
+export interface SlotStatus {
+  slot: number;
+  id: string;
+  phase: ObservedContainer['phase'];
+  draining: boolean;
+  stopping: boolean;
+  state?: string;
+  jobId?: string;
 }
 
 export type ExitReason = 'drained' | 'failed' | 'clean';
@@ -26,6 +41,7 @@ export type ExitReason = 'drained' | 'failed' | 'clean';
 export interface FactoryEvents {
   'slot-created': [{ slot: number; id: string; durationMs: number }];
   'slot-draining': [{ slot: number; id: string; reason: DrainReason }];
+  'slot-stopping': [{ slot: number; id: string }];
   'slot-exited': [{ slot: number; id: string; exitCode: number; reason: ExitReason; retryInMs?: number }];
   'slot-removed': [{ slot: number; id: string; reason: string }];
   'action-failed': [{ action: Action; error: Error }];
@@ -49,6 +65,8 @@ export interface FactoryOptions {
   resyncMs: number;
   /** Events arriving together are handled in one pass. */
   debounceMs?: number;
+  /** Seconds a slot stopped with `scale --force` gets before SIGKILL. */
+  stopTimeoutSeconds?: number;
 }
 
 /** Exit codes that end a pilot cleanly (HTCondor's DAEMON_SHUTDOWN uses 99). */
@@ -70,11 +88,15 @@ export class Factory {
   private readonly inFlight = new Set<string>();
   private readonly creating = new Set<number>();
   private readonly drainSent = new Set<string>();
+  private readonly stopSent = new Set<string>();
+  private lastObserved: readonly ObservedContainer[] = [];
   private readonly exitsSeen = new Set<string>();
   /** Containers a `die` event named: the engine's list can still show them running for a moment after it. */
   private readonly died = new Set<string>();
   private readonly backoff = new Map<number, SlotBackoff>();
   private lastSummary: SlotSummary | undefined;
+  /** `drained` was emitted and nothing has come back since: said once, not at every resync. */
+  private drainedSaid = false;
   private lastReconcileAt = 0;
   private passRunning = false;
   private passAgain = false;
@@ -129,6 +151,21 @@ export class Factory {
     return this.lastSummary;
   }
 
+  /** Each slot container as the last pass saw it. */
+  slots(): SlotStatus[] {
+    return [...this.lastObserved]
+      .sort((a, b) => a.slot - b.slot || a.createdAt - b.createdAt)
+      .map((c) => ({
+        slot: c.slot,
+        id: c.id.slice(0, 12),
+        phase: c.phase,
+        draining: c.draining && !this.stopSent.has(c.id),
+        stopping: this.stopSent.has(c.id),
+        ...(c.heartbeat?.state ? { state: c.heartbeat.state } : {}),
+        ...(c.heartbeat?.jobId ? { jobId: c.heartbeat.jobId } : {}),
+      }));
+  }
+
   /** Adopts what is there, then follows events; resolves after the first pass. */
   async start(): Promise<void> {
     this.stream.start();
@@ -136,8 +173,9 @@ export class Factory {
     this.scheduleResync();
   }
 
-  setSlots(slots: number): void {
-    this.desired = { ...this.desired, slots };
+  /** With `force`, the victims of a scale-down are stopped at once instead of finishing their job. */
+  setSlots(slots: number, force = false): void {
+    this.desired = { ...this.desired, slots, forceScaleDown: force };
     this.requestReconcile();
   }
 
@@ -204,13 +242,23 @@ export class Factory {
             phase,
             createdAt: c.createdAt,
             startedAt: phase === 'created' ? undefined : c.createdAt,
-            draining: this.drainSent.has(c.id) || heartbeat?.phase === 'draining',
+            draining: this.drainSent.has(c.id) || this.stopSent.has(c.id) || heartbeat?.phase === 'draining',
             ...(heartbeat ? { heartbeat } : {}),
           };
         }),
     );
     for (const c of observed) if (c.phase === 'exited' && !this.exitsSeen.has(c.id)) await this.recordExit(c);
+    // Forget what the engine no longer has, so these sets stay as small as the slot count.
+    const listedIds = new Set(listed.map((c) => c.id));
+    for (const set of [this.exitsSeen, this.died, this.drainSent, this.stopSent]) {
+      for (const id of set) if (!listedIds.has(id) && !this.inFlightIds().has(id)) set.delete(id);
+    }
+    this.lastObserved = observed;
     return observed;
+  }
+
+  private inFlightIds(): Set<string> {
+    return new Set([...this.inFlight].filter((key) => !key.startsWith('create:')).map((key) => key.slice(key.indexOf(':') + 1)));
   }
 
   private async recordExit(container: ObservedContainer): Promise<void> {
@@ -245,7 +293,9 @@ export class Factory {
     this.lastReconcileAt = this.options.clock.now();
     this.lastSummary = this.summarize(observed, retryAt, now);
     this.events.emit('reconciled', { summary: this.lastSummary, durationMs: this.lastReconcileAt - started, actions: actions.length });
-    if (this.desired.draining && observed.length === 0 && this.creating.size === 0) this.events.emit('drained');
+    const drained = this.desired.draining && observed.length === 0 && this.creating.size === 0;
+    if (drained && !this.drainedSaid) this.events.emit('drained');
+    this.drainedSaid = drained;
     this.wakeAtNextRetry(retryAt, now);
   }
 
@@ -266,19 +316,24 @@ export class Factory {
   private summarize(observed: readonly ObservedContainer[], retryAt: ReadonlyMap<number, number>, now: number): SlotSummary {
     const running = observed.filter((c) => c.phase === 'running');
     const serving = running.filter((c) => !c.draining);
+    const stopping = running.filter((c) => this.stopSent.has(c.id)).length;
+    const epochs = running.flatMap((c) => (c.heartbeat ? [c.heartbeat.epoch] : []));
     return {
       desired: this.desired.slots,
       running: serving.length,
       starting: this.creating.size,
-      draining: running.length - serving.length,
+      draining: running.length - serving.length - stopping,
+      stopping,
       backoff: [...retryAt.values()].filter((t) => t > now).length,
       claimed: running.filter((c) => c.heartbeat?.state === 'Claimed').length,
       idle: serving.filter((c) => c.heartbeat?.phase === 'running' && c.heartbeat.state === 'Unclaimed').length,
       factoryDraining: this.desired.draining,
+      ...(epochs.length ? { oldestHeartbeatEpoch: Math.min(...epochs) } : {}),
     };
   }
 
   private enqueue(action: Action): void {
+    if (this.closing) return; // a pass that was half-way through when close() came acts no more
     const key = keyOf(action);
     this.inFlight.add(key);
     if (action.kind === 'create') this.creating.add(action.slot);
@@ -319,12 +374,23 @@ export class Factory {
       }
       case 'drain':
         this.drainSent.add(action.id);
-        await runtime.signal(action.id, 'SIGUSR1');
+        try {
+          await runtime.signal(action.id, 'SIGUSR1');
+        } catch (error) {
+          this.drainSent.delete(action.id); // not told: the next pass sends it again instead of counting it as draining
+          throw error;
+        }
         this.events.emit('slot-draining', { slot: action.slot, id: action.id, reason: action.reason });
+        return;
+      case 'stop':
+        this.stopSent.add(action.id);
+        this.events.emit('slot-stopping', { slot: action.slot, id: action.id });
+        await runtime.stop(action.id, this.options.stopTimeoutSeconds ?? 30);
         return;
       case 'remove':
         await runtime.remove(action.id);
         this.drainSent.delete(action.id);
+        this.stopSent.delete(action.id);
         this.died.delete(action.id);
         this.events.emit('slot-removed', { slot: action.slot, id: action.id, reason: action.reason });
         return;

@@ -63,7 +63,7 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
   try {
     value = parse(text);
   } catch (error) {
-    throw new FactoryError('E_BAD_CONFIG', `${file}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+    throw new FactoryError('E_BAD_CONFIG', `${file}: not valid YAML: ${(error as Error).message.split('\n')[0]!.replace(/:$/, '')}`);
   }
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
@@ -103,6 +103,11 @@ export async function loadFactoryConfig(layers: ConfigLayers): Promise<FactoryCo
     if (value === undefined) continue;
     merged[key] = typeof value === 'boolean' ? value : typed(key, value);
     sources.set(key, { kind: 'flag', flag: flagOf(key) });
+  }
+  // The one key without a default: say every way to give it rather than blame no source.
+  if (merged.slots === undefined) {
+    const file = layers.file ? `slots: in ${layers.file}` : 'slots: in a --config file';
+    throw new FactoryError('E_BAD_SLOTS', `--slots: expected how many slots to run (or ${envVariableOf('slots')}, or ${file})`);
   }
   return checkFactoryConfig(merged, sources);
 }

@@ -9,6 +9,8 @@ export interface DesiredState {
   templateHash: string;
   /** Highest slot index + 1 that may be used (pinned cores run out); Infinity when slots are not pinned. */
   indexLimit: number;
+  /** Scale-down stops its victims at once (`scale --force`) instead of letting them finish their job. */
+  forceScaleDown?: boolean;
 }
 
 /** One container carrying this factory's labels, as the engine shows it. */
@@ -40,12 +42,14 @@ export type DrainReason = 'duplicate' | 'scale-down' | 'template' | 'factory-dra
 export type Action =
   | { kind: 'create'; slot: number }
   | { kind: 'remove'; slot: number; id: string; reason: 'exited' | 'never-started' }
-  | { kind: 'drain'; slot: number; id: string; reason: DrainReason };
+  | { kind: 'drain'; slot: number; id: string; reason: DrainReason }
+  | { kind: 'stop'; slot: number; id: string; reason: 'scale-down' };
 
 /** Oldest running first (it has had its job longest); a created, never-started container last. */
 function byKeepPreference(a: ObservedContainer, b: ObservedContainer): number {
   if ((a.phase === 'running') !== (b.phase === 'running')) return a.phase === 'running' ? -1 : 1;
-  return (a.startedAt ?? a.createdAt) - (b.startedAt ?? b.createdAt) || a.createdAt - b.createdAt;
+  // Docker's times are whole seconds: the id breaks a tie, so every pass keeps the same one.
+  return (a.startedAt ?? a.createdAt) - (b.startedAt ?? b.createdAt) || a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 /** What taking a container away costs: not started, then idle, then busy. */
@@ -83,12 +87,11 @@ export function reconcile({ desired, observed, now, retryAt, creating }: Reconci
   for (const c of observed.filter(alive)) bySlot.set(c.slot, [...(bySlot.get(c.slot) ?? []), c]);
   const kept: ObservedContainer[] = [];
   for (const group of bySlot.values()) {
-    const undrained = group.filter((c) => !c.draining).sort(byKeepPreference);
-    const [keep, ...extra] = undrained;
-    // A slot whose pilot is already draining keeps that one; a second, undrained one is still a duplicate.
-    const hasDraining = group.some((c) => c.draining);
-    if (keep && !hasDraining) kept.push(keep);
-    for (const c of hasDraining ? undrained : extra) actions.push(takeAway(c, 'duplicate'));
+    // The oldest holds the index, draining or not (so the one kept last pass is kept again once the others drain);
+    // every other undrained one is a duplicate.
+    const [first, ...others] = [...group].sort(byKeepPreference);
+    if (first && !first.draining) kept.push(first);
+    for (const c of others) if (!c.draining) actions.push(takeAway(c, 'duplicate'));
   }
 
   if (desired.draining) {
@@ -115,7 +118,12 @@ export function reconcile({ desired, observed, now, retryAt, creating }: Reconci
         (b.startedAt ?? b.createdAt) - (a.startedAt ?? a.createdAt) ||
         b.slot - a.slot,
     );
-    for (const c of victims.slice(0, surplus)) actions.push(takeAway(c, 'scale-down'));
+    // Creates in flight are the cheapest victims (not started) but cannot be taken back midway: only running pilots
+    // beyond the slots are drained now, and the pass after those creates chooses again among all of them.
+    for (const c of victims.slice(0, Math.max(0, serving.length - desired.slots))) {
+      const stopNow = desired.forceScaleDown === true && c.phase === 'running';
+      actions.push(stopNow ? { kind: 'stop', slot: c.slot, id: c.id, reason: 'scale-down' } : takeAway(c, 'scale-down'));
+    }
     return actions;
   }
 

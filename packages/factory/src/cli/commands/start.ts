@@ -54,9 +54,6 @@ export function startCommand(context: CliContext): CommandModule<object, StartAr
         if (value !== undefined) flags[key] = value as string | boolean;
       }
       const config = await loadFactoryConfig({ file: argv.config, env: context.env, flags });
-      if (!argv.config && flags.slots === undefined && context.env.DOCKER_CERNVM_FACTORY_SLOTS === undefined) {
-        throw new FactoryError('E_BAD_SLOTS', '--slots: expected how many slots to run (or slots: in --config)');
-      }
       await runFactory(context, config);
     },
   };
@@ -99,6 +96,7 @@ async function runFactory(context: CliContext, config: Awaited<ReturnType<typeof
     pin: config.pin,
   });
 
+  const handlers: [FactorySignal, () => void][] = [];
   const done = new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: FactorySignal) => () => {
@@ -117,7 +115,7 @@ async function runFactory(context: CliContext, config: Awaited<ReturnType<typeof
         resolve();
       });
     };
-    const handlers: [FactorySignal, () => void][] = [
+    handlers.push(
       ['SIGTERM', stop('SIGTERM')],
       ['SIGINT', stop('SIGINT')],
       [
@@ -127,10 +125,17 @@ async function runFactory(context: CliContext, config: Awaited<ReturnType<typeof
           factory.setDraining(true);
         },
       ],
-    ];
+    );
     for (const [s, h] of handlers) signals.on(s, h);
   });
-  await factory.start();
+  try {
+    await factory.start();
+  } catch (error) {
+    // The error is reported and the process must end: nothing (events stream, timers, handlers) may keep it up.
+    for (const [s, h] of handlers) signals.off(s, h);
+    await factory.close('leave');
+    throw error;
+  }
   await done;
   logger.log('info', 'factory-stopped', {});
 }

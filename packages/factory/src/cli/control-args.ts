@@ -1,0 +1,21 @@
+import type { Argv } from 'yargs';
+
+/** Where a running factory listens: its socket path, from --socket or from its name. */
+export interface ControlArgs {
+  name: string;
+  socket?: string;
+  json: boolean;
+}
+
+export const DEFAULT_SOCKET_DIR = '/run/docker-cernvm-factory';
+
+export function socketPathOf(name: string, socket?: string): string {
+  return socket ?? `${DEFAULT_SOCKET_DIR}/${name}.sock`;
+}
+
+export function controlOptions<T>(argv: Argv<T>): Argv<T & ControlArgs> {
+  return argv
+    .option('name', { type: 'string', default: 'docker-cernvm', requiresArg: true, describe: 'The factory to talk to' })
+    .option('socket', { type: 'string', requiresArg: true, describe: `Its control socket (default ${DEFAULT_SOCKET_DIR}/<name>.sock)` })
+    .option('json', { type: 'boolean', default: false, describe: 'Print the answer as JSON' }) as Argv<T & ControlArgs>;
+}

@@ -1,0 +1,581 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { ENTRYPOINT } from '@docker-cernvm/pilot';
+import { Factory, type FactoryEvents, type FactoryOptions } from './factory.js';
+import { LABELS, slotOf } from './labels.js';
+import { templateHash } from './template.js';
+import { busy, heartbeat, idle, testTemplate } from './testing/builders.js';
+import { FakeClock } from './testing/fake-clock.js';
+import { type FakeContainer, FakeRuntime, engineError } from './testing/fake-runtime.js';
+import { FakeSlotDirs } from './testing/fake-slot-dirs.js';
+
+const DEBOUNCE = 25;
+const RESYNC = 30_000;
+const TEMPLATE = testTemplate();
+const HASH = templateHash(TEMPLATE);
+
+let clock: FakeClock;
+let runtime: FakeRuntime;
+let slotDirs: FakeSlotDirs;
+let factory: Factory;
+let seen: { [K in keyof FactoryEvents]: Array<FactoryEvents[K]> };
+
+function makeFactory(overrides: Partial<FactoryOptions> = {}): Factory {
+  factory = new Factory({
+    name: 'f',
+    runtime,
+    slotDirs,
+    clock,
+    slots: 2,
+    template: TEMPLATE,
+    indexLimit: Number.POSITIVE_INFINITY,
+    concurrency: 4,
+    resyncMs: RESYNC,
+    ...overrides,
+  });
+  for (const name of Object.keys(seen) as Array<keyof FactoryEvents>) {
+    factory.events.on(name, (...args: unknown[]) => (seen[name] as unknown[][]).push(args));
+  }
+  return factory;
+}
+
+/** Starts the factory and lets the first pass, its actions and the pass they wake all finish. */
+async function startFactory(overrides: Partial<FactoryOptions> = {}): Promise<Factory> {
+  makeFactory(overrides);
+  await factory.start();
+  await clock.advance(DEBOUNCE);
+  return factory;
+}
+
+/** Lets the debounced pass (and whatever it wakes within `ms`) run. */
+const tick = (ms = DEBOUNCE * 2) => clock.advance(ms);
+
+const slotOfContainer = (c: FakeContainer) => slotOf(c.labels)!;
+const runningSlots = () => runtime.running().map(slotOfContainer).sort((a, b) => a - b);
+const onSlot = (slot: number) => runtime.runningBySlot().get(slot)!;
+const createsOf = (slot: number) => runtime.callsOf(`create:f-slot-${slot}`).length;
+
+beforeEach(() => {
+  clock = new FakeClock();
+  runtime = new FakeRuntime(clock);
+  slotDirs = new FakeSlotDirs();
+  seen = {
+    'slot-created': [],
+    'slot-draining': [],
+    'slot-stopping': [],
+    'slot-exited': [],
+    'slot-removed': [],
+    'action-failed': [],
+    reconciled: [],
+    'events-connected': [],
+    'events-disconnected': [],
+    drained: [],
+    error: [],
+  };
+});
+
+afterEach(async () => {
+  await factory?.close();
+});
+
+describe('Factory: filling', () => {
+  it('fills N slots on start, named <factory>-slot-<i>, labelled with the template hash', async () => {
+    await startFactory({ slots: 3 });
+    expect(runtime.callsOf('create:').sort()).toEqual(['create:f-slot-0', 'create:f-slot-1', 'create:f-slot-2']);
+    expect(runningSlots()).toEqual([0, 1, 2]);
+    for (const c of runtime.running()) expect(c.labels[LABELS.templateHash]).toBe(HASH);
+    expect(seen['slot-created'].map(([e]) => e.slot).sort()).toEqual([0, 1, 2]);
+    expect(seen['action-failed']).toEqual([]);
+  });
+
+  it('renders each slot’s pilot directory before making its container, and mounts it', async () => {
+    await startFactory({ slots: 2 });
+    expect([...slotDirs.prepared.keys()].sort()).toEqual([0, 1]);
+    expect(slotDirs.prepared.get(1)!.map((f) => f.path)).toContain(ENTRYPOINT);
+    expect(onSlot(1).options.HostConfig?.Binds?.[0]).toBe(`${slotDirs.dirOf(1)}:/pilot`);
+  });
+
+  it('reports a summary after each pass', async () => {
+    slotDirs.heartbeats.set(0, idle());
+    slotDirs.heartbeats.set(1, busy());
+    await startFactory({ slots: 2 });
+    expect(factory.summary()).toEqual({
+      desired: 2,
+      running: 2,
+      starting: 0,
+      draining: 0,
+      stopping: 0,
+      backoff: 0,
+      claimed: 1,
+      idle: 1,
+      factoryDraining: false,
+      oldestHeartbeatEpoch: Math.min(idle().epoch, busy().epoch),
+    });
+    expect(factory.lastReconcileTime).toBe(clock.now());
+  });
+
+  it('costs one list call per resync in steady state: no inspect, no create', async () => {
+    await startFactory({ slots: 4 });
+    await tick();
+    runtime.calls.length = 0;
+    await clock.advance(RESYNC);
+    expect(runtime.calls).toEqual(['list']);
+    await clock.advance(RESYNC);
+    expect(runtime.calls).toEqual(['list', 'list']);
+  });
+
+  it('pins slot i to core i when pinned', async () => {
+    const template = testTemplate({ pin: true });
+    await startFactory({ slots: 2, template, indexLimit: 2 });
+    expect(onSlot(0).options.HostConfig?.CpusetCpus).toBe('0');
+    expect(onSlot(1).options.HostConfig?.CpusetCpus).toBe('1');
+  });
+
+  it('makes no more slots than the pinned cores allow', async () => {
+    await startFactory({ slots: 4, indexLimit: 2 });
+    await tick();
+    expect(runningSlots()).toEqual([0, 1]);
+  });
+});
+
+describe('Factory: adoption', () => {
+  it('keeps the pilots already there and makes only the missing slots', async () => {
+    const kept = [runtime.seed({ slot: 0, templateHash: HASH }), runtime.seed({ slot: 1, templateHash: HASH })];
+    await startFactory({ slots: 3 });
+    await tick();
+    expect(runtime.callsOf('create:')).toEqual(['create:f-slot-2']);
+    expect(runtime.running().map((c) => c.id)).toEqual(expect.arrayContaining(kept.map((c) => c.id)));
+    expect(runningSlots()).toEqual([0, 1, 2]);
+  });
+
+  it('starts nothing when every slot is already there', async () => {
+    for (const slot of [0, 1]) runtime.seed({ slot, templateHash: HASH });
+    await startFactory({ slots: 2 });
+    await clock.advance(RESYNC);
+    expect(runtime.callsOf('create:')).toEqual([]);
+    expect(runtime.callsOf('signal:')).toEqual([]);
+  });
+
+  it('drains an adopted pilot of an older template instead of killing it', async () => {
+    const old = runtime.seed({ slot: 0, templateHash: 'older-templ' });
+    await startFactory({ slots: 1, indexLimit: 1 });
+    expect(runtime.callsOf('signal:')).toEqual([`signal:${old.id}:SIGUSR1`]);
+    expect(seen['slot-draining']).toEqual([[{ slot: 0, id: old.id, reason: 'template' }]]);
+    expect(runtime.callsOf('remove:')).toEqual([]);
+  });
+
+  it('removes a never-started container a killed factory left, then makes its slot anew', async () => {
+    const stray = runtime.seed({ slot: 0, templateHash: HASH, state: 'created' });
+    await startFactory({ slots: 1 });
+    await tick();
+    expect(runtime.containers.has(stray.id)).toBe(false);
+    expect(seen['slot-removed']).toEqual([[{ slot: 0, id: stray.id, reason: 'never-started' }]]);
+    expect(runningSlots()).toEqual([0]);
+  });
+
+  it('ignores containers of another factory', async () => {
+    runtime.seed({ factory: 'other', slot: 0, templateHash: HASH });
+    await startFactory({ slots: 1 });
+    expect(runtime.callsOf('create:')).toEqual(['create:f-slot-0']);
+    expect(runtime.callsOf('signal:')).toEqual([]);
+  });
+});
+
+describe('Factory: a pilot exits', () => {
+  it.each<[number, 'failed' | 'clean']>([
+    [1, 'failed'],
+    [137, 'failed'],
+    [0, 'clean'],
+    [99, 'clean'], // HTCondor's DAEMON_SHUTDOWN
+  ])('exit code %i: removed, replaced on its index, and reported as %s', async (code, reason) => {
+    await startFactory({ slots: 2 });
+    const victim = onSlot(1);
+    runtime.exit(victim.id, code);
+    await tick();
+    expect(seen['slot-exited']).toEqual([[{ slot: 1, id: victim.id, exitCode: code, reason }]]);
+    expect(runtime.containers.has(victim.id)).toBe(false);
+    expect(seen['slot-removed']).toEqual([[{ slot: 1, id: victim.id, reason: 'exited' }]]);
+    expect(runningSlots()).toEqual([0, 1]);
+    expect(onSlot(1).id).not.toBe(victim.id);
+    expect(createsOf(0)).toBe(1);
+  });
+
+  it('reports an exit once, however many passes see it before it is removed', async () => {
+    await startFactory({ slots: 1 });
+    const release = runtime.holdRemovals();
+    runtime.exit(onSlot(0).id, 1);
+    await tick();
+    await clock.advance(RESYNC);
+    release();
+    await tick();
+    expect(seen['slot-exited']).toHaveLength(1);
+  });
+
+  it('replaces it only once its old container is removed: the slot’s name is taken until then', async () => {
+    await startFactory({ slots: 2 });
+    const victim = onSlot(1);
+    const release = runtime.holdRemovals();
+    runtime.exit(victim.id, 1);
+    await tick();
+    expect(runtime.callsOf('remove:')).toEqual([`remove:${victim.id}`]);
+    expect(createsOf(1)).toBe(1);
+    release();
+    await tick();
+    expect(createsOf(1)).toBe(2);
+    expect(seen['action-failed']).toEqual([]);
+    expect(runningSlots()).toEqual([0, 1]);
+  });
+
+  it('inspects a container the list still shows running after its die event, and replaces it', async () => {
+    await startFactory({ slots: 2 });
+    const victim = onSlot(0);
+    runtime.laggingList.add(victim.id);
+    runtime.exit(victim.id, 2);
+    await tick();
+    expect(runtime.callsOf(`inspect:${victim.id}`).length).toBeGreaterThan(0);
+    expect(seen['slot-exited']).toEqual([[{ slot: 0, id: victim.id, exitCode: 2, reason: 'failed' }]]);
+    expect(runtime.containers.has(victim.id)).toBe(false);
+    expect(runningSlots()).toEqual([0, 1]);
+  });
+
+  it('inspects no container without a die event', async () => {
+    await startFactory({ slots: 3 });
+    await clock.advance(RESYNC * 2);
+    expect(runtime.callsOf('inspect:')).toEqual([]);
+  });
+
+  it('reports an exit the engine shows without a die event (it happened while the stream was down)', async () => {
+    await startFactory({ slots: 1 });
+    const victim = onSlot(0);
+    runtime.eventStreams.forEach((s) => s.pause()); // the event never reaches the factory
+    victim.state = 'exited';
+    victim.exitCode = 1;
+    victim.finishedAt = clock.now();
+    await clock.advance(RESYNC);
+    await tick();
+    expect(seen['slot-exited'].map(([e]) => e.id)).toEqual([victim.id]);
+    expect(runningSlots()).toEqual([0]);
+  });
+});
+
+describe('Factory: crash-loop backoff', () => {
+  it('replaces the first crash at once, then waits 1 s, 2 s, 4 s, 8 s, waking when the wait ends, not at the resync', async () => {
+    await startFactory({ slots: 1 });
+    for (const delay of [0, 1000, 2000, 4000, 8000]) {
+      const before = createsOf(0);
+      const exitAt = clock.now();
+      runtime.exit(onSlot(0).id, 1);
+      if (delay > 0) {
+        await clock.advance(delay - 1);
+        expect(createsOf(0)).toBe(before);
+        expect(factory.summary()?.backoff).toBe(1);
+      }
+      await clock.advance(exitAt + Math.max(delay + 5, DEBOUNCE * 2) - clock.now());
+      expect(createsOf(0)).toBe(before + 1);
+      expect(runningSlots()).toEqual([0]);
+    }
+    // Each exit says how long until the slot is tried again (measured from when the exit was seen).
+    expect(seen['slot-exited'].map(([e]) => e.retryInMs)).toEqual([undefined, 1000 - DEBOUNCE, 2000 - DEBOUNCE, 4000 - DEBOUNCE, 8000 - DEBOUNCE]);
+  });
+
+  it('starts a crash-looping slot at most 10 times in its first minute, and leaves the other slots alone', async () => {
+    await startFactory({ slots: 3 });
+    const start = clock.now();
+    while (clock.now() - start < 60_000) {
+      const looping = runtime.runningBySlot().get(1);
+      if (looping) runtime.exit(looping.id, 1);
+      await clock.advance(100);
+    }
+    expect(createsOf(1)).toBeLessThanOrEqual(10);
+    expect(createsOf(1)).toBeGreaterThanOrEqual(5);
+    expect(createsOf(0)).toBe(1);
+    expect(createsOf(2)).toBe(1);
+  });
+
+  it('clears a slot’s backoff when its pilot exits because it was drained', async () => {
+    await startFactory({ slots: 1 });
+    runtime.exit(onSlot(0).id, 1);
+    await tick();
+    runtime.exit(onSlot(0).id, 1);
+    await clock.advance(1100);
+    expect(factory.summary()?.backoff).toBe(0);
+    factory.setSlots(0);
+    await tick();
+    runtime.exit(onSlot(0).id, 0);
+    await tick();
+    factory.setSlots(1);
+    await tick();
+    expect(runningSlots()).toEqual([0]);
+    expect(seen['slot-exited'].at(-1)?.[0]).toMatchObject({ reason: 'drained' });
+    expect(seen['slot-exited'].at(-1)?.[0].retryInMs).toBeUndefined();
+  });
+
+  it('backs a slot off when its container cannot be made, instead of trying again at once', async () => {
+    runtime.createFailures.push(engineError(500, 'no space left on device'), engineError(500, 'no space left on device'));
+    const start = clock.now();
+    const at = (ms: number) => clock.advance(start + ms - clock.now());
+    makeFactory({ slots: 1 });
+    await factory.start();
+    await tick();
+    expect(seen['action-failed']).toHaveLength(1);
+    expect(seen['action-failed'][0]![0]).toMatchObject({ action: { kind: 'create', slot: 0 } });
+    expect(seen['action-failed'][0]![0].error.message).toContain('no space left on device');
+    expect(createsOf(0)).toBe(1);
+    await at(1000);
+    expect(createsOf(0)).toBe(1);
+    await at(1010); // the second try, 1 s after the first: fails again
+    expect(createsOf(0)).toBe(2);
+    await at(2000);
+    expect(createsOf(0)).toBe(2);
+    await at(2020); // the third, 1 s after that: succeeds
+    expect(createsOf(0)).toBe(3);
+    expect(runningSlots()).toEqual([0]);
+    expect(factory.summary()?.backoff).toBe(0);
+  });
+});
+
+describe('Factory: draining', () => {
+  it('drains every pilot, makes none, and says drained once the last is gone', async () => {
+    await startFactory({ slots: 2 });
+    const pilots = runtime.running();
+    factory.setDraining(true);
+    await tick();
+    expect(runtime.callsOf('signal:').sort()).toEqual(pilots.map((c) => `signal:${c.id}:SIGUSR1`).sort());
+    expect(seen['slot-draining'].map(([e]) => e.reason)).toEqual(['factory-drain', 'factory-drain']);
+    expect(factory.summary()).toMatchObject({ running: 0, draining: 2, factoryDraining: true });
+
+    runtime.exit(pilots[0]!.id, 0);
+    await tick();
+    expect(seen.drained).toEqual([]);
+    runtime.exit(pilots[1]!.id, 0);
+    await tick();
+    expect(seen['slot-exited'].map(([e]) => e.reason)).toEqual(['drained', 'drained']);
+    expect(runtime.containers.size).toBe(0);
+    expect(createsOf(0) + createsOf(1)).toBe(2);
+    expect(seen.drained).toHaveLength(1);
+  });
+
+  it('says drained once, not at every resync after', async () => {
+    await startFactory({ slots: 1 });
+    factory.setDraining(true);
+    await tick();
+    runtime.exit(onSlot(0).id, 0);
+    await tick();
+    await clock.advance(RESYNC * 3);
+    expect(seen.drained).toHaveLength(1);
+  });
+
+  it('reports an exit while draining as drained, whatever its code', async () => {
+    await startFactory({ slots: 1 });
+    factory.setDraining(true);
+    await tick();
+    runtime.exit(onSlot(0).id, 1);
+    await tick();
+    expect(seen['slot-exited'][0]![0]).toMatchObject({ exitCode: 1, reason: 'drained' });
+    expect(factory.summary()?.backoff).toBe(0);
+  });
+
+  it('fills again on resume', async () => {
+    await startFactory({ slots: 2 });
+    factory.setDraining(true);
+    await tick();
+    for (const c of runtime.running()) runtime.exit(c.id, 0);
+    await tick();
+    factory.setDraining(false);
+    await tick();
+    expect(runningSlots()).toEqual([0, 1]);
+    expect(factory.desiredState.draining).toBe(false);
+  });
+
+  it('sends a drain again when the signal failed', async () => {
+    await startFactory({ slots: 1 });
+    const pilot = onSlot(0);
+    runtime.signalFailures.push(engineError(500, 'engine busy'));
+    factory.setDraining(true);
+    await tick();
+    expect(seen['action-failed']).toHaveLength(1);
+    await clock.advance(RESYNC);
+    expect(runtime.callsOf(`signal:${pilot.id}`)).toHaveLength(2);
+    expect(factory.summary()?.draining).toBe(1);
+  });
+});
+
+describe('Factory: scaling', () => {
+  it('drains idle pilots first when scaling down, and replaces none of them', async () => {
+    await startFactory({ slots: 4 });
+    slotDirs.heartbeats.set(0, busy());
+    slotDirs.heartbeats.set(1, idle());
+    slotDirs.heartbeats.set(2, busy());
+    slotDirs.heartbeats.set(3, idle());
+    factory.setSlots(2);
+    await tick();
+    expect(seen['slot-draining'].map(([e]) => [e.slot, e.reason]).sort()).toEqual([
+      [1, 'scale-down'],
+      [3, 'scale-down'],
+    ]);
+    for (const slot of [1, 3]) runtime.exit(onSlot(slot).id, 0);
+    await tick();
+    await clock.advance(RESYNC);
+    expect(runningSlots()).toEqual([0, 2]);
+    expect(seen['slot-exited'].map(([e]) => e.reason)).toEqual(['drained', 'drained']);
+    expect(factory.desiredState.slots).toBe(2);
+  });
+
+  it('fills the lowest free indices when scaling up again', async () => {
+    await startFactory({ slots: 4 });
+    slotDirs.heartbeats.set(1, idle());
+    slotDirs.heartbeats.set(3, idle());
+    factory.setSlots(2);
+    await tick();
+    for (const slot of [1, 3]) runtime.exit(onSlot(slot).id, 0);
+    await tick();
+    slotDirs.heartbeats.clear();
+    factory.setSlots(5);
+    await tick();
+    expect(runningSlots()).toEqual([0, 1, 2, 3, 4]);
+    expect(runtime.callsOf('create:').slice(4).sort()).toEqual(['create:f-slot-1', 'create:f-slot-3', 'create:f-slot-4']);
+  });
+
+  it('does not drain a pilot whose heartbeat says it is draining already', async () => {
+    await startFactory({ slots: 2 });
+    slotDirs.heartbeats.set(1, heartbeat({ phase: 'draining' }));
+    factory.setSlots(1);
+    await tick();
+    expect(runtime.callsOf('signal:')).toEqual([]);
+  });
+});
+
+describe('Factory: a new template rolls the slots over', () => {
+  it('drains the old pilots and makes new ones on the indices they free', async () => {
+    await startFactory({ slots: 2, indexLimit: 2 });
+    const old = [onSlot(0), onSlot(1)];
+    const next = testTemplate({ cernvmVersion: '4.7.3' });
+    factory.setTemplate(next);
+    await tick();
+    expect(factory.currentTemplate).toBe(next);
+    expect(seen['slot-draining'].map(([e]) => e.reason)).toEqual(['template', 'template']);
+    expect(runtime.callsOf('create:')).toHaveLength(2); // nothing new while the old ones run their jobs
+
+    runtime.exit(old[0]!.id, 0);
+    await tick();
+    expect(onSlot(0).labels[LABELS.templateHash]).toBe(templateHash(next));
+    expect(onSlot(1).id).toBe(old[1]!.id);
+    runtime.exit(old[1]!.id, 0);
+    await tick();
+    expect(runtime.running().map((c) => c.labels[LABELS.templateHash])).toEqual([templateHash(next), templateHash(next)]);
+    expect(seen['slot-exited'].map(([e]) => e.reason)).toEqual(['drained', 'drained']);
+    expect(slotDirs.prepared.get(0)!.find((f) => f.path === 'condor_config')).toBeDefined();
+  });
+
+  it('changes the index limit with the template', async () => {
+    await startFactory({ slots: 3, indexLimit: 2 });
+    expect(runningSlots()).toEqual([0, 1]);
+    factory.setTemplate(TEMPLATE, 3);
+    await tick();
+    expect(runningSlots()).toEqual([0, 1, 2]);
+    expect(runtime.callsOf('signal:')).toEqual([]);
+  });
+});
+
+describe('Factory: the events stream', () => {
+  it('says when it is connected, and reconnects and resyncs when the engine drops it', async () => {
+    await startFactory({ slots: 1 });
+    expect(seen['events-connected']).toHaveLength(1);
+    expect(factory.eventsConnected).toBe(true);
+    runtime.eventStreams[0]!.end();
+    await tick();
+    expect(seen['events-disconnected']).toEqual([['the engine closed the events stream']]);
+    expect(factory.eventsConnected).toBe(false);
+    const lists = runtime.callsOf('list').length;
+    await clock.advance(500 + DEBOUNCE);
+    expect(seen['events-connected']).toHaveLength(2);
+    expect(runtime.callsOf('list').length).toBeGreaterThan(lists);
+    // The new stream wakes it as the first did.
+    runtime.exit(onSlot(0).id, 1);
+    await tick();
+    expect(seen['slot-exited']).toHaveLength(1);
+  });
+
+  it('folds a burst of events into one pass', async () => {
+    await startFactory({ slots: 3 });
+    await tick();
+    const lists = runtime.callsOf('list').length;
+    for (const c of runtime.running()) runtime.emitEvent('health_status: healthy', c);
+    await tick();
+    expect(runtime.callsOf('list').length).toBe(lists + 1);
+  });
+});
+
+describe('Factory: failures', () => {
+  it('reports a pass that fails, and the next pass works', async () => {
+    await startFactory({ slots: 1 });
+    runtime.listFailures.push(engineError(500, 'engine restarting'));
+    factory.requestReconcile();
+    await tick();
+    expect(seen.error.map(([e]) => e.message)).toEqual(['(HTTP code 500) engine restarting']);
+    runtime.exit(onSlot(0).id, 1);
+    await tick();
+    expect(runningSlots()).toEqual([0]);
+  });
+});
+
+describe('Factory: close', () => {
+  it('leaves the pilots running with close("leave"), and stops following the engine', async () => {
+    await startFactory({ slots: 2 });
+    const ids = runtime.running().map((c) => c.id);
+    await factory.close('leave');
+    expect(runtime.running().map((c) => c.id)).toEqual(ids);
+    expect(runtime.callsOf('stop:')).toEqual([]);
+    expect(runtime.eventStreams[0]!.destroyed).toBe(true);
+    expect(clock.pending).toBe(0);
+    const calls = runtime.calls.length;
+    runtime.exit(ids[0]!, 1);
+    await clock.advance(RESYNC * 2);
+    expect(runtime.calls.length).toBe(calls);
+  });
+
+  it('stops and removes every pilot with close("stop"), with the timeout given', async () => {
+    await startFactory({ slots: 2 });
+    const ids = runtime.running().map((c) => c.id);
+    await factory.close('stop', 7);
+    expect(runtime.callsOf('stop:').sort()).toEqual(ids.map((id) => `stop:${id}:7`).sort());
+    expect(runtime.containers.size).toBe(0);
+    expect(runtime.callsOf('create:')).toHaveLength(2);
+  });
+
+  it('returns the same promise when called twice', async () => {
+    await startFactory({ slots: 1 });
+    const first = factory.close('stop', 1);
+    const second = factory.close('leave');
+    expect(second).toBe(first);
+    await first;
+    expect(runtime.callsOf('stop:')).toHaveLength(1);
+  });
+
+  it('makes nothing once closed, even when a pass was half-way through', async () => {
+    await startFactory({ slots: 1 });
+    const release = runtime.holdList();
+    factory.setSlots(2);
+    await clock.advance(DEBOUNCE); // a pass is now waiting for its list
+    const closed = factory.close('leave');
+    release();
+    await closed;
+    await tick();
+    await clock.advance(RESYNC);
+    expect(createsOf(1)).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('waits for the actions in flight before it resolves', async () => {
+    await startFactory({ slots: 1 });
+    const release = runtime.holdRemovals();
+    runtime.exit(onSlot(0).id, 1);
+    await tick();
+    let done = false;
+    const closed = factory.close('leave').then(() => (done = true));
+    await tick();
+    expect(done).toBe(false);
+    release();
+    await closed;
+    expect(runtime.containers.size).toBe(0);
+  });
+});

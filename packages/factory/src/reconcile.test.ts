@@ -1,0 +1,471 @@
+import { describe, expect, it } from '@jest/globals';
+import { type Action, type ObservedContainer, type ReconcileInput, reconcile } from './reconcile.js';
+import { busy, heartbeat, idle } from './testing/builders.js';
+import {
+  CURRENT,
+  NOW,
+  OLD,
+  applyActions,
+  created,
+  exited,
+  input,
+  lines,
+  running,
+  seededRandom,
+} from './testing/observed.js';
+
+const INF = Number.POSITIVE_INFINITY;
+
+describe('reconcile: filling', () => {
+  it.each<[string, ObservedContainer[], Parameters<typeof input>[1], string[]]>([
+    ['nothing there, 3 slots: creates 0, 1 and 2', [], { slots: 3 }, ['create 0', 'create 1', 'create 2']],
+    ['nothing there, 0 slots: nothing to do', [], { slots: 0 }, []],
+    ['exactly N running: nothing to do', [running(0), running(1)], { slots: 2 }, []],
+    ['gaps are filled lowest index first', [running(0), running(2)], { slots: 4 }, ['create 1', 'create 3']],
+    ['a pilot on a high index counts: only the missing number is made', [running(5)], { slots: 2 }, ['create 0']],
+    ['an old template does not count as serving, but holds its index', [running(0, { templateHash: OLD })], { slots: 1, indexLimit: 2 }, ['create 1', 'drain s0 template']],
+  ])('%s', (_name, observed, overrides, expected) => {
+    expect(lines(reconcile(input(observed, overrides)))).toEqual(expected);
+  });
+
+  it('never makes more than the missing number, however many indices are free', () => {
+    const actions = reconcile(input([running(3)], { slots: 2 }));
+    expect(lines(actions)).toEqual(['create 0']);
+  });
+});
+
+describe('reconcile: containers that are not running', () => {
+  it.each<[string, ObservedContainer[], Parameters<typeof input>[1], string[]]>([
+    ['an exited pilot is removed (its slot is made again once that is done)', [running(0), exited(1)], { slots: 2 }, ['remove exited1 exited']],
+    ['an exited pilot beyond N is removed and not replaced', [running(0), exited(4)], { slots: 1 }, ['remove exited4 exited']],
+    [
+      'a created, never-started container nobody is starting is removed (a factory killed between create and start)',
+      [created(0)],
+      { slots: 1 },
+      ['remove created0 never-started'],
+    ],
+    ['a created container whose slot is being created is that create in flight: left alone', [created(0)], { slots: 1, creating: [0] }, []],
+    ['an exited pilot is removed even while the factory drains', [exited(0)], { slots: 3, draining: true }, ['remove exited0 exited']],
+    ['a never-started container is removed while the factory drains', [created(2)], { slots: 3, draining: true }, ['remove created2 never-started']],
+  ])('%s', (_name, observed, overrides, expected) => {
+    expect(lines(reconcile(input(observed, overrides)))).toEqual(expected);
+  });
+});
+
+describe('reconcile: a slot whose old container is still there', () => {
+  it.each<[string, ObservedContainer[], string[]]>([
+    ['exited', [exited(0), running(1)], ['remove exited0 exited']],
+    ['never started', [created(0), running(1)], ['remove created0 never-started']],
+  ])('waits for the %s container’s removal (its name is taken) instead of moving to another index', (_name, observed, expected) => {
+    expect(lines(reconcile(input(observed, { slots: 2 })))).toEqual(expected);
+  });
+
+  it('still makes the other missing slots meanwhile', () => {
+    expect(lines(reconcile(input([exited(1)], { slots: 3 })))).toEqual(['create 0', 'create 2', 'remove exited1 exited']);
+  });
+});
+
+describe('reconcile: creates in flight', () => {
+  it('counts a slot being created as occupied: no second create for it', () => {
+    expect(lines(reconcile(input([running(0)], { slots: 2, creating: [1] })))).toEqual([]);
+  });
+
+  it('counts a slot being created as serving: only the rest is made', () => {
+    expect(lines(reconcile(input([running(0)], { slots: 4, creating: [1] })))).toEqual(['create 2', 'create 3']);
+  });
+
+  it('counts a create in flight once when the list already shows its container running (no surplus drain)', () => {
+    // createAndStart has started the container but not returned yet: the slot is both in `creating` and running.
+    const actions = reconcile(input([running(0), running(1, { id: 'just-started', startedAt: 5000 })], { slots: 2, creating: [1] }));
+    expect(lines(actions)).toEqual([]);
+  });
+
+  it('drains no running pilot for a scale-down while creates are in flight: those are the cheapest victims', () => {
+    const observed = [running(0, { heartbeat: busy() }), running(1, { heartbeat: busy() })];
+    expect(lines(reconcile(input(observed, { slots: 2, creating: [2, 3] })))).toEqual([]);
+    // Once they run, the pass after chooses among all four: the newest (the two just made) go.
+    const after = [...observed, running(2, { startedAt: 9000 }), running(3, { startedAt: 9000 })];
+    expect(lines(reconcile(input(after, { slots: 2 })))).toEqual(['drain s2 scale-down', 'drain s3 scale-down']);
+  });
+
+  it('drains only the running surplus beyond the slots when creates are in flight', () => {
+    const observed = [running(0), running(1), running(2)];
+    expect(lines(reconcile(input(observed, { slots: 1, creating: [3] })))).toEqual(['drain s1 scale-down', 'drain s2 scale-down']);
+  });
+});
+
+describe('reconcile: one container per slot index', () => {
+  it('keeps the oldest running of two on one index and drains the other as a duplicate', () => {
+    const observed = [running(0, { id: 'newer', startedAt: 2000 }), running(0, { id: 'older', startedAt: 1000 })];
+    expect(lines(reconcile(input(observed, { slots: 1 })))).toEqual(['drain newer duplicate']);
+  });
+
+  it('drains every duplicate but the oldest when there are three', () => {
+    const observed = [running(1, { id: 'b', startedAt: 2 }), running(1, { id: 'a', startedAt: 1 }), running(1, { id: 'c', startedAt: 3 })];
+    expect(lines(reconcile(input(observed, { slots: 2 })))).toEqual(['create 0', 'drain b duplicate', 'drain c duplicate']);
+  });
+
+  it('keeps the kept one on the next pass, once the duplicate drains (the decision does not flip)', () => {
+    const observed = [running(0, { id: 'older', startedAt: 1000 }), running(0, { id: 'newer', startedAt: 2000, draining: true })];
+    expect(lines(reconcile(input(observed, { slots: 1 })))).toEqual([]);
+  });
+
+  it('breaks a tie in start time the same way on every pass', () => {
+    const a = running(0, { id: 'a', startedAt: 1000 });
+    const b = running(0, { id: 'b', startedAt: 1000 });
+    const first = reconcile(input([a, b], { slots: 1 }));
+    const second = reconcile(input([b, a], { slots: 1 }));
+    expect(lines(first)).toEqual(lines(second));
+    expect(first).toHaveLength(1);
+  });
+
+  it('drains an undrained newcomer on an index whose older pilot is draining', () => {
+    const observed = [running(0, { id: 'old', startedAt: 1000, draining: true }), running(0, { id: 'new', startedAt: 2000 })];
+    expect(lines(reconcile(input(observed, { slots: 1 })))).toEqual(['create 1', 'drain new duplicate']);
+  });
+
+  it('keeps a draining pilot on its index: nothing new is made there until it exits', () => {
+    expect(lines(reconcile(input([running(0, { draining: true })], { slots: 1 })))).toEqual(['create 1']);
+    expect(lines(reconcile(input([running(0, { draining: true })], { slots: 1, indexLimit: 1 })))).toEqual([]);
+    // Once it has exited, its index is free again.
+    expect(lines(reconcile(input([exited(0)], { slots: 1, indexLimit: 1 })))).toEqual(['remove exited0 exited']);
+    expect(lines(reconcile(input([], { slots: 1, indexLimit: 1 })))).toEqual(['create 0']);
+  });
+
+  it('takes a running duplicate before a never-started one is even considered (that one is just removed)', () => {
+    const observed = [running(0), created(0, { id: 'stray' })];
+    expect(lines(reconcile(input(observed, { slots: 1 })))).toEqual(['remove stray never-started']);
+  });
+});
+
+describe('reconcile: template changes roll over, never killing a job', () => {
+  it('drains pilots of an older template and makes new ones only on free indices', () => {
+    const observed = [running(0, { templateHash: OLD }), running(1, { templateHash: OLD })];
+    const actions = reconcile(input(observed, { slots: 2, indexLimit: 2 }));
+    expect(lines(actions)).toEqual(['drain s0 template', 'drain s1 template']);
+    expect(actions.some((a) => a.kind === 'remove')).toBe(false);
+  });
+
+  it('starts new pilots beside draining ones when more indices are allowed', () => {
+    const observed = [running(0, { templateHash: OLD }), running(1)];
+    expect(lines(reconcile(input(observed, { slots: 2 })))).toEqual(['create 2', 'drain s0 template']);
+  });
+
+  it('does not drain an old pilot twice', () => {
+    expect(lines(reconcile(input([running(0, { templateHash: OLD, draining: true })], { slots: 1, indexLimit: 1 })))).toEqual([]);
+  });
+
+  it('makes the new template on an old pilot’s index once it has exited and been removed', () => {
+    const observed = [exited(0, { templateHash: OLD }), running(1)];
+    expect(lines(reconcile(input(observed, { slots: 2, indexLimit: 2 })))).toEqual(['remove exited0 exited']);
+    expect(lines(reconcile(input([running(1)], { slots: 2, indexLimit: 2 })))).toEqual(['create 0']);
+  });
+});
+
+describe('reconcile: the factory draining', () => {
+  it('drains every running pilot, makes nothing, removes what exited without replacing it', () => {
+    const observed = [running(0), running(1, { templateHash: OLD }), running(2, { draining: true }), exited(3)];
+    expect(lines(reconcile(input(observed, { slots: 5, draining: true })))).toEqual([
+      'drain s0 factory-drain',
+      'drain s1 factory-drain',
+      'remove exited3 exited',
+    ]);
+  });
+
+  it('has nothing left to do once every pilot drains', () => {
+    const observed = [running(0, { draining: true }), running(1, { draining: true })];
+    expect(reconcile(input(observed, { slots: 2, draining: true }))).toEqual([]);
+  });
+
+  it('has nothing to do when nothing is there', () => {
+    expect(reconcile(input([], { slots: 4, draining: true }))).toEqual([]);
+  });
+});
+
+describe('reconcile: scale down picks victims that cost least', () => {
+  it.each<[string, ObservedContainer[], number, string[]]>([
+    [
+      'idle pilots before busy ones, however old',
+      [running(0, { heartbeat: busy(), startedAt: 300 }), running(1, { heartbeat: idle(), startedAt: 100 }), running(2, { heartbeat: busy(), startedAt: 200 })],
+      2,
+      ['drain s1 scale-down'],
+    ],
+    [
+      'among busy pilots alike in index, the newest',
+      [running(0, { heartbeat: busy(), startedAt: 100 }), running(2, { heartbeat: busy(), startedAt: 300 }), running(3, { heartbeat: busy(), startedAt: 200 })],
+      2,
+      ['drain s2 scale-down'],
+    ],
+    [
+      'a pilot without a heartbeat yet is not idle',
+      [running(0, { heartbeat: idle(), startedAt: 100 }), running(1, { startedAt: 300 })],
+      1,
+      ['drain s0 scale-down'],
+    ],
+    [
+      'a starting pilot whose startd says Unclaimed is not idle yet',
+      [running(0, { heartbeat: idle(), startedAt: 100 }), running(1, { heartbeat: heartbeat({ phase: 'starting' }), startedAt: 300 })],
+      1,
+      ['drain s0 scale-down'],
+    ],
+    [
+      'at equal cost, an index at or above N first, even if older',
+      [running(0, { startedAt: 300 }), running(1, { startedAt: 200 }), running(5, { startedAt: 100 })],
+      2,
+      ['drain s5 scale-down'],
+    ],
+    [
+      'idle beats the index rule',
+      [running(0, { heartbeat: idle() }), running(4, { heartbeat: busy() })],
+      1,
+      ['drain s0 scale-down'],
+    ],
+    [
+      'at equal cost and start, the highest index',
+      [running(0, { startedAt: 100 }), running(1, { startedAt: 100 }), running(2, { startedAt: 100 })],
+      1,
+      ['drain s1 scale-down', 'drain s2 scale-down'],
+    ],
+    [
+      'more victims than idle pilots: the idle ones, then the newest busy ones',
+      [
+        running(0, { heartbeat: idle(), startedAt: 400 }),
+        running(1, { heartbeat: busy(), startedAt: 100 }),
+        running(2, { heartbeat: busy(), startedAt: 300 }),
+        running(3, { heartbeat: busy(), startedAt: 200 }),
+      ],
+      1,
+      ['drain s0 scale-down', 'drain s2 scale-down', 'drain s3 scale-down'],
+    ],
+    ['to zero: every pilot', [running(0), running(1)], 0, ['drain s0 scale-down', 'drain s1 scale-down']],
+  ])('%s', (_name, observed, slots, expected) => {
+    expect(lines(reconcile(input(observed, { slots })))).toEqual(expected);
+  });
+
+  it('makes nothing while it scales down', () => {
+    const actions = reconcile(input([running(0), running(1), running(2), exited(3)], { slots: 1 }));
+    expect(actions.filter((a) => a.kind === 'create')).toEqual([]);
+  });
+
+  it('does not count pilots draining for a scale-down as surplus again', () => {
+    const observed = [running(0), running(1, { draining: true }), running(2, { draining: true })];
+    expect(reconcile(input(observed, { slots: 1 }))).toEqual([]);
+  });
+
+  it('reuses the lowest free indices when it scales up again', () => {
+    // 4 → 2 took 1 and 3 (exited since); back to 4: 1 and 3 again, not 4 and 5.
+    const observed = [running(0), running(2)];
+    expect(lines(reconcile(input(observed, { slots: 4 })))).toEqual(['create 1', 'create 3']);
+  });
+
+  it('scales up past indices still held by pilots draining from a scale-down', () => {
+    const observed = [running(0), running(1, { draining: true })];
+    expect(lines(reconcile(input(observed, { slots: 3 })))).toEqual(['create 2', 'create 3']);
+  });
+});
+
+describe('reconcile: crash-loop backoff', () => {
+  it.each<[string, number, string[]]>([
+    ['in the future: not made, and its place is not given to another index', NOW + 1, ['create 0', 'create 2']],
+    ['now: made', NOW, ['create 0', 'create 1', 'create 2']],
+    ['in the past: made', NOW - 5000, ['create 0', 'create 1', 'create 2']],
+  ])('a slot whose retry time is %s', (_name, retryAt, expected) => {
+    expect(lines(reconcile(input([], { slots: 3, retryAt: new Map([[1, retryAt]]) })))).toEqual(expected);
+  });
+
+  it('ignores the backoff of a slot index it does not need', () => {
+    expect(lines(reconcile(input([], { slots: 2, retryAt: new Map([[5, NOW + 1000]]) })))).toEqual(['create 0', 'create 1']);
+  });
+
+  it('still removes an exited pilot whose slot is in backoff', () => {
+    expect(lines(reconcile(input([exited(0)], { slots: 1, retryAt: new Map([[0, NOW + 1000]]) })))).toEqual(['remove exited0 exited']);
+  });
+});
+
+describe('reconcile: pinned cores cap the indices', () => {
+  it.each<[string, ObservedContainer[], number, number, string[]]>([
+    ['more slots than cores: only the cores', [], 4, 2, ['create 0', 'create 1']],
+    ['no core free: nothing', [running(0), running(1, { draining: true })], 2, 2, []],
+    ['a free core below the limit is used', [running(1)], 3, 2, ['create 0']],
+    ['no cores at all: nothing', [], 2, 0, []],
+  ])('%s', (_name, observed, slots, indexLimit, expected) => {
+    expect(lines(reconcile(input(observed, { slots, indexLimit })))).toEqual(expected);
+  });
+
+  it('keeps an adopted pilot above the limit rather than draining it', () => {
+    expect(reconcile(input([running(0), running(7)], { slots: 2, indexLimit: 2 }))).toEqual([]);
+  });
+});
+
+describe('reconcile: idempotence', () => {
+  // Each case: the world before; applying what reconcile asks and asking again must give nothing new.
+  const cases: Array<[string, ReconcileInput]> = [
+    ['empty → fill', input([], { slots: 4 })],
+    ['gaps', input([running(1), running(3)], { slots: 5 })],
+    ['exited and never started', input([exited(0), created(1), running(2)], { slots: 3 })],
+    ['duplicates', input([running(0, { id: 'a' }), running(0, { id: 'b', startedAt: 5000 }), running(0, { id: 'c', startedAt: 6000 })], { slots: 2 })],
+    ['duplicates beside a draining one', input([running(0, { id: 'd', draining: true, startedAt: 1 }), running(0, { id: 'u', startedAt: 2 })], { slots: 1 })],
+    ['template change, pinned', input([running(0, { templateHash: OLD }), running(1, { templateHash: OLD })], { slots: 2, indexLimit: 2 })],
+    ['template change, unpinned', input([running(0, { templateHash: OLD }), running(1)], { slots: 3 })],
+    ['factory draining', input([running(0), running(1, { draining: true }), exited(2)], { slots: 3, draining: true })],
+    ['scale down', input([running(0, { heartbeat: busy() }), running(1, { heartbeat: idle() }), running(2), running(3)], { slots: 1 })],
+    ['scale up', input([running(0), running(1, { draining: true })], { slots: 4 })],
+    ['backoff', input([exited(1)], { slots: 3, retryAt: new Map([[1, NOW + 1000]]) })],
+    ['pinned limit', input([running(1)], { slots: 6, indexLimit: 3 })],
+  ];
+
+  it.each(cases)('%s', (_name, before) => {
+    const first = reconcile(before);
+    const after = applyActions(before.observed, first, before.desired.templateHash, before.now);
+    // The only thing left: making the slots whose old container was just removed (it held the name until then).
+    const second = reconcile({ ...before, observed: after });
+    const freed = first.filter((a) => a.kind === 'remove').map((a) => `create ${a.slot}`);
+    for (const action of lines(second)) expect(freed).toContain(action);
+    const last = applyActions(after, second, before.desired.templateHash, before.now);
+    expect(reconcile({ ...before, observed: last })).toEqual([]);
+  });
+});
+
+describe('reconcile: random starting states converge', () => {
+  interface World {
+    observed: ObservedContainer[];
+    creating: Set<number>;
+    retryAt: Map<number, number>;
+    now: number;
+  }
+
+  function randomCase(seed: number): { desired: ReconcileInput['desired']; world: World } {
+    const random = seededRandom(seed);
+    const int = (n: number) => Math.floor(random() * n);
+    const slots = int(21);
+    const indexLimit = random() < 0.7 ? INF : int(25);
+    const desired = { slots, draining: random() < 0.15, templateHash: CURRENT, indexLimit };
+    const observed: ObservedContainer[] = [];
+    for (let i = int(26); i > 0; i--) {
+      const slot = int(25);
+      const roll = random();
+      const phase = roll < 0.6 ? 'running' : roll < 0.75 ? 'created' : 'exited';
+      const startedAt = 1000 + int(50);
+      observed.push({
+        id: `r${observed.length}`,
+        slot,
+        templateHash: random() < 0.7 ? CURRENT : OLD,
+        phase,
+        createdAt: startedAt,
+        ...(phase === 'created' ? {} : { startedAt }),
+        draining: phase === 'running' && random() < 0.2,
+        ...(phase === 'running' && random() < 0.5 ? { heartbeat: random() < 0.5 ? idle() : busy() } : {}),
+      });
+    }
+    // Creates in flight: only on indices no running container holds (the engine's names are unique).
+    const held = new Set(observed.filter((c) => c.phase === 'running').map((c) => c.slot));
+    const creating = new Set<number>();
+    for (let slot = 0; slot < 25; slot++) if (!held.has(slot) && random() < 0.08) creating.add(slot);
+    const retryAt = new Map<number, number>();
+    for (let slot = 0; slot < 25; slot++) if (random() < 0.1) retryAt.set(slot, NOW + int(20_000) - 5_000);
+    return { desired, world: { observed, creating, retryAt, now: NOW } };
+  }
+
+  /** What each pass may and may not ask for, whatever the world looks like. */
+  function checkStep(desired: ReconcileInput['desired'], world: World, actions: Action[]): void {
+    const byId = new Map(world.observed.map((c) => [c.id, c]));
+    const ids = actions.filter((a) => a.kind !== 'create').map((a) => (a as { id: string }).id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const creates = actions.filter((a) => a.kind === 'create').map((a) => a.slot);
+    expect(new Set(creates).size).toBe(creates.length);
+    const runningNow = world.observed.filter((c) => c.phase === 'running');
+    const serving = runningNow.filter((c) => !c.draining && c.templateHash === desired.templateHash);
+    let scaleDowns = 0;
+    for (const action of actions) {
+      if (action.kind === 'create') {
+        expect(desired.draining).toBe(false);
+        expect(action.slot).toBeLessThan(desired.indexLimit);
+        // Not on an index a container still holds, running or on its way out.
+        expect(world.observed.some((c) => c.slot === action.slot)).toBe(false);
+        expect(world.creating.has(action.slot)).toBe(false);
+        expect(world.retryAt.get(action.slot) ?? 0).toBeLessThanOrEqual(world.now);
+        continue;
+      }
+      const c = byId.get(action.id)!;
+      expect(c).toBeDefined();
+      if (action.kind === 'remove') {
+        // Never a running pilot; a created one only when no create of its slot is in flight.
+        expect(c.phase).not.toBe('running');
+        if (c.phase === 'created') expect(world.creating.has(c.slot)).toBe(false);
+        continue;
+      }
+      expect(c.phase).toBe('running');
+      expect(c.draining).toBe(false);
+      if (action.reason === 'template') expect(c.templateHash).not.toBe(desired.templateHash);
+      if (action.reason === 'duplicate') expect(runningNow.filter((o) => o.slot === c.slot).length).toBeGreaterThan(1);
+      if (action.reason === 'factory-drain') expect(desired.draining).toBe(true);
+      if (action.reason === 'scale-down') scaleDowns++;
+    }
+    // A scale-down never takes more than the running surplus beyond the slots.
+    const servingSlots = new Set(serving.map((c) => c.slot));
+    expect(scaleDowns).toBeLessThanOrEqual(Math.max(0, servingSlots.size - desired.slots));
+  }
+
+  /** Runs passes, completing creates in flight, letting drained pilots exit and waiting out backoff, until quiet. */
+  function converge(desired: ReconcileInput['desired'], world: World): { world: World; passes: number } {
+    for (let pass = 1; pass <= 60; pass++) {
+      const actions = reconcile({ desired, ...world });
+      checkStep(desired, world, actions);
+      if (world.creating.size > 0) {
+        // The creates in flight finish: each is a running pilot of the template, in place of its created container.
+        const done = [...world.creating].map((slot) => running(slot, { id: `inflight${slot}`, startedAt: world.now, createdAt: world.now }));
+        const observed = applyActions(world.observed, actions, desired.templateHash, world.now);
+        world = { ...world, observed: [...observed.filter((c) => !(c.phase === 'created' && world.creating.has(c.slot))), ...done], creating: new Set() };
+        continue;
+      }
+      if (actions.length) {
+        world = { ...world, observed: applyActions(world.observed, actions, desired.templateHash, world.now) };
+        continue;
+      }
+      const drainingNow = world.observed.filter((c) => c.phase === 'running' && c.draining);
+      if (drainingNow.length) {
+        // Drained pilots finish their jobs and exit.
+        world = { ...world, observed: world.observed.map((c) => (c.draining ? { ...c, phase: 'exited' as const } : c)) };
+        continue;
+      }
+      const waiting = [...world.retryAt.values()].filter((t) => t > world.now);
+      if (waiting.length) {
+        world = { ...world, now: Math.max(...waiting) };
+        continue;
+      }
+      return { world, passes: pass };
+    }
+    throw new Error('did not converge in 60 passes');
+  }
+
+  const seeds = Array.from({ length: 200 }, (_, i) => i + 1);
+
+  it.each(seeds)('seed %i', (seed) => {
+    const { desired, world } = randomCase(seed);
+    const { world: end } = converge(desired, world);
+    const runningAtEnd = end.observed.filter((c) => c.phase === 'running');
+    // Nothing but running pilots is left, and every one serves the current template.
+    expect(end.observed.every((c) => c.phase === 'running' && !c.draining)).toBe(true);
+    expect(runningAtEnd.every((c) => c.templateHash === CURRENT)).toBe(true);
+    // At most one pilot per index.
+    const slotsInUse = runningAtEnd.map((c) => c.slot);
+    expect(new Set(slotsInUse).size).toBe(slotsInUse.length);
+    if (desired.draining) {
+      expect(runningAtEnd).toEqual([]);
+    } else if (desired.slots <= desired.indexLimit) {
+      expect(runningAtEnd).toHaveLength(desired.slots);
+    } else {
+      expect(runningAtEnd.length).toBeLessThanOrEqual(desired.slots);
+      expect(runningAtEnd.length).toBeGreaterThanOrEqual(desired.indexLimit);
+    }
+  });
+
+  it('keeps every serving pilot of the current template when nothing asks for a change', () => {
+    for (const seed of seeds) {
+      const random = seededRandom(seed);
+      const count = Math.floor(random() * 20);
+      const observed = Array.from({ length: count }, (_, i) => running(i, { heartbeat: random() < 0.5 ? idle() : busy() }));
+      expect(reconcile(input(observed, { slots: count }))).toEqual([]);
+    }
+  });
+});

@@ -1,0 +1,63 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { HEARTBEAT_FILE } from '@docker-cernvm/pilot';
+import { SlotDirs } from './slot-dirs.js';
+import { heartbeat } from './testing/builders.js';
+
+describe('SlotDirs', () => {
+  let root: string;
+  let dirs: SlotDirs;
+
+  beforeEach(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'slot-dirs-'));
+    dirs = new SlotDirs(path.join(root, 'f'));
+  });
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  async function writeHeartbeat(slot: number, startedEpoch: number): Promise<void> {
+    const file = path.join(dirs.dirOf(slot), HEARTBEAT_FILE);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, JSON.stringify(heartbeat({ startedEpoch, state: 'Claimed' })));
+  }
+
+  it('keeps each slot in its own directory under the root', () => {
+    expect(dirs.dirOf(3)).toBe(path.join(root, 'f', 'slot-3'));
+  });
+
+  it('writes the rendered files into the slot directory, with their modes, and returns it', async () => {
+    const dir = await dirs.prepare(2, [
+      { path: 'condor_config', content: 'A = 1\n', mode: 0o644 },
+      { path: 'entrypoint.sh', content: '#!/bin/sh\n', mode: 0o755 },
+    ]);
+    expect(dir).toBe(dirs.dirOf(2));
+    expect(await readFile(path.join(dir, 'condor_config'), 'utf8')).toBe('A = 1\n');
+    expect((await stat(path.join(dir, 'entrypoint.sh'))).mode & 0o777).toBe(0o755);
+  });
+
+  it('reads the heartbeat of the pilot now on the slot', async () => {
+    await writeHeartbeat(1, 2_000);
+    expect(await dirs.heartbeat(1, 2_000_000)).toMatchObject({ startedEpoch: 2_000, state: 'Claimed' });
+  });
+
+  it('allows a second of difference between the container start and the pilot’s own clock', async () => {
+    await writeHeartbeat(1, 1_999);
+    expect(await dirs.heartbeat(1, 2_000_000)).toBeDefined();
+    await writeHeartbeat(1, 1_998);
+    expect(await dirs.heartbeat(1, 2_000_000)).toBeUndefined();
+  });
+
+  it('ignores the heartbeat a previous pilot of the slot left behind', async () => {
+    await writeHeartbeat(1, 1_000);
+    expect(await dirs.heartbeat(1, 2_000_000)).toBeUndefined();
+  });
+
+  it('has no heartbeat for a slot whose pilot has not written one, or wrote garbage', async () => {
+    expect(await dirs.heartbeat(5, 0)).toBeUndefined();
+    const file = path.join(dirs.dirOf(6), HEARTBEAT_FILE);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, '{"half":');
+    expect(await dirs.heartbeat(6, 0)).toBeUndefined();
+  });
+});
