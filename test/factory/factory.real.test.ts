@@ -5,7 +5,14 @@ import path from 'node:path';
 import { createMounter } from '@docker-cernvm/mounter';
 import { TMP_PREFIX, cleanUpTestMounts } from '../support/cleanup.js';
 import { docker, realEngineAvailable } from '../support/engine.js';
-import { FactoryProcess, type SlotContainer, removeFactoryContainers, slotContainers, waitFor } from '../support/factory-process.js';
+import {
+  FactoryProcess,
+  type SlotContainer,
+  removeFactoryContainers,
+  slotContainers,
+  startTestFactory,
+  waitFor,
+} from '../support/factory-process.js';
 import { SLOT_IMAGE, buildSlotImage } from '../support/slot-image.js';
 
 const engineUp = await realEngineAvailable('factory on the real engine');
@@ -45,27 +52,7 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
   });
 
   function startFactory(slots: number, extra: string[] = [], name = NAME): FactoryProcess {
-    const factory = new FactoryProcess([
-      'start',
-      '--name',
-      name,
-      '--slots',
-      String(slots),
-      '--image',
-      SLOT_IMAGE,
-      '--slot-command',
-      'image',
-      '--token-file',
-      tokenFile,
-      '--state-dir',
-      path.join(tmp, 'state'),
-      '--no-pin',
-      '--memory-mb',
-      '64',
-      '--log-format',
-      'json',
-      ...extra,
-    ]);
+    const factory = startTestFactory({ name, dir: tmp, tokenFile, image: SLOT_IMAGE }, slots, extra);
     factories.push(factory);
     return factory;
   }

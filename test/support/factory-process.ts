@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
 import { docker } from './engine.js';
 
 const BIN = new URL('../../packages/factory/dist/cli/bin.js', import.meta.url).pathname;
@@ -37,6 +38,58 @@ export class FactoryProcess {
   signal(signal: NodeJS.Signals): void {
     this.child.kill(signal);
   }
+}
+
+/** Where a test factory keeps its state, its token and its socket. */
+export interface TestFactorySetup {
+  name: string;
+  dir: string;
+  tokenFile: string;
+  image: string;
+}
+
+export const socketOf = (setup: TestFactorySetup) => path.join(setup.dir, `${setup.name}.sock`);
+
+/**
+ * `start` (with `--slots` unless undefined: then from a --config file) with the slot image's own command, no pinning, small slots, JSON logs, its socket in the test directory
+ * and HTTP on a free port of 127.0.0.1 (the `factory-starting` log line says which).
+ */
+export function startTestFactory(setup: TestFactorySetup, slots: number | undefined, extra: readonly string[] = []): FactoryProcess {
+  return new FactoryProcess([
+    'start',
+    '--name',
+    setup.name,
+    ...(slots === undefined ? [] : ['--slots', String(slots)]),
+    '--image',
+    setup.image,
+    '--slot-command',
+    'image',
+    '--token-file',
+    setup.tokenFile,
+    '--state-dir',
+    path.join(setup.dir, 'state'),
+    '--socket',
+    socketOf(setup),
+    '--listen',
+    '127.0.0.1:0',
+    '--no-pin',
+    '--memory-mb',
+    '64',
+    '--log-format',
+    'json',
+    ...extra,
+  ]);
+}
+
+/** Runs `docker-cernvm-factory <args>` to its end: exit code and output. */
+export async function factoryCommand(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  return { code, stdout, stderr };
 }
 
 export interface SlotContainer {

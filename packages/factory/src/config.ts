@@ -53,6 +53,10 @@ export const factoryConfigSchema = z
     onExit: z.enum(['leave', 'stop'], { error: 'leave (pilots keep running) or stop' }),
     stopTimeoutSeconds: wholeNumber(0, 86_400, 'whole seconds'),
     logFormat: z.enum(['human', 'json'], { error: 'human or json' }),
+    listen: z
+      .string({ error: 'HOST:PORT or none' })
+      .regex(/^(?:none|[A-Za-z0-9.-]+:\d{1,5})$/, 'HOST:PORT for /metrics, /healthz and /status, or none'),
+    socket: z.string({ error: 'an absolute path' }).regex(ABSOLUTE_PATH, 'an absolute path').optional(),
   })
   .strict();
 
@@ -74,6 +78,7 @@ export const CONFIG_DEFAULTS: Omit<FactoryConfig, 'slots'> = {
   onExit: 'leave',
   stopTimeoutSeconds: 30,
   logFormat: 'human',
+  listen: '127.0.0.1:9720',
 };
 
 /** Where each key's value came from, so an error can name the file line's key, the variable or the flag. */

@@ -33,6 +33,9 @@ export function parseControlRequest(text: string): { request: ControlRequest } |
   } catch {
     return { error: 'malformed request: expected one JSON object' };
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { error: 'malformed request: expected one JSON object' };
+  }
   const parsed = controlRequestSchema.safeParse(value);
   if (parsed.success) return { request: parsed.data };
   const issue = parsed.error.issues[0]!;

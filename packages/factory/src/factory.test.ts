@@ -66,6 +66,7 @@ beforeEach(() => {
     'slot-removed': [],
     'action-failed': [],
     reconciled: [],
+    summary: [],
     'events-connected': [],
     'events-disconnected': [],
     drained: [],

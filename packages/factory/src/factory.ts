@@ -46,6 +46,8 @@ export interface FactoryEvents {
   'slot-removed': [{ slot: number; id: string; reason: string }];
   'action-failed': [{ action: Action; error: Error }];
   reconciled: [{ summary: SlotSummary; durationMs: number; actions: number }];
+  /** A new summary: after each pass, and after heartbeats are read again for a scrape. */
+  summary: [summary: SlotSummary];
   'events-connected': [];
   'events-disconnected': [reason: string];
   /** Draining, and the last pilot is gone. */
@@ -90,6 +92,7 @@ export class Factory {
   private readonly drainSent = new Set<string>();
   private readonly stopSent = new Set<string>();
   private lastObserved: readonly ObservedContainer[] = [];
+  private lastRetryAt: ReadonlyMap<number, number> = new Map();
   private readonly exitsSeen = new Set<string>();
   /** Containers a `die` event named: the engine's list can still show them running for a moment after it. */
   private readonly died = new Set<string>();
@@ -148,6 +151,30 @@ export class Factory {
   }
 
   summary(): SlotSummary | undefined {
+    return this.lastSummary;
+  }
+
+  /**
+   * Reads the running slots' heartbeats again (files only, no Docker request), so a scrape or a status between
+   * passes sees what the pilots say now; heartbeats change without any Docker event.
+   */
+  async refreshHeartbeats(): Promise<SlotSummary | undefined> {
+    if (!this.lastSummary) return undefined;
+    const { slotDirs, clock } = this.options;
+    this.lastObserved = await Promise.all(
+      this.lastObserved.map(async (c) => {
+        if (c.phase !== 'running') return c;
+        const heartbeat = await slotDirs.heartbeat(c.slot, c.createdAt);
+        const { heartbeat: _old, ...rest } = c;
+        return {
+          ...rest,
+          draining: c.draining || heartbeat?.phase === 'draining',
+          ...(heartbeat ? { heartbeat } : {}),
+        };
+      }),
+    );
+    this.lastSummary = this.summarize(this.lastObserved, this.lastRetryAt, clock.now());
+    this.events.emit('summary', this.lastSummary);
     return this.lastSummary;
   }
 
@@ -292,6 +319,8 @@ export class Factory {
     for (const action of actions) this.enqueue(action);
     this.lastReconcileAt = this.options.clock.now();
     this.lastSummary = this.summarize(observed, retryAt, now);
+    this.lastRetryAt = retryAt;
+    this.events.emit('summary', this.lastSummary);
     this.events.emit('reconciled', { summary: this.lastSummary, durationMs: this.lastReconcileAt - started, actions: actions.length });
     const drained = this.desired.draining && observed.length === 0 && this.creating.size === 0;
     if (drained && !this.drainedSaid) this.events.emit('drained');

@@ -11,6 +11,8 @@ export interface ObservationSources {
   metrics: FactoryMetrics;
   health: () => HealthState;
   status: () => unknown;
+  /** Brings what is read from files (heartbeats) up to date before answering. */
+  refresh: () => Promise<unknown>;
 }
 
 /** `GET /metrics`, `/healthz` and `/status` for Prometheus and people; read-only: nothing here changes the factory. */
@@ -25,6 +27,7 @@ export class ObservationServer {
       }
       const url = new URL(request.url ?? '/', 'http://localhost');
       void (async () => {
+        if (url.pathname === '/metrics' || url.pathname === '/status') await sources.refresh();
         switch (url.pathname) {
           case '/metrics':
             response.writeHead(200, { 'Content-Type': sources.metrics.registry.contentType });

@@ -23,6 +23,8 @@ export const SCALAR_KEYS = [
   'onExit',
   'stopTimeoutSeconds',
   'logFormat',
+  'listen',
+  'socket',
 ] as const;
 export type ScalarKey = (typeof SCALAR_KEYS)[number];
 

@@ -84,8 +84,8 @@ export class FactoryMetrics {
   /** Follows the factory's events; call once. */
   observe(factory: Factory): void {
     let everConnected = false;
-    factory.events.on('reconciled', ({ summary, durationMs }) => {
-      this.reconcileDuration.observe(durationMs / 1000);
+    factory.events.on('reconciled', ({ durationMs }) => this.reconcileDuration.observe(durationMs / 1000));
+    factory.events.on('summary', (summary) => {
       this.desired.set(summary.desired);
       this.slots.set({ state: 'starting' }, summary.starting);
       this.slots.set({ state: 'running' }, summary.running);

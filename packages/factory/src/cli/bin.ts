@@ -11,7 +11,7 @@ process.exitCode = await runCli(process.argv.slice(2), {
     isTerminal: process.stderr.isTTY === true,
   },
   env: process.env,
-  runtime: () => new DockerodeRuntime(),
+  runtime: (count) => new DockerodeRuntime(undefined, count),
   mounter: () => createMounter(),
   clock: systemClock,
   signals: process,

@@ -20,7 +20,8 @@ export interface SignalSource {
 export interface CliContext {
   io: CliIo;
   env: Readonly<Record<string, string | undefined>>;
-  runtime: () => SlotRuntime;
+  /** The engine adapter; `count` is told the operation of every Docker API request (for the metrics). */
+  runtime: (count?: (operation: string) => void) => SlotRuntime;
   mounter: () => Pick<Mounter, 'inspectPlaceholder'>;
   clock: Clock;
   signals: SignalSource;

@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { DEFAULT_SOCKET_DIR } from '../socket-path.js';
 
 /** Where a running factory listens: its socket path, from --socket or from its name. */
 export interface ControlArgs {
@@ -7,11 +8,6 @@ export interface ControlArgs {
   json: boolean;
 }
 
-export const DEFAULT_SOCKET_DIR = '/run/docker-cernvm-factory';
-
-export function socketPathOf(name: string, socket?: string): string {
-  return socket ?? `${DEFAULT_SOCKET_DIR}/${name}.sock`;
-}
 
 export function controlOptions<T>(argv: Argv<T>): Argv<T & ControlArgs> {
   return argv

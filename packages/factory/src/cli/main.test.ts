@@ -47,7 +47,9 @@ beforeEach(() => {
 });
 
 /** `start` with a token, a state directory and JSON logs; `args` add to (or, later, override) them. */
-const start = (...args: string[]) => ['start', '--token-file', token, '--state-dir', path.join(tmp, 'state'), '--log-format', 'json', ...args];
+// Unit tests never touch /run or a fixed port: the socket goes in the temp dir and HTTP is off.
+const isolated = () => ['--socket', path.join(tmp, 'control.sock'), '--listen', 'none'];
+const start = (...args: string[]) => ['start', '--token-file', token, '--state-dir', path.join(tmp, 'state'), '--log-format', 'json', ...isolated(), ...args];
 
 /** Polls (in real time: slot directories are written to disk) until `check` holds. */
 async function waitFor(check: () => boolean, what: string): Promise<void> {
@@ -89,7 +91,7 @@ describe('runCli: bad input', () => {
     ['--slots without a value', start('--slots'), /^error: Not enough arguments following: slots$/],
     ['an unknown flag', start('--slots', '1', '--bogus'), /^error: Unknown argument: bogus$/],
     ['an unknown command', ['frobnicate'], /^error: Unknown argument: frobnicate$/],
-    ['no command', [], /^error: name a command: start$/],
+    ['no command', [], /^error: name a command: start, scale, drain, resume or status$/],
     ['a bad --memory-mb', start('--slots', '1', '--memory-mb', '12'), /^error: --memory-mb: expected whole megabytes ≥ 64$/],
     ['a bad --name', start('--slots', '1', '--name', '../x'), /^error: --name: expected lower-case letters/],
     ['a relative --token-file', start('--slots', '1', '--token-file', 'pool.token'), /^error: --token-file: expected an absolute path$/],
@@ -300,13 +302,13 @@ describe('runCli: start', () => {
 
   it('shows fill progress on a terminal with human logs', async () => {
     context = { ...context, io: { ...context.io, isTerminal: true } };
-    const exit = runCli(['start', '--token-file', token, '--state-dir', path.join(tmp, 'state'), '--no-pin', '--slots', '2'], context);
+    const exit = runCli(['start', '--token-file', token, '--state-dir', path.join(tmp, 'state'), ...isolated(), '--no-pin', '--slots', '2'], context);
     await waitFor(() => runtime.running().length === 2, '2 pilots');
     await advanceUntil(() => err.includes('slots 2/2 running\n'), 'the progress line');
     signals.emit('SIGTERM');
     expect(await exit).toBe(EXIT_OK);
     expect(err).toContain('slots 2/2 running\n');
-    expect(err).toMatch(/^\S+ info {2}factory-starting name=docker-cernvm slots=2 image=cernvm:4 pin=false$/m);
+    expect(err).toMatch(/^\S+ info {2}factory-starting name=docker-cernvm slots=2 image=cernvm:4 pin=false socket=\S+control\.sock http=none$/m);
   });
 
   it('exits 1 when the first pass fails, and leaves nothing behind that keeps the process alive', async () => {

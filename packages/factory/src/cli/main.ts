@@ -1,4 +1,5 @@
 import yargs from 'yargs';
+import { drainCommand, resumeCommand, scaleCommand, statusCommand } from './commands/control.js';
 import { startCommand } from './commands/start.js';
 import type { CliContext } from './context.js';
 
@@ -18,10 +19,14 @@ export async function runCli(args: readonly string[], context: CliContext): Prom
     .scriptName('docker-cernvm-factory')
     .usage('$0 <command> [options]\n\nKeep N one-core HTCondor pilot slots running on this Docker host.')
     .command(startCommand(context))
+    .command(scaleCommand(context))
+    .command(drainCommand(context))
+    .command(resumeCommand(context))
+    .command(statusCommand(context))
     .middleware(() => {
       handlerStarted = true;
     }, false)
-    .demandCommand(1, 'name a command: start')
+    .demandCommand(1, 'name a command: start, scale, drain, resume or status')
     .strict()
     // A flag given twice means the last one, as a service file overridden by hand expects (`--no-pin … --pin`).
     .parserConfiguration({ 'duplicate-arguments-array': false })

@@ -3,7 +3,8 @@ import { MAX_SLOTS } from '../../config.js';
 import { sendControlRequest } from '../../control-server.js';
 import { FactoryError } from '../../errors.js';
 import type { CliContext } from '../context.js';
-import { type ControlArgs, controlOptions, socketPathOf } from '../control-args.js';
+import { socketPathOf } from '../../socket-path.js';
+import { type ControlArgs, controlOptions } from '../control-args.js';
 
 async function send(context: CliContext, argv: ControlArgs, request: Record<string, unknown>, say: (result: unknown) => string) {
   const result = await sendControlRequest(socketPathOf(argv.name, argv.socket), request);

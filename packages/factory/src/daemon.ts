@@ -1,0 +1,209 @@
+import path from 'node:path';
+import type { Mounter } from '@docker-cernvm/mounter';
+import { checkHostToken } from '@docker-cernvm/pilot';
+import type { CliContext, FactorySignal } from './cli/context.js';
+import type { FactoryConfig } from './config.js';
+import type { ControlRequest } from './control-protocol.js';
+import { ControlServer } from './control-server.js';
+import type { EngineFacts, SlotRuntime } from './docker-runtime.js';
+import { FactoryError } from './errors.js';
+import { Factory } from './factory.js';
+import { wireLogs } from './factory-logs.js';
+import { type HealthState, ObservationServer } from './http-server.js';
+import { checkSlotImage } from './image-check.js';
+import { type ConfigLayers, loadFactoryConfig } from './load-config.js';
+import { type Logger, createLogger } from './logger.js';
+import { FactoryMetrics } from './metrics.js';
+import { SlotDirs } from './slot-dirs.js';
+import { socketPathOf } from './socket-path.js';
+import { type SlotTemplate, slotPilotOptions, templateHash, templateOf } from './template.js';
+
+export interface DaemonOptions {
+  layers: ConfigLayers;
+  /** End with exit code 0 once a drain has let the last pilot go. */
+  exitWhenDrained: boolean;
+}
+
+/** Refuses more pinned slots than cores before anything changes. */
+function checkPinning(slots: number, config: FactoryConfig, facts: EngineFacts): void {
+  const pinnedCores = slots * config.coresPerSlot;
+  if (config.pin && pinnedCores > facts.cpus) {
+    throw new FactoryError(
+      'E_PIN_OVERCOMMIT',
+      `${slots} slots × ${config.coresPerSlot} core(s) need ${pinnedCores} pinned cores, but this host has ${facts.cpus}: run fewer slots or pass --no-pin`,
+    );
+  }
+}
+
+/** Everything checked before a slot is made from this configuration: pinning, token, image, pilot options. */
+async function prepare(
+  config: FactoryConfig,
+  facts: EngineFacts,
+  runtime: SlotRuntime,
+  mounter: Pick<Mounter, 'inspectPlaceholder'>,
+): Promise<{ template: SlotTemplate; indexLimit: number }> {
+  checkPinning(config.slots, config, facts);
+  await checkHostToken(config.tokenFile);
+  const image = await checkSlotImage(config.image, mounter, (ref) => runtime.imageExists(ref));
+  const template = templateOf(config, image.cernvmVersion);
+  slotPilotOptions(template, config.name, 0); // every slot's pilot options are valid before anything is made
+  return { template, indexLimit: config.pin ? Math.floor(facts.cpus / config.coresPerSlot) : Number.POSITIVE_INFINITY };
+}
+
+/** Keys a reload cannot change in a running factory: they name where it lives. */
+const RESTART_KEYS = ['name', 'stateDir', 'socket', 'listen', 'concurrency', 'logFormat'] as const;
+
+/**
+ * The factory as a foreground service: the reconciler, its control socket, its HTTP endpoints, and the signals
+ * (TERM/INT stop, USR1 drain, HUP reload). Resolves when it has stopped.
+ */
+export async function runDaemon(context: CliContext, options: DaemonOptions): Promise<void> {
+  const { io, clock, signals } = context;
+  let config = await loadFactoryConfig(options.layers);
+  const logger: Logger = createLogger(config.logFormat, io.stderr);
+  const metrics = new FactoryMetrics(() => clock.now());
+  const runtime = context.runtime(metrics.countRequest);
+  const facts = await runtime.facts();
+  const mounter = context.mounter();
+  const { template, indexLimit } = await prepare(config, facts, runtime, mounter);
+
+  const factory = new Factory({
+    name: config.name,
+    runtime,
+    slotDirs: new SlotDirs(path.join(config.stateDir, config.name)),
+    clock,
+    slots: config.slots,
+    template,
+    indexLimit,
+    concurrency: config.concurrency,
+    resyncMs: config.resyncSeconds * 1000,
+    stopTimeoutSeconds: config.stopTimeoutSeconds,
+  });
+  wireLogs(factory, logger, io, config.logFormat);
+  metrics.observe(factory);
+
+  const reload = async (): Promise<unknown> => {
+    const next = await loadFactoryConfig(options.layers);
+    for (const key of RESTART_KEYS) {
+      if (next[key] !== config[key]) logger.log('warn', 'reload-ignored', { key, reason: 'takes effect at the next start' });
+    }
+    const prepared = await prepare({ ...next, name: config.name }, facts, runtime, mounter);
+    config = { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig;
+    factory.setTemplate(prepared.template, prepared.indexLimit);
+    factory.setSlots(next.slots);
+    logger.log('info', 'factory-reloaded', { slots: next.slots, template: templateHash(prepared.template) });
+    return statusOf();
+  };
+
+  const statusOf = () => ({
+    name: config.name,
+    draining: factory.desiredState.draining,
+    summary: factory.summary(),
+    template: { image: factory.currentTemplate.image, cernvmVersion: factory.currentTemplate.cernvmVersion, hash: factory.desiredState.templateHash },
+    slots: factory.slots(),
+  });
+
+  const health = (): HealthState => {
+    const staleAfter = 2 * config.resyncSeconds * 1000 + 5_000;
+    if (!factory.eventsConnected) return { healthy: false, reason: 'the Docker events stream is not connected' };
+    if (clock.now() - factory.lastReconcileTime > staleAfter) return { healthy: false, reason: 'no reconcile pass recently' };
+    return { healthy: true, reason: 'ok' };
+  };
+
+  const handle = async (request: ControlRequest): Promise<unknown> => {
+    logger.log('info', 'control-request', { command: request.command, ...(request.command === 'scale' ? { slots: request.slots } : {}) });
+    switch (request.command) {
+      case 'status':
+        await factory.refreshHeartbeats();
+        return statusOf();
+      case 'drain':
+        factory.setDraining(true);
+        return statusOf();
+      case 'resume':
+        factory.setDraining(false);
+        return statusOf();
+      case 'scale':
+        checkPinning(request.slots, config, facts);
+        factory.setSlots(request.slots, request.force === true);
+        return statusOf();
+      case 'reload':
+        return reload();
+    }
+  };
+
+  const control = await ControlServer.listen(socketPathOf(config.name, config.socket), handle);
+  let http: ObservationServer | undefined;
+  try {
+    if (config.listen !== 'none') {
+      const separator = config.listen.lastIndexOf(':');
+      http = await ObservationServer.listen(config.listen.slice(0, separator), Number(config.listen.slice(separator + 1)), {
+        metrics,
+        health,
+        status: statusOf,
+        refresh: () => factory.refreshHeartbeats(),
+      });
+    }
+  } catch (error) {
+    await control.close();
+    throw new FactoryError('E_BAD_OPTION', `--listen ${config.listen}: cannot listen there (${(error as Error).message})`);
+  }
+  logger.log('info', 'factory-starting', {
+    name: config.name,
+    slots: config.slots,
+    image: config.image,
+    cernvm: template.cernvmVersion,
+    pin: config.pin,
+    socket: control.socketPath,
+    http: http ? `${http.address.address}:${http.address.port}` : 'none',
+  });
+
+  const handlers: [FactorySignal, () => void][] = [];
+  const detach = () => {
+    for (const [s, h] of handlers) signals.off(s, h);
+  };
+  const done = new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (why: string, mode: 'leave' | 'stop') => {
+      if (stopping) {
+        logger.log('warn', 'factory-exit-now', { signal: why });
+        context.exitNow(130);
+        return;
+      }
+      stopping = true;
+      logger.log('info', 'factory-stopping', { why, pilots: mode === 'stop' ? 'stopping' : 'left running for the next start to adopt' });
+      void factory.close(mode, config.stopTimeoutSeconds).then(async () => {
+        detach();
+        await Promise.all([control.close(), http?.close()]);
+        resolve();
+      });
+    };
+    handlers.push(
+      ['SIGTERM', () => stop('SIGTERM', config.onExit)],
+      ['SIGINT', () => stop('SIGINT', config.onExit)],
+      [
+        'SIGUSR1',
+        () => {
+          logger.log('info', 'factory-draining', { signal: 'SIGUSR1' });
+          factory.setDraining(true);
+        },
+      ],
+      [
+        'SIGHUP',
+        () => void reload().catch((error: Error) => logger.log('error', 'reload-refused', { error: error.message.split('\n')[0] })),
+      ],
+    );
+    for (const [s, h] of handlers) signals.on(s, h);
+    if (options.exitWhenDrained) factory.events.on('drained', () => stop('drained', 'leave'));
+  });
+  try {
+    await factory.start();
+  } catch (error) {
+    // The error is reported and the process must end: nothing (events stream, timers, handlers) may keep it up.
+    detach();
+    await factory.close('leave');
+    await Promise.all([control.close(), http?.close()]);
+    throw error;
+  }
+  await done;
+  logger.log('info', 'factory-stopped', {});
+}
