@@ -47,6 +47,8 @@ export interface JobRequest {
   command: string;
   /** A ClassAd expression the slot must match (for example one slot's attribute). */
   requirements?: string;
+  /** How many jobs of this kind (one cluster, procs 0…count−1, each its own output file). */
+  count?: number;
 }
 
 export interface JobEvent {
@@ -139,13 +141,13 @@ export class CentralManager {
     const submit = [
       'executable = /bin/sh',
       `arguments = "-c '${job.command.replace(/'/g, "''").replace(/"/g, '""')}'"`,
-      `output = /cm/jobs/${job.name}/out`,
-      `error = /cm/jobs/${job.name}/err`,
+      `output = /cm/jobs/${job.name}/out${job.count ? '.$(Process)' : ''}`,
+      `error = /cm/jobs/${job.name}/err${job.count ? '.$(Process)' : ''}`,
       `log = /cm/jobs/${job.name}/log`,
       'should_transfer_files = YES',
       'when_to_transfer_output = ON_EXIT',
       ...(job.requirements ? [`requirements = ${job.requirements}`] : []),
-      'queue',
+      job.count ? `queue ${job.count}` : 'queue',
       '',
     ].join('\n');
     await writeFile(path.join(jobDir, 'job.sub'), submit, { mode: 0o644 });
