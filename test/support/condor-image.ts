@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +17,47 @@ export const CONDOR_IMAGE = 'docker-cernvm-test/condor:trixie';
 export async function condorRoot(): Promise<string> {
   const { stdout } = await run('bash', [FIXTURE_SCRIPT], { maxBuffer: 1 << 20, timeout: 15 * 60_000 });
   return stdout.trim().split('\n').pop() ?? '';
+}
+
+export interface MountedSnapshots {
+  /** Image tag per CernVM version, each a placeholder with its own snapshot of the repository bound over it. */
+  images: ReadonlyMap<string, string>;
+  mounter: Mounter;
+  release(): Promise<void>;
+}
+
+/**
+ * Several snapshots of one stand-in repository, as CVMFS publishes them under `.cvmfs/snapshots/<tag>/cvm4`: each
+ * is the same HTCondor root under a read-only overlay that adds its own `.installed_cernvm-system-<version>`
+ * marker, so each snapshot reports its own CernVM version. Each is mounted over its own placeholder.
+ */
+export async function mountCondorSnapshots(versions: readonly string[]): Promise<MountedSnapshots> {
+  const root = await condorRoot();
+  const tmp = await mkdtemp(path.join(tmpdir(), TMP_PREFIX));
+  const cvmfsDir = path.join(tmp, 'cvmfs');
+  const mounter = createMounter({ paths: { cvmfsDir, mountBase: path.join(tmp, 'mnt'), stateDir: path.join(tmp, 'state') } });
+  await cleanUpTestMounts(mounter, CONDOR_BRANCH);
+  const images = new Map<string, string>();
+  for (const version of versions) {
+    const marker = path.join(tmp, 'markers', version);
+    await mkdir(marker, { recursive: true });
+    await writeFile(path.join(marker, `.installed_cernvm-system-${version}`), '');
+    const snapshot = `cernvm-system-${version}`;
+    const target = path.join(cvmfsDir, CONDOR_BRANCH, '.cvmfs', 'snapshots', snapshot, 'cvm4');
+    await mkdir(target, { recursive: true });
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${marker}:${root}`, target]);
+    const tag = `docker-cernvm-test/condor:${version}`;
+    await mounter.mount({ tag, branch: CONDOR_BRANCH, snapshot });
+    images.set(version, tag);
+  }
+  return {
+    images,
+    mounter,
+    async release() {
+      await cleanUpTestMounts(mounter, CONDOR_BRANCH);
+      await removeUnmounted(tmp);
+    },
+  };
 }
 
 /** rm -rf, but never through a mount that is still there (it would reach into the fixture root). */

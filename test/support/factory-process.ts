@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { docker } from './engine.js';
 
@@ -90,6 +91,18 @@ export async function factoryCommand(args: readonly string[]): Promise<{ code: n
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   return { code, stdout, stderr };
+}
+
+/** One request to a factory's control socket, answered as parsed JSON (fast enough to poll). */
+export function controlRequest(socketPath: string, request: unknown): Promise<{ ok: boolean; result?: unknown; error?: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+    socket.on('end', () => resolve(JSON.parse(answer) as { ok: boolean }));
+    socket.on('error', reject);
+    socket.on('connect', () => socket.end(`${JSON.stringify(request)}\n`));
+  });
 }
 
 export interface SlotContainer {

@@ -252,13 +252,22 @@ export class Mounter {
     });
   }
 
-  /** Unbinds every placeholder of ours (or of one repository), then our repository mounts; refuses while in use. */
-  async unmountAll(options: { branch?: string } = {}): Promise<UnmountResult> {
+  /**
+   * Unbinds every placeholder of ours (or of one repository), then our repository mounts; refuses while in use.
+   * With `tag`, only that image is unbound (an old snapshot after a roll) and the repository mounts stay for the rest.
+   */
+  async unmountAll(options: { branch?: string; tag?: string } = {}): Promise<UnmountResult> {
     if (options.branch !== undefined) checkBranch(options.branch);
+    const tagRef = options.tag === undefined ? undefined : formatImageRef(parseImageRef(options.tag));
     const storage = await this.storage();
     const table = await this.mounts.table();
     const placeholders = await this.placeholderLayers(storage);
-    const selected = placeholders.filter((p) => !options.branch || p.pair.branch === options.branch);
+    const selected = placeholders.filter(
+      (p) => (!options.branch || p.pair.branch === options.branch) && (!tagRef || p.image.tags.includes(tagRef)),
+    );
+    if (tagRef && selected.length === 0) {
+      throw new MounterError('E_NO_IMAGE', `no docker-cernvm placeholder is tagged ${tagRef}`);
+    }
     const bound = selected.filter((p) => mountAt(table, p.layerDir));
 
     const busy: string[] = [];
@@ -273,7 +282,7 @@ export class Mounter {
       );
     }
 
-    const orphans = options.branch ? [] : this.orphanLayerDirs(storage, table, placeholders);
+    const orphans = options.branch || tagRef ? [] : this.orphanLayerDirs(storage, table, placeholders);
     const unboundLayers: string[] = [];
     for (const layerDir of [...bound.map((p) => p.layerDir), ...orphans]) {
       await this.reporter.step(`Unmounting ${layerDir}`, () => this.mounts.unmountAll(layerDir));
@@ -282,7 +291,7 @@ export class Mounter {
 
     const repositories = this.repositories
       .repositoryMounts(await this.mounts.table())
-      .filter((r) => !options.branch || r.branch === options.branch)
+      .filter((r) => !tagRef && (!options.branch || r.branch === options.branch))
       // Snapshot mounts first: nothing of ours stacks on them, but the main mount reads more naturally last.
       .sort((a, b) => Number(!a.snapshot) - Number(!b.snapshot));
     const unmountedRepositories: string[] = [];

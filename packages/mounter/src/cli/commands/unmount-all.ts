@@ -3,6 +3,7 @@ import { type CliContext, type GlobalArgs, mounterFor, printJson } from '../cont
 
 interface UnmountArgs extends GlobalArgs {
   branch?: string;
+  tag?: string;
 }
 
 export function unmountAllCommand(context: CliContext): CommandModule<GlobalArgs, UnmountArgs> {
@@ -11,9 +12,15 @@ export function unmountAllCommand(context: CliContext): CommandModule<GlobalArgs
     aliases: ['umount-all'],
     describe: 'Unbind every placeholder, then the repository mounts; refuses while containers use them',
     builder: (argv) =>
-      argv.option('branch', { type: 'string', requiresArg: true, describe: 'Only this CernVM repository' }),
+      argv
+        .option('branch', { type: 'string', requiresArg: true, describe: 'Only this CernVM repository' })
+        .option('tag', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'Only this image (an old snapshot after a roll); repository mounts stay',
+        }),
     handler: async (argv) => {
-      const result = await mounterFor(context, argv).unmountAll({ branch: argv.branch });
+      const result = await mounterFor(context, argv).unmountAll({ branch: argv.branch, tag: argv.tag });
       if (argv.json) return printJson(context.io, result);
       if (result.unboundLayers.length + result.unmountedRepositories.length === 0) {
         context.io.stderr('nothing of docker-cernvm is mounted\n');
