@@ -13,7 +13,13 @@ const engineUp = await realEngineAvailable('end to end on a real HTCondor pool')
 const describePool = engineUp ? describe : describe.skip;
 
 // One factory name per test: a SIGKILLed pilot's ad stays in the collector for a while, and must not count for the next.
-const NAMES = { fill: 'dcvm-e2e-fill', drain: 'dcvm-e2e-drain', roll: 'dcvm-e2e-roll', lifetime: 'dcvm-e2e-lifetime' } as const;
+const NAMES = {
+  fill: 'dcvm-e2e-fill',
+  drain: 'dcvm-e2e-drain',
+  roll: 'dcvm-e2e-roll',
+  follow: 'dcvm-e2e-follow',
+  lifetime: 'dcvm-e2e-lifetime',
+} as const;
 const VERSION_A = '4.7.1.0';
 const VERSION_B = '4.7.2.0';
 /** The central manager runs from a snapshot of its own, so that snapshot A can be unmounted after the roll. */
@@ -162,6 +168,28 @@ describePool('docker-cernvm end to end: factory slots in a real HTCondor pool', 
     // Nothing uses A any more: it unmounts, while B stays bound and in use.
     await expect(condor.mounter.unmountAll({ tag: imageA })).resolves.toMatchObject({ unboundLayers: [expect.any(String)] });
   }, 480_000);
+
+  it('follows the repository with --follow-snapshot: a newly published snapshot is mounted and the slots roll to it', async () => {
+    const next = '4.7.3.0';
+    factory = startFactory(NAMES.follow, 2, [
+      '--image',
+      imageB,
+      '--follow-snapshot',
+      '--follow-interval-seconds',
+      '2',
+      '--cvmfs-dir',
+      condor.cvmfsDir,
+    ]);
+    await waitFor(async () => ((await factorySlots(NAMES.follow)).filter((a) => a.CernVMVersion === VERSION_B).length === 2 ? true : undefined), 120_000, 'two B slots');
+    await condor.publish(next);
+    await waitFor(async () => {
+      const ads = await factorySlots(NAMES.follow);
+      return ads.length === 2 && ads.every((a) => a.CernVMVersion === next) ? true : undefined;
+    }, 180_000, `two slots on ${next}`);
+    const followed = factory.logs().find((l) => l.event === 'snapshot-followed');
+    expect(followed).toMatchObject({ snapshot: `cernvm-system-${next}`, image: `docker-cernvm-test/condor:cernvm-system-${next}` });
+    expect(factory.logs().filter((l) => l.event === 'slot-draining' && l.reason === 'template')).toHaveLength(2);
+  }, 360_000);
 
   it('refreshes a pilot after its maximum lifetime: it retires peacefully and the factory replaces it', async () => {
     const config = path.join(tmp, 'lifetime.yaml');

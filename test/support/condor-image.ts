@@ -23,6 +23,10 @@ export interface MountedSnapshots {
   /** Image tag per CernVM version, each a placeholder with its own snapshot of the repository bound over it. */
   images: ReadonlyMap<string, string>;
   mounter: Mounter;
+  /** The stand-in for /cvmfs (a factory following snapshots is pointed here). */
+  cvmfsDir: string;
+  /** Publishes one more snapshot in the repository, without mounting it (as a new CernVM release appears). */
+  publish(version: string): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -37,22 +41,26 @@ export async function mountCondorSnapshots(versions: readonly string[]): Promise
   const cvmfsDir = path.join(tmp, 'cvmfs');
   const mounter = createMounter({ paths: { cvmfsDir, mountBase: path.join(tmp, 'mnt'), stateDir: path.join(tmp, 'state') } });
   await cleanUpTestMounts(mounter, CONDOR_BRANCH);
-  const images = new Map<string, string>();
-  for (const version of versions) {
+  const publish = async (version: string) => {
     const marker = path.join(tmp, 'markers', version);
     await mkdir(marker, { recursive: true });
     await writeFile(path.join(marker, `.installed_cernvm-system-${version}`), '');
-    const snapshot = `cernvm-system-${version}`;
-    const target = path.join(cvmfsDir, CONDOR_BRANCH, '.cvmfs', 'snapshots', snapshot, 'cvm4');
+    const target = path.join(cvmfsDir, CONDOR_BRANCH, '.cvmfs', 'snapshots', `cernvm-system-${version}`, 'cvm4');
     await mkdir(target, { recursive: true });
     await run('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${marker}:${root}`, target]);
+  };
+  const images = new Map<string, string>();
+  for (const version of versions) {
+    await publish(version);
     const tag = `docker-cernvm-test/condor:${version}`;
-    await mounter.mount({ tag, branch: CONDOR_BRANCH, snapshot });
+    await mounter.mount({ tag, branch: CONDOR_BRANCH, snapshot: `cernvm-system-${version}` });
     images.set(version, tag);
   }
   return {
     images,
     mounter,
+    cvmfsDir,
+    publish,
     async release() {
       await cleanUpTestMounts(mounter, CONDOR_BRANCH);
       await removeUnmounted(tmp);

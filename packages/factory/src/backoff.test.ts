@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { BACKOFF_MAX_MS, BACKOFF_RESET_AFTER_MS, type SlotBackoff, afterExit } from './backoff.js';
+import { BACKOFF_MAX_MS, BACKOFF_RESET_AFTER_MS, CLEAN_EXIT_MIN_RUN_MS, type SlotBackoff, afterExit } from './backoff.js';
 
 const T0 = 1_000_000;
 
@@ -70,5 +70,23 @@ describe('afterExit', () => {
     }
     expect(starts).toBeLessThanOrEqual(10);
     expect(starts).toBe(7); // at 0, 0.1, 1.2, 3.3, 7.4, 15.5 and 31.6 s; the next one is at 63.7 s
+  });
+
+  it('never backs off a pilot that ends cleanly after a minute up (idle limit, lifetime), however often', () => {
+    let state: SlotBackoff | undefined = { failures: 4, retryAt: T0 };
+    state = afterExit(state, { startedAt: T0, finishedAt: T0 + CLEAN_EXIT_MIN_RUN_MS, requested: false, clean: true });
+    expect(state).toBeUndefined();
+  });
+
+  it('counts a clean exit that came too soon: an image that "succeeds" at once would otherwise loop', () => {
+    const first = afterExit(undefined, { startedAt: T0, finishedAt: T0 + 100, requested: false, clean: true });
+    const second = afterExit(first, { startedAt: T0 + 200, finishedAt: T0 + 300, requested: false, clean: true });
+    expect(first).toEqual({ failures: 1, retryAt: T0 + 100 });
+    expect(second).toEqual({ failures: 2, retryAt: T0 + 300 + 1000 });
+  });
+
+  it('counts a failed exit after a minute up (only 10 minutes up clears a failure)', () => {
+    const state = afterExit({ failures: 1, retryAt: T0 }, { startedAt: T0, finishedAt: T0 + CLEAN_EXIT_MIN_RUN_MS, requested: false, clean: false });
+    expect(state?.failures).toBe(2);
   });
 });

@@ -8,18 +8,22 @@ export const BACKOFF_BASE_MS = 1_000;
 export const BACKOFF_MAX_MS = 5 * 60_000;
 /** A container that ran this long was healthy: its slot's failure count starts again from zero. */
 export const BACKOFF_RESET_AFTER_MS = 10 * 60_000;
+/** A clean exit (0 or 99: idle limit, lifetime) after this long is a pilot's normal end, not a crash. */
+export const CLEAN_EXIT_MIN_RUN_MS = 60_000;
 
 /**
  * The backoff after a container on the slot exited. One crash is replaced at once (a killed pilot should come
  * back fast); a second in a row waits 1 s, then 2 s, 4 s … up to 5 minutes. An exit the factory asked for (a
- * drain) or one after 10 minutes up clears it.
+ * drain), a clean exit after a minute up (idle limit, lifetime), or any exit after 10 minutes up clears it.
  */
 export function afterExit(
   previous: SlotBackoff | undefined,
-  exit: { startedAt?: number; finishedAt: number; requested: boolean },
+  exit: { startedAt?: number; finishedAt: number; requested: boolean; clean?: boolean },
 ): SlotBackoff | undefined {
   const ranFor = exit.startedAt === undefined ? 0 : exit.finishedAt - exit.startedAt;
   if (exit.requested || ranFor >= BACKOFF_RESET_AFTER_MS) return undefined;
+  // A pilot that retires cleanly after a while is replaced at once, every time; one that "succeeds" at once loops.
+  if (exit.clean && ranFor >= CLEAN_EXIT_MIN_RUN_MS) return undefined;
   const failures = (previous?.failures ?? 0) + 1;
   const delay = failures === 1 ? 0 : Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (failures - 2));
   return { failures, retryAt: exit.finishedAt + delay };

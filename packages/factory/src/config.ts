@@ -57,6 +57,9 @@ export const factoryConfigSchema = z
       .string({ error: 'HOST:PORT or none' })
       .regex(/^(?:none|[A-Za-z0-9.-]+:\d{1,5})$/, 'HOST:PORT for /metrics, /healthz and /status, or none'),
     socket: z.string({ error: 'an absolute path' }).regex(ABSOLUTE_PATH, 'an absolute path').optional(),
+    followSnapshot: z.boolean({ error: 'true or false' }),
+    followIntervalSeconds: wholeNumber(1, 86_400, 'whole seconds'),
+    cvmfsDir: z.string({ error: 'an absolute path' }).regex(ABSOLUTE_PATH, 'an absolute path'),
   })
   .strict();
 
@@ -79,6 +82,9 @@ export const CONFIG_DEFAULTS: Omit<FactoryConfig, 'slots'> = {
   stopTimeoutSeconds: 30,
   logFormat: 'human',
   listen: '127.0.0.1:9720',
+  followSnapshot: false,
+  followIntervalSeconds: 300,
+  cvmfsDir: '/cvmfs',
 };
 
 /** Where each key's value came from, so an error can name the file line's key, the variable or the flag. */

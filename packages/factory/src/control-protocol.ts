@@ -45,5 +45,6 @@ export function parseControlRequest(text: string): { request: ControlRequest } |
   if (issue.code === 'unrecognized_keys') return { error: `unknown key "${issue.keys[0]}"` };
   const key = issue.path.join('.') || 'request';
   if (key === 'slots') return { error: `slots: expected a whole number from 0 to ${MAX_SLOTS}` };
+  if (key === 'force') return { error: 'force: expected true or false' };
   return { error: `${key}: ${issue.message}` };
 }

@@ -1,4 +1,4 @@
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import path from 'node:path';
 import { type ControlRequest, type ControlResponse, MAX_REQUEST_BYTES, parseControlRequest } from './control-protocol.js';
@@ -33,8 +33,14 @@ export class ControlServer {
     if (await answers(socketPath)) {
       throw new FactoryError('E_ALREADY_RUNNING', `a factory already answers on ${socketPath}: stop it first or use another --name`);
     }
+    // Only a socket file is ours to replace: a mistyped --socket must not delete a file that happens to be there.
+    const existing = await lstat(socketPath).catch(() => undefined);
+    if (existing && !existing.isSocket()) {
+      throw new FactoryError('E_BAD_OPTION', `${socketPath} exists and is not a socket: remove it or use another --socket`);
+    }
     await rm(socketPath, { force: true });
-    const server = createServer((socket) => serve(socket, handler));
+    // Half-open: a client that ends its side after the request (nc -N, socat) still gets the answer.
+    const server = createServer({ allowHalfOpen: true }, (socket) => serve(socket, handler));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(socketPath, () => resolve());
@@ -102,7 +108,15 @@ export async function sendControlRequest(socketPath: string, request: unknown, t
       } else reject(error);
     });
   });
-  const response = JSON.parse(answer) as ControlResponse;
+  let response: ControlResponse | undefined;
+  try {
+    response = JSON.parse(answer) as ControlResponse;
+  } catch {
+    response = undefined;
+  }
+  if (typeof response !== 'object' || response === null) {
+    throw new FactoryError('E_NOT_RUNNING', `the factory on ${socketPath} closed the connection without an answer`);
+  }
   if (!response.ok) throw new FactoryError('E_REFUSED', response.error);
   return response.result;
 }

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import type { Mounter } from '@docker-cernvm/mounter';
 import { checkHostToken } from '@docker-cernvm/pilot';
 import type { CliContext, FactorySignal } from './cli/context.js';
 import type { FactoryConfig } from './config.js';
@@ -15,6 +14,7 @@ import { type ConfigLayers, loadFactoryConfig } from './load-config.js';
 import { type Logger, createLogger } from './logger.js';
 import { FactoryMetrics } from './metrics.js';
 import { SlotDirs } from './slot-dirs.js';
+import { type FollowMounter, SnapshotFollower } from './snapshot-follower.js';
 import { socketPathOf } from './socket-path.js';
 import { type SlotTemplate, slotPilotOptions, templateHash, templateOf } from './template.js';
 
@@ -40,7 +40,7 @@ async function prepare(
   config: FactoryConfig,
   facts: EngineFacts,
   runtime: SlotRuntime,
-  mounter: Pick<Mounter, 'inspectPlaceholder'>,
+  mounter: FollowMounter,
 ): Promise<{ template: SlotTemplate; indexLimit: number }> {
   checkPinning(config.slots, config, facts);
   await checkHostToken(config.tokenFile);
@@ -51,7 +51,17 @@ async function prepare(
 }
 
 /** Keys a reload cannot change in a running factory: they name where it lives. */
-const RESTART_KEYS = ['name', 'stateDir', 'socket', 'listen', 'concurrency', 'logFormat'] as const;
+const RESTART_KEYS = [
+  'name',
+  'stateDir',
+  'socket',
+  'listen',
+  'concurrency',
+  'logFormat',
+  'followSnapshot',
+  'followIntervalSeconds',
+  'cvmfsDir',
+] as const;
 
 /**
  * The factory as a foreground service: the reconciler, its control socket, its HTTP endpoints, and the signals
@@ -64,7 +74,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   const metrics = new FactoryMetrics(() => clock.now());
   const runtime = context.runtime(metrics.countRequest);
   const facts = await runtime.facts();
-  const mounter = context.mounter();
+  const mounter = context.mounter({ cvmfsDir: config.cvmfsDir });
   const { template, indexLimit } = await prepare(config, facts, runtime, mounter);
 
   const factory = new Factory({
@@ -131,6 +141,23 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     }
   };
 
+  // --follow-snapshot: a newer snapshot in the image's repository becomes the template, by the rolling rule.
+  const follower = config.followSnapshot
+    ? new SnapshotFollower(
+        mounter,
+        clock,
+        config.followIntervalSeconds * 1000,
+        config.image,
+        async (followed) => {
+          const next = templateOf({ ...config, image: followed.image }, followed.version?.replace(/^cernvm-system-/, ''));
+          config = { ...config, image: followed.image };
+          factory.setTemplate(next);
+          logger.log('info', 'snapshot-followed', { image: followed.image, snapshot: followed.snapshot, template: templateHash(next) });
+        },
+        (error) => logger.log('warn', 'snapshot-follow-failed', { error: error.message.split('\n')[0] }),
+      )
+    : undefined;
+
   const control = await ControlServer.listen(socketPathOf(config.name, config.socket), handle);
   let http: ObservationServer | undefined;
   try {
@@ -171,6 +198,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
       }
       stopping = true;
       logger.log('info', 'factory-stopping', { why, pilots: mode === 'stop' ? 'stopping' : 'left running for the next start to adopt' });
+      follower?.stop();
       void factory.close(mode, config.stopTimeoutSeconds).then(async () => {
         detach();
         await Promise.all([control.close(), http?.close()]);
@@ -197,6 +225,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   });
   try {
     await factory.start();
+    follower?.start();
   } catch (error) {
     // The error is reported and the process must end: nothing (events stream, timers, handlers) may keep it up.
     detach();

@@ -580,3 +580,235 @@ describe('Factory: close', () => {
     expect(runtime.containers.size).toBe(0);
   });
 });
+
+describe('Factory: scale --force', () => {
+  /** Stops wait until released (a pilot taking its time over SIGTERM); the stop is recorded when it is asked. */
+  function holdStops(): { release: () => Promise<void>; asked: string[] } {
+    const asked: string[] = [];
+    const waiting: Array<() => void> = [];
+    const stop = runtime.stop.bind(runtime);
+    runtime.stop = (id, timeoutSeconds) => {
+      asked.push(`${id}:${timeoutSeconds}`);
+      return new Promise<void>((resolve) => waiting.push(() => void stop(id, timeoutSeconds).then(resolve)));
+    };
+    return {
+      asked,
+      release: async () => {
+        for (const go of waiting.splice(0)) go();
+        await tick();
+      },
+    };
+  }
+
+  it('stops the victims at once with the stop timeout, counts them as stopping, and replaces none', async () => {
+    await startFactory({ slots: 3, stopTimeoutSeconds: 7 });
+    slotDirs.heartbeats.set(0, busy());
+    slotDirs.heartbeats.set(1, busy());
+    slotDirs.heartbeats.set(2, idle());
+    const victims = [onSlot(1).id, onSlot(2).id];
+    const stops = holdStops();
+    factory.setSlots(1, true);
+    await tick();
+    expect(stops.asked.sort()).toEqual(victims.map((id) => `${id}:7`).sort());
+    expect(runtime.callsOf('signal:')).toEqual([]);
+    expect(seen['slot-stopping'].map(([e]) => e.slot).sort()).toEqual([1, 2]);
+    expect(seen['slot-draining']).toEqual([]);
+    expect(factory.summary()).toMatchObject({ desired: 1, running: 1, stopping: 2, draining: 0 });
+    factory.requestReconcile();
+    await tick();
+    expect(factory.summary()).toMatchObject({ desired: 1, running: 1, stopping: 2, draining: 0 });
+    expect(stops.asked).toHaveLength(2); // not asked again while the first stops are in flight
+
+    await stops.release();
+    await clock.advance(RESYNC);
+    expect(runningSlots()).toEqual([0]);
+    expect(seen['slot-exited'].map(([e]) => [e.slot, e.reason, e.retryInMs])).toEqual([
+      [1, 'drained', undefined],
+      [2, 'drained', undefined],
+    ]);
+    expect(factory.summary()).toMatchObject({ running: 1, stopping: 0, draining: 0, backoff: 0 });
+    expect(createsOf(1) + createsOf(2)).toBe(2);
+  });
+
+  it('uses 30 s as the stop timeout unless told', async () => {
+    await startFactory({ slots: 2 });
+    const victim = onSlot(1).id;
+    factory.setSlots(1, true);
+    await tick();
+    expect(runtime.callsOf('stop:')).toEqual([`stop:${victim}:30`]);
+  });
+
+  it('drains instead without force', async () => {
+    await startFactory({ slots: 2 });
+    const victim = onSlot(1).id;
+    factory.setSlots(1);
+    await tick();
+    expect(runtime.callsOf('stop:')).toEqual([]);
+    expect(runtime.callsOf('signal:')).toEqual([`signal:${victim}:SIGUSR1`]);
+    expect(factory.desiredState.forceScaleDown).toBe(false);
+  });
+
+  it('stops a victim again when the stop failed, instead of counting it as stopping for ever', async () => {
+    await startFactory({ slots: 2 });
+    const victim = onSlot(1).id;
+    const stop = runtime.stop.bind(runtime);
+    let failures = 1;
+    runtime.stop = async (id, timeoutSeconds) => {
+      runtime.calls.push(`stop-asked:${id}`);
+      if (failures-- > 0) throw engineError(500, 'engine busy');
+      return stop(id, timeoutSeconds);
+    };
+    factory.setSlots(1, true);
+    await tick();
+    expect(seen['action-failed'].map(([e]) => e.action.kind)).toEqual(['stop']);
+    await clock.advance(RESYNC);
+    expect(runtime.callsOf(`stop-asked:${victim}`)).toHaveLength(2);
+    expect(runtime.containers.has(victim)).toBe(false);
+    expect(runningSlots()).toEqual([0]);
+    expect(factory.summary()).toMatchObject({ running: 1, stopping: 0 });
+  });
+});
+
+describe('Factory: status between passes', () => {
+  it('lists each slot container by slot, with its short id, phase, state and job', async () => {
+    slotDirs.heartbeats.set(0, busy());
+    slotDirs.heartbeats.set(2, idle());
+    await startFactory({ slots: 3 });
+    expect(factory.slots()).toEqual([
+      { slot: 0, id: onSlot(0).id.slice(0, 12), phase: 'running', draining: false, stopping: false, state: 'Claimed', jobId: '12.0' },
+      { slot: 1, id: onSlot(1).id.slice(0, 12), phase: 'running', draining: false, stopping: false },
+      { slot: 2, id: onSlot(2).id.slice(0, 12), phase: 'running', draining: false, stopping: false, state: 'Unclaimed' },
+    ]);
+    factory.setSlots(2);
+    await tick();
+    await factory.refreshHeartbeats();
+    expect(factory.slots().map((s) => [s.slot, s.draining, s.stopping])).toEqual([
+      [0, false, false],
+      [1, false, false],
+      [2, true, false],
+    ]);
+  });
+
+  it('is empty before the first pass, and refreshHeartbeats has nothing to say then', async () => {
+    makeFactory();
+    expect(factory.slots()).toEqual([]);
+    expect(await factory.refreshHeartbeats()).toBeUndefined();
+    expect(seen.summary).toEqual([]);
+  });
+
+  it('picks up a heartbeat written after the pass, from the files alone', async () => {
+    await startFactory({ slots: 2 });
+    expect(factory.summary()).toMatchObject({ claimed: 0, idle: 0 });
+    expect(factory.summary()?.oldestHeartbeatEpoch).toBeUndefined();
+    const calls = runtime.calls.length;
+    slotDirs.heartbeats.set(0, busy());
+    slotDirs.heartbeats.set(1, heartbeat({ epoch: busy().epoch - 60 }));
+    const refreshed = await factory.refreshHeartbeats();
+    expect(refreshed).toMatchObject({ running: 2, claimed: 1, idle: 1, oldestHeartbeatEpoch: busy().epoch - 60 });
+    expect(factory.summary()).toEqual(refreshed);
+    expect(factory.slots().map((s) => s.state)).toEqual(['Claimed', 'Unclaimed']);
+    expect(runtime.calls.length).toBe(calls); // no Docker request
+  });
+
+  it('counts a pilot whose heartbeat now says draining as draining', async () => {
+    await startFactory({ slots: 2 });
+    slotDirs.heartbeats.set(1, heartbeat({ phase: 'draining' }));
+    expect(await factory.refreshHeartbeats()).toMatchObject({ running: 1, draining: 1 });
+    expect(factory.slots()[1]).toMatchObject({ slot: 1, draining: true });
+  });
+
+  it('forgets a heartbeat that is gone', async () => {
+    slotDirs.heartbeats.set(0, busy());
+    await startFactory({ slots: 1 });
+    slotDirs.heartbeats.clear();
+    expect(await factory.refreshHeartbeats()).toMatchObject({ claimed: 0 });
+    expect(factory.slots()[0]!.state).toBeUndefined();
+  });
+
+  it('emits a summary after each pass and after each refresh', async () => {
+    await startFactory({ slots: 2 });
+    expect(seen.summary.length).toBe(seen.reconciled.length);
+    expect(seen.summary.map(([s]) => s)).toEqual(seen.reconciled.map(([r]) => r.summary));
+    await clock.advance(RESYNC);
+    expect(seen.summary.length).toBe(seen.reconciled.length);
+    const before = seen.summary.length;
+    slotDirs.heartbeats.set(0, busy());
+    await factory.refreshHeartbeats();
+    expect(seen.summary.length).toBe(before + 1);
+    expect(seen.summary.at(-1)![0]).toMatchObject({ claimed: 1 });
+  });
+
+  it('does not put back what a pass saw meanwhile: a refresh that finishes after a pass keeps the newer view', async () => {
+    await startFactory({ slots: 1 });
+    const old = onSlot(0);
+    // The refresh's heartbeat read hangs until released, while a pass replaces the pilot.
+    let release!: () => void;
+    const read = slotDirs.heartbeat.bind(slotDirs);
+    let holdNext = true;
+    slotDirs.heartbeat = async (slot: number) => {
+      if (holdNext) {
+        holdNext = false;
+        await new Promise<void>((resolve) => (release = resolve));
+      }
+      return read(slot);
+    };
+    const refreshing = factory.refreshHeartbeats();
+    runtime.exit(old.id, 1);
+    await tick();
+    await tick();
+    const replacement = onSlot(0);
+    expect(replacement.id).not.toBe(old.id);
+    expect(factory.slots().map((s) => s.id)).toEqual([replacement.id.slice(0, 12)]);
+    release();
+    await refreshing;
+    expect(factory.slots().map((s) => s.id)).toEqual([replacement.id.slice(0, 12)]);
+    expect(factory.summary()).toMatchObject({ running: 1 });
+  });
+});
+
+describe('Factory: bookkeeping stays as small as the slot count', () => {
+  /** The factory's private id sets, read for this test only: they must not grow with every container ever seen. */
+  const idSets = () => {
+    const f = factory as unknown as Record<'exitsSeen' | 'died' | 'drainSent' | 'stopSent', Set<string>>;
+    return { exitsSeen: [...f.exitsSeen], died: [...f.died], drainSent: [...f.drainSent], stopSent: [...f.stopSent] };
+  };
+
+  it('forgets the ids of containers the engine no longer lists', async () => {
+    await startFactory({ slots: 3 });
+    const gone: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      const victim = onSlot(round % 3);
+      gone.push(victim.id);
+      runtime.exit(victim.id, 0);
+      await tick();
+    }
+    factory.setSlots(1);
+    await tick();
+    factory.setSlots(0, true);
+    await tick();
+    for (const c of runtime.running()) {
+      gone.push(c.id);
+      runtime.exit(c.id, 0);
+    }
+    await tick();
+    await clock.advance(RESYNC);
+    expect(runtime.containers.size).toBe(0);
+    expect(runtime.callsOf('signal:').length + runtime.callsOf('stop:').length).toBeGreaterThan(0);
+    expect(idSets()).toEqual({ exitsSeen: [], died: [], drainSent: [], stopSent: [] });
+  });
+
+  it('keeps the ids of containers still there', async () => {
+    await startFactory({ slots: 2 });
+    const release = runtime.holdRemovals();
+    const victim = onSlot(1);
+    runtime.exit(victim.id, 1);
+    await tick();
+    await clock.advance(RESYNC);
+    expect(idSets().exitsSeen).toEqual([victim.id]);
+    expect(seen['slot-exited']).toHaveLength(1); // and so the exit is reported once
+    release();
+    await tick();
+    await clock.advance(RESYNC);
+    expect(idSets().exitsSeen).toEqual([]);
+  });
+});

@@ -161,8 +161,9 @@ export class Factory {
   async refreshHeartbeats(): Promise<SlotSummary | undefined> {
     if (!this.lastSummary) return undefined;
     const { slotDirs, clock } = this.options;
-    this.lastObserved = await Promise.all(
-      this.lastObserved.map(async (c) => {
+    const base = this.lastObserved;
+    const refreshed = await Promise.all(
+      base.map(async (c) => {
         if (c.phase !== 'running') return c;
         const heartbeat = await slotDirs.heartbeat(c.slot, c.createdAt);
         const { heartbeat: _old, ...rest } = c;
@@ -173,6 +174,9 @@ export class Factory {
         };
       }),
     );
+    // A pass that finished meanwhile saw the engine and the heartbeats later than this: keep its view.
+    if (this.lastObserved !== base) return this.lastSummary;
+    this.lastObserved = refreshed;
     this.lastSummary = this.summarize(this.lastObserved, this.lastRetryAt, clock.now());
     this.events.emit('summary', this.lastSummary);
     return this.lastSummary;
@@ -186,7 +190,7 @@ export class Factory {
         slot: c.slot,
         id: c.id.slice(0, 12),
         phase: c.phase,
-        draining: c.draining && !this.stopSent.has(c.id),
+        draining: this.isDraining(c) && !this.stopSent.has(c.id),
         stopping: this.stopSent.has(c.id),
         ...(c.heartbeat?.state ? { state: c.heartbeat.state } : {}),
         ...(c.heartbeat?.jobId ? { jobId: c.heartbeat.jobId } : {}),
@@ -297,12 +301,18 @@ export class Factory {
       startedAt: details?.startedAt,
       finishedAt: details?.finishedAt ?? this.options.clock.now(),
       requested,
+      clean: CLEAN_EXIT_CODES.has(exitCode),
     });
     if (next) this.backoff.set(container.slot, next);
     else this.backoff.delete(container.slot);
     const reason: ExitReason = requested ? 'drained' : CLEAN_EXIT_CODES.has(exitCode) ? 'clean' : 'failed';
     const retryInMs = next && next.retryAt > this.options.clock.now() ? next.retryAt - this.options.clock.now() : undefined;
     this.events.emit('slot-exited', { slot: container.slot, id: container.id, exitCode, reason, ...(retryInMs ? { retryInMs } : {}) });
+  }
+
+  /** Told to drain or stop since it was observed (the action starts as soon as a pass enqueues it), or seen so. */
+  private isDraining(c: ObservedContainer): boolean {
+    return c.draining || this.drainSent.has(c.id) || this.stopSent.has(c.id);
   }
 
   private async pass(): Promise<void> {
@@ -344,7 +354,7 @@ export class Factory {
 
   private summarize(observed: readonly ObservedContainer[], retryAt: ReadonlyMap<number, number>, now: number): SlotSummary {
     const running = observed.filter((c) => c.phase === 'running');
-    const serving = running.filter((c) => !c.draining);
+    const serving = running.filter((c) => !this.isDraining(c));
     const stopping = running.filter((c) => this.stopSent.has(c.id)).length;
     const epochs = running.flatMap((c) => (c.heartbeat ? [c.heartbeat.epoch] : []));
     return {
@@ -414,7 +424,12 @@ export class Factory {
       case 'stop':
         this.stopSent.add(action.id);
         this.events.emit('slot-stopping', { slot: action.slot, id: action.id });
-        await runtime.stop(action.id, this.options.stopTimeoutSeconds ?? 30);
+        try {
+          await runtime.stop(action.id, this.options.stopTimeoutSeconds ?? 30);
+        } catch (error) {
+          this.stopSent.delete(action.id); // not stopped: the next pass stops it again instead of counting it as stopping
+          throw error;
+        }
         return;
       case 'remove':
         await runtime.remove(action.id);

@@ -29,10 +29,12 @@ export class ObservationServer {
       void (async () => {
         if (url.pathname === '/metrics' || url.pathname === '/status') await sources.refresh();
         switch (url.pathname) {
-          case '/metrics':
-            response.writeHead(200, { 'Content-Type': sources.metrics.registry.contentType });
-            response.end(await sources.metrics.registry.metrics());
+          case '/metrics': {
+            // Collected before the head is sent: a collector that fails still gets a 500 (see the catch below).
+            const text = await sources.metrics.registry.metrics();
+            response.writeHead(200, { 'Content-Type': sources.metrics.registry.contentType }).end(text);
             return;
+          }
           case '/healthz': {
             const health = sources.health();
             response.writeHead(health.healthy ? 200 : 503, { 'Content-Type': 'text/plain' }).end(`${health.reason}\n`);
@@ -44,7 +46,11 @@ export class ObservationServer {
           default:
             response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: /metrics, /healthz or /status\n');
         }
-      })().catch(() => response.writeHead(500).end());
+      })().catch(() => {
+        // Never throw from here: an unhandled rejection would end the whole factory.
+        if (response.headersSent) response.destroy();
+        else response.writeHead(500, { 'Content-Type': 'text/plain' }).end('internal error\n');
+      });
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

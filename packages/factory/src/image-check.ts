@@ -33,5 +33,7 @@ export async function checkSlotImage(
       `${image} is a docker-cernvm placeholder with no CernVM root mounted over it: run docker-cernvm mount --tag ${image} first`,
     );
   }
-  return { placeholder: true, ...(placeholder.version ? { cernvmVersion: placeholder.version } : {}) };
+  // The mounter names versions as CernVM's snapshots do (cernvm-system-4.7.1.0); slots advertise the number.
+  const version = placeholder.version?.replace(/^cernvm-system-/, '');
+  return { placeholder: true, ...(version ? { cernvmVersion: version } : {}) };
 }

@@ -10,3 +10,4 @@ export { DockerodeRuntime, type SlotRuntime, type ListedContainer, type ExitDeta
 export { EventStream, parseEventLine, sinceOf, type EngineEvent } from './event-stream.js';
 export { SlotDirs } from './slot-dirs.js';
 export { Factory, type FactoryEvents, type FactoryOptions, type SlotSummary } from './factory.js';
+export { SnapshotFollower, newerSnapshot, type FollowMounter, type FollowedSnapshot } from './snapshot-follower.js';

@@ -25,6 +25,9 @@ export const SCALAR_KEYS = [
   'logFormat',
   'listen',
   'socket',
+  'followSnapshot',
+  'followIntervalSeconds',
+  'cvmfsDir',
 ] as const;
 export type ScalarKey = (typeof SCALAR_KEYS)[number];
 
@@ -35,6 +38,7 @@ const NUMBER_KEYS: ReadonlySet<ScalarKey> = new Set([
   'resyncSeconds',
   'concurrency',
   'stopTimeoutSeconds',
+  'followIntervalSeconds',
 ]);
 
 /** `coresPerSlot` → `DOCKER_CERNVM_FACTORY_CORES_PER_SLOT`. */
@@ -50,7 +54,7 @@ export function flagOf(key: ScalarKey): string {
 /** Text from a flag or a variable, typed for the schema; what does not convert is left for it to reject by name. */
 function typed(key: ScalarKey, text: string): unknown {
   if (NUMBER_KEYS.has(key)) return /^\d{1,12}$/.test(text.trim()) ? Number(text.trim()) : text;
-  if (key === 'pin') return text === 'true' ? true : text === 'false' ? false : text;
+  if (key === 'pin' || key === 'followSnapshot') return text === 'true' ? true : text === 'false' ? false : text;
   return text;
 }
 

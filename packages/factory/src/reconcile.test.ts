@@ -264,6 +264,61 @@ describe('reconcile: scale down picks victims that cost least', () => {
   });
 });
 
+describe('reconcile: scale --force stops the victims at once', () => {
+  it.each<[string, ObservedContainer[], Parameters<typeof input>[1], string[]]>([
+    [
+      'the same victims as a drain would take, idle first, stopped instead',
+      [running(0, { heartbeat: busy(), startedAt: 300 }), running(1, { heartbeat: idle(), startedAt: 100 }), running(2, { heartbeat: busy(), startedAt: 200 })],
+      { slots: 1, forceScaleDown: true },
+      ['stop s1 scale-down', 'stop s2 scale-down'],
+    ],
+    ['to zero: every pilot', [running(0), running(1)], { slots: 0, forceScaleDown: true }, ['stop s0 scale-down', 'stop s1 scale-down']],
+    [
+      'a never-started container is still just removed',
+      [running(0), running(1), created(2)],
+      { slots: 1, forceScaleDown: true },
+      ['remove created2 never-started', 'stop s1 scale-down'],
+    ],
+    ['an exited one is still just removed', [running(0), exited(1)], { slots: 0, forceScaleDown: true }, ['remove exited1 exited', 'stop s0 scale-down']],
+    ['not a pilot already draining or being stopped', [running(0), running(1, { draining: true })], { slots: 0, forceScaleDown: true }, ['stop s0 scale-down']],
+    [
+      'a duplicate still drains: it is not a scale-down',
+      [running(0, { id: 'a', startedAt: 1 }), running(0, { id: 'b', startedAt: 2 })],
+      { slots: 1, forceScaleDown: true },
+      ['drain b duplicate'],
+    ],
+    ['an old template still drains after its job', [running(0, { templateHash: OLD })], { slots: 1, indexLimit: 1, forceScaleDown: true }, ['drain s0 template']],
+    ['a factory drain still drains', [running(0), running(1)], { slots: 2, draining: true, forceScaleDown: true }, ['drain s0 factory-drain', 'drain s1 factory-drain']],
+    ['no surplus: nothing stopped', [running(0), running(1)], { slots: 2, forceScaleDown: true }, []],
+    ['no surplus: the missing slots are made', [running(0)], { slots: 2, forceScaleDown: true }, ['create 1']],
+    [
+      'creates in flight: only the running surplus beyond the slots',
+      [running(0), running(1), running(2)],
+      { slots: 2, forceScaleDown: true, creating: [3] },
+      ['stop s2 scale-down'],
+    ],
+  ])('%s', (_name, observed, overrides, expected) => {
+    expect(lines(reconcile(input(observed, overrides)))).toEqual(expected);
+  });
+
+  it.each<[string, boolean | undefined]>([
+    ['forceScaleDown: false', false],
+    ['forceScaleDown unset', undefined],
+  ])('drains instead with %s', (_name, forceScaleDown) => {
+    const observed = [running(0), running(1, { heartbeat: idle() }), created(2)];
+    const overrides = forceScaleDown === undefined ? { slots: 1 } : { slots: 1, forceScaleDown };
+    expect(lines(reconcile(input(observed, overrides)))).toEqual(['drain s1 scale-down', 'remove created2 never-started']);
+  });
+
+  it('stops each victim once: once stopped (draining), the next pass has nothing to do', () => {
+    const before = input([running(0), running(1), running(2)], { slots: 1, forceScaleDown: true });
+    const first = reconcile(before);
+    expect(lines(first)).toEqual(['stop s1 scale-down', 'stop s2 scale-down']);
+    const stopping = before.observed.map((c) => (first.some((a) => a.kind === 'stop' && a.id === c.id) ? { ...c, draining: true } : c));
+    expect(reconcile({ ...before, observed: stopping })).toEqual([]);
+  });
+});
+
 describe('reconcile: crash-loop backoff', () => {
   it.each<[string, number, string[]]>([
     ['in the future: not made, and its place is not given to another index', NOW + 1, ['create 0', 'create 2']],

@@ -12,7 +12,7 @@ process.exitCode = await runCli(process.argv.slice(2), {
   },
   env: process.env,
   runtime: (count) => new DockerodeRuntime(undefined, count),
-  mounter: () => createMounter(),
+  mounter: ({ cvmfsDir }) => createMounter({ paths: { cvmfsDir } }),
   clock: systemClock,
   signals: process,
   exitNow: (code) => process.exit(code),

@@ -1,6 +1,6 @@
-import type { Mounter } from '@docker-cernvm/mounter';
 import type { Clock } from '../clock.js';
 import type { SlotRuntime } from '../docker-runtime.js';
+import type { FollowMounter } from '../snapshot-follower.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -22,7 +22,8 @@ export interface CliContext {
   env: Readonly<Record<string, string | undefined>>;
   /** The engine adapter; `count` is told the operation of every Docker API request (for the metrics). */
   runtime: (count?: (operation: string) => void) => SlotRuntime;
-  mounter: () => Pick<Mounter, 'inspectPlaceholder'>;
+  /** docker-cernvm's library, looking for repositories under `cvmfsDir` (for --follow-snapshot). */
+  mounter: (paths: { cvmfsDir: string }) => FollowMounter;
   clock: Clock;
   signals: SignalSource;
   /** Leaves at once (a second stop signal); never returns. */

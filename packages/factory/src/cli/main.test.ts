@@ -1,3 +1,4 @@
+import { fakeMounter } from '../testing/fake-mounter.js';
 import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,7 +40,7 @@ beforeEach(() => {
     io: { stdout: (t) => void (out += t), stderr: (t) => void (err += t), isTerminal: false },
     env: {},
     runtime: () => runtime,
-    mounter: () => ({ inspectPlaceholder: async () => placeholder }),
+    mounter: () => fakeMounter(() => placeholder),
     clock,
     signals,
     exitNow: (code) => void exitNow.push(code),

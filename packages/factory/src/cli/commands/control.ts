@@ -16,7 +16,7 @@ interface StatusResult {
   summary?: { desired: number; running: number; starting: number; draining: number; stopping: number; backoff: number; claimed: number; idle: number };
   draining: boolean;
   template: { image: string; cernvmVersion?: string; hash: string };
-  slots: { slot: number; id: string; phase: string; draining: boolean; state?: string; jobId?: string }[];
+  slots: { slot: number; id: string; phase: string; draining: boolean; stopping?: boolean; state?: string; jobId?: string }[];
 }
 
 export function formatStatus(status: StatusResult): string {
@@ -27,7 +27,7 @@ export function formatStatus(status: StatusResult): string {
   ];
   if (s) lines.push(`starting ${s.starting}, draining ${s.draining}, stopping ${s.stopping}, backoff ${s.backoff}, claimed ${s.claimed}, idle ${s.idle}`);
   for (const slot of status.slots) {
-    lines.push(`  slot ${slot.slot}  ${slot.id}  ${slot.phase}${slot.draining ? ' draining' : ''}  ${slot.state ?? '-'}${slot.jobId ? ` job ${slot.jobId}` : ''}`);
+    lines.push(`  slot ${slot.slot}  ${slot.id}  ${slot.phase}${slot.draining ? ' draining' : ''}${slot.stopping ? ' stopping' : ''}  ${slot.state ?? '-'}${slot.jobId ? ` job ${slot.jobId}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }

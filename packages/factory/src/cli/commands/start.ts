@@ -26,6 +26,9 @@ const DESCRIBE: Record<ScalarKey, string> = {
   logFormat: 'human (default) or json',
   listen: 'HOST:PORT for /metrics, /healthz and /status (default 127.0.0.1:9720), or none',
   socket: 'Control socket (default /run/docker-cernvm-factory/<name>.sock)',
+  followSnapshot: 'Roll to each newer CernVM snapshot the image’s repository publishes (mounting it beside)',
+  followIntervalSeconds: 'With --follow-snapshot: seconds between looks at the repository (default 300)',
+  cvmfsDir: 'Where the CernVM-FS client shows repositories, for --follow-snapshot (default /cvmfs)',
 };
 
 export function startCommand(context: CliContext): CommandModule<object, StartArgs> {
@@ -38,7 +41,7 @@ export function startCommand(context: CliContext): CommandModule<object, StartAr
         .option('exit-when-drained', { type: 'boolean', describe: 'After a drain, exit 0 once the last pilot is gone' });
       for (const key of SCALAR_KEYS) {
         result =
-          key === 'pin'
+          key === 'pin' || key === 'followSnapshot'
             ? result.option(flagOf(key), { type: 'boolean', describe: DESCRIBE[key] })
             : result.option(flagOf(key), { type: 'string', requiresArg: true, describe: DESCRIBE[key] });
       }

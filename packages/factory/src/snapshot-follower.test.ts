@@ -1,0 +1,98 @@
+import { describe, expect, it } from '@jest/globals';
+import type { PlaceholderStatus } from '@docker-cernvm/mounter';
+import { SnapshotFollower, type FollowMounter, type FollowedSnapshot, newerSnapshot } from './snapshot-follower.js';
+import { FakeClock } from './testing/fake-clock.js';
+
+describe('newerSnapshot', () => {
+  it.each<[string[], string | undefined, string | undefined]>([
+    [['cernvm-system-4.7.1.0', 'cernvm-system-4.7.10.0', 'cernvm-system-4.7.2.0'], 'cernvm-system-4.7.2.0', 'cernvm-system-4.7.10.0'],
+    [['cernvm-system-4.7.1.0', 'cernvm-system-4.7.2.0'], 'cernvm-system-4.7.2.0', undefined],
+    [['cernvm-system-4.7.1.0'], 'cernvm-system-4.7.2.0', undefined],
+    [['cernvm-system-4.7.1.0'], undefined, 'cernvm-system-4.7.1.0'],
+    [[], 'cernvm-system-4.7.1.0', undefined],
+  ])('of %j after %s is %s (by version, not by text)', (available, current, expected) => {
+    expect(newerSnapshot(available, current)).toBe(expected);
+  });
+});
+
+function mounterWith(snapshot: string | undefined, available: string[] | undefined) {
+  const calls: string[] = [];
+  const status = (tag: string): PlaceholderStatus =>
+    ({ imageId: 'sha256:x', tags: [tag], pair: { branch: 'cernvm-prod.cern.ch', ...(snapshot ? { snapshot } : {}) }, layerDir: '/l' }) as unknown as PlaceholderStatus;
+  const mounter: FollowMounter = {
+    inspectPlaceholder: async (tag) => {
+      calls.push(`inspect ${tag}`);
+      return tag.startsWith('site/') ? undefined : status(tag);
+    },
+    snapshots: async (branch) => {
+      calls.push(`snapshots ${branch}`);
+      return { branch, repositoryDir: '/cvmfs/x', available, mounted: [] };
+    },
+    mount: async (request) => {
+      calls.push(`mount ${request.tag} ${request.snapshot}`);
+      return { version: 'cernvm-system-4.7.3.0' } as Awaited<ReturnType<FollowMounter['mount']>>;
+    },
+  };
+  return { mounter, calls };
+}
+
+describe('SnapshotFollower', () => {
+  const follower = (mounter: FollowMounter, image: string, rolled: FollowedSnapshot[], errors: Error[] = []) =>
+    new SnapshotFollower(mounter, new FakeClock(), 1000, image, async (f) => void rolled.push(f), (e) => void errors.push(e));
+
+  it('mounts a newer published snapshot beside the current one, as <name>:<snapshot>, and rolls to it', async () => {
+    const { mounter, calls } = mounterWith('cernvm-system-4.7.2.0', ['cernvm-system-4.7.2.0', 'cernvm-system-4.7.3.0']);
+    const rolled: FollowedSnapshot[] = [];
+    await expect(follower(mounter, 'cernvm:4.7.2', rolled).check()).resolves.toEqual({
+      image: 'cernvm:cernvm-system-4.7.3.0',
+      snapshot: 'cernvm-system-4.7.3.0',
+      version: 'cernvm-system-4.7.3.0',
+    });
+    expect(calls).toContain('mount cernvm:cernvm-system-4.7.3.0 cernvm-system-4.7.3.0');
+    expect(rolled.map((r) => r.image)).toEqual(['cernvm:cernvm-system-4.7.3.0']);
+  });
+
+  it('does nothing while the image already shows the newest snapshot', async () => {
+    const { mounter, calls } = mounterWith('cernvm-system-4.7.3.0', ['cernvm-system-4.7.2.0', 'cernvm-system-4.7.3.0']);
+    const rolled: FollowedSnapshot[] = [];
+    await expect(follower(mounter, 'cernvm:4', rolled).check()).resolves.toBeUndefined();
+    expect(calls.some((c) => c.startsWith('mount'))).toBe(false);
+    expect(rolled).toEqual([]);
+  });
+
+  it('follows from the newly mounted image on the next look, not from the first one', async () => {
+    const { mounter, calls } = mounterWith(undefined, ['cernvm-system-4.7.3.0']);
+    const f = follower(mounter, 'cernvm:4', []);
+    await f.check();
+    await f.check();
+    expect(calls.filter((c) => c.startsWith('inspect'))).toEqual(['inspect cernvm:4', 'inspect cernvm:cernvm-system-4.7.3.0']);
+  });
+
+  it('refuses an ordinary image: there is no repository to follow', async () => {
+    const { mounter } = mounterWith(undefined, []);
+    await expect(follower(mounter, 'site/app:1', []).check()).rejects.toThrow('site/app:1 is not a docker-cernvm placeholder');
+  });
+
+  it('looks again every interval, and reports a failed look without stopping', async () => {
+    const clock = new FakeClock();
+    const errors: Error[] = [];
+    let looks = 0;
+    const mounter: FollowMounter = {
+      inspectPlaceholder: async () => {
+        looks += 1;
+        throw new Error('engine down');
+      },
+      snapshots: async () => ({ branch: 'b', repositoryDir: '/', available: [], mounted: [] }),
+      mount: async () => ({}) as Awaited<ReturnType<FollowMounter['mount']>>,
+    };
+    const f = new SnapshotFollower(mounter, clock, 1000, 'cernvm:4', async () => undefined, (e) => void errors.push(e));
+    f.start();
+    await clock.advance(0);
+    await clock.advance(1000);
+    await clock.advance(1000);
+    f.stop();
+    await clock.advance(5000);
+    expect(looks).toBe(3);
+    expect(errors.map((e) => e.message)).toEqual(['engine down', 'engine down', 'engine down']);
+  });
+});
