@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
@@ -9,37 +9,13 @@ export const TRUST_DOMAIN = 'pool.test.invalid';
 /** The unprivileged account test jobs are submitted as (the schedd refuses root's jobs). */
 const SUBMITTER = 'tester';
 
-// Fast cycles so a submitted job starts within seconds; everything bound to 127.0.0.1 on the host network.
-const CENTRAL_MANAGER_CONFIG = (port: number) => `use ROLE : CentralManager
-use ROLE : Submit
-use SECURITY : recommended_v9_0
-CONDOR_HOST = 127.0.0.1
-COLLECTOR_HOST = 127.0.0.1:${port}
-NETWORK_INTERFACE = 127.0.0.1
-USE_SHARED_PORT = False
-ENABLE_IPV6 = False
-SEC_USE_FAMILY_SESSION = False
-TRUST_DOMAIN = ${TRUST_DOMAIN}
-UID_DOMAIN = ${TRUST_DOMAIN}
-SEC_PASSWORD_DIRECTORY = /cm/passwords.d
-SEC_TOKEN_SYSTEM_DIRECTORY = /cm/tokens.d
-SEC_DEFAULT_AUTHENTICATION_METHODS = FS, IDTOKENS
-ALLOW_DAEMON = condor@$(TRUST_DOMAIN) $(ALLOW_DAEMON)
-ALLOW_ADVERTISE_STARTD = condor@$(TRUST_DOMAIN)
-ALLOW_READ = *
-ALLOW_WRITE = *
-NEGOTIATOR_INTERVAL = 2
-NEGOTIATOR_MIN_INTERVAL = 1
-NEGOTIATOR_CYCLE_DELAY = 1
-SCHEDD_INTERVAL = 2
-`;
+const FIXTURES = new URL('../fixtures/', import.meta.url);
 
-// The collector makes a fresh signing key in /cm/passwords.d on its first start; the submitter account is made here.
-const START_SCRIPT = `#!/bin/sh
-set -e
-id ${SUBMITTER} >/dev/null 2>&1 || useradd -m ${SUBMITTER}
-exec condor_master -f
-`;
+/** The pool's configuration, shared with the demo: test/fixtures/central-manager.conf with its blanks filled in. */
+async function centralManagerConfig(port: number): Promise<string> {
+  const template = await readFile(new URL('central-manager.conf', FIXTURES), 'utf8');
+  return template.replaceAll('@PORT@', String(port)).replaceAll('@TRUST_DOMAIN@', TRUST_DOMAIN);
+}
 
 /** One test job: a shell command run by /bin/sh in a slot, its files kept under the central manager's jobs dir. */
 export interface JobRequest {
@@ -88,8 +64,9 @@ export class CentralManager {
     await mkdir(path.join(dir, 'jobs'), { recursive: true });
     await chmod(path.join(dir, 'jobs'), 0o777);
     await writeFile(path.join(dir, 'condor_config'), 'include : /etc/condor/condor_config\nLOCAL_CONFIG_DIR = /cm/config.d\n');
-    await writeFile(path.join(dir, 'config.d', '10-central-manager.conf'), CENTRAL_MANAGER_CONFIG(port));
-    await writeFile(path.join(dir, 'start.sh'), START_SCRIPT, { mode: 0o755 });
+    await writeFile(path.join(dir, 'config.d', '10-central-manager.conf'), await centralManagerConfig(port));
+    await copyFile(new URL('central-manager-start.sh', FIXTURES), path.join(dir, 'start.sh'));
+    await chmod(path.join(dir, 'start.sh'), 0o755);
     const container = await docker.createContainer({
       name: `docker-cernvm-test-cm-${port}`,
       Image: image,
