@@ -11,3 +11,6 @@ export { EventStream, parseEventLine, sinceOf, type EngineEvent } from './event-
 export { SlotDirs } from './slot-dirs.js';
 export { Factory, type FactoryEvents, type FactoryOptions, type SlotSummary } from './factory.js';
 export { SnapshotFollower, newerSnapshot, type FollowMounter, type FollowedSnapshot } from './snapshot-follower.js';
+export { FactoryMetrics } from './metrics.js';
+export { ControlServer, sendControlRequest } from './control-server.js';
+export { runDaemon } from './daemon.js';
