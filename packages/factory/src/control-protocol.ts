@@ -20,7 +20,8 @@ export const controlRequestSchema = z.discriminatedUnion('command', [
 
 export type ControlRequest = z.output<typeof controlRequestSchema>;
 
-export type ControlResponse = { ok: true; result: unknown } | { ok: false; error: string };
+/** A refusal carries the factory's error code when it has one (the CLI then exits 2 for a usage error). */
+export type ControlResponse = { ok: true; result: unknown } | { ok: false; error: string; code?: string };
 
 /**
  * Parses one request; every refusal is a one-line reason and nothing is done. The size is checked by the server

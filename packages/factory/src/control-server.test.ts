@@ -194,7 +194,11 @@ describe('ControlServer: requests', () => {
     await listen(async () => {
       throw new FactoryError('E_PIN_OVERCOMMIT', '3 slots need 3 pinned cores\nsecond line');
     });
-    expect(JSON.parse(await rawRequest('{"command":"scale","slots":3}\n'))).toEqual({ ok: false, error: '3 slots need 3 pinned cores' });
+    expect(JSON.parse(await rawRequest('{"command":"scale","slots":3}\n'))).toEqual({
+      ok: false,
+      error: '3 slots need 3 pinned cores',
+      code: 'E_PIN_OVERCOMMIT',
+    });
   });
 });
 
@@ -221,6 +225,15 @@ describe('sendControlRequest', () => {
     await expectFactoryError(sendControlRequest(socketPath, { command: 'scale', slots: -1 }), 'E_REFUSED', 'slots: expected a whole number from 0 to 4096');
     await expectFactoryError(sendControlRequest(socketPath, { command: 'frobnicate' }), 'E_REFUSED', /^unknown command/);
     expect(handled).toEqual([]);
+  });
+
+  it('passes a usage refusal on with its code (the CLI exits 2), and any other failure as E_REFUSED', async () => {
+    await listen(async (request) => {
+      if (request.command === 'scale') throw new FactoryError('E_PIN_OVERCOMMIT', 'need 3 pinned cores, but this host has 2');
+      throw new FactoryError('E_ENGINE', 'the engine refused');
+    });
+    await expectFactoryError(sendControlRequest(socketPath, { command: 'scale', slots: 3 }), 'E_PIN_OVERCOMMIT', 'need 3 pinned cores, but this host has 2');
+    await expectFactoryError(sendControlRequest(socketPath, { command: 'status' }), 'E_REFUSED', 'the engine refused');
   });
 
   it('says so clearly when the other end closes without an answer', async () => {

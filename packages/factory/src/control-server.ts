@@ -2,7 +2,7 @@ import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import path from 'node:path';
 import { type ControlRequest, type ControlResponse, MAX_REQUEST_BYTES, parseControlRequest } from './control-protocol.js';
-import { FactoryError } from './errors.js';
+import { FactoryError, type FactoryErrorCode } from './errors.js';
 
 export type ControlHandler = (request: ControlRequest) => Promise<unknown>;
 
@@ -73,7 +73,8 @@ function serve(socket: Socket, handler: ControlHandler): void {
     try {
       reply(socket, { ok: true, result: await handler(parsed.request) });
     } catch (error) {
-      reply(socket, { ok: false, error: (error as Error).message.split('\n')[0] ?? 'failed' });
+      const code = error instanceof FactoryError ? { code: error.code } : {};
+      reply(socket, { ok: false, error: (error as Error).message.split('\n')[0] ?? 'failed', ...code });
     }
   };
   socket.on('data', (chunk: string) => {
@@ -117,6 +118,10 @@ export async function sendControlRequest(socketPath: string, request: unknown, t
   if (typeof response !== 'object' || response === null) {
     throw new FactoryError('E_NOT_RUNNING', `the factory on ${socketPath} closed the connection without an answer`);
   }
-  if (!response.ok) throw new FactoryError('E_REFUSED', response.error);
+  if (!response.ok) {
+    // A refusal the factory made for a usage reason (scale beyond the pinned cores) is the caller's usage error.
+    const usage = new FactoryError((response.code ?? 'E_REFUSED') as FactoryErrorCode, response.error);
+    throw usage.isUsageError ? usage : new FactoryError('E_REFUSED', response.error);
+  }
   return response.result;
 }

@@ -204,13 +204,13 @@ describe('runDaemon: the control socket', () => {
   it('refuses a scale beyond the pinned cores, naming them, and changes nothing', async () => {
     const { exit } = await started(start('--slots', '1'), 1);
     const error = await refusal(sendControlRequest(socketPath, { command: 'scale', slots: 3 }));
-    expect(error.code).toBe('E_REFUSED');
+    expect(error.code).toBe('E_PIN_OVERCOMMIT');
     expect(error.message).toBe('3 slots × 1 core(s) need 3 pinned cores, but this host has 2: run fewer slots or pass --no-pin');
     await clock.advance(1000);
     expect((await status()).summary?.desired).toBe(1);
     expect(runtime.callsOf('create:')).toHaveLength(1);
     // The command-line client says the same, in one line.
-    expect(await runCli(['scale', '3', '--socket', socketPath], context)).toBe(EXIT_FAILURE);
+    expect(await runCli(['scale', '3', '--socket', socketPath], context)).toBe(EXIT_USAGE);
     expect(err.trim().split('\n').at(-1)).toBe('error: 3 slots × 1 core(s) need 3 pinned cores, but this host has 2: run fewer slots or pass --no-pin');
     // Within the cores is fine.
     await sendControlRequest(socketPath, { command: 'scale', slots: 2 });

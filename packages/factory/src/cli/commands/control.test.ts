@@ -150,11 +150,11 @@ describe('control commands: talking to a factory', () => {
     expect(JSON.parse(out)).toEqual(STATUS);
   });
 
-  it('a refusal is one error line and exit 1', async () => {
+  it('a refusal for pinning is one error line and exit 2 (the request was wrong)', async () => {
     await fakeFactory(() => {
       throw new FactoryError('E_PIN_OVERCOMMIT', '9 slots × 1 core(s) need 9 pinned cores, but this host has 2: run fewer slots or pass --no-pin');
     });
-    expect(await runCli(['scale', '9', '--socket', socketPath], context)).toBe(EXIT_FAILURE);
+    expect(await runCli(['scale', '9', '--socket', socketPath], context)).toBe(EXIT_USAGE);
     expect(err).toBe('error: 9 slots × 1 core(s) need 9 pinned cores, but this host has 2: run fewer slots or pass --no-pin\n');
     expect(out).toBe('');
   });
