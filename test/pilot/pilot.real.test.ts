@@ -18,6 +18,7 @@ import { TMP_PREFIX } from '../support/cleanup.js';
 import { CentralManager, TRUST_DOMAIN } from '../support/central-manager.js';
 import { type MountedCondorImage, mountCondorImage, removeUnmounted } from '../support/condor-image.js';
 import { TEST_LABEL, demux, docker, realEngineAvailable } from '../support/engine.js';
+import { waitFor } from '../support/wait.js';
 
 const engineUp = await realEngineAvailable('pilot in a real HTCondor pool');
 const describePool = engineUp ? describe : describe.skip;
@@ -84,11 +85,11 @@ describePool('docker-cernvm-pilot in a real HTCondor pool', () => {
   /** Waits for a heartbeat that passes the check, and returns every heartbeat seen on the way. */
   async function watchHeartbeat(pilot: RunningPilot, check: (h: Heartbeat) => boolean, timeoutMs: number) {
     const seen: Heartbeat[] = [];
-    const last = await pool.waitUntil(async () => {
+    const last = await waitFor(async () => {
       const heartbeat = await heartbeatOf(pilot);
       if (heartbeat && seen.at(-1)?.epoch !== heartbeat.epoch) seen.push(heartbeat);
       return heartbeat && check(heartbeat) ? heartbeat : undefined;
-    }, timeoutMs);
+    }, timeoutMs, 'the heartbeat');
     return { last, seen };
   }
 
@@ -109,7 +110,7 @@ describePool('docker-cernvm-pilot in a real HTCondor pool', () => {
     });
 
     it('joins the pool: the collector shows one slot with Cpus 1 and the container memory limit', async () => {
-      const ad = await pool.waitUntil(() => slotAd('a'), 60_000);
+      const ad = await waitFor(() => slotAd('a'), 60_000, 'slot a in the collector');
       expect(ad).toMatchObject({ Cpus: 1, Memory: 512, State: 'Unclaimed' });
       const slots = await pool.slots(['DockerCernvmTestSlot']);
       expect(slots.filter((s) => s.DockerCernvmTestSlot === 'a')).toHaveLength(1);
@@ -127,7 +128,7 @@ describePool('docker-cernvm-pilot in a real HTCondor pool', () => {
       const busy = await watchHeartbeat(pilot, (h) => h.state === 'Claimed' && h.jobId !== null, 90_000);
       expect(busy.last).toMatchObject({ phase: 'running', state: 'Claimed', activity: 'Busy', jobId: `${cluster}.0` });
 
-      await pool.waitUntil(async () => (await pool.events('short')).some((e) => e.code === '005'), 60_000);
+      await waitFor(async () => (await pool.events('short')).some((e) => e.code === '005'), 60_000, 'the job to end');
       const events = await pool.events('short');
       expect(events.find((e) => e.code === '005')?.text).toContain('return value 0');
       expect(await pool.jobOutput('short')).toMatch(/^ran on 13\./);
@@ -157,7 +158,7 @@ describePool('docker-cernvm-pilot in a real HTCondor pool', () => {
 
   it('ends an unclaimed pilot by itself after its idle limit, with exit code 0', async () => {
     const pilot = startPilot('idle', { idleShutdownSeconds: 10, start: 'False' });
-    await pool.waitUntil(() => slotAd('idle'), 60_000);
+    await waitFor(() => slotAd('idle'), 60_000, 'the idle slot in the collector');
     expect(await pilot.exit).toBe(0);
     expect(pilot.output()).toContain('idle limit');
     expect(await heartbeatOf(pilot)).toMatchObject({ phase: 'exited' });
@@ -211,7 +212,7 @@ describePool('docker-cernvm-pilot in a real HTCondor pool', () => {
     const token = (await readFile(pool.tokenFile, 'utf8')).trim();
     const pilot = startPilot('secret', { start: 'False' });
     const container = docker.getContainer('docker-cernvm-test-pilot-secret');
-    await pool.waitUntil(() => slotAd('secret'), 60_000);
+    await waitFor(() => slotAd('secret'), 60_000, 'the slot in the collector');
     const inspected = await container.inspect();
     pilot.signals.emit('SIGINT');
     expect(await pilot.exit).toBe(0);

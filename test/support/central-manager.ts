@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
 import { TEST_LABEL, docker, execIn } from './engine.js';
+import { waitFor } from './wait.js';
 
 /** The pool's trust domain in tests; the token's identity is condor@ this. */
 export const TRUST_DOMAIN = 'pool.test.invalid';
@@ -78,28 +79,17 @@ export class CentralManager {
     await container.start();
     const tokenFile = path.join(dir, 'pool.token');
     const manager = new CentralManager(container, dir, `127.0.0.1:${port}`, tokenFile);
-    await manager.waitUntil(async () => (await manager.exec(['condor_status', '-collector', '-af', 'Name'])).exitCode === 0, 60_000);
-    const token = await manager.waitUntil(async () => {
+    await waitFor(async () => (await manager.exec(['condor_status', '-collector', '-af', 'Name'])).exitCode === 0, 60_000, 'the collector');
+    const token = await waitFor(async () => {
       const made = await manager.exec(['condor_token_create', '-identity', `condor@${TRUST_DOMAIN}`, '-key', 'POOL']);
       return made.exitCode === 0 ? made.output.trim() : undefined;
-    }, 30_000);
+    }, 30_000, 'a pool token');
     await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
     return manager;
   }
 
   exec(command: string[], user = 'root') {
     return execIn(this.container, command, user);
-  }
-
-  /** Polls until the check returns something truthy; fails with the last state after `timeoutMs`. */
-  async waitUntil<T>(check: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs = 500): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await check();
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
   }
 
   /** Slot ads the collector holds, with the attributes asked for. */

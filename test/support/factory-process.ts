@@ -129,12 +129,4 @@ export async function removeFactoryContainers(factory: string): Promise<void> {
   for (const c of await slotContainers(factory)) await docker.getContainer(c.id).remove({ force: true }).catch(() => undefined);
 }
 
-export async function waitFor<T>(check: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+export { waitFor } from './wait.js';

@@ -9,7 +9,7 @@ import { FactoryError } from './errors.js';
 import { Factory } from './factory.js';
 import { wireLogs } from './factory-logs.js';
 import { type HealthState, ObservationServer } from './http-server.js';
-import { checkSlotImage } from './image-check.js';
+import { checkSlotImage, versionNumber } from './image-check.js';
 import { type ConfigLayers, loadFactoryConfig } from './load-config.js';
 import { type Logger, createLogger } from './logger.js';
 import { FactoryMetrics } from './metrics.js';
@@ -149,7 +149,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
         config.followIntervalSeconds * 1000,
         config.image,
         async (followed) => {
-          const next = templateOf({ ...config, image: followed.image }, followed.version?.replace(/^cernvm-system-/, ''));
+          const next = templateOf({ ...config, image: followed.image }, versionNumber(followed.version));
           config = { ...config, image: followed.image };
           factory.setTemplate(next);
           logger.log('info', 'snapshot-followed', { image: followed.image, snapshot: followed.snapshot, template: templateHash(next) });

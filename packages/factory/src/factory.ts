@@ -281,8 +281,9 @@ export class Factory {
     for (const c of observed) if (c.phase === 'exited' && !this.exitsSeen.has(c.id)) await this.recordExit(c);
     // Forget what the engine no longer has, so these sets stay as small as the slot count.
     const listedIds = new Set(listed.map((c) => c.id));
+    const inFlight = this.inFlightIds();
     for (const set of [this.exitsSeen, this.died, this.drainSent, this.stopSent]) {
-      for (const id of set) if (!listedIds.has(id) && !this.inFlightIds().has(id)) set.delete(id);
+      for (const id of set) if (!listedIds.has(id) && !inFlight.has(id)) set.delete(id);
     }
     this.lastObserved = observed;
     return observed;

@@ -1,6 +1,11 @@
 import type { Mounter } from '@docker-cernvm/mounter';
 import { FactoryError } from './errors.js';
 
+/** The mounter names versions as CernVM's snapshots do (cernvm-system-4.7.1.0); slots advertise the number. */
+export function versionNumber(version: string | undefined): string | undefined {
+  return version?.replace(/^cernvm-system-/, '');
+}
+
 export interface ImageReadiness {
   /** True when the image is a docker-cernvm placeholder (and then something is mounted over it). */
   placeholder: boolean;
@@ -33,7 +38,6 @@ export async function checkSlotImage(
       `${image} is a docker-cernvm placeholder with no CernVM root mounted over it: run docker-cernvm mount --tag ${image} first`,
     );
   }
-  // The mounter names versions as CernVM's snapshots do (cernvm-system-4.7.1.0); slots advertise the number.
-  const version = placeholder.version?.replace(/^cernvm-system-/, '');
+  const version = versionNumber(placeholder.version);
   return { placeholder: true, ...(version ? { cernvmVersion: version } : {}) };
 }

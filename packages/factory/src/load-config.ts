@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
+import { PilotError, readOptionsFile } from '@docker-cernvm/pilot';
 import { type FactoryConfig, type ValueSource, checkFactoryConfig } from './config.js';
 import { FactoryError } from './errors.js';
 
@@ -58,24 +57,14 @@ function typed(key: ScalarKey, text: string): unknown {
   return text;
 }
 
+/** The file as a plain object: the pilot's reader, its one-line errors carried over as the factory's. */
 export async function readConfigFile(file: string): Promise<Record<string, unknown>> {
-  let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    return await readOptionsFile(file);
   } catch (error) {
-    throw new FactoryError('E_BAD_CONFIG', `${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    if (error instanceof PilotError) throw new FactoryError('E_BAD_CONFIG', error.message, { cause: error });
+    throw error;
   }
-  let value: unknown;
-  try {
-    value = parse(text);
-  } catch (error) {
-    throw new FactoryError('E_BAD_CONFIG', `${file}: not valid YAML: ${(error as Error).message.split('\n')[0]!.replace(/:$/, '')}`);
-  }
-  if (value === null || value === undefined) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new FactoryError('E_BAD_CONFIG', `${file}: expected a mapping of keys to values`);
-  }
-  return value as Record<string, unknown>;
 }
 
 export interface ConfigLayers {

@@ -2,7 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { PilotError } from './errors.js';
 
-/** Reads a YAML (or JSON) options file into a plain object; the schema check happens after flags are merged. */
+/**
+ * Reads a YAML (or JSON) file into a plain object (the pilot's options, the factory's configuration); the schema
+ * check happens after flags are merged.
+ */
 export async function readOptionsFile(file: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
@@ -16,12 +19,12 @@ export async function readOptionsFile(file: string): Promise<Record<string, unkn
   try {
     value = parse(text);
   } catch (error) {
-    const first = (error as Error).message.split('\n')[0];
+    const first = (error as Error).message.split('\n')[0]?.replace(/:$/, '');
     throw new PilotError('E_BAD_CONFIG', `${file}: not valid YAML: ${first}`, { cause: error });
   }
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new PilotError('E_BAD_CONFIG', `${file}: expected a mapping of option names to values`);
+    throw new PilotError('E_BAD_CONFIG', `${file}: expected a mapping of keys to values`);
   }
   return value as Record<string, unknown>;
 }
