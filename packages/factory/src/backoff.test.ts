@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { BACKOFF_MAX_MS, BACKOFF_RESET_AFTER_MS, CLEAN_EXIT_MIN_RUN_MS, type SlotBackoff, afterExit } from './backoff.js';
+import { BACKOFF_MAX_MS, BACKOFF_RESET_AFTER_MS, CLEAN_EXIT_MIN_RUN_MS, CRASH_LOOP_WINDOW_MS, type SlotBackoff, afterExit } from './backoff.js';
 
 const T0 = 1_000_000;
 
@@ -39,13 +39,34 @@ describe('afterExit', () => {
   it.each<[string, { startedAt?: number; finishedAt: number; requested: boolean }, boolean]>([
     ['an exit the factory asked for (a drain) clears it', { startedAt: T0, finishedAt: T0 + 10, requested: true }, true],
     ['10 minutes up clears it', { startedAt: T0, finishedAt: T0 + BACKOFF_RESET_AFTER_MS, requested: false }, true],
-    ['a moment short of 10 minutes does not', { startedAt: T0, finishedAt: T0 + BACKOFF_RESET_AFTER_MS - 1, requested: false }, false],
+    ['a moment short of the crash-loop window does not', { startedAt: T0, finishedAt: T0 + CRASH_LOOP_WINDOW_MS - 1, requested: false }, false],
     ['an exit with no start time (never ran) does not', { finishedAt: T0, requested: false }, false],
   ])('%s', (_name, exit, cleared) => {
     const previous: SlotBackoff = { failures: 6, retryAt: T0 - 1 };
     const next = afterExit(previous, exit);
     if (cleared) expect(next).toBeUndefined();
     else expect(next).toEqual({ failures: 7, retryAt: exit.finishedAt + 32_000 });
+  });
+
+  it('replaces a container killed after 10 s up at once, however many crashes came before: it was not looping', () => {
+    for (const ranFor of [CRASH_LOOP_WINDOW_MS, 5 * 60_000, BACKOFF_RESET_AFTER_MS - 1]) {
+      const next = afterExit({ failures: 9, retryAt: 0 }, { startedAt: T0, finishedAt: T0 + ranFor, requested: false });
+      expect(next).toEqual({ failures: 1, retryAt: T0 + ranFor });
+    }
+  });
+
+  it('never starts a slot whose every start fails more than 10 times a minute, whatever each run lasts', () => {
+    for (const ranFor of [0, 50, 1_000, 5_000, CRASH_LOOP_WINDOW_MS - 1, CRASH_LOOP_WINDOW_MS, 30_000]) {
+      let state: SlotBackoff | undefined;
+      let now = T0;
+      const starts: number[] = [];
+      while (now < T0 + 10 * 60_000) {
+        starts.push(now);
+        state = afterExit(state, { startedAt: now, finishedAt: now + ranFor, requested: false });
+        now = Math.max(state!.retryAt, now + ranFor);
+      }
+      for (const start of starts) expect(starts.filter((t) => t >= start && t < start + 60_000).length).toBeLessThanOrEqual(10);
+    }
   });
 
   it('starts from the first step again after a reset', () => {
@@ -85,8 +106,8 @@ describe('afterExit', () => {
     expect(second).toEqual({ failures: 2, retryAt: T0 + 300 + 1000 });
   });
 
-  it('counts a failed exit after a minute up (only 10 minutes up clears a failure)', () => {
-    const state = afterExit({ failures: 1, retryAt: T0 }, { startedAt: T0, finishedAt: T0 + CLEAN_EXIT_MIN_RUN_MS, requested: false, clean: false });
-    expect(state?.failures).toBe(2);
+  it('keeps a failed exit after a minute up as a failure (a first one: replaced at once), unlike a clean one', () => {
+    const state = afterExit({ failures: 3, retryAt: T0 }, { startedAt: T0, finishedAt: T0 + CLEAN_EXIT_MIN_RUN_MS, requested: false, clean: false });
+    expect(state).toEqual({ failures: 1, retryAt: T0 + CLEAN_EXIT_MIN_RUN_MS });
   });
 });
