@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import path from 'node:path';
+import type Dockerode from 'dockerode';
 import { docker } from './engine.js';
 
 const BIN = new URL('../../packages/factory/dist/cli/bin.js', import.meta.url).pathname;
@@ -55,31 +56,39 @@ export const socketOf = (setup: TestFactorySetup) => path.join(setup.dir, `${set
  * `start` (with `--slots` unless undefined: then from a --config file) with the slot image's own command, no pinning, small slots, JSON logs, its socket in the test directory
  * and HTTP on a free port of 127.0.0.1 (the `factory-starting` log line says which).
  */
-export function startTestFactory(setup: TestFactorySetup, slots: number | undefined, extra: readonly string[] = []): FactoryProcess {
-  return new FactoryProcess([
-    'start',
-    '--name',
-    setup.name,
-    ...(slots === undefined ? [] : ['--slots', String(slots)]),
-    '--image',
-    setup.image,
-    '--slot-command',
-    'image',
-    '--token-file',
-    setup.tokenFile,
-    '--state-dir',
-    path.join(setup.dir, 'state'),
-    '--socket',
-    socketOf(setup),
-    '--listen',
-    '127.0.0.1:0',
-    '--no-pin',
-    '--memory-mb',
-    '64',
-    '--log-format',
-    'json',
-    ...extra,
-  ]);
+export function startTestFactory(
+  setup: TestFactorySetup,
+  slots: number | undefined,
+  extra: readonly string[] = [],
+  env: Record<string, string> = {},
+): FactoryProcess {
+  return new FactoryProcess(
+    [
+      'start',
+      '--name',
+      setup.name,
+      ...(slots === undefined ? [] : ['--slots', String(slots)]),
+      '--image',
+      setup.image,
+      '--slot-command',
+      'image',
+      '--token-file',
+      setup.tokenFile,
+      '--state-dir',
+      path.join(setup.dir, 'state'),
+      '--socket',
+      socketOf(setup),
+      '--listen',
+      '127.0.0.1:0',
+      '--no-pin',
+      '--memory-mb',
+      '64',
+      '--log-format',
+      'json',
+      ...extra,
+    ],
+    env,
+  );
 }
 
 /** Runs `docker-cernvm-factory <args>` to its end: exit code and output. */
@@ -110,23 +119,26 @@ export interface SlotContainer {
   slot: number;
   state: string;
   templateHash: string;
+  /** When the engine made it (epoch seconds). */
+  created: number;
 }
 
 /** What the engine shows for a factory: its containers, by slot. */
-export async function slotContainers(factory: string): Promise<SlotContainer[]> {
-  const list = await docker.listContainers({ all: true, filters: { label: [`org.docker-cernvm.factory=${factory}`] } });
+export async function slotContainers(factory: string, engine: Dockerode = docker): Promise<SlotContainer[]> {
+  const list = await engine.listContainers({ all: true, filters: { label: [`org.docker-cernvm.factory=${factory}`] } });
   return list
     .map((c) => ({
       id: c.Id,
       slot: Number(c.Labels['org.docker-cernvm.slot']),
       state: c.State,
       templateHash: c.Labels['org.docker-cernvm.template-hash'] ?? '',
+      created: c.Created,
     }))
     .sort((a, b) => a.slot - b.slot);
 }
 
-export async function removeFactoryContainers(factory: string): Promise<void> {
-  for (const c of await slotContainers(factory)) await docker.getContainer(c.id).remove({ force: true }).catch(() => undefined);
+export async function removeFactoryContainers(factory: string, engine: Dockerode = docker): Promise<void> {
+  for (const c of await slotContainers(factory, engine)) await engine.getContainer(c.id).remove({ force: true }).catch(() => undefined);
 }
 
 export { waitFor } from './wait.js';

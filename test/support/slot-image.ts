@@ -1,6 +1,7 @@
 import { chmod, copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type Dockerode from 'dockerode';
 import { docker } from './engine.js';
 import { BUSYBOX } from './standin-repository.js';
 
@@ -30,8 +31,8 @@ while :; do heartbeat; sleep 1 & wait $!; done
 
 const APPLETS = ['sh', 'sleep', 'date', 'printf', 'mv', 'cat', 'echo'];
 
-/** Builds the slot image from scratch (static busybox and the script); no registry is needed. */
-export async function buildSlotImage(): Promise<string> {
+/** Builds the slot image from scratch (static busybox and the script) on `engine`; no registry is needed. */
+export async function buildSlotImage(engine: Dockerode = docker): Promise<string> {
   const context = await mkdtemp(path.join(tmpdir(), 'docker-cernvm-slot-image-'));
   try {
     await mkdir(path.join(context, 'bin'));
@@ -40,9 +41,9 @@ export async function buildSlotImage(): Promise<string> {
     for (const applet of APPLETS) await symlink('busybox', path.join(context, 'bin', applet));
     await writeFile(path.join(context, 'slot.sh'), SLOT_SCRIPT, { mode: 0o755 });
     await writeFile(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY bin /bin\nCOPY slot.sh /slot.sh\nCMD ["/slot.sh"]\n');
-    const stream = await docker.buildImage({ context, src: ['Dockerfile', 'bin', 'slot.sh'] }, { t: SLOT_IMAGE });
+    const stream = await engine.buildImage({ context, src: ['Dockerfile', 'bin', 'slot.sh'] }, { t: SLOT_IMAGE });
     await new Promise<void>((resolve, reject) =>
-      docker.modem.followProgress(stream, (error: Error | null, output: { error?: string }[]) => {
+      engine.modem.followProgress(stream, (error: Error | null, output: { error?: string }[]) => {
         const failed = error ?? output.find((o) => o.error);
         if (failed) reject(failed instanceof Error ? failed : new Error(failed.error));
         else resolve();

@@ -64,13 +64,13 @@ describe('wireLogs', () => {
     expect(JSON.stringify(logged)).not.toContain(ID);
   });
 
-  it('warns of a failed exit, with the wait before the next try in seconds', () => {
+  it('warns of a failed exit, with how long it ran and the wait before the next try, in seconds', () => {
     wire('json', false);
-    factory.events.emit('slot-exited', { slot: 1, id: ID, exitCode: 1, reason: 'failed', retryInMs: 1975 });
+    factory.events.emit('slot-exited', { slot: 1, id: ID, exitCode: 1, reason: 'failed', ranForMs: 240, retryInMs: 1975 });
     factory.events.emit('slot-exited', { slot: 1, id: ID, exitCode: 0, reason: 'drained' });
     expect(logged).toEqual([
-      { level: 'warn', event: 'slot-exited', fields: { slot: 1, id: '0123456789ab', code: 1, reason: 'failed', retry_in_s: 2 } },
-      { level: 'info', event: 'slot-exited', fields: { slot: 1, id: '0123456789ab', code: 0, reason: 'drained', retry_in_s: undefined } },
+      { level: 'warn', event: 'slot-exited', fields: { slot: 1, id: '0123456789ab', code: 1, reason: 'failed', ran_s: 0.2, retry_in_s: 2 } },
+      { level: 'info', event: 'slot-exited', fields: { slot: 1, id: '0123456789ab', code: 0, reason: 'drained', ran_s: undefined, retry_in_s: undefined } },
     ]);
   });
 

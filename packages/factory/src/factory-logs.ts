@@ -19,12 +19,13 @@ export function wireLogs(factory: Factory, logger: Logger, io: CliIo, format: st
   );
   factory.events.on('slot-draining', ({ slot, id, reason }) => logger.log('info', 'slot-draining', { slot, id: shortId(id), reason }));
   factory.events.on('slot-stopping', ({ slot, id }) => logger.log('info', 'slot-stopping', { slot, id: shortId(id) }));
-  factory.events.on('slot-exited', ({ slot, id, exitCode, reason, retryInMs }) =>
+  factory.events.on('slot-exited', ({ slot, id, exitCode, reason, ranForMs, retryInMs }) =>
     logger.log(reason === 'failed' ? 'warn' : 'info', 'slot-exited', {
       slot,
       id: shortId(id),
       code: exitCode,
       reason,
+      ran_s: ranForMs === undefined ? undefined : Math.round(ranForMs / 100) / 10,
       retry_in_s: retryInMs === undefined ? undefined : Math.round(retryInMs / 100) / 10,
     }),
   );

@@ -192,7 +192,7 @@ describe('Factory: a pilot exits', () => {
     const victim = onSlot(1);
     runtime.exit(victim.id, code);
     await tick();
-    expect(seen['slot-exited']).toEqual([[{ slot: 1, id: victim.id, exitCode: code, reason }]]);
+    expect(seen['slot-exited']).toEqual([[{ slot: 1, id: victim.id, exitCode: code, reason, ranForMs: 25 }]]);
     expect(runtime.containers.has(victim.id)).toBe(false);
     expect(seen['slot-removed']).toEqual([[{ slot: 1, id: victim.id, reason: 'exited' }]]);
     expect(runningSlots()).toEqual([0, 1]);
@@ -233,7 +233,7 @@ describe('Factory: a pilot exits', () => {
     runtime.exit(victim.id, 2);
     await tick();
     expect(runtime.callsOf(`inspect:${victim.id}`).length).toBeGreaterThan(0);
-    expect(seen['slot-exited']).toEqual([[{ slot: 0, id: victim.id, exitCode: 2, reason: 'failed' }]]);
+    expect(seen['slot-exited']).toEqual([[{ slot: 0, id: victim.id, exitCode: 2, reason: 'failed', ranForMs: 25 }]]);
     expect(runtime.containers.has(victim.id)).toBe(false);
     expect(runningSlots()).toEqual([0, 1]);
   });
@@ -335,6 +335,20 @@ describe('Factory: crash-loop backoff', () => {
 });
 
 describe('Factory: draining', () => {
+  it('drops the creates still queued when a drain begins: only those already under way are made, then drained', async () => {
+    const release = runtime.holdCreates();
+    await startFactory({ slots: 6, concurrency: 2 });
+    expect(runtime.callsOf('create:')).toHaveLength(2);
+    factory.setDraining(true);
+    release();
+    await tick();
+    await tick();
+    expect(runtime.callsOf('create:')).toHaveLength(2);
+    expect(seen['slot-created']).toHaveLength(2);
+    expect(runtime.callsOf('signal:')).toHaveLength(2);
+    expect(factory.summary()).toMatchObject({ running: 0, starting: 0, draining: 2 });
+  });
+
   it('drains every pilot, makes none, and says drained once the last is gone', async () => {
     await startFactory({ slots: 2 });
     const pilots = runtime.running();

@@ -42,7 +42,7 @@ export interface FactoryEvents {
   'slot-created': [{ slot: number; id: string; durationMs: number }];
   'slot-draining': [{ slot: number; id: string; reason: DrainReason }];
   'slot-stopping': [{ slot: number; id: string }];
-  'slot-exited': [{ slot: number; id: string; exitCode: number; reason: ExitReason; retryInMs?: number }];
+  'slot-exited': [{ slot: number; id: string; exitCode: number; reason: ExitReason; ranForMs?: number; retryInMs?: number }];
   'slot-removed': [{ slot: number; id: string; reason: string }];
   'action-failed': [{ action: Action; error: Error }];
   reconciled: [{ summary: SlotSummary; durationMs: number; actions: number }];
@@ -308,7 +308,15 @@ export class Factory {
     else this.backoff.delete(container.slot);
     const reason: ExitReason = requested ? 'drained' : CLEAN_EXIT_CODES.has(exitCode) ? 'clean' : 'failed';
     const retryInMs = next && next.retryAt > this.options.clock.now() ? next.retryAt - this.options.clock.now() : undefined;
-    this.events.emit('slot-exited', { slot: container.slot, id: container.id, exitCode, reason, ...(retryInMs ? { retryInMs } : {}) });
+    const ranForMs = details?.startedAt === undefined ? undefined : Math.max(0, (details.finishedAt ?? 0) - details.startedAt);
+    this.events.emit('slot-exited', {
+      slot: container.slot,
+      id: container.id,
+      exitCode,
+      reason,
+      ...(ranForMs === undefined ? {} : { ranForMs }),
+      ...(retryInMs ? { retryInMs } : {}),
+    });
   }
 
   /** Told to drain or stop since it was observed (the action starts as soon as a pass enqueues it), or seen so. */
@@ -401,6 +409,8 @@ export class Factory {
     const { runtime, slotDirs, clock, name } = this.options;
     switch (action.kind) {
       case 'create': {
+        // Queued before a drain began: a drain means no new pilot, so the creates still waiting for their turn go.
+        if (this.desired.draining) return;
         const started = clock.now();
         const template = this.template;
         const options = slotPilotOptions(template, name, action.slot);

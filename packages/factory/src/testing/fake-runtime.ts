@@ -42,6 +42,7 @@ export class FakeRuntime implements SlotRuntime {
   readonly eventStreams: PassThrough[] = [];
   private nextId = 1;
   private removalsHeld: { promise: Promise<void>; release: () => void } | undefined;
+  private createsHeld: { promise: Promise<void>; release: () => void } | undefined;
   private listHeld: { promise: Promise<void>; release: () => void } | undefined;
 
   constructor(private readonly clock: Clock) {}
@@ -75,6 +76,17 @@ export class FakeRuntime implements SlotRuntime {
     this.removalsHeld = { promise, release };
     return () => {
       this.removalsHeld = undefined;
+      release();
+    };
+  }
+
+  /** createAndStart() calls wait until release() is called (a slow engine: creates stay in flight). */
+  holdCreates(): () => void {
+    let release!: () => void;
+    const promise = new Promise<void>((resolve) => (release = resolve));
+    this.createsHeld = { promise, release };
+    return () => {
+      this.createsHeld = undefined;
       release();
     };
   }
@@ -173,6 +185,7 @@ export class FakeRuntime implements SlotRuntime {
   async createAndStart(options: ContainerCreateOptions): Promise<string> {
     const name = options.name ?? '';
     this.calls.push(`create:${name}`);
+    await this.createsHeld?.promise;
     const failure = this.createFailures.shift();
     if (failure) throw failure;
     if ([...this.containers.values()].some((c) => c.name === name)) {
