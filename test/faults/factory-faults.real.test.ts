@@ -118,7 +118,7 @@ describeEngine(`the factory under faults on a real Docker engine (FAULT_SEED=${r
     expect(starts.length).toBe(slots + exits.length);
     console.log(
       `container kills: ${killed.length} killed, ${exits.length} exits seen, ${starts.length - slots} replacements, ` +
-        `${exits.filter((l) => (l.retry_in_s ?? 0) > 0).length} waited (up under 10 s), ${slots} running at the end`,
+        `${exits.filter((l) => Number(l.retry_in_s ?? 0) > 0).length} waited (up under 10 s), ${slots} running at the end`,
     );
   }, 300_000);
 
