@@ -159,6 +159,11 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
     // One crash is replaced at once; then 1 s, 2 s, 4 s … between starts.
     expect(exits.slice(0, 5).map((l) => l.retry_in_s ?? 0)).toEqual([0, 1, 2, 4, 8].map((s) => expect.closeTo(s, 0)));
     expect(factory.logs().filter((l) => l.event === 'slot-started' && l.slot === 0).length).toBeLessThanOrEqual(6);
+    // Visible in metrics: the slot waiting out its backoff, and the failed exits counted.
+    const http = String(factory.logs().find((l) => l.event === 'factory-starting')?.http);
+    const metrics = await (await fetch(`http://${http}/metrics`)).text();
+    expect(metrics).toMatch(/^cernvm_factory_slots\{state="backoff"\} 1$/m);
+    expect(Number(/^cernvm_factory_container_exits_total\{reason="failed"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(5);
     // Slots 1 and 2 kept their first containers all along.
     const now = running(await slotContainers(CRASH_NAME)).filter((c) => c.slot !== 0);
     expect(now.map((c) => c.id).sort()).toEqual(healthy.map((c) => c.id).sort());
