@@ -1,0 +1,184 @@
+// What the factory benchmarks share: a factory process whose JSON log lines can be awaited, the engine's view of
+// its slots, resource samples from /proc, percentiles, and the markdown + JSON output. Run after `npm run build`.
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { removeFactoryContainers, slotContainers } from '../test/dist/support/factory-process.js';
+import { buildSlotImage } from '../test/dist/support/slot-image.js';
+
+export const run = promisify(execFile);
+export { removeFactoryContainers, slotContainers };
+
+const factoryBin = new URL('../packages/factory/dist/cli/bin.js', import.meta.url).pathname;
+
+/** A scratch directory with a stand-in token (the slot image never reads it) and the slot image built. */
+export async function prepareBench(name) {
+  const image = await buildSlotImage();
+  const dir = await mkdtemp(path.join(tmpdir(), `docker-cernvm-bench-${name}-`));
+  const tokenFile = path.join(dir, 'pool.token');
+  await writeFile(tokenFile, 'bench\n', { mode: 0o600 });
+  return { image, dir, tokenFile, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * `docker-cernvm-factory start` as a child process, JSON logs on stderr. `until(predicate)` resolves with the first
+ * log line (already seen or still to come) that satisfies it, and the time since the process was spawned.
+ */
+export class BenchFactory {
+  constructor(bench, { name, slots, extra = [], env = {} }) {
+    this.name = name;
+    this.socket = path.join(bench.dir, `${name}.sock`);
+    this.startedAt = performance.now();
+    this.lines = [];
+    this.waiters = [];
+    this.child = spawn(
+      process.execPath,
+      [factoryBin, 'start', '--name', name, '--slots', String(slots), '--image', bench.image, '--slot-command', 'image',
+        '--token-file', bench.tokenFile, '--state-dir', path.join(bench.dir, 'state'), '--socket', this.socket,
+        '--listen', '127.0.0.1:0', '--no-pin', '--memory-mb', '64', '--log-format', 'json', ...extra],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } },
+    );
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+    let buffer = '';
+    this.child.stderr.on('data', (chunk) => {
+      buffer += chunk;
+      const lines = buffer.split('\n');
+      buffer = lines.pop();
+      for (const text of lines) {
+        if (!text.startsWith('{')) continue;
+        const line = { ...JSON.parse(text), at: performance.now() - this.startedAt };
+        this.lines.push(line);
+        this.waiters = this.waiters.filter((w) => !(w.predicate(line) && (w.resolve(line), true)));
+      }
+    });
+  }
+
+  get pid() {
+    return this.child.pid;
+  }
+
+  until(predicate, timeoutMs = 300_000) {
+    const seen = this.lines.find(predicate);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.name}: no matching log line in ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({ predicate, resolve: (line) => (clearTimeout(timer), resolve(line)) });
+      this.exited.then((code) => reject(new Error(`${this.name} exited with ${code}`)));
+    });
+  }
+
+  /** Resolves at the first progress line (after `since` ms, logged while filling) that shows `n` slots running. */
+  running(n, since = 0) {
+    return this.until((l) => l.at >= since && l.event === 'progress' && l.running === n);
+  }
+
+  async metricsUrl() {
+    const line = await this.until((l) => l.event === 'factory-starting');
+    return `http://${line.http}/metrics`;
+  }
+
+  request(body) {
+    return new Promise((resolve, reject) => {
+      const socket = connect(this.socket);
+      let answer = '';
+      socket.on('data', (chunk) => (answer += chunk));
+      socket.on('end', () => resolve(JSON.parse(answer)));
+      socket.on('error', reject);
+      socket.on('connect', () => socket.end(`${JSON.stringify(body)}\n`));
+    });
+  }
+
+  async stop() {
+    this.child.kill('SIGTERM');
+    await this.exited;
+    await removeFactoryContainers(this.name);
+  }
+}
+
+/** CPU seconds (user + system) and resident memory of a process, from /proc. */
+export async function processSample(pid) {
+  const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+  const ticks = Number(stat[11]) + Number(stat[12]); // utime, stime (fields 14 and 15)
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+  return { cpuSeconds: ticks / 100, rssMb: rssKb / 1024, at: performance.now() };
+}
+
+/** A Prometheus counter or gauge value, summed over its label sets. */
+export async function metricValue(url, name, labels = '') {
+  const text = await (await fetch(url)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{${labels}`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+export const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+export const median = (values) => percentile(values, 50);
+export const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Prints the markdown table and writes it with the JSON to bench/results/<name>.{md,json}. */
+export async function report(name, markdown, json) {
+  console.log(markdown);
+  const dir = new URL('./results/', import.meta.url);
+  await mkdir(dir, { recursive: true });
+  await writeFile(new URL(`${name}.json`, dir), `${JSON.stringify({ ...json, measuredAt: new Date().toISOString() }, null, 2)}\n`);
+  await writeFile(new URL(`${name}.md`, dir), `${markdown}\n`);
+}
+
+/**
+ * The engine's own events for containers carrying `label`, timestamped on arrival: "N slots run" is the moment the
+ * engine has started N of them, whoever asked.
+ */
+export class EngineEvents {
+  static async open(label) {
+    const { docker } = await import('../test/dist/support/engine.js');
+    const stream = await docker.getEvents({ filters: { type: ['container'], label: [label] } });
+    return new EngineEvents(stream);
+  }
+
+  constructor(stream) {
+    this.stream = stream;
+    this.events = [];
+    this.waiters = [];
+    let buffer = '';
+    stream.on('data', (chunk) => {
+      buffer += chunk;
+      const lines = buffer.split('\n');
+      buffer = lines.pop();
+      for (const text of lines.filter(Boolean)) {
+        const event = JSON.parse(text);
+        this.events.push({ action: event.Action, id: event.Actor?.ID, attributes: event.Actor?.Attributes ?? {}, at: performance.now() });
+        this.waiters = this.waiters.filter((w) => !(w.check() && (w.resolve(), true)));
+      }
+    });
+  }
+
+  count(action, since) {
+    return this.events.filter((e) => e.action === action && e.at >= since).length;
+  }
+
+  /** Resolves with the time (performance.now()) of the `n`th `action` at or after `since`. */
+  async nth(action, n, since, timeoutMs = 300_000) {
+    const check = () => this.count(action, since) >= n;
+    if (!check()) {
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`only ${this.count(action, since)} of ${n} ${action} events in ${timeoutMs} ms`)), timeoutMs);
+        this.waiters.push({ check, resolve: () => (clearTimeout(timer), resolve()) });
+      });
+    }
+    return this.events.filter((e) => e.action === action && e.at >= since)[n - 1].at;
+  }
+
+  close() {
+    this.stream.destroy();
+  }
+}
