@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MounterError } from './errors.js';
 import { isFile } from './fs-checks.js';
-import { checkBranch, checkSnapshot } from './names.js';
+import { checkBranch, checkSnapshot, quoted } from './names.js';
 
 /** The Stratum 0 that serves the CernVM repositories; `@fqrn@` is the client's own placeholder. */
 export const DEFAULT_SERVER_URL = 'http://hepvm.cern.ch/cvmfs/@fqrn@';
@@ -42,10 +42,10 @@ function checkUrl(url: string, option: string): string {
   try {
     parsed = new URL(url.replaceAll('@fqrn@', 'fqrn'));
   } catch {
-    throw new MounterError('E_BAD_OPTION', `invalid ${option} ${JSON.stringify(url)}: expected an http(s) URL`);
+    throw new MounterError('E_BAD_OPTION', `invalid ${option} ${quoted(url)}: expected an http(s) URL`);
   }
   if (!['http:', 'https:'].includes(parsed.protocol) || /[\s"'`$\\]/.test(url)) {
-    throw new MounterError('E_BAD_OPTION', `invalid ${option} ${JSON.stringify(url)}: expected an http(s) URL`);
+    throw new MounterError('E_BAD_OPTION', `invalid ${option} ${quoted(url)}: expected an http(s) URL`);
   }
   return url;
 }
