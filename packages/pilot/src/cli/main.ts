@@ -37,12 +37,20 @@ export async function runCli(args: readonly string[], context: CliContext): Prom
     await parser.parseAsync();
     return exitCode;
   } catch (error) {
-    if (error instanceof PilotError) {
-      context.io.stderr(`error: ${error.message}\n`);
-      return error.isUsageError ? EXIT_USAGE : EXIT_FAILURE;
-    }
+    const usage = error instanceof PilotError ? error.isUsageError : !handlerStarted;
     const message = error instanceof Error ? error.message : String(error);
-    context.io.stderr(`error: ${message.split('\n')[0]}\n`);
-    return handlerStarted ? EXIT_FAILURE : EXIT_USAGE;
+    context.io.stderr(`error: ${errorLine(message, usage)}\n`);
+    return usage ? EXIT_USAGE : EXIT_FAILURE;
   }
+}
+
+/**
+ * The message as one line of plain text. A usage error keeps all of it (yargs and our checks quote the argument
+ * as given, which may hold a newline); a failure keeps its first line, the rest being detail. Control characters
+ * and line separators are escaped either way, so an argument cannot break the line or drive the terminal.
+ */
+export function errorLine(message: string, usage: boolean): string {
+  const text = usage ? message : (message.split('\n')[0] ?? '');
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
