@@ -1,5 +1,6 @@
 import yargs, { type CommandModule } from 'yargs';
 import { PilotError } from '../errors.js';
+import { printable } from '../printable.js';
 import { renderCommand } from './commands/render.js';
 import { runCommand } from './commands/run.js';
 import type { CliContext } from './context.js';
@@ -50,7 +51,5 @@ export async function runCli(args: readonly string[], context: CliContext): Prom
  * and line separators are escaped either way, so an argument cannot break the line or drive the terminal.
  */
 export function errorLine(message: string, usage: boolean): string {
-  const text = usage ? message : (message.split('\n')[0] ?? '');
-  // eslint-disable-next-line no-control-regex -- finding control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return printable(usage ? message : (message.split('\n')[0] ?? ''));
 }
