@@ -1,3 +1,4 @@
+import { printable } from '@docker-cernvm/pilot';
 import yargs from 'yargs';
 import { drainCommand, resumeCommand, scaleCommand, statusCommand } from './commands/control.js';
 import { startCommand } from './commands/start.js';
@@ -40,9 +41,11 @@ export async function runCli(args: readonly string[], context: CliContext): Prom
     return EXIT_OK;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    context.io.stderr(`error: ${message.split('\n')[0]}\n`);
     // Before a handler runs, the arguments were wrong; after, only errors that say so are usage errors.
-    if (isUsageError(error) || !handlerStarted) return EXIT_USAGE;
-    return EXIT_FAILURE;
+    const usage = isUsageError(error) || !handlerStarted;
+    // A usage error keeps all of its message (it quotes the argument as given, which may hold a newline); a failure
+    // its first line. Control characters are escaped: an argument can neither break the line nor drive the terminal.
+    context.io.stderr(`error: ${printable(usage ? message : (message.split('\n')[0] ?? ''))}\n`);
+    return usage ? EXIT_USAGE : EXIT_FAILURE;
   }
 }
