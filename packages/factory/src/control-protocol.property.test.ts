@@ -45,6 +45,12 @@ const requestText = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
+      .tuple(validRequest, fc.dictionary(fc.string({ unit: 'binary', maxLength: 4 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 2 }))
+      .map(([request, extra]) => JSON.stringify({ ...extra, ...request })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
       .tuple(requestLike.map((r) => JSON.stringify(r)), fc.nat(), fc.string({ unit: 'binary', maxLength: 2 }))
       .map(([text, at, piece]) => `${text.slice(0, at % (text.length + 1))}${piece}${text.slice((at % (text.length + 1)) + 1)}`),
   },
