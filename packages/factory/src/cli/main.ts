@@ -13,9 +13,20 @@ function isUsageError(error: unknown): boolean {
   return (error as { isUsageError?: boolean }).isUsageError === true;
 }
 
+/**
+ * Words yargs would read into its own fields instead of an option: `-_` (alone or in a cluster such as `-x_`) and
+ * `--_` replace the list of positional words and crash its parser, `--$0` the program name. Refused up front.
+ */
+const PARSER_FIELDS = /^(?:-[^-=]*[_$]|--(?:_|\$0)(?:[=.]|$))/;
+
 /** Runs `docker-cernvm-factory` with these arguments and returns the exit code; never exits the process itself. */
 export async function runCli(args: readonly string[], context: CliContext): Promise<number> {
   let handlerStarted = false;
+  const field = args.find((word) => PARSER_FIELDS.test(word));
+  if (field !== undefined) {
+    context.io.stderr(`error: ${printable(`Unknown argument: ${field}`)}\n`);
+    return EXIT_USAGE;
+  }
   const parser = yargs([...args])
     .scriptName('docker-cernvm-factory')
     .usage('$0 <command> [options]\n\nKeep N one-core HTCondor pilot slots running on this Docker host.')

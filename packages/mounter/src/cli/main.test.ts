@@ -81,6 +81,10 @@ describe('docker-cernvm command line', () => {
     [['--no-state-dir', 'status']],
     [['mount', '--tag.x', 'cernvm:4']],
     [['mount', '--tag', 'cernvm:4', '--no-root']],
+    // Found by the factory's property test: yargs reads -_ into its list of positional words and crashes.
+    [['status', '-_']],
+    [['mount', '--tag', 'cernvm:4', '-x_']],
+    [['status', '--_', 'x']],
     [['status', 'a\nb']],
     [['status', '\u0000\u2028']],
   ])('refuses %j with one line on stderr, exit 2, and changes nothing', async (args) => {

@@ -13,10 +13,21 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+/**
+ * Words yargs would read into its own fields instead of an option: `-_` (alone or in a cluster such as `-x_`) and
+ * `--_` replace the list of positional words and crash its parser, `--$0` the program name. Refused up front.
+ */
+const PARSER_FIELDS = /^(?:-[^-=]*[_$]|--(?:_|\$0)(?:[=.]|$))/;
+
 /** Runs `docker-cernvm` with these arguments and returns the exit code; never exits the process itself. */
 export async function runCli(args: readonly string[], context: CliContext): Promise<number> {
   // Anything that fails before a command's handler runs is a usage error: the arguments were wrong.
   let handlerStarted = false;
+  const field = args.find((word) => PARSER_FIELDS.test(word));
+  if (field !== undefined) {
+    context.io.stderr(`error: ${errorLine(`Unknown argument: ${field}`, true)}\n`);
+    return EXIT_USAGE;
+  }
   const parser = globalOptions(yargs([...args]))
     .scriptName('docker-cernvm')
     .usage('$0 <command> [options]\n\nRun CernVM from CernVM-FS as a Docker image, without importing it.')

@@ -137,6 +137,7 @@ describe('docker-cernvm-pilot command line', () => {
       ['a missing --site-config file', [...POOL, '--slot-name', 's', '--site-config', '/nonexistent/site.conf'], /--site-config: cannot read/],
       // Found by main.property.test.ts: a negated or dotted string option reached a check as a boolean or an object,
       // and an argument's control characters went raw into the error line.
+      ['-_, which yargs reads into its list of positional words', [...POOL, '--slot-name', 's', '-_'], /^error: Unknown argument: -_\n$/],
       ['a negated string option', [...POOL, '--slot-name', 's', '--no-collector'], /^error: --collector: expected one value, such as --collector VALUE\n$/],
       ['a dotted string option', [...POOL, '--slot-name.x', 's'], /^error: --slot-name: expected one value/],
       ['a negated repeatable option', [...POOL, '--slot-name', 's', '--no-attribute'], /^error: --attribute: expected a value/],

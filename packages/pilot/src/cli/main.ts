@@ -9,6 +9,12 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+/**
+ * Words yargs would read into its own fields instead of an option: `-_` (alone or in a cluster such as `-x_`) and
+ * `--_` replace the list of positional words and crash its parser, `--$0` the program name. Refused up front.
+ */
+const PARSER_FIELDS = /^(?:-[^-=]*[_$]|--(?:_|\$0)(?:[=.]|$))/;
+
 /** Runs `docker-cernvm-pilot` with these arguments and returns the exit code; never exits the process itself. */
 export async function runCli(args: readonly string[], context: CliContext): Promise<number> {
   // Anything that fails before a command's handler runs is a usage error: the arguments were wrong. The handler
@@ -22,6 +28,11 @@ export async function runCli(args: readonly string[], context: CliContext): Prom
     },
   });
   let exitCode = EXIT_OK;
+  const field = args.find((word) => PARSER_FIELDS.test(word));
+  if (field !== undefined) {
+    context.io.stderr(`error: ${printable(`Unknown argument: ${field}`)}\n`);
+    return EXIT_USAGE;
+  }
   const parser = yargs([...args])
     .scriptName('docker-cernvm-pilot')
     .usage('$0 <command> [options]\n\nOne HTCondor execute slot in a CernVM container.')
