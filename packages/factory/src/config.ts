@@ -1,4 +1,4 @@
-import { printable } from '@docker-cernvm/pilot';
+import { keyPath, printable } from '@docker-cernvm/pilot';
 import { z } from 'zod';
 import { FactoryError } from './errors.js';
 
@@ -113,7 +113,7 @@ export function checkFactoryConfig(merged: Record<string, unknown>, sources: Rea
     throw new FactoryError('E_BAD_CONFIG', printable(`${file?.kind === 'file' ? `${file.file}: ` : ''}unknown key ${JSON.stringify(key)}`));
   }
   const code = source?.kind === 'file' ? 'E_BAD_CONFIG' : top === 'slots' ? 'E_BAD_SLOTS' : 'E_BAD_OPTION';
-  throw new FactoryError(code, printable(`${describeSource(issue.path.join('.'), source)}: expected ${expectation(issue)}`));
+  throw new FactoryError(code, printable(`${describeSource(keyPath(issue.path), source)}: expected ${expectation(issue)}`));
 }
 
 /** zod's own type names, in the words of a YAML file. */

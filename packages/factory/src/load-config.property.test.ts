@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,9 @@ import { factoryConfigSchema } from './config.js';
 import { FactoryError } from './errors.js';
 import { loadFactoryConfig } from './load-config.js';
 import { isOneLine } from './testing/arbitraries.js';
+
+// Hundreds of runs each: more than jest's 5 s default when the whole suite runs in parallel.
+jest.setTimeout(30_000);
 
 // Any document at all, as the factory's --config file: it loads into a configuration, or it is refused with
 // E_BAD_CONFIG (E_BAD_SLOTS for a missing count) and one line that names the file and, for a key's problem, a key
@@ -66,7 +69,7 @@ describe('factory --config: any document', () => {
             expect({ ...where, named, known }).toEqual({ ...where, named, known: true });
             return;
           }
-          const top = /^([A-Za-z]+)(?:\.[^:]*)?: expected /.exec(said)?.[1];
+          const top = /^([A-Za-z]+)(?:\.(?:"(?:[^"\\]|\\.)*"|[^:."]+))*: expected /.exec(said)?.[1];
           if (top !== undefined) return expect(KEYS).toContain(top);
           expect(said).toMatch(/^(?:not valid YAML: .+|expected a mapping of keys to values)$/);
         }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PilotError } from './errors.js';
-import { printable } from './printable.js';
+import { keyPath, printable } from './printable.js';
 
 /** Everything that decides one slot's HTCondor configuration; validated, with defaults applied. */
 export interface PilotOptions {
@@ -128,7 +128,7 @@ export function describeIssue(issue: z.core.$ZodIssue, source?: string): string 
 }
 
 function describeIssueText(issue: z.core.$ZodIssue, source?: string): string {
-  const key = issue.path.length ? issue.path.join('.') : '(top level)';
+  const key = issue.path.length ? keyPath(issue.path) : '(top level)';
   const where = source ? `${source}: ` : '';
   if (issue.code === 'unrecognized_keys') return `${where}unknown key ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
   if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return `${where}${key}: missing (required)`;
