@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -14,6 +14,9 @@ import { FakeClock } from './testing/fake-clock.js';
 import { fakeMounter } from './testing/fake-mounter.js';
 import { FakeRuntime } from './testing/fake-runtime.js';
 import { FakeSignals } from './testing/fake-signals.js';
+
+// Hundreds of runs each: more than jest's 5 s default when the whole suite runs in parallel.
+jest.setTimeout(30_000);
 
 // Control requests of any shape: the protocol answers a valid command or a one-line refusal, and a running
 // factory (the daemon on the fake engine, through its real socket) that refuses a request changes nothing.

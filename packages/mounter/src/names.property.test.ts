@@ -1,8 +1,11 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { MounterError } from './errors.js';
 import { checkBranch, checkRootPath, checkSnapshot, parseImageRef } from './names.js';
 import { SHELL_METACHARACTERS, anyName, isOneLine } from './testing/arbitraries.js';
+
+// Hundreds of runs each: more than jest's 5 s default when the whole suite runs in parallel.
+jest.setTimeout(30_000);
 
 // Property tests: for any string, a check either accepts it and it is safe as a path component and a command-line
 // word, or refuses it with E_BAD_NAME and one line. The patterns below are the README's, written again here on

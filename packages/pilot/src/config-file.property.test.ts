@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,9 @@ import { readOptionsFile } from './config-file.js';
 import { PilotError } from './errors.js';
 import { checkOptionsFile, pilotOptionsSchema } from './options.js';
 import { isOneLine } from './testing/arbitraries.js';
+
+// Hundreds of runs each: more than jest's 5 s default when the whole suite runs in parallel.
+jest.setTimeout(30_000);
 
 // Any document at all, as a pilot options file: it is read and checked into options, or refused with
 // E_BAD_CONFIG and one line that names the file and, for a key's problem, a key the document has.

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,9 @@ import path from 'node:path';
 import { PilotError } from './errors.js';
 import { isOneLine } from './testing/arbitraries.js';
 import { checkHostToken } from './token-check.js';
+
+// Hundreds of runs each: more than jest's 5 s default when the whole suite runs in parallel.
+jest.setTimeout(30_000);
 
 // For any mode and any content, the host token check refuses exactly the tokens HTCondor would refuse or that
 // would never work (missing, empty, readable or writable by group or others) with E_BAD_TOKEN and one line.

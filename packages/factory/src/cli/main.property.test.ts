@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,9 @@ import { fakeMounter } from '../testing/fake-mounter.js';
 import { FakeSignals } from '../testing/fake-signals.js';
 import type { CliContext } from './context.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli } from './main.js';
+
+// Hundreds of runs each: more than jest's 5 s default when the whole suite runs in parallel.
+jest.setTimeout(30_000);
 
 // Property tests of docker-cernvm-factory in process. `start`: any argv is refused (exit 2, one error line) before
 // the engine is asked for, or its configuration is accepted and the engine asked for (here it answers with a
