@@ -99,7 +99,11 @@ async function run(args: string[]): Promise<Run> {
     },
   };
   // setup-repo writes /etc/cvmfs files and fetches a key over the network unless it is a dry run: here it always is.
-  const safe = args.filter((word) => !/dry/i.test(word));
+  // A bare directory flag takes the next word as its value, whatever generated it: an absolute one outside the temp
+  // tree is moved into it, so that no mount point or state directory is made elsewhere.
+  const safe = args
+    .filter((word) => !/dry/i.test(word))
+    .map((word, i, all) => (i > 0 && /^--(?:cvmfs-dir|mount-base|state-dir|cvmfs-config-dir)$/.test(all[i - 1]!) && word.startsWith('/') && !word.startsWith(tmp) ? path.join(tmp, 'other') : word));
   const code = await runCli([...base, ...safe, ...(safe.includes('setup-repo') ? ['--dry-run'] : [])], context);
   return { code, out, err, hostCalls: host.calls, engineCalls };
 }

@@ -60,6 +60,14 @@ const CORES: Record<string, fc.Arbitrary<string[]>> = {
   run: outDir.map((dir) => ['--image', 'cernvm:4', '--token-file', token, '--work-dir', dir, '--collector', '127.0.0.1', '--trust-domain', 'p.org']),
 };
 
+/**
+ * A bare `--out` or `--work-dir` takes the next word as its value, whatever generated it (`--out -` wrote ./-): every
+ * such word is replaced by a fresh directory in the temp tree, so that no run writes anywhere else.
+ */
+function confined(args: string[]): string[] {
+  return args.map((word, i) => (i > 0 && /^--(?:out|work-dir)$/.test(args[i - 1]!) && !word.startsWith(tmp) ? path.join(tmp, 'w', `d${++counter}`) : word));
+}
+
 const argv = fc
   .tuple(
     fc.constantFrom('render', 'run', 'frobnicate', ''),
@@ -72,7 +80,8 @@ const argv = fc
       ...core,
       ...pieces.flat(),
     ]),
-  );
+  )
+  .map(confined);
 
 /** Every directory a run may have written, from the argv (`--out`, `--work-dir`, in either spelling). */
 function writableDirs(args: readonly string[]): string[] {
