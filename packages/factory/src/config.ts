@@ -1,3 +1,4 @@
+import { keyPath, printable } from '@docker-cernvm/pilot';
 import { z } from 'zod';
 import { FactoryError } from './errors.js';
 
@@ -108,10 +109,11 @@ export function checkFactoryConfig(merged: Record<string, unknown>, sources: Rea
     // Flags are checked by the parser and variables map to known keys: an unknown key is the file's.
     const file = [...sources.values()].find((s) => s.kind === 'file');
     const key = [...issue.path, issue.keys[0]].join('.');
-    throw new FactoryError('E_BAD_CONFIG', `${file?.kind === 'file' ? `${file.file}: ` : ''}unknown key "${key}"`);
+    // Quoted and escaped: the key is the file's, and may hold a quote, a tab or a newline.
+    throw new FactoryError('E_BAD_CONFIG', printable(`${file?.kind === 'file' ? `${file.file}: ` : ''}unknown key ${JSON.stringify(key)}`));
   }
   const code = source?.kind === 'file' ? 'E_BAD_CONFIG' : top === 'slots' ? 'E_BAD_SLOTS' : 'E_BAD_OPTION';
-  throw new FactoryError(code, `${describeSource(issue.path.join('.'), source)}: expected ${expectation(issue)}`);
+  throw new FactoryError(code, printable(`${describeSource(keyPath(issue.path), source)}: expected ${expectation(issue)}`));
 }
 
 /** zod's own type names, in the words of a YAML file. */

@@ -64,6 +64,10 @@ describe('parseControlRequest: refusals, each one line', () => {
     ['slots on a command without any', '{"command":"drain","slots":3}', 'unknown key "slots"'],
     ['force on drain', '{"command":"drain","force":true}', 'unknown key "force"'],
     ['a __proto__ key', '{"command":"status","__proto__":{"polluted":true}}', 'unknown key "__proto__"'],
+    // Found by the property tests: a key holding a quote or a newline was shown raw.
+    ['a key with a quote', '{"command":"status","\\"":1}', String.raw`unknown key "\""`],
+    ['a key with a newline', '{"command":"status","a\\nb":1}', String.raw`unknown key "a\nb"`],
+    ['a key with U+2028', '{"command":"status","a\u2028b":1}', String.raw`unknown key "a\u2028b"`],
   ])('%s', (_name, text, error) => {
     expect(parseControlRequest(text)).toEqual({ error });
   });

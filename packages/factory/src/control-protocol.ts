@@ -1,3 +1,4 @@
+import { printable } from '@docker-cernvm/pilot';
 import { z } from 'zod';
 import { MAX_SLOTS } from './config.js';
 
@@ -43,7 +44,8 @@ export function parseControlRequest(text: string): { request: ControlRequest } |
   if (issue.code === 'invalid_union' || (issue.path[0] === 'command' && issue.path.length === 1)) {
     return { error: 'unknown command: expected one of status, drain, resume, reload, scale' };
   }
-  if (issue.code === 'unrecognized_keys') return { error: `unknown key "${issue.keys[0]}"` };
+  // Quoted and escaped: the key is the client's, and may hold a quote, a tab or a newline.
+  if (issue.code === 'unrecognized_keys') return { error: printable(`unknown key ${JSON.stringify(issue.keys[0])}`) };
   const key = issue.path.join('.') || 'request';
   if (key === 'slots') return { error: `slots: expected a whole number from 0 to ${MAX_SLOTS}` };
   if (key === 'force') return { error: 'force: expected true or false' };

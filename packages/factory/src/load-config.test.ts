@@ -179,6 +179,9 @@ describe('loadFactoryConfig: errors name where the value came from', () => {
     ['slots: 1\nenvironment:\n  1BAD: x\n', 'environment.1BAD: expected an environment variable name'],
     ['slots: 1\nbogus: 1\n', 'unknown key "bogus"'],
     ['slots: 1\npilot:\n  bogus: 1\n', 'unknown key "pilot.bogus"'],
+    // Found by load-config.property.test.ts: a key holding a quote or a tab was shown raw.
+    ['slots: 1\n\'"\': 1\n', String.raw`unknown key "\""`],
+    ['slots: 1\n"a\\tb": 1\n', String.raw`unknown key "a\tb"`],
   ])('a file saying %j: one line naming the file and the key', async (text, message) => {
     const file = await configFile(text);
     const error = await loadError({ file });

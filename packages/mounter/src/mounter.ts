@@ -158,6 +158,8 @@ export class Mounter {
 
   async register(request: RegisterRequest): Promise<RegisterResult> {
     const ref = formatImageRef(parseImageRef(request.tag));
+    // As in mount: an empty --snapshot is a bad name, not "no snapshot".
+    if (request.snapshot !== undefined) checkSnapshot(request.snapshot);
     const pair = this.pairOf(request.branch ?? DEFAULT_BRANCH, request.snapshot);
     const existing = await this.docker.inspectImage(ref);
     if (existing) {

@@ -47,3 +47,18 @@ describe('checkRootPath', () => {
     expect(() => checkRootPath(root)).toThrow(expect.objectContaining({ code: 'E_BAD_NAME' }));
   });
 });
+
+describe('refusal messages', () => {
+  // Found by names.property.test.ts: JSON quoting leaves U+2028, DEL and C1 controls raw in the message.
+  it.each([
+    ['a\u2028b', String.raw`"a\u2028b"`],
+    ['a\u0085b', String.raw`"a\u0085b"`],
+    ['a\u007fb', String.raw`"a\u007fb"`],
+    ['cernvm\u2010prod.cern.ch', String.raw`"cernvm\u2010prod.cern.ch"`],
+  ])('show %j escaped, on one line of printable ASCII', (name, shown) => {
+    for (const check of [checkBranch, checkSnapshot, checkRootPath, parseImageRef]) {
+      expect(() => check(name)).toThrow(expect.objectContaining({ message: expect.stringContaining(` ${shown}: expected`) }));
+      expect(() => check(name)).toThrow(expect.objectContaining({ message: expect.stringMatching(/^[\x20-\x7e]+$/) }));
+    }
+  });
+});

@@ -16,15 +16,19 @@ const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** One component of a root sub-path inside the repository. */
 const PATH_COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
 
-function show(value: string): string {
-  return JSON.stringify(value);
+/**
+ * A rejected value as it appears in a message: quoted, with everything but printable ASCII escaped (JSON leaves
+ * U+2028, DEL and C1 controls raw), so the message stays one line and a look-alike character shows as itself.
+ */
+export function quoted(value: string): string {
+  return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function checkBranch(branch: string): string {
   if (branch.length > 253 || !BRANCH.test(branch)) {
     throw new MounterError(
       'E_BAD_NAME',
-      `invalid repository name ${show(branch)}: expected a fully qualified name such as cernvm-prod.cern.ch`,
+      `invalid repository name ${quoted(branch)}: expected a fully qualified name such as cernvm-prod.cern.ch`,
     );
   }
   return branch;
@@ -34,7 +38,7 @@ export function checkSnapshot(snapshot: string): string {
   if (!SNAPSHOT.test(snapshot)) {
     throw new MounterError(
       'E_BAD_NAME',
-      `invalid snapshot name ${show(snapshot)}: expected letters, digits, '.', '_' or '-', starting with a letter or digit`,
+      `invalid snapshot name ${quoted(snapshot)}: expected letters, digits, '.', '_' or '-', starting with a letter or digit`,
     );
   }
   return snapshot;
@@ -53,7 +57,7 @@ export function parseImageRef(ref: string): ImageRef {
   if (name.length > 255 || !IMAGE_NAME.test(name) || !IMAGE_TAG.test(tag)) {
     throw new MounterError(
       'E_BAD_NAME',
-      `invalid image name ${show(ref)}: expected NAME[:TAG] in lower case, such as cernvm:4 or site/cernvm:prod`,
+      `invalid image name ${quoted(ref)}: expected NAME[:TAG] in lower case, such as cernvm:4 or site/cernvm:prod`,
     );
   }
   return { name, tag };
@@ -69,7 +73,7 @@ export function checkRootPath(root: string): string {
   if (root.length === 0 || root.length > 1024 || parts.some((p) => !PATH_COMPONENT.test(p))) {
     throw new MounterError(
       'E_BAD_NAME',
-      `invalid CernVM root ${show(root)}: expected cvm4, cvm3 or a relative path inside the repository such as cvm4`,
+      `invalid CernVM root ${quoted(root)}: expected cvm4, cvm3 or a relative path inside the repository such as cvm4`,
     );
   }
   return root;

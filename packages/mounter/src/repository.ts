@@ -5,7 +5,7 @@ import { isDirectory, isFile, isPopulatedDirectory } from './fs-checks.js';
 import type { MountOps } from './mount-ops.js';
 import { type MountEntry, mountAt } from './mountinfo.js';
 import { compareVersions } from './cernvm-root.js';
-import { checkBranch, checkSnapshot } from './names.js';
+import { checkBranch, checkSnapshot, quoted } from './names.js';
 
 export interface RepositoryPaths {
   /** Where the site's CVMFS client (autofs) shows repositories. */
@@ -55,7 +55,7 @@ export function checkDirectoryOption(option: string, dir: string): string {
   if (!path.isAbsolute(dir) || !/^[A-Za-z0-9/._-]+$/.test(dir) || dir.split('/').includes('..')) {
     throw new MounterError(
       'E_BAD_OPTION',
-      `invalid ${option} ${JSON.stringify(dir)}: expected an absolute path of letters, digits, '/', '.', '_' or '-'`,
+      `invalid ${option} ${quoted(dir)}: expected an absolute path of letters, digits, '/', '.', '_' or '-'`,
     );
   }
   return path.normalize(dir).replace(/(.)\/+$/, '$1');

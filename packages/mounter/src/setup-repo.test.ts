@@ -83,4 +83,16 @@ describe('setup-repo', () => {
       code: 'E_BAD_OPTION',
     });
   });
+
+  // Found by cli/main.property.test.ts: the directory went unchecked into CVMFS_PUBLIC_KEY="…", in a file the
+  // client sources as shell.
+  it.each(['/etc/cvmfs"; reboot; "', '/tmp/$(id)', '/tmp/`id`', 'etc/cvmfs', '/tmp/a b', '/tmp/../etc'])(
+    'refuses config directory %j before writing anything',
+    async (dir) => {
+      await expect(planSetupRepo({ branch: 'cernvm-prod.cern.ch', configDir: dir })).rejects.toMatchObject({
+        code: 'E_BAD_OPTION',
+        message: expect.stringMatching(/^invalid --cvmfs-config-dir /),
+      });
+    },
+  );
 });

@@ -2,7 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MounterError } from './errors.js';
 import { isFile } from './fs-checks.js';
-import { checkBranch, checkSnapshot } from './names.js';
+import { checkBranch, checkSnapshot, quoted } from './names.js';
+import { checkDirectoryOption } from './repository.js';
 
 /** The Stratum 0 that serves the CernVM repositories; `@fqrn@` is the client's own placeholder. */
 export const DEFAULT_SERVER_URL = 'http://hepvm.cern.ch/cvmfs/@fqrn@';
@@ -42,10 +43,10 @@ function checkUrl(url: string, option: string): string {
   try {
     parsed = new URL(url.replaceAll('@fqrn@', 'fqrn'));
   } catch {
-    throw new MounterError('E_BAD_OPTION', `invalid ${option} ${JSON.stringify(url)}: expected an http(s) URL`);
+    throw new MounterError('E_BAD_OPTION', `invalid ${option} ${quoted(url)}: expected an http(s) URL`);
   }
   if (!['http:', 'https:'].includes(parsed.protocol) || /[\s"'`$\\]/.test(url)) {
-    throw new MounterError('E_BAD_OPTION', `invalid ${option} ${JSON.stringify(url)}: expected an http(s) URL`);
+    throw new MounterError('E_BAD_OPTION', `invalid ${option} ${quoted(url)}: expected an http(s) URL`);
   }
   return url;
 }
@@ -56,7 +57,8 @@ export async function planSetupRepo(request: SetupRepoRequest): Promise<SetupRep
   const serverUrl = checkUrl(request.serverUrl ?? DEFAULT_SERVER_URL, '--server-url');
   const keysUrl = checkUrl(request.keysUrl ?? DEFAULT_KEYS_URL, '--keys-url');
   const snapshot = request.snapshot === undefined ? undefined : checkSnapshot(request.snapshot);
-  const configDir = request.configDir ?? '/etc/cvmfs';
+  // It is written into CVMFS_PUBLIC_KEY="…" of a file the client sources as shell: plain characters only.
+  const configDir = checkDirectoryOption('--cvmfs-config-dir', request.configDir ?? '/etc/cvmfs');
   const domain = branch.split('.').slice(1).join('.');
   const keyFile = path.join(configDir, 'keys', domain, `${branch}.pub`);
   const lines = [

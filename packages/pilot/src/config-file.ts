@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { PilotError } from './errors.js';
+import { printable } from './printable.js';
 
 /**
  * Reads a YAML (or JSON) file into a plain object (the pilot's options, the factory's configuration); the schema
@@ -11,7 +12,7 @@ export async function readOptionsFile(file: string): Promise<Record<string, unkn
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new PilotError('E_BAD_CONFIG', `${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`, {
+    throw new PilotError('E_BAD_CONFIG', `${printable(file)}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`, {
       cause: error,
     });
   }
@@ -20,11 +21,11 @@ export async function readOptionsFile(file: string): Promise<Record<string, unkn
     value = parse(text);
   } catch (error) {
     const first = (error as Error).message.split('\n')[0]?.replace(/:$/, '');
-    throw new PilotError('E_BAD_CONFIG', `${file}: not valid YAML: ${first}`, { cause: error });
+    throw new PilotError('E_BAD_CONFIG', `${printable(file)}: not valid YAML: ${printable(first ?? '')}`, { cause: error });
   }
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new PilotError('E_BAD_CONFIG', `${file}: expected a mapping of keys to values`);
+    throw new PilotError('E_BAD_CONFIG', `${printable(file)}: expected a mapping of keys to values`);
   }
   return value as Record<string, unknown>;
 }

@@ -16,4 +16,5 @@ export { checkHostToken } from './token-check.js';
 export { DockerodePilotEngine, type PilotEngine } from './docker-api.js';
 export { PilotRunner, type RunRequest, type RunnerIo, type SignalSource } from './runner.js';
 export { readOptionsFile } from './config-file.js';
+export { keyPath, printable } from './printable.js';
 export { classAdLiteral } from './condor-config.js';

@@ -138,6 +138,15 @@ describe('checkPilotOptions refuses bad input with one line naming the key', () 
     expect(error.message).toBe('unknown key "colector"');
   });
 
+  // Found by config-file.property.test.ts: a key with a tab or a quote was shown raw, breaking the line or the quoting.
+  it.each([
+    ['a\tb', String.raw`unknown key "a\tb"`],
+    ['"', String.raw`unknown key "\""`],
+    ['a\u2028b', String.raw`unknown key "a\u2028b"`],
+  ])('shows an unknown key %j quoted and escaped', (key, message) => {
+    expect(refusal({ [key]: 1 }).message).toBe(message);
+  });
+
   it('says which required key is missing', () => {
     expect(() => checkPilotOptions({ collector: '127.0.0.1', slotName: 's' })).toThrow('trustDomain: missing (required)');
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PilotError } from './errors.js';
+import { keyPath, printable } from './printable.js';
 
 /** Everything that decides one slot's HTCondor configuration; validated, with defaults applied. */
 export interface PilotOptions {
@@ -122,9 +123,14 @@ const LOOPBACK = /^(?:127\.\d+\.\d+\.\d+|localhost)$/;
 
 /** A one-line description of the first problem, naming the key (and the file when there is one). */
 export function describeIssue(issue: z.core.$ZodIssue, source?: string): string {
-  const key = issue.path.length ? issue.path.join('.') : '(top level)';
+  // Keys come from the file: a tab or a newline in one must not break the line.
+  return printable(describeIssueText(issue, source));
+}
+
+function describeIssueText(issue: z.core.$ZodIssue, source?: string): string {
+  const key = issue.path.length ? keyPath(issue.path) : '(top level)';
   const where = source ? `${source}: ` : '';
-  if (issue.code === 'unrecognized_keys') return `${where}unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys') return `${where}unknown key ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
   if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return `${where}${key}: missing (required)`;
   // zod's own messages start "Invalid input"; ours (like `.int('a whole number')`) say what is expected.
   if (issue.code === 'invalid_type' && /^Invalid input/.test(issue.message)) return `${where}${key}: expected a ${issue.expected}`;

@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { FactoryError } from '../errors.js';
 import { DEFAULT_SOCKET_DIR } from '../socket-path.js';
 
 /** Where a running factory listens: its socket path, from --socket or from its name. */
@@ -9,9 +10,20 @@ export interface ControlArgs {
 }
 
 
+/**
+ * A string option's check: `--no-x` makes it false and `--x.y v` an object, and either would reach a check as
+ * something that is not text; refused by name instead, before any handler runs.
+ */
+export function oneValue(flag: string): (value: unknown) => string {
+  return (value) => {
+    if (typeof value !== 'string') throw new FactoryError('E_BAD_OPTION', `--${flag}: expected one value, such as --${flag} VALUE`);
+    return value;
+  };
+}
+
 export function controlOptions<T>(argv: Argv<T>): Argv<T & ControlArgs> {
   return argv
-    .option('name', { type: 'string', default: 'docker-cernvm', requiresArg: true, describe: 'The factory to talk to' })
-    .option('socket', { type: 'string', requiresArg: true, describe: `Its control socket (default ${DEFAULT_SOCKET_DIR}/<name>.sock)` })
+    .option('name', { type: 'string', coerce: oneValue('name'), default: 'docker-cernvm', requiresArg: true, describe: 'The factory to talk to' })
+    .option('socket', { type: 'string', coerce: oneValue('socket'), requiresArg: true, describe: `Its control socket (default ${DEFAULT_SOCKET_DIR}/<name>.sock)` })
     .option('json', { type: 'boolean', default: false, describe: 'Print the answer as JSON' }) as Argv<T & ControlArgs>;
 }

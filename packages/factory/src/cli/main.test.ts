@@ -103,6 +103,13 @@ describe('runCli: bad input', () => {
     ],
     ['more pinned cores per slot than the host has', start('--slots', '2', '--cores-per-slot', '2'), /need 4 pinned cores.*--no-pin/],
     ['a missing --config file', start('--slots', '1', '--config', '/nonexistent/factory.yaml'), /^error: \/nonexistent\/factory\.yaml: cannot read it \(ENOENT\)$/],
+    // Found by main.property.test.ts: `--slots.x 0` reached the config loader as an object (a TypeError, exit 1),
+    // and an argument's control characters went raw into the error line.
+    ['-_ (yargs read it into its list of positional words: \'argv._.slice is not a function\')', start('--slots', '-_'), /^error: Unknown argument: -_$/],
+    ['--$0', start('--slots', '1', '--$0', 'x'), /^error: Unknown argument: --\$0$/],
+    ['a dotted --slots', start('--slots.x', '0'), /^error: --slots: expected one value, such as --slots VALUE$/],
+    ['a negated string flag', start('--slots', '1', '--no-image'), /^error: --image: expected one value, such as --image VALUE$/],
+    ['an escape in an unknown argument', start('--slots', '1', '\u001b[2J'), /^error: Unknown argument: \\u001b\[2J$/],
   ])('%s: one error line, exit 2, nothing made', async (_name, args, message) => {
     expect(await runCli(args, context)).toBe(EXIT_USAGE);
     const [line] = err.split('\n');

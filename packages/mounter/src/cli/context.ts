@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { MounterError } from '../errors.js';
 import type { Mounter } from '../mounter.js';
 import type { Reporter } from '../reporter.js';
 import type { RepositoryPaths } from '../repository.js';
@@ -31,35 +32,51 @@ export interface GlobalArgs {
   cvmfs2: string;
 }
 
+/**
+ * A string option's check: `--no-cvmfs-dir` would make it false and `--tag.x v` an object, and either would reach
+ * a path or a name check as something that is not text. Refused by name instead, before any handler runs.
+ */
+export function oneValue(flag: string): (value: unknown) => string {
+  return (value) => {
+    if (typeof value !== 'string') throw new MounterError('E_BAD_OPTION', `--${flag}: expected one value, such as --${flag} VALUE`);
+    return value;
+  };
+}
+
 export function globalOptions(argv: Argv): Argv<GlobalArgs> {
   return argv
     .option('json', { type: 'boolean', default: false, describe: 'Print results as JSON on stdout' })
     .option('cvmfs-dir', {
       type: 'string',
+      coerce: oneValue('cvmfs-dir'),
       default: DEFAULT_REPOSITORY_PATHS.cvmfsDir,
       requiresArg: true,
       describe: 'Where the CernVM-FS client shows repositories',
     })
     .option('mount-base', {
       type: 'string',
+      coerce: oneValue('mount-base'),
       default: DEFAULT_REPOSITORY_PATHS.mountBase,
       requiresArg: true,
       describe: 'Where repositories are mounted when the client does not show them (static_cernvm_<repo>)',
     })
     .option('cvmfs-config-dir', {
       type: 'string',
+      coerce: oneValue('cvmfs-config-dir'),
       default: DEFAULT_REPOSITORY_PATHS.cvmfsConfigDir,
       requiresArg: true,
       describe: 'The CernVM-FS client configuration directory',
     })
     .option('state-dir', {
       type: 'string',
+      coerce: oneValue('state-dir'),
       default: DEFAULT_REPOSITORY_PATHS.stateDir,
       requiresArg: true,
       describe: 'Where private snapshot mounts keep their configuration and cache',
     })
     .option('cvmfs2', {
       type: 'string',
+      coerce: oneValue('cvmfs2'),
       default: 'cvmfs2',
       requiresArg: true,
       describe: 'The cvmfs2 binary used for private, snapshot-pinned mounts',

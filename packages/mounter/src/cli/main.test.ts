@@ -74,11 +74,34 @@ describe('docker-cernvm command line', () => {
     [['--state-dir', '/tmp/a,b', 'status']],
     [['--mount-base', 'mnt', 'unmount-all']],
     [[]],
+    // Found by main.property.test.ts: register took an empty --snapshot for "no snapshot", which mount refuses.
+    [['register', '--tag', 'cernvm:4', '--snapshot', '']],
+    // Found by main.property.test.ts: a string option negated or given sub-keys reached a path check as a boolean
+    // or an object (a TypeError, exit 1).
+    [['--no-state-dir', 'status']],
+    [['mount', '--tag.x', 'cernvm:4']],
+    [['mount', '--tag', 'cernvm:4', '--no-root']],
+    // Found by the factory's property test: yargs reads -_ into its list of positional words and crashes.
+    [['status', '-_']],
+    [['mount', '--tag', 'cernvm:4', '-x_']],
+    [['status', '--_', 'x']],
+    [['status', 'a\nb']],
+    [['status', '\u0000\u2028']],
   ])('refuses %j with one line on stderr, exit 2, and changes nothing', async (args) => {
     await expect(run(...args)).resolves.toBe(EXIT_USAGE);
     expect(err).toMatch(/^error: [^\n]+\n$/);
     expect(host.calls).toEqual([]);
     expect(engine.calls.filter((c) => c.startsWith('build') || c.startsWith('rmi'))).toEqual([]);
+  });
+
+  it('takes the last of a flag given twice, as the factory does', async () => {
+    await expect(run('mount', '--tag', '../x', '--tag', 'cernvm:4', '--root', 'cvm3', '--root', 'cvm4')).resolves.toBe(EXIT_OK);
+    expect(engine.byTag('cernvm:4')).toBeDefined();
+  });
+
+  it('escapes control characters and line breaks of an argument in the error line', async () => {
+    await expect(run('status', 'a\nb\u001b[31m')).resolves.toBe(EXIT_USAGE);
+    expect(err).toBe('error: Unknown argument: a\\u000ab\\u001b[31m\n');
   });
 
   it('exits 1 when the system refuses, naming the containers', async () => {

@@ -46,18 +46,41 @@ const INTEGER_FLAGS: [flag: keyof PilotArgs, key: string, describe: string][] = 
   ['heartbeat', 'heartbeatSeconds', 'Seconds between heartbeat writes (default 5)'],
 ];
 
+/**
+ * A string option's check: `--no-x` makes it false and `--x.y v` an object, and either would reach a check as
+ * something that is not text; refused by name instead, before any handler runs. Given twice, the last one counts,
+ * as in docker-cernvm-factory.
+ */
+export function oneValue(flag: string): (value: unknown) => string {
+  return (value) => {
+    const last: unknown = Array.isArray(value) ? value.at(-1) : value;
+    if (typeof last !== 'string') throw new PilotError('E_BAD_OPTION', `--${flag}: expected one value, such as --${flag} VALUE`);
+    return last;
+  };
+}
+
+/** The same for a repeatable option: every value must be text. */
+export function textValues(flag: string): (value: unknown) => string[] {
+  return (value) => {
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    if (!values.every((v) => typeof v === 'string')) throw new PilotError('E_BAD_OPTION', `--${flag}: expected a value, such as --${flag} VALUE`);
+    return values as string[];
+  };
+}
+
 export function pilotOptionFlags<T>(argv: Argv<T>): Argv<T & PilotArgs> {
   let result = argv.option('config', {
     type: 'string',
+    coerce: oneValue('config'),
     requiresArg: true,
     describe: 'YAML or JSON file of pilot options (flags override it)',
   }) as Argv<T & PilotArgs>;
   for (const [flag, , describe] of [...STRING_FLAGS, ...INTEGER_FLAGS]) {
-    result = result.option(flag, { type: 'string', requiresArg: true, describe }) as Argv<T & PilotArgs>;
+    result = result.option(flag, { type: 'string', coerce: oneValue(flag), requiresArg: true, describe }) as Argv<T & PilotArgs>;
   }
   return result
-    .option('attribute', { type: 'string', array: true, requiresArg: true, describe: 'Extra slot attribute NAME=VALUE (repeatable)' })
-    .option('site-config', { type: 'string', array: true, requiresArg: true, describe: 'HTCondor config file appended last (repeatable)' }) as Argv<
+    .option('attribute', { type: 'string', array: true, coerce: textValues('attribute'), requiresArg: true, describe: 'Extra slot attribute NAME=VALUE (repeatable)' })
+    .option('site-config', { type: 'string', array: true, coerce: textValues('site-config'), requiresArg: true, describe: 'HTCondor config file appended last (repeatable)' }) as Argv<
     T & PilotArgs
   >;
 }

@@ -83,6 +83,8 @@ describe('control commands: bad input, exit 2, nothing sent', () => {
     ['an unknown flag', ['status', '--bogus'], /^error: Unknown argument: bogus$/],
     ['--socket without a value', ['status', '--socket'], /^error: Not enough arguments following: socket$/],
     ['--name without a value', ['drain', '--name'], /^error: Not enough arguments following: name$/],
+    ['scale with a newline in the count', ['scale', '1\n2'], /^error: slots: expected a whole number from 0 to 4096, got "1\\u000a2"$/],
+    ['a dotted --name', ['drain', '--name.x', 'a'], /^error: --name: expected one value, such as --name VALUE$/],
   ])('%s', async (_name, args, message) => {
     await fakeFactory();
     // The factory's socket goes first, so that a flag left without its value stays last.

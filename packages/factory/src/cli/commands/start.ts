@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { runDaemon } from '../../daemon.js';
 import { type ScalarKey, SCALAR_KEYS, flagOf } from '../../load-config.js';
 import type { CliContext } from '../context.js';
+import { oneValue } from '../control-args.js';
 
 type StartArgs = { config?: string } & Partial<Record<string, string | boolean>>;
 
@@ -37,13 +38,13 @@ export function startCommand(context: CliContext): CommandModule<object, StartAr
     describe: 'Run the factory in the foreground: keep N one-core pilot slots running',
     builder: (argv: Argv) => {
       let result = argv
-        .option('config', { type: 'string', requiresArg: true, describe: 'YAML configuration file (SIGHUP reloads it)' })
+        .option('config', { type: 'string', coerce: oneValue('config'), requiresArg: true, describe: 'YAML configuration file (SIGHUP reloads it)' })
         .option('exit-when-drained', { type: 'boolean', describe: 'After a drain, exit 0 once the last pilot is gone' });
       for (const key of SCALAR_KEYS) {
         result =
           key === 'pin' || key === 'followSnapshot'
             ? result.option(flagOf(key), { type: 'boolean', describe: DESCRIBE[key] })
-            : result.option(flagOf(key), { type: 'string', requiresArg: true, describe: DESCRIBE[key] });
+            : result.option(flagOf(key), { type: 'string', coerce: oneValue(flagOf(key)), requiresArg: true, describe: DESCRIBE[key] });
       }
       return result as Argv<StartArgs>;
     },

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_ROOT } from '../../mounter.js';
-import { type CliContext, type GlobalArgs, mounterFor, printJson } from '../context.js';
+import { type CliContext, type GlobalArgs, mounterFor, printJson, oneValue } from '../context.js';
 
 interface MountArgs extends GlobalArgs {
   tag: string;
@@ -15,15 +15,17 @@ export function mountCommand(context: CliContext): CommandModule<GlobalArgs, Mou
     describe: 'Bind a CernVM root from CernVM-FS over a placeholder image, registering it if needed',
     builder: (argv) =>
       argv
-        .option('tag', { type: 'string', demandOption: true, requiresArg: true, describe: 'Image NAME[:TAG]' })
+        .option('tag', { type: 'string', coerce: oneValue('tag'), demandOption: true, requiresArg: true, describe: 'Image NAME[:TAG]' })
         .option('branch', {
           type: 'string',
+          coerce: oneValue('branch'),
           requiresArg: true,
           describe: "CernVM repository (default: the placeholder's own, else cernvm-prod.cern.ch)",
         })
-        .option('snapshot', { type: 'string', requiresArg: true, describe: 'Repository tag (snapshot) to mount' })
+        .option('snapshot', { type: 'string', coerce: oneValue('snapshot'), requiresArg: true, describe: 'Repository tag (snapshot) to mount' })
         .option('root', {
           type: 'string',
+          coerce: oneValue('root'),
           default: DEFAULT_ROOT,
           requiresArg: true,
           describe: 'cvm4, cvm3, or a path inside the repository',

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_BRANCH } from '../../mounter.js';
 import { describePair } from '../../placeholder.js';
-import { type CliContext, type GlobalArgs, mounterFor, printJson } from '../context.js';
+import { type CliContext, type GlobalArgs, mounterFor, printJson, oneValue } from '../context.js';
 
 interface RegisterArgs extends GlobalArgs {
   tag: string;
@@ -15,9 +15,9 @@ export function registerCommand(context: CliContext): CommandModule<GlobalArgs, 
     describe: 'Build the placeholder image for a CernVM repository (and snapshot); prints its id',
     builder: (argv) =>
       argv
-        .option('tag', { type: 'string', demandOption: true, requiresArg: true, describe: 'Image NAME[:TAG]' })
-        .option('branch', { type: 'string', default: DEFAULT_BRANCH, requiresArg: true, describe: 'CernVM repository' })
-        .option('snapshot', { type: 'string', requiresArg: true, describe: 'Repository tag (snapshot) to stand for' }),
+        .option('tag', { type: 'string', coerce: oneValue('tag'), demandOption: true, requiresArg: true, describe: 'Image NAME[:TAG]' })
+        .option('branch', { type: 'string', coerce: oneValue('branch'), default: DEFAULT_BRANCH, requiresArg: true, describe: 'CernVM repository' })
+        .option('snapshot', { type: 'string', coerce: oneValue('snapshot'), requiresArg: true, describe: 'Repository tag (snapshot) to stand for' }),
     handler: async (argv) => {
       const result = await mounterFor(context, argv).register({
         tag: argv.tag,

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { applySetupRepo, planSetupRepo } from '../../setup-repo.js';
-import { type CliContext, type GlobalArgs, printJson } from '../context.js';
+import { type CliContext, type GlobalArgs, printJson, oneValue } from '../context.js';
 
 interface SetupRepoArgs extends GlobalArgs {
   branch: string;
@@ -16,10 +16,10 @@ export function setupRepoCommand(context: CliContext): CommandModule<GlobalArgs,
     describe: 'Configure the CernVM-FS client for a CernVM repository and fetch its public key when missing',
     builder: (argv) =>
       argv
-        .option('branch', { type: 'string', demandOption: true, requiresArg: true, describe: 'CernVM repository' })
-        .option('server-url', { type: 'string', requiresArg: true, describe: 'CVMFS_SERVER_URL (@fqrn@ allowed)' })
-        .option('keys-url', { type: 'string', requiresArg: true, describe: 'Where to fetch <repo>.pub (@fqrn@ allowed)' })
-        .option('snapshot', { type: 'string', requiresArg: true, describe: 'Pin the repository to this tag' })
+        .option('branch', { type: 'string', coerce: oneValue('branch'), demandOption: true, requiresArg: true, describe: 'CernVM repository' })
+        .option('server-url', { type: 'string', coerce: oneValue('server-url'), requiresArg: true, describe: 'CVMFS_SERVER_URL (@fqrn@ allowed)' })
+        .option('keys-url', { type: 'string', coerce: oneValue('keys-url'), requiresArg: true, describe: 'Where to fetch <repo>.pub (@fqrn@ allowed)' })
+        .option('snapshot', { type: 'string', coerce: oneValue('snapshot'), requiresArg: true, describe: 'Pin the repository to this tag' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'Show what would be written' }),
     handler: async (argv) => {
       const plan = await planSetupRepo({

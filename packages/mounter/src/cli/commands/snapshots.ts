@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_BRANCH } from '../../mounter.js';
-import { type CliContext, type GlobalArgs, mounterFor, printJson } from '../context.js';
+import { type CliContext, type GlobalArgs, mounterFor, printJson, oneValue } from '../context.js';
 
 interface SnapshotsArgs extends GlobalArgs {
   branch: string;
@@ -11,7 +11,7 @@ export function snapshotsCommand(context: CliContext): CommandModule<GlobalArgs,
     command: 'snapshots',
     describe: 'List the snapshots a CernVM repository publishes, marking the mounted ones',
     builder: (argv) =>
-      argv.option('branch', { type: 'string', default: DEFAULT_BRANCH, requiresArg: true, describe: 'CernVM repository' }),
+      argv.option('branch', { type: 'string', coerce: oneValue('branch'), default: DEFAULT_BRANCH, requiresArg: true, describe: 'CernVM repository' }),
     handler: async (argv) => {
       const report = await mounterFor(context, argv).snapshots(argv.branch);
       if (argv.json) return printJson(context.io, report);

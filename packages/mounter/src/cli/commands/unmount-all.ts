@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { type CliContext, type GlobalArgs, mounterFor, printJson } from '../context.js';
+import { type CliContext, type GlobalArgs, mounterFor, printJson, oneValue } from '../context.js';
 
 interface UnmountArgs extends GlobalArgs {
   branch?: string;
@@ -13,9 +13,10 @@ export function unmountAllCommand(context: CliContext): CommandModule<GlobalArgs
     describe: 'Unbind every placeholder, then the repository mounts; refuses while containers use them',
     builder: (argv) =>
       argv
-        .option('branch', { type: 'string', requiresArg: true, describe: 'Only this CernVM repository' })
+        .option('branch', { type: 'string', coerce: oneValue('branch'), requiresArg: true, describe: 'Only this CernVM repository' })
         .option('tag', {
           type: 'string',
+          coerce: oneValue('tag'),
           requiresArg: true,
           describe: 'Only this image (an old snapshot after a roll); repository mounts stay',
         }),

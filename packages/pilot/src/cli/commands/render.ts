@@ -4,7 +4,7 @@ import { writePilotDir } from '../../pilot-dir.js';
 import { render } from '../../render.js';
 import type { CliContext } from '../context.js';
 import { printJson } from '../context.js';
-import { type PilotArgs, pilotOptionFlags, pilotOptionsFromArgs } from '../pilot-args.js';
+import { type PilotArgs, oneValue, pilotOptionFlags, pilotOptionsFromArgs } from '../pilot-args.js';
 
 interface RenderArgs extends PilotArgs {
   out: string;
@@ -17,7 +17,7 @@ export function renderCommand(context: CliContext): CommandModule<object, Render
     describe: "Write one slot's HTCondor configuration and entrypoint into a directory",
     builder: (argv: Argv) =>
       pilotOptionFlags(argv)
-        .option('out', { type: 'string', demandOption: true, requiresArg: true, describe: 'Directory to write (the slot mounts it at /pilot)' })
+        .option('out', { type: 'string', coerce: oneValue('out'), demandOption: true, requiresArg: true, describe: 'Directory to write (the slot mounts it at /pilot)' })
         .option('json', { type: 'boolean', default: false, describe: 'Print the written files as JSON' }) as Argv<RenderArgs>,
     handler: async (argv) => {
       const options = await pilotOptionsFromArgs(argv);

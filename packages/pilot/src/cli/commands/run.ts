@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { PilotRunner } from '../../runner.js';
 import type { CliContext } from '../context.js';
-import { type PilotArgs, pilotOptionFlags, pilotOptionsFromArgs } from '../pilot-args.js';
+import { type PilotArgs, oneValue, pilotOptionFlags, pilotOptionsFromArgs } from '../pilot-args.js';
 
 interface RunArgs extends PilotArgs {
   image: string;
@@ -23,15 +23,16 @@ export function runCommand(context: CliContext, setExitCode: (code: number) => v
     describe: 'Run one pilot container in the foreground; Ctrl-C drains it',
     builder: (argv: Argv) =>
       pilotOptionFlags(argv)
-        .option('image', { type: 'string', demandOption: true, requiresArg: true, describe: 'CernVM image (a mounted placeholder)' })
-        .option('token-file', { type: 'string', demandOption: true, requiresArg: true, describe: 'Pool token on this host (mode 0600)' })
-        .option('name', { type: 'string', requiresArg: true, describe: 'Container name (default docker-cernvm-pilot-<slot>)' })
+        .option('image', { type: 'string', coerce: oneValue('image'), demandOption: true, requiresArg: true, describe: 'CernVM image (a mounted placeholder)' })
+        .option('token-file', { type: 'string', coerce: oneValue('token-file'), demandOption: true, requiresArg: true, describe: 'Pool token on this host (mode 0600)' })
+        .option('name', { type: 'string', coerce: oneValue('name'), requiresArg: true, describe: 'Container name (default docker-cernvm-pilot-<slot>)' })
         .option('work-dir', {
           type: 'string',
+          coerce: oneValue('work-dir'),
           requiresArg: true,
           describe: 'Host directory for the rendered files (default /var/lib/docker-cernvm/pilot/<slot>)',
         })
-        .option('cpuset', { type: 'string', requiresArg: true, describe: 'Pin the container to these cores, e.g. 3 or 0-1' })
+        .option('cpuset', { type: 'string', coerce: oneValue('cpuset'), requiresArg: true, describe: 'Pin the container to these cores, e.g. 3 or 0-1' })
         .option('keep', { type: 'boolean', default: false, describe: 'Keep the container after it exits' })
         .check((args) => {
           if (args.cpuset !== undefined && !CPUSET.test(args.cpuset)) throw new Error(`--cpuset: expected cores like 3 or 0-1,4, got "${args.cpuset}"`);
