@@ -11,7 +11,8 @@
 # when complete; flock serialises builds, as in test/fixtures/condor-root.sh). The engine's state (/var/lib/docker,
 # containerd's snapshots) lives inside that root, so images built there stay for the next start. runc cannot
 # pivot_root inside a chroot: DOCKER_RAMDISK=true makes it chroot instead. There is no bridge (--bridge=none):
-# containers use the host network, and a build with a RUN step needs --network host.
+# containers use the host network, and a build with a RUN step needs --network host. The host's /tmp is shared
+# into the root, so bind mounts of paths under /tmp mean the same directory to the engine as to the tests.
 set -euo pipefail
 
 VERSION=trixie-docker26-v1
@@ -117,9 +118,13 @@ start() {
   bind --rbind /proc "$ROOT/proc"
   bind --rbind /sys "$ROOT/sys"
   bind --rbind /dev "$ROOT/dev"
+  # Bind sources the tests give the engine (a slot's /pilot directory, the token) are host paths under /tmp: the
+  # engine must see them at the same path, and see mounts made there later (hence rslave, not private).
+  find "$ROOT/tmp" -mindepth 1 -delete
+  bind --rbind /tmp "$ROOT/tmp"
   local dir
-  # Unmounts inside the root must never travel back to the host's /proc, /sys or /dev.
-  for dir in proc sys dev; do mount --make-rslave "$ROOT/$dir"; done
+  # Unmounts inside the root must never travel back to the host's /proc, /sys, /dev or /tmp.
+  for dir in proc sys dev tmp; do mount --make-rslave "$ROOT/$dir"; done
   rm -f "$ROOT/run/docker.sock" "$ROOT/run/docker.pid"
   local started
   started=$(date +%s%N)
@@ -159,6 +164,12 @@ stop() {
     fi
   fi
   rm -f "$PID_FILE"
+  # What the stopped dockerd leaves mounted in our root: its own bind of its root directory and its network
+  # namespace. Nothing else under the root is touched.
+  local leftover
+  for leftover in "$ROOT/run/docker/netns/default" "$ROOT/var/lib/docker"; do
+    while mountpoint -q "$leftover"; do umount "$leftover" || break; done
+  done
   unbind_recorded
 }
 
