@@ -4,6 +4,8 @@
 #
 #   scripts/docker26.sh start   builds the root once (cached), starts dockerd in it, waits for its socket
 #   scripts/docker26.sh env     prints DOCKER_HOST=… and DOCKER_CERNVM_ENGINE_ROOT=… for the running engine
+#   scripts/docker26.sh status  exits 0 when the engine this script started runs
+#   scripts/docker26.sh root    builds the root if needed and prints its path
 #   scripts/docker26.sh stop    stops the dockerd this script started (by its recorded pid) and unmounts only
 #                               the binds this script made
 #
@@ -181,8 +183,9 @@ case "${1:-}" in
     printf 'DOCKER_CERNVM_ENGINE_ROOT=%s\n' "$ROOT"
     ;;
   root) build_root && printf '%s\n' "$ROOT" ;;
+  status) running_pid >/dev/null ;;
   *)
-    log "usage: $0 start|stop|env|root"
+    log "usage: $0 start|stop|env|root|status"
     exit 2
     ;;
 esac

@@ -59,6 +59,13 @@ describeEngine('docker-cernvm on a real Docker engine', () => {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
+  it('runs on the image store CI asked for (DOCKER_CERNVM_EXPECT_STORE), so two engines are never the same one', async () => {
+    const expected = process.env.DOCKER_CERNVM_EXPECT_STORE;
+    const { storage } = await mounter.status();
+    expect(storage.store).toBe(expected ?? storage.store);
+    console.info(`mounter on the real engine: ${storage.store} store (${storage.driver})`);
+  });
+
   it('registers one small placeholder per snapshot, idempotently', async () => {
     const a = await mounter.register({ tag: `${IMAGE}:a`, branch: BRANCH, snapshot: SNAP_A });
     const b = await mounter.register({ tag: `${IMAGE}:b`, branch: BRANCH, snapshot: SNAP_B });

@@ -7,7 +7,9 @@ import { Mounter } from '../mounter.js';
 import { RepositoryLocator } from '../repository.js';
 import { FakeEngine } from '../testing/fake-engine.js';
 import { FakeHost } from '../testing/fake-host.js';
-import { type CliContext } from './context.js';
+import { EngineRoot } from '../engine-root.js';
+import { formatStatus } from './commands/status.js';
+import { type CliContext, type MounterSettings } from './context.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli } from './main.js';
 
 describe('docker-cernvm command line', () => {
@@ -17,6 +19,7 @@ describe('docker-cernvm command line', () => {
   let out: string;
   let err: string;
   let context: CliContext;
+  let settingsSeen: MounterSettings | undefined;
 
   beforeEach(async () => {
     tmp = await mkdtemp(path.join(tmpdir(), 'cli-'));
@@ -30,8 +33,10 @@ describe('docker-cernvm command line', () => {
     context = {
       io: { stdout: (t) => void (out += t), stderr: (t) => void (err += t) },
       createMounter: (settings) => {
+        settingsSeen = settings;
         const mounts = new MountOps(host, { cvmfs2Command: settings.cvmfs2Command });
         return new Mounter({
+          engineRoot: new EngineRoot(settings.engineRoot),
           docker: engine,
           mounts,
           repositories: new RepositoryLocator(mounts, settings.paths),
@@ -73,12 +78,40 @@ describe('docker-cernvm command line', () => {
     [['frobnicate']],
     [['--state-dir', '/tmp/a,b', 'status']],
     [['--mount-base', 'mnt', 'unmount-all']],
+    [['--engine-root', 'chroot', 'status']],
     [[]],
   ])('refuses %j with one line on stderr, exit 2, and changes nothing', async (args) => {
     await expect(run(...args)).resolves.toBe(EXIT_USAGE);
     expect(err).toMatch(/^error: [^\n]+\n$/);
     expect(host.calls).toEqual([]);
     expect(engine.calls.filter((c) => c.startsWith('build') || c.startsWith('rmi'))).toEqual([]);
+  });
+
+  it('passes --engine-root, --ctr and --containerd-socket to the mounter', async () => {
+    await expect(run('--engine-root', '/', '--ctr', '/opt/bin/ctr', '--containerd-socket', '/run/c.sock', 'status')).resolves.toBe(EXIT_OK);
+    expect(settingsSeen).toMatchObject({ engineRoot: '/', ctrCommand: '/opt/bin/ctr', containerdSocket: '/run/c.sock' });
+    await run('status');
+    expect(settingsSeen).toMatchObject({ engineRoot: process.env.DOCKER_CERNVM_ENGINE_ROOT || '/', ctrCommand: 'ctr', containerdSocket: undefined });
+  });
+
+  it('status names the containerd image store, its socket and the engine root', () => {
+    const text = formatStatus({
+      storage: {
+        store: 'containerd',
+        driver: 'overlayfs',
+        dockerRootDir: '/srv/d26/var/lib/docker',
+        containerdAddress: '/srv/d26/run/docker/containerd/containerd.sock',
+        namespace: 'moby',
+        engineRoot: '/srv/d26',
+      },
+      placeholders: [],
+      orphanBinds: [],
+      repositories: [],
+    });
+    expect(text.split('\n')[0]).toBe(
+      'storage: containerd image store (snapshotter overlayfs, namespace moby) through ' +
+        '/srv/d26/run/docker/containerd/containerd.sock; engine root /srv/d26',
+    );
   });
 
   it('exits 1 when the system refuses, naming the containers', async () => {
