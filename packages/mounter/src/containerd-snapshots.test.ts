@@ -92,4 +92,17 @@ describe('ContainerdSnapshots', () => {
       message: expect.stringContaining(`no snapshot ${CHAIN} in namespace moby`),
     });
   });
+
+  it('removes only the views of mounters that run no more', async () => {
+    const host = new FakeHost();
+    const containerd = new FakeContainerd(SOCKET, await mkdtemp(path.join(tmpdir(), 'containerd-')));
+    host.containerd = containerd;
+    await containerd.commit(CHAIN);
+    containerd.views.add('docker-cernvm-view-111-aa11');
+    containerd.views.add('docker-cernvm-view-222-bb22');
+    containerd.views.add('someone-elses-view');
+    const snapshots = new ContainerdSnapshots(host, 'ctr', undefined, (pid) => pid === 222);
+    await expect(snapshots.removeStaleViews(LOCATION)).resolves.toEqual(['docker-cernvm-view-111-aa11']);
+    expect([...containerd.views].sort()).toEqual(['docker-cernvm-view-222-bb22', 'someone-elses-view']);
+  });
 });

@@ -40,7 +40,28 @@ export class ContainerdSnapshots {
     private readonly host: HostCommands,
     private readonly ctr = 'ctr',
     private readonly newKey: () => string = () => `${VIEW_KEY_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`,
+    private readonly isRunning: (pid: number) => boolean = processRuns,
   ) {}
+
+  /**
+   * Removes the views a killed mounter left (its pid is in the key and runs no more). A leftover view is harmless
+   * but pins its snapshot: containerd could not reclaim a removed placeholder's layer. Returns the keys removed.
+   */
+  async removeStaleViews(location: SnapshotLocation): Promise<string[]> {
+    const snapshots = ['-a', location.address, '-n', location.namespace, 'snapshots', '--snapshotter', location.snapshotter];
+    const listing = await this.host.output(this.ctr, [...snapshots, 'ls']).catch((error: unknown) => {
+      throw this.explain(error, location, '(listing)');
+    });
+    const stale = listing
+      .split('\n')
+      .map((line) => line.split(/\s+/)[0] ?? '')
+      .filter((key) => {
+        const pid = new RegExp(`^${VIEW_KEY_PREFIX}(\\d+)-[0-9a-f]+$`).exec(key)?.[1];
+        return pid !== undefined && !this.isRunning(Number(pid));
+      });
+    for (const key of stale) await this.host.run(this.ctr, [...snapshots, 'rm', key]);
+    return stale;
+  }
 
   /** The snapshot's directory as containerd reports it (a path in the engine's file system). */
   async directoryOf(location: SnapshotLocation, chainId: string): Promise<string> {
@@ -88,6 +109,16 @@ export class ContainerdSnapshots {
       );
     }
     return new MounterError('E_COMMAND_FAILED', message, { cause: error });
+  }
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -396,6 +396,10 @@ export class Mounter {
   /** Removes placeholders that are neither bound nor used by any container. */
   async prune(): Promise<PruneResult> {
     const storage = await this.storage();
+    if (storage.store === 'containerd' && this.containerd && storage.containerdAddress) {
+      const location = { address: storage.containerdAddress, namespace: storage.namespace, snapshotter: storage.driver };
+      await this.containerd.removeStaleViews(location);
+    }
     const table = await this.mounts.table();
     const removed: PruneResult['removed'] = [];
     const failed: PruneResult['failed'] = [];

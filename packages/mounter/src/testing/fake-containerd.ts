@@ -53,6 +53,11 @@ export class FakeContainerd {
       if (this.viewOutput) return this.viewOutput(source);
       return `${JSON.stringify([{ Type: 'bind', Source: source, Options: ['ro', 'rbind'] }], null, 4)}\n`;
     }
+    if (verb === 'ls') {
+      const rows = [...known.keys()].map((key) => `${key}\t\tCommitted`);
+      const views = [...this.views].map((key) => `${key}\t${[...known.keys()][0] ?? ''}\tView`);
+      return `KEY\tPARENT\tKIND\n${[...rows, ...views].join('\n')}\n`;
+    }
     if (verb === 'rm' && rest[0]) {
       if (!this.views.delete(rest[0])) throw new MounterError('E_COMMAND_FAILED', `ctr failed: snapshot ${rest[0]}: not found`);
       return '';
