@@ -12,7 +12,10 @@
 # The root lives in /var/cache/docker-cernvm-test/<version> (built in a temporary directory and renamed into place
 # when complete; flock serialises builds, as in test/fixtures/condor-root.sh). The engine's state (/var/lib/docker,
 # containerd's snapshots) lives inside that root, so images built there stay for the next start. runc cannot
-# pivot_root inside a chroot: DOCKER_RAMDISK=true makes it chroot instead. There is no bridge (--bridge=none):
+# pivot_root inside a chroot: DOCKER_RAMDISK=true makes it chroot instead. A consequence to know: `docker exec`
+# on this engine lands in the host's root directory, not the container's (setns into the container's mount
+# namespace, whose root was never pivoted); the HTCondor pool suites exec into containers and stay on the main
+# engine, and test/support/engine.ts refuses an exec when DOCKER_CERNVM_ENGINE_ROOT names a chroot. There is no bridge (--bridge=none):
 # containers use the host network, and a build with a RUN step needs --network host. The host's /tmp is shared
 # into the root, so bind mounts of paths under /tmp mean the same directory to the engine as to the tests.
 set -euo pipefail

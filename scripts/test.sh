@@ -27,7 +27,8 @@ npm run typecheck
 npm test
 
 # The second engine: Debian 13's Docker 26.1 (API 1.45) with the containerd image store, beside the first.
-# The HTCondor pool suites (test/pilot, test/e2e) stay on the first engine.
+# The HTCondor pool suites (test/pilot, test/e2e) stay on the first engine: they docker exec into containers, which
+# on this chrooted engine would land in the host's root (see scripts/docker26.sh).
 started=$(date +%s)
 if ! bash scripts/docker26.sh status; then
   STARTED_DOCKER26=1
