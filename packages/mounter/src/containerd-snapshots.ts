@@ -48,7 +48,7 @@ export class ContainerdSnapshots {
    * but pins its snapshot: containerd could not reclaim a removed placeholder's layer. Returns the keys removed.
    */
   async removeStaleViews(location: SnapshotLocation): Promise<string[]> {
-    const snapshots = ['-a', location.address, '-n', location.namespace, 'snapshots', '--snapshotter', location.snapshotter];
+    const snapshots = snapshotsArgs(location);
     const listing = await this.host.output(this.ctr, [...snapshots, 'ls']).catch((error: unknown) => {
       throw this.explain(error, location, '(listing)');
     });
@@ -66,7 +66,7 @@ export class ContainerdSnapshots {
   /** The snapshot's directory as containerd reports it (a path in the engine's file system). */
   async directoryOf(location: SnapshotLocation, chainId: string): Promise<string> {
     const key = this.newKey();
-    const snapshots = ['-a', location.address, '-n', location.namespace, 'snapshots', '--snapshotter', location.snapshotter];
+    const snapshots = snapshotsArgs(location);
     let output: string;
     try {
       output = await this.host.output(this.ctr, [...snapshots, 'view', '--mounts', key, chainId]);
@@ -110,6 +110,11 @@ export class ContainerdSnapshots {
     }
     return new MounterError('E_COMMAND_FAILED', message, { cause: error });
   }
+}
+
+/** `ctr` arguments up to a `snapshots` subcommand, for this containerd, namespace and snapshotter. */
+function snapshotsArgs(location: SnapshotLocation): string[] {
+  return ['-a', location.address, '-n', location.namespace, 'snapshots', '--snapshotter', location.snapshotter];
 }
 
 function processRuns(pid: number): boolean {

@@ -3,9 +3,10 @@ import { decideBind, describeUsers } from './bind-rules.js';
 import { cernvmVersionOf, resolveCernvmRoot } from './cernvm-root.js';
 import type { ContainerUse, DockerApi, ImageDetails } from './docker-api.js';
 import { MounterError } from './errors.js';
-import { type ContainerdSnapshots, DEFAULT_CONTAINERD_SOCKETS } from './containerd-snapshots.js';
+import { type ContainerdSnapshots, DEFAULT_CONTAINERD_SOCKETS, type SnapshotLocation } from './containerd-snapshots.js';
 import { EngineRoot } from './engine-root.js';
 import {
+  type ContainerdStorage,
   type ImageLayerInfo,
   type LayerStorage,
   chainId,
@@ -204,13 +205,20 @@ export class Mounter {
   /** The directory holding an image's top layer, as a host path, whichever image store the engine uses. */
   private async layerDirOf(storage: LayerStorage, image: ImageLayerInfo): Promise<string> {
     if (storage.store === 'graphdriver') return resolveLayerDir(storage, image);
+    const { snapshots, location } = this.containerdAccess(storage);
+    if (image.layers.length === 0) throw new MounterError('E_LAYER_MISMATCH', `image ${image.id} has no layers`);
+    const dir = await snapshots.directoryOf(location, chainId(image.layers));
+    return this.engineRoot.hostPath(checkSnapshotDir(storage, image, dir));
+  }
+
+  private containerdAccess(storage: ContainerdStorage): { snapshots: ContainerdSnapshots; location: SnapshotLocation } {
     if (!this.containerd || !storage.containerdAddress) {
       throw new MounterError('E_NO_CONTAINERD', 'the engine uses the containerd image store and this mounter was made without containerd access');
     }
-    if (image.layers.length === 0) throw new MounterError('E_LAYER_MISMATCH', `image ${image.id} has no layers`);
-    const location = { address: storage.containerdAddress, namespace: storage.namespace, snapshotter: storage.driver };
-    const dir = await this.containerd.directoryOf(location, chainId(image.layers));
-    return this.engineRoot.hostPath(checkSnapshotDir(storage, image, dir));
+    return {
+      snapshots: this.containerd,
+      location: { address: storage.containerdAddress, namespace: storage.namespace, snapshotter: storage.driver },
+    };
   }
 
   async register(request: RegisterRequest): Promise<RegisterResult> {
@@ -396,9 +404,9 @@ export class Mounter {
   /** Removes placeholders that are neither bound nor used by any container. */
   async prune(): Promise<PruneResult> {
     const storage = await this.storage();
-    if (storage.store === 'containerd' && this.containerd && storage.containerdAddress) {
-      const location = { address: storage.containerdAddress, namespace: storage.namespace, snapshotter: storage.driver };
-      await this.containerd.removeStaleViews(location);
+    if (storage.store === 'containerd') {
+      const { snapshots, location } = this.containerdAccess(storage);
+      await snapshots.removeStaleViews(location);
     }
     const table = await this.mounts.table();
     const removed: PruneResult['removed'] = [];
