@@ -5,6 +5,8 @@
 ensure_packages() {
   local missing=()
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+  # The mounter reaches the containerd image store's layers with containerd's client.
+  command -v ctr >/dev/null 2>&1 || missing+=(containerd)
   # The stand-in CernVM roots need a static busybox (the dynamic one needs libraries the roots lack).
   dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
   # The HTCondor test root (test/fixtures/condor-root.sh) is a debootstrap of Debian 13.

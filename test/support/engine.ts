@@ -63,6 +63,12 @@ function createTestContainer(image: string, command: string[], name?: string): P
 
 /** Runs a command in a running container (as `user`, default root) and returns its exit code and output. */
 export async function execIn(container: Dockerode.Container, command: string[], user = 'root'): Promise<RunOutput> {
+  // On the chrooted test engine (scripts/docker26.sh) runc cannot pivot_root, and an exec lands in the host's root
+  // directory instead of the container's: never run one there.
+  const engineRoot = process.env.DOCKER_CERNVM_ENGINE_ROOT;
+  if (engineRoot && engineRoot !== '/') {
+    throw new Error(`docker exec on the engine chrooted in ${engineRoot} would run in the host's root: run this suite on the main engine`);
+  }
   const exec = await container.exec({ Cmd: command, User: user, AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({ hijack: true, stdin: false });
   const chunks: Buffer[] = [];

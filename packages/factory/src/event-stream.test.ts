@@ -36,6 +36,24 @@ describe('parseEventLine', () => {
     expect(parseEventLine(JSON.stringify(dockerEvent(action)))).toEqual({ id: ID, action, slot: 3, timeNano: 1_767_225_600_123_456_000 });
   });
 
+  it('reads a line recorded from Docker 26.1 (API 1.45, containerd image store) and its API 1.52 form without status/id/from', () => {
+    const recorded =
+      '{"status":"start","id":"f64c1b699d9383a5f6dc4d589e4a7d340a47ea5f0770d08edc1851fc690b37ec","from":"docker-cernvm-test/slot:1",' +
+      '"Type":"container","Action":"start","Actor":{"ID":"f64c1b699d9383a5f6dc4d589e4a7d340a47ea5f0770d08edc1851fc690b37ec",' +
+      '"Attributes":{"image":"docker-cernvm-test/slot:1","name":"xenodochial_jepsen","org.docker-cernvm.slot":"3",' +
+      '"org.docker-cernvm.test":"1"}},"scope":"local","time":1795828058,"timeNano":1795828058369441735}';
+    const expected = {
+      id: 'f64c1b699d9383a5f6dc4d589e4a7d340a47ea5f0770d08edc1851fc690b37ec',
+      action: 'start',
+      slot: 3,
+      // As JSON.parse reads it (beyond 2^53, so rounded): the reconnect's `since` needs no better.
+      timeNano: (JSON.parse(recorded) as { timeNano: number }).timeNano,
+    };
+    expect(parseEventLine(recorded)).toEqual(expected);
+    const { status: _s, id: _i, from: _f, ...api152 } = JSON.parse(recorded) as Record<string, unknown>;
+    expect(parseEventLine(JSON.stringify(api152))).toEqual(expected);
+  });
+
   it('takes the id from the top level when Actor has none (older engines)', () => {
     const event = dockerEvent('die', { Actor: { Attributes: { 'org.docker-cernvm.slot': '1' } } });
     expect(parseEventLine(JSON.stringify(event))).toMatchObject({ id: ID, slot: 1 });

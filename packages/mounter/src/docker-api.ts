@@ -51,8 +51,16 @@ export class DockerodeApi implements DockerApi {
       Driver?: string;
       DriverStatus?: Array<[string, string]> | null;
       DockerRootDir?: string;
+      // From API 1.46 on; older engines leave it out.
+      Containerd?: { Address?: string; Namespaces?: { Containers?: string } } | null;
     };
-    return { driver: info.Driver ?? '', driverStatus: info.DriverStatus ?? [], dockerRootDir: info.DockerRootDir ?? '' };
+    return {
+      driver: info.Driver ?? '',
+      driverStatus: info.DriverStatus ?? [],
+      dockerRootDir: info.DockerRootDir ?? '',
+      containerdAddress: info.Containerd?.Address || undefined,
+      containerdNamespace: info.Containerd?.Namespaces?.Containers || undefined,
+    };
   }
 
   async inspectImage(ref: string): Promise<ImageDetails | undefined> {

@@ -9,14 +9,21 @@ const execFileAsync = promisify(execFile);
 export interface HostCommands {
   /** Runs a command with arguments (never through a shell) and fails with its stderr. */
   run(command: string, args: readonly string[]): Promise<void>;
+  /** Like run, and returns what the command printed on stdout. */
+  output(command: string, args: readonly string[]): Promise<string>;
   /** The kernel's mount table for this process, as /proc/self/mountinfo text. */
   readMountInfo(): Promise<string>;
 }
 
 export class SystemHostCommands implements HostCommands {
   async run(command: string, args: readonly string[]): Promise<void> {
+    await this.output(command, args);
+  }
+
+  async output(command: string, args: readonly string[]): Promise<string> {
     try {
-      await execFileAsync(command, [...args], { timeout: 120_000 });
+      const { stdout } = await execFileAsync(command, [...args], { timeout: 120_000, maxBuffer: 1 << 20 });
+      return stdout;
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new MounterError('E_COMMAND_FAILED', `${command} is not installed here (not found on PATH)`, { cause });

@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type ImageLayerInfo, chainId, isLayerDir, layerStorageOf, resolveLayerDir } from './layer-dir.js';
+import {
+  type ContainerdStorage,
+  type ImageLayerInfo,
+  chainId,
+  checkSnapshotDir,
+  isLayerDir,
+  layerStorageOf,
+  resolveLayerDir,
+} from './layer-dir.js';
 
 // Recorded from Docker 20.10 (overlay2): a two-layer image FROM scratch, and its layer database entry.
 const LAYERS = [
@@ -38,12 +46,25 @@ describe('chainId', () => {
 
 describe('layerStorageOf', () => {
   it('accepts overlay2 and aufs', () => {
-    expect(layerStorageOf(OVERLAY2_INFO)).toEqual({ driver: 'overlay2', dockerRootDir: '/var/lib/docker' });
+    expect(layerStorageOf(OVERLAY2_INFO)).toEqual({ store: 'graphdriver', driver: 'overlay2', dockerRootDir: '/var/lib/docker' });
     expect(layerStorageOf({ ...OVERLAY2_INFO, driver: 'aufs', driverStatus: [] }).driver).toBe('aufs');
   });
-  it('refuses the containerd image store, saying what to change', () => {
-    expect(() => layerStorageOf(CONTAINERD_INFO)).toThrow(
-      expect.objectContaining({ code: 'E_UNSUPPORTED_STORAGE', message: expect.stringContaining('containerd-snapshotter') }),
+  it('accepts the containerd image store with the overlayfs snapshotter, in namespace moby unless told', () => {
+    expect(layerStorageOf(CONTAINERD_INFO)).toEqual({
+      store: 'containerd',
+      driver: 'overlayfs',
+      dockerRootDir: '/var/lib/docker',
+      containerdAddress: undefined,
+      namespace: 'moby',
+      engineRoot: '/',
+    });
+    // API 1.46 and later name containerd's socket and namespace.
+    const named = { ...CONTAINERD_INFO, containerdAddress: '/run/containerd/containerd.sock', containerdNamespace: 'other' };
+    expect(layerStorageOf(named)).toMatchObject({ containerdAddress: '/run/containerd/containerd.sock', namespace: 'other' });
+  });
+  it('refuses other snapshotters of the containerd image store, naming them', () => {
+    expect(() => layerStorageOf({ ...CONTAINERD_INFO, driver: 'native' })).toThrow(
+      expect.objectContaining({ code: 'E_UNSUPPORTED_STORAGE', message: expect.stringContaining('native snapshotter') }),
     );
   });
   it.each(['vfs', 'btrfs', 'zfs', 'devicemapper'])('refuses %s, naming it', (driver) => {
@@ -73,22 +94,22 @@ describe('resolveLayerDir from a layer database tree', () => {
 
   it('finds the overlay2 diff directory and agrees with the engine', async () => {
     const expected = path.join(root, 'overlay2', CACHE_ID, 'diff');
-    await expect(resolveLayerDir({ driver: 'overlay2', dockerRootDir: root }, image(expected))).resolves.toBe(expected);
+    await expect(resolveLayerDir({ store: 'graphdriver', driver: 'overlay2', dockerRootDir: root }, image(expected))).resolves.toBe(expected);
   });
 
   it('refuses when the engine reports another directory than the layer database', async () => {
-    const storage = { driver: 'overlay2' as const, dockerRootDir: root };
+    const storage = { store: 'graphdriver' as const, driver: 'overlay2' as const, dockerRootDir: root };
     await expect(resolveLayerDir(storage, image('/elsewhere/diff'))).rejects.toMatchObject({ code: 'E_LAYER_MISMATCH' });
   });
 
   it('resolves the aufs diff directory the same way', async () => {
-    await expect(resolveLayerDir({ driver: 'aufs', dockerRootDir: root }, image())).resolves.toBe(
+    await expect(resolveLayerDir({ store: 'graphdriver', driver: 'aufs', dockerRootDir: root }, image())).resolves.toBe(
       path.join(root, 'aufs', 'diff', CACHE_ID),
     );
   });
 
   it('says so when the layer database has no entry', async () => {
-    const storage = { driver: 'overlay2' as const, dockerRootDir: path.join(root, 'missing') };
+    const storage = { store: 'graphdriver' as const, driver: 'overlay2' as const, dockerRootDir: path.join(root, 'missing') };
     await expect(resolveLayerDir(storage, image())).rejects.toMatchObject({ code: 'E_LAYER_MISMATCH' });
   });
 });
@@ -96,12 +117,48 @@ describe('resolveLayerDir from a layer database tree', () => {
 describe('isLayerDir', () => {
   const id = 'a'.repeat(64);
   it('recognises overlay2 and aufs layer directories only', () => {
-    const overlay = { driver: 'overlay2' as const, dockerRootDir: '/var/lib/docker' };
+    const overlay = { store: 'graphdriver' as const, driver: 'overlay2' as const, dockerRootDir: '/var/lib/docker' };
     expect(isLayerDir(overlay, `/var/lib/docker/overlay2/${id}/diff`)).toBe(true);
     expect(isLayerDir(overlay, `/var/lib/docker/overlay2/${id}/merged`)).toBe(false);
     expect(isLayerDir(overlay, `/var/lib/docker/overlay2/${id}-init/diff`)).toBe(false);
-    expect(isLayerDir({ driver: 'aufs', dockerRootDir: '/var/lib/docker' }, `/var/lib/docker/aufs/diff/${id}`)).toBe(
+    expect(isLayerDir({ store: 'graphdriver', driver: 'aufs', dockerRootDir: '/var/lib/docker' }, `/var/lib/docker/aufs/diff/${id}`)).toBe(
       true,
     );
+  });
+});
+
+describe('containerd snapshot directories', () => {
+  const storage: ContainerdStorage = {
+    store: 'containerd',
+    driver: 'overlayfs',
+    dockerRootDir: '/srv/engine/var/lib/docker',
+    containerdAddress: '/srv/engine/run/docker/containerd/containerd.sock',
+    namespace: 'moby',
+    engineRoot: '/srv/engine',
+  };
+  const image = { id: 'sha256:0f636c779037', layers: [LAYERS[0]!], graphDriver: { name: 'overlayfs', data: null } };
+  // Recorded from Docker 26.1 (containerd 1.7, dockerd's own containerd): the view's bind source.
+  const SOURCE = '/var/lib/docker/containerd/daemon/io.containerd.snapshotter.v1.overlayfs/snapshots/4/fs';
+
+  it('accepts a snapshot directory of the store\'s snapshotter', () => {
+    expect(checkSnapshotDir(storage, image, SOURCE)).toBe(SOURCE);
+  });
+  it('refuses anything else, and a snapshotter the image does not report', () => {
+    expect(() => checkSnapshotDir(storage, image, '/var/lib/docker/overlay2/abc/diff')).toThrow(
+      expect.objectContaining({ code: 'E_LAYER_MISMATCH' }),
+    );
+    expect(() => checkSnapshotDir(storage, image, SOURCE.replace('overlayfs', 'native'))).toThrow(
+      expect.objectContaining({ code: 'E_LAYER_MISMATCH' }),
+    );
+    expect(() => checkSnapshotDir(storage, { ...image, graphDriver: { name: 'stargz', data: null } }, SOURCE)).toThrow(
+      expect.objectContaining({ code: 'E_LAYER_MISMATCH', message: expect.stringContaining('stargz') }),
+    );
+  });
+  it('recognises binds at snapshot directories under the engine root only', () => {
+    expect(isLayerDir(storage, `/srv/engine${SOURCE}`)).toBe(true);
+    expect(isLayerDir(storage, SOURCE)).toBe(false);
+    expect(isLayerDir(storage, `/srv/engine${SOURCE.replace('/fs', '/work')}`)).toBe(false);
+    expect(isLayerDir(storage, '/srv/engine/var/lib/docker/rootfs/overlayfs/0123abcd')).toBe(false);
+    expect(isLayerDir({ ...storage, engineRoot: '/' }, SOURCE)).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { MOBY_NAMESPACE } from './containerd-snapshots.js';
 import { MounterError } from './errors.js';
 
 /** What `GET /info` says about where the engine keeps its layers. */
@@ -8,6 +9,10 @@ export interface EngineStorageInfo {
   driver: string;
   driverStatus: Array<[string, string]>;
   dockerRootDir: string;
+  /** `Containerd.Address`, shown from API 1.46 on: the containerd the image store lives in. */
+  containerdAddress?: string;
+  /** `Containerd.Namespaces.Containers`, shown from API 1.46 on. */
+  containerdNamespace?: string;
 }
 
 /** What `GET /images/{name}/json` says about an image's layers. */
@@ -17,11 +22,28 @@ export interface ImageLayerInfo {
   graphDriver?: { name: string; data: Record<string, string> | null };
 }
 
-/** A storage driver whose layer directories we can bind over. */
-export interface LayerStorage {
+/** A graph driver whose layer directories we can bind over (the classic image store). */
+export interface GraphDriverStorage {
+  store: 'graphdriver';
   driver: 'overlay2' | 'aufs';
   dockerRootDir: string;
 }
+
+/** The containerd image store: layers are containerd snapshots, reached through containerd itself. */
+export interface ContainerdStorage {
+  store: 'containerd';
+  /** The snapshotter's name (`overlayfs`). */
+  driver: string;
+  dockerRootDir: string;
+  /** containerd's socket: the engine's own word for it (API ≥ 1.46), else chosen among the known defaults. */
+  containerdAddress: string | undefined;
+  namespace: string;
+  /** The engine's file system on this host (`/` unless dockerd runs in a chroot): snapshot directories are under it. */
+  engineRoot: string;
+}
+
+/** Where the engine keeps layers, in a form we can bind over. */
+export type LayerStorage = GraphDriverStorage | ContainerdStorage;
 
 export type ReadText = (file: string) => Promise<string>;
 
@@ -31,21 +53,36 @@ const readText: ReadText = (file) => readFile(file, 'utf8');
 export function layerStorageOf(info: EngineStorageInfo): LayerStorage {
   const driverType = info.driverStatus.find(([key]) => key === 'driver-type')?.[1];
   if (driverType === 'io.containerd.snapshotter.v1') {
-    throw new MounterError(
-      'E_UNSUPPORTED_STORAGE',
-      `the engine uses the containerd image store (snapshotter ${info.driver}), whose layer directories docker-cernvm ` +
-        `cannot reach yet: set {"features": {"containerd-snapshotter": false}} in /etc/docker/daemon.json and restart dockerd`,
-    );
+    // Only the overlayfs snapshotter keeps each layer as a plain directory we can bind over.
+    if (info.driver !== CONTAINERD_SNAPSHOTTER) {
+      throw new MounterError(
+        'E_UNSUPPORTED_STORAGE',
+        `the engine uses the containerd image store with the ${info.driver || 'unknown'} snapshotter; docker-cernvm ` +
+          `needs the overlayfs snapshotter (the default), or the overlay2 storage driver`,
+      );
+    }
+    return {
+      store: 'containerd',
+      driver: info.driver,
+      dockerRootDir: info.dockerRootDir,
+      containerdAddress: info.containerdAddress || undefined,
+      namespace: info.containerdNamespace || MOBY_NAMESPACE,
+      engineRoot: '/',
+    };
   }
   if (info.driver === 'overlay2' || info.driver === 'aufs') {
-    return { driver: info.driver, dockerRootDir: info.dockerRootDir };
+    return { store: 'graphdriver', driver: info.driver, dockerRootDir: info.dockerRootDir };
   }
   throw new MounterError(
     'E_UNSUPPORTED_STORAGE',
     `the engine uses the ${info.driver || 'unknown'} storage driver; docker-cernvm needs overlay2 (or aufs): ` +
-      `set "storage-driver": "overlay2" in /etc/docker/daemon.json and restart dockerd`,
+      `set "storage-driver": "overlay2" in /etc/docker/daemon.json and restart dockerd ` +
+      `(or use the containerd image store with its overlayfs snapshotter)`,
   );
 }
+
+/** The one snapshotter of the containerd image store whose layers are directories. */
+export const CONTAINERD_SNAPSHOTTER = 'overlayfs';
 
 /** The layer database key of the top layer: chain(L0) = L0, chain(Ln) = sha256(chain(Ln-1) + " " + Ln). */
 export function chainId(diffIds: readonly string[]): string {
@@ -64,7 +101,7 @@ function hexOf(digest: string): string {
 }
 
 /** Where the driver keeps the directory for a cache id. */
-function layerDirFor(storage: LayerStorage, cacheId: string): string {
+function layerDirFor(storage: GraphDriverStorage, cacheId: string): string {
   return storage.driver === 'overlay2'
     ? path.join(storage.dockerRootDir, 'overlay2', cacheId, 'diff')
     : path.join(storage.dockerRootDir, 'aufs', 'diff', cacheId);
@@ -75,7 +112,7 @@ function layerDirFor(storage: LayerStorage, cacheId: string): string {
  * against what the engine reports, so we never bind over a directory the engine does not use for this image.
  */
 export async function resolveLayerDir(
-  storage: LayerStorage,
+  storage: GraphDriverStorage,
   image: ImageLayerInfo,
   read: ReadText = readText,
 ): Promise<string> {
@@ -106,10 +143,40 @@ export async function resolveLayerDir(
 }
 
 /**
- * Whether a mount point is a layer directory of this storage. Docker itself mounts only at `<id>/merged`, so a
- * mount at a layer directory is a bind of ours, even when its image is gone.
+ * The directory of a containerd snapshot, checked: it must be `<root>/io.containerd.snapshotter.v1.<name>/snapshots/<n>/fs`
+ * of the store's snapshotter, or it is not a layer directory we may bind over.
+ */
+export function checkSnapshotDir(storage: ContainerdStorage, image: ImageLayerInfo, dir: string): string {
+  if (!snapshotDirPattern(storage.driver, '').test(dir)) {
+    throw new MounterError(
+      'E_LAYER_MISMATCH',
+      `containerd reports ${dir} for image ${image.id}, which is not a snapshot directory of the ${storage.driver} snapshotter`,
+    );
+  }
+  const reported = image.graphDriver?.name;
+  if (reported && reported !== storage.driver) {
+    throw new MounterError(
+      'E_LAYER_MISMATCH',
+      `the engine reports snapshotter ${reported} for image ${image.id}, its information says ${storage.driver}`,
+    );
+  }
+  return dir;
+}
+
+function snapshotDirPattern(snapshotter: string, under: string): RegExp {
+  return new RegExp(`^${escapeRegExp(under)}(/.*)?/io\\.containerd\\.snapshotter\\.v1\\.${escapeRegExp(snapshotter)}/snapshots/[0-9]+/fs$`);
+}
+
+/**
+ * Whether a mount point is a layer directory of this storage. Docker itself mounts only at `<id>/merged` (overlay2)
+ * or at a container's own rootfs directory (containerd), so a mount at a layer directory is a bind of ours, even
+ * when its image is gone. For containerd, any snapshot directory under the engine's root (the engine does not
+ * show containerd's root directory).
  */
 export function isLayerDir(storage: LayerStorage, mountPoint: string): boolean {
+  if (storage.store === 'containerd') {
+    return snapshotDirPattern(storage.driver, storage.engineRoot.replace(/\/+$/, '')).test(mountPoint);
+  }
   const root = storage.dockerRootDir.replace(/\/+$/, '');
   const pattern =
     storage.driver === 'overlay2'

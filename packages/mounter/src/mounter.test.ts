@@ -2,10 +2,14 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { type Server, createServer } from 'node:net';
+import { ContainerdSnapshots } from './containerd-snapshots.js';
+import { EngineRoot } from './engine-root.js';
 import { MountOps } from './mount-ops.js';
 import { mountAt } from './mountinfo.js';
 import { Mounter } from './mounter.js';
 import { RepositoryLocator } from './repository.js';
+import { FakeContainerd } from './testing/fake-containerd.js';
 import { FakeEngine } from './testing/fake-engine.js';
 import { FakeHost } from './testing/fake-host.js';
 
@@ -16,8 +20,19 @@ async function cernvmRoot(dir: string, version: string): Promise<void> {
   await writeFile(path.join(dir, `.installed_cernvm-system-${version}`), '');
 }
 
-describe('Mounter against a fake engine and a fake mount table', () => {
+/** Listens on a unix socket, as containerd would, so the mounter finds it among the defaults. */
+async function listenAt(socketPath: string): Promise<Server> {
+  await mkdir(path.dirname(socketPath), { recursive: true });
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  return server;
+}
+
+// Every behaviour holds on both image stores: overlay2 (the layer database) and the containerd image store (the
+// layer found through ctr, here for an engine chrooted in a directory of its own, with dockerd's own containerd).
+describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s engine and a fake mount table', (store) => {
   let tmp: string;
+  let containerdServer: Server | undefined;
   let host: FakeHost;
   let engine: FakeEngine;
   let mounter: Mounter;
@@ -36,15 +51,103 @@ describe('Mounter against a fake engine and a fake mount table', () => {
     await cernvmRoot(path.join(repo, 'cvm4'), '4.7.1.0');
     await cernvmRoot(path.join(repo, 'cvm3'), '3.6.5.0');
     await cernvmRoot(path.join(repo, '.cvmfs', 'snapshots', 'cernvm-system-4.6.0.0', 'cvm4'), '4.6.0.0');
-    await mkdir(path.join(tmp, 'docker'));
     host = new FakeHost();
-    engine = new FakeEngine(path.join(tmp, 'docker'));
     const mounts = new MountOps(host);
-    mounter = new Mounter({ docker: engine, mounts, repositories: new RepositoryLocator(mounts, paths) });
+    const repositories = new RepositoryLocator(mounts, paths);
+    if (store === 'overlay2') {
+      await mkdir(path.join(tmp, 'docker'));
+      engine = new FakeEngine(path.join(tmp, 'docker'));
+      mounter = new Mounter({ docker: engine, mounts, repositories });
+    } else {
+      const engineRoot = path.join(tmp, 'engine');
+      await mkdir(path.join(engineRoot, 'var', 'lib', 'docker'), { recursive: true });
+      // As in a Debian root: /var/run is an absolute link to /run, which must resolve inside the engine's root.
+      await symlink('/run', path.join(engineRoot, 'var', 'run'));
+      const socket = path.join(engineRoot, 'run', 'docker', 'containerd', 'containerd.sock');
+      containerdServer = await listenAt(socket);
+      host.containerd = new FakeContainerd(socket, engineRoot);
+      engine = new FakeEngine('/var/lib/docker', host.containerd);
+      mounter = new Mounter({
+        docker: engine,
+        mounts,
+        repositories,
+        containerd: new ContainerdSnapshots(host),
+        engineRoot: new EngineRoot(engineRoot),
+      });
+    }
   });
-  afterEach(() => rm(tmp, { recursive: true, force: true }));
+  afterEach(async () => {
+    if (containerdServer) await new Promise((resolve) => containerdServer?.close(resolve));
+    containerdServer = undefined;
+    await rm(tmp, { recursive: true, force: true });
+  });
 
   const hostChanges = () => host.calls.filter((c) => c.startsWith('mount') || c.startsWith('umount'));
+
+  if (store === 'containerd') {
+    it('finds the layer through a temporary view of the chain id, removed right after, and binds over it', async () => {
+      const result = await mounter.mount({ tag: 'cernvm:4' });
+      const chain = engine.byTag('cernvm:4')!.layers[0]!;
+      const snapshot = host.containerd!.snapshots.get(chain)!;
+      expect(result.layerDir).toBe(path.join(tmp, 'engine', snapshot));
+      expect(result.layerDir).toMatch(/\/io\.containerd\.snapshotter\.v1\.overlayfs\/snapshots\/\d+\/fs$/);
+      expect(mountAt(host.table, result.layerDir)?.options).toEqual(['ro']);
+      const views = host.containerd!.calls.filter((c) => c.includes(' view '));
+      expect(views.length).toBeGreaterThan(0);
+      expect(views.every((c) => c.includes(`-n moby snapshots --snapshotter overlayfs view --mounts docker-cernvm-view-`))).toBe(true);
+      expect(host.containerd!.views.size).toBe(0);
+      const report = await mounter.status();
+      expect(report.storage).toMatchObject({
+        store: 'containerd',
+        driver: 'overlayfs',
+        containerdAddress: path.join(tmp, 'engine', 'run', 'docker', 'containerd', 'containerd.sock'),
+        engineRoot: path.join(tmp, 'engine'),
+      });
+    });
+
+    it('removes the temporary view when containerd answers with something it cannot bind over', async () => {
+      host.containerd!.viewOutput = () => JSON.stringify([{ Type: 'bind', Source: '/var/lib/elsewhere/fs', Options: ['ro'] }]);
+      await expect(mounter.mount({ tag: 'cernvm:4' })).rejects.toMatchObject({ code: 'E_LAYER_MISMATCH' });
+      expect(host.containerd!.views.size).toBe(0);
+      expect(hostChanges()).toEqual([]);
+      expect(engine.byTag('cernvm:4')).toBeUndefined();
+    });
+
+    it('without a containerd socket, refuses before mounting anything, saying what to pass', async () => {
+      await new Promise((resolve) => containerdServer?.close(resolve));
+      containerdServer = undefined;
+      const engineRoot = path.join(tmp, 'engine');
+      await expect(mounter.mount({ tag: 'cernvm:4' })).rejects.toMatchObject({
+        code: 'E_NO_CONTAINERD',
+        message: expect.stringContaining(
+          `looked for ${engineRoot}/var/run/docker/containerd/containerd.sock, ${engineRoot}/run/containerd/containerd.sock): ` +
+            'pass --containerd-socket',
+        ),
+      });
+      expect(host.calls).toEqual([]);
+      expect(engine.calls).not.toContain('build cernvm:4');
+    });
+
+    it('uses the socket the engine names (API 1.46 and later), inside its root', async () => {
+      engine.info = { ...engine.info, containerdAddress: '/run/elsewhere.sock' };
+      await expect(mounter.status()).rejects.toMatchObject({
+        code: 'E_NO_CONTAINERD',
+        message: expect.stringContaining(`looked for ${path.join(tmp, 'engine', 'run', 'elsewhere.sock')}`),
+      });
+    });
+
+    it('says what to install when ctr is missing, and changes nothing', async () => {
+      const containerd = host.containerd;
+      await mounter.register({ tag: 'cernvm:4', branch: BRANCH });
+      host.containerd = undefined;
+      await expect(mounter.mount({ tag: 'cernvm:4' })).rejects.toMatchObject({
+        code: 'E_NO_CONTAINERD',
+        message: expect.stringContaining('apt-get install containerd'),
+      });
+      expect(hostChanges()).toEqual([]);
+      host.containerd = containerd;
+    });
+  }
 
   describe('mount', () => {
     it('registers a missing placeholder and binds the root read-only over its layer', async () => {
@@ -138,13 +241,6 @@ describe('Mounter against a fake engine and a fake mount table', () => {
       await expect(mounter.mount(request)).rejects.toMatchObject({ code: 'E_BAD_NAME' });
       expect(engine.calls).toEqual([]);
       expect(host.calls).toEqual([]);
-    });
-
-    it('refuses the containerd image store before mounting anything', async () => {
-      engine.info = { driver: 'overlayfs', driverStatus: [['driver-type', 'io.containerd.snapshotter.v1']], dockerRootDir: engine.dockerRootDir };
-      await expect(mounter.mount({ tag: 'cernvm:4' })).rejects.toMatchObject({ code: 'E_UNSUPPORTED_STORAGE' });
-      expect(host.calls).toEqual([]);
-      expect(engine.calls).not.toContain('build cernvm:4');
     });
 
     it('refuses a root that leads outside the repository through a symlink', async () => {
@@ -372,7 +468,7 @@ describe('Mounter against a fake engine and a fake mount table', () => {
         containers: [{ name: 'slot-0' }],
       });
       expect(report.placeholders.find((p) => p.tags.includes('cernvm:empty'))?.bound).toBeUndefined();
-      expect(report.storage.driver).toBe('overlay2');
+      expect(report.storage.driver).toBe(store === 'overlay2' ? 'overlay2' : 'overlayfs');
     });
 
     it('lists published snapshots and the mounted ones', async () => {

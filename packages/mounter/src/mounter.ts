@@ -1,9 +1,20 @@
-import { realpath } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { decideBind, describeUsers } from './bind-rules.js';
 import { cernvmVersionOf, resolveCernvmRoot } from './cernvm-root.js';
 import type { ContainerUse, DockerApi, ImageDetails } from './docker-api.js';
 import { MounterError } from './errors.js';
-import { type LayerStorage, isLayerDir, layerStorageOf, resolveLayerDir } from './layer-dir.js';
+import { type ContainerdSnapshots, DEFAULT_CONTAINERD_SOCKETS, type SnapshotLocation } from './containerd-snapshots.js';
+import { EngineRoot } from './engine-root.js';
+import {
+  type ContainerdStorage,
+  type ImageLayerInfo,
+  type LayerStorage,
+  chainId,
+  checkSnapshotDir,
+  isLayerDir,
+  layerStorageOf,
+  resolveLayerDir,
+} from './layer-dir.js';
 import type { MountOps } from './mount-ops.js';
 import {
   type MountEntry,
@@ -112,6 +123,12 @@ export interface MounterDeps {
   mounts: MountOps;
   repositories: RepositoryLocator;
   reporter?: Reporter;
+  /** How layers of the containerd image store are found (through `ctr`); needed only with that store. */
+  containerd?: ContainerdSnapshots;
+  /** The engine's file system on this host; `/` unless dockerd runs in a chroot. */
+  engineRoot?: EngineRoot;
+  /** containerd's socket as a host path, instead of the engine's word or the known defaults. */
+  containerdSocket?: string;
 }
 
 const MOUNT_ACTIONS = {
@@ -142,18 +159,66 @@ export class Mounter {
   private readonly mounts: MountOps;
   private readonly repositories: RepositoryLocator;
   private readonly reporter: Reporter;
+  private readonly containerd: ContainerdSnapshots | undefined;
+  private readonly engineRoot: EngineRoot;
+  private readonly containerdSocket: string | undefined;
 
   constructor(deps: MounterDeps) {
     this.docker = deps.docker;
     this.mounts = deps.mounts;
     this.repositories = deps.repositories;
     this.reporter = deps.reporter ?? silentReporter;
+    this.containerd = deps.containerd;
+    this.engineRoot = deps.engineRoot ?? new EngineRoot('/');
+    this.containerdSocket = deps.containerdSocket;
   }
 
-  /** The engine's layer storage, with its root directory resolved as the kernel's mount table shows it. */
+  /** The engine's layer storage, with the paths it reports resolved as the kernel's mount table shows them here. */
   async storage(): Promise<LayerStorage> {
     const storage = layerStorageOf(await this.docker.storageInfo());
-    return { ...storage, dockerRootDir: await realpath(storage.dockerRootDir) };
+    const dockerRootDir = await this.engineRoot.hostPath(storage.dockerRootDir);
+    if (storage.store === 'graphdriver') return { ...storage, dockerRootDir };
+    return {
+      ...storage,
+      dockerRootDir,
+      containerdAddress: await this.containerdSocketOf(storage.containerdAddress),
+      engineRoot: await this.engineRoot.hostPath('/'),
+    };
+  }
+
+  /** The socket of the containerd that holds the engine's images, as a host path. */
+  private async containerdSocketOf(reported: string | undefined): Promise<string> {
+    if (this.containerdSocket) return this.containerdSocket;
+    const candidates = reported ? [reported] : DEFAULT_CONTAINERD_SOCKETS;
+    for (const candidate of candidates) {
+      const hostPath = await this.engineRoot.hostPath(candidate).catch(() => undefined);
+      if (hostPath && (await stat(hostPath).then((s) => s.isSocket(), () => false))) return hostPath;
+    }
+    throw new MounterError(
+      'E_NO_CONTAINERD',
+      `the engine uses the containerd image store and no containerd socket is here ` +
+        `(looked for ${candidates.map((c) => this.engineRoot.joined(c)).join(', ')}): pass --containerd-socket with ` +
+        `the socket dockerd uses (its --containerd setting), or --engine-root DIR when dockerd runs chrooted in DIR`,
+    );
+  }
+
+  /** The directory holding an image's top layer, as a host path, whichever image store the engine uses. */
+  private async layerDirOf(storage: LayerStorage, image: ImageLayerInfo): Promise<string> {
+    if (storage.store === 'graphdriver') return resolveLayerDir(storage, image);
+    const { snapshots, location } = this.containerdAccess(storage);
+    if (image.layers.length === 0) throw new MounterError('E_LAYER_MISMATCH', `image ${image.id} has no layers`);
+    const dir = await snapshots.directoryOf(location, chainId(image.layers));
+    return this.engineRoot.hostPath(checkSnapshotDir(storage, image, dir));
+  }
+
+  private containerdAccess(storage: ContainerdStorage): { snapshots: ContainerdSnapshots; location: SnapshotLocation } {
+    if (!this.containerd || !storage.containerdAddress) {
+      throw new MounterError('E_NO_CONTAINERD', 'the engine uses the containerd image store and this mounter was made without containerd access');
+    }
+    return {
+      snapshots: this.containerd,
+      location: { address: storage.containerdAddress, namespace: storage.namespace, snapshotter: storage.driver },
+    };
   }
 
   async register(request: RegisterRequest): Promise<RegisterResult> {
@@ -205,7 +270,7 @@ export class Mounter {
         if (!image) throw new MounterError('E_NO_IMAGE', `${ref} vanished right after it was registered`);
       }
       const imageId = image.id;
-      const layerDir = await resolveLayerDir(storage, image);
+      const layerDir = await this.layerDirOf(storage, image);
       const repositoryDir = await this.reporter.step(`Mounting main CernVM branch ${pair.branch}`, () =>
         this.repositories.ensure(pair.branch, undo),
       );
@@ -341,6 +406,10 @@ export class Mounter {
   /** Removes placeholders that are neither bound nor used by any container. */
   async prune(): Promise<PruneResult> {
     const storage = await this.storage();
+    if (storage.store === 'containerd') {
+      const { snapshots, location } = this.containerdAccess(storage);
+      await snapshots.removeStaleViews(location);
+    }
     const table = await this.mounts.table();
     const removed: PruneResult['removed'] = [];
     const failed: PruneResult['failed'] = [];
@@ -364,7 +433,7 @@ export class Mounter {
     const image = await this.docker.inspectImage(ref);
     const pair = image && placeholderPairOf(image);
     if (!image || !pair) return undefined;
-    const layerDir = await resolveLayerDir(await this.storage(), image);
+    const layerDir = await this.layerDirOf(await this.storage(), image);
     return this.placeholderStatus({ image, pair, layerDir }, await this.mounts.table());
   }
 
@@ -401,7 +470,7 @@ export class Mounter {
   }
 
   private async refuseIfBound(ref: string, image: ImageDetails, why: string): Promise<void> {
-    const layerDir = await resolveLayerDir(await this.storage(), image);
+    const layerDir = await this.layerDirOf(await this.storage(), image);
     const bound = mountAt(await this.mounts.table(), layerDir);
     const users = await this.docker.containersUsing(image.id);
     if (bound || users.length) {
@@ -447,7 +516,7 @@ export class Mounter {
       return pair ? [{ image, pair }] : [];
     });
     return Promise.all(
-      placeholders.map(async ({ image, pair }) => ({ image, pair, layerDir: await resolveLayerDir(storage, image) })),
+      placeholders.map(async ({ image, pair }) => ({ image, pair, layerDir: await this.layerDirOf(storage, image) })),
     );
   }
 

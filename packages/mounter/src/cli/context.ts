@@ -4,6 +4,7 @@ import type { Mounter } from '../mounter.js';
 import type { Reporter } from '../reporter.js';
 import type { RepositoryPaths } from '../repository.js';
 import { DEFAULT_REPOSITORY_PATHS } from '../repository.js';
+import { defaultEngineRoot } from '../create-mounter.js';
 
 /** Where a command writes: data to stdout, progress and messages to stderr. */
 export interface CliIo {
@@ -15,6 +16,9 @@ export interface MounterSettings {
   paths: RepositoryPaths;
   cvmfs2Command: string;
   reporter: Reporter;
+  engineRoot: string;
+  ctrCommand: string;
+  containerdSocket: string | undefined;
 }
 
 /** Everything a command handler receives besides its arguments; tests pass fakes here. */
@@ -30,6 +34,9 @@ export interface GlobalArgs {
   'cvmfs-config-dir': string;
   'state-dir': string;
   cvmfs2: string;
+  'engine-root': string;
+  ctr: string;
+  'containerd-socket': string | undefined;
 }
 
 /**
@@ -80,6 +87,24 @@ export function globalOptions(argv: Argv): Argv<GlobalArgs> {
       default: 'cvmfs2',
       requiresArg: true,
       describe: 'The cvmfs2 binary used for private, snapshot-pinned mounts',
+    })
+    .option('engine-root', {
+      type: 'string',
+      default: defaultEngineRoot(),
+      defaultDescription: '$DOCKER_CERNVM_ENGINE_ROOT or /',
+      requiresArg: true,
+      describe: "The engine's file system here: the directory dockerd runs chrooted in (paths it reports are under it)",
+    })
+    .option('ctr', {
+      type: 'string',
+      default: 'ctr',
+      requiresArg: true,
+      describe: "containerd's client, used with the containerd image store to find a placeholder's layer",
+    })
+    .option('containerd-socket', {
+      type: 'string',
+      requiresArg: true,
+      describe: "containerd's socket (containerd image store), when neither the engine nor the defaults tell it",
     });
 }
 
@@ -110,6 +135,9 @@ export function mounterFor(context: CliContext, argv: GlobalArgs): Mounter {
     },
     cvmfs2Command: argv.cvmfs2,
     reporter: stepReporter(context.io),
+    engineRoot: argv['engine-root'],
+    ctrCommand: argv.ctr,
+    containerdSocket: argv['containerd-socket'],
   });
 }
 

@@ -7,7 +7,9 @@ import { Mounter } from '../mounter.js';
 import { RepositoryLocator } from '../repository.js';
 import { FakeEngine } from '../testing/fake-engine.js';
 import { FakeHost } from '../testing/fake-host.js';
-import { type CliContext } from './context.js';
+import { EngineRoot } from '../engine-root.js';
+import { formatStatus } from './commands/status.js';
+import { type CliContext, type MounterSettings } from './context.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli } from './main.js';
 
 describe('docker-cernvm command line', () => {
@@ -17,6 +19,7 @@ describe('docker-cernvm command line', () => {
   let out: string;
   let err: string;
   let context: CliContext;
+  let settingsSeen: MounterSettings | undefined;
 
   beforeEach(async () => {
     tmp = await mkdtemp(path.join(tmpdir(), 'cli-'));
@@ -30,8 +33,10 @@ describe('docker-cernvm command line', () => {
     context = {
       io: { stdout: (t) => void (out += t), stderr: (t) => void (err += t) },
       createMounter: (settings) => {
+        settingsSeen = settings;
         const mounts = new MountOps(host, { cvmfs2Command: settings.cvmfs2Command });
         return new Mounter({
+          engineRoot: new EngineRoot(settings.engineRoot),
           docker: engine,
           mounts,
           repositories: new RepositoryLocator(mounts, settings.paths),
@@ -73,6 +78,7 @@ describe('docker-cernvm command line', () => {
     [['frobnicate']],
     [['--state-dir', '/tmp/a,b', 'status']],
     [['--mount-base', 'mnt', 'unmount-all']],
+    [['--engine-root', 'chroot', 'status']],
     [[]],
     // Found by main.property.test.ts: register took an empty --snapshot for "no snapshot", which mount refuses.
     [['register', '--tag', 'cernvm:4', '--snapshot', '']],
@@ -102,6 +108,33 @@ describe('docker-cernvm command line', () => {
   it('escapes control characters and line breaks of an argument in the error line', async () => {
     await expect(run('status', 'a\nb\u001b[31m')).resolves.toBe(EXIT_USAGE);
     expect(err).toBe('error: Unknown argument: a\\u000ab\\u001b[31m\n');
+  });
+
+  it('passes --engine-root, --ctr and --containerd-socket to the mounter', async () => {
+    await expect(run('--engine-root', '/', '--ctr', '/opt/bin/ctr', '--containerd-socket', '/run/c.sock', 'status')).resolves.toBe(EXIT_OK);
+    expect(settingsSeen).toMatchObject({ engineRoot: '/', ctrCommand: '/opt/bin/ctr', containerdSocket: '/run/c.sock' });
+    await run('status');
+    expect(settingsSeen).toMatchObject({ engineRoot: process.env.DOCKER_CERNVM_ENGINE_ROOT || '/', ctrCommand: 'ctr', containerdSocket: undefined });
+  });
+
+  it('status names the containerd image store, its socket and the engine root', () => {
+    const text = formatStatus({
+      storage: {
+        store: 'containerd',
+        driver: 'overlayfs',
+        dockerRootDir: '/srv/d26/var/lib/docker',
+        containerdAddress: '/srv/d26/run/docker/containerd/containerd.sock',
+        namespace: 'moby',
+        engineRoot: '/srv/d26',
+      },
+      placeholders: [],
+      orphanBinds: [],
+      repositories: [],
+    });
+    expect(text.split('\n')[0]).toBe(
+      'storage: containerd image store (snapshotter overlayfs, namespace moby) through ' +
+        '/srv/d26/run/docker/containerd/containerd.sock; engine root /srv/d26',
+    );
   });
 
   it('exits 1 when the system refuses, naming the containers', async () => {

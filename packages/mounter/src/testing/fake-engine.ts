@@ -4,12 +4,16 @@ import path from 'node:path';
 import type { ContainerUse, DockerApi, ImageDetails } from '../docker-api.js';
 import type { EngineStorageInfo } from '../layer-dir.js';
 import { LABELS } from '../placeholder.js';
+import type { FakeContainerd } from './fake-containerd.js';
 
 function sha(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** An engine that keeps images in memory and writes the layer database tree a real overlay2 engine would. */
+/**
+ * An engine that keeps images in memory and writes the layer database tree a real overlay2 engine would; given a
+ * FakeContainerd, it uses the containerd image store instead (API 1.45: `GET /info` does not name the socket).
+ */
 export class FakeEngine implements DockerApi {
   readonly calls: string[] = [];
   /** Images by id; tags live on the images, as in the engine. */
@@ -20,8 +24,13 @@ export class FakeEngine implements DockerApi {
   noCache = false;
   private builds = 0;
 
-  constructor(readonly dockerRootDir: string) {
-    this.info = { driver: 'overlay2', driverStatus: [['Backing Filesystem', 'extfs']], dockerRootDir };
+  constructor(
+    readonly dockerRootDir: string,
+    readonly containerd?: FakeContainerd,
+  ) {
+    this.info = containerd
+      ? { driver: 'overlayfs', driverStatus: [['driver-type', 'io.containerd.snapshotter.v1']], dockerRootDir }
+      : { driver: 'overlay2', driverStatus: [['Backing Filesystem', 'extfs']], dockerRootDir };
   }
 
   async storageInfo(): Promise<EngineStorageInfo> {
@@ -44,12 +53,19 @@ export class FakeEngine implements DockerApi {
   async buildImage(context: Buffer, tag: string, labels: Record<string, string>): Promise<string> {
     this.calls.push(`build ${tag}`);
     const diffId = `sha256:${sha(context)}`;
-    const cacheId = sha(`cache ${diffId}`);
-    const entry = path.join(this.dockerRootDir, 'image', 'overlay2', 'layerdb', 'sha256', diffId.slice(7));
-    await mkdir(entry, { recursive: true });
-    await writeFile(path.join(entry, 'cache-id'), cacheId);
-    const layerDir = path.join(this.dockerRootDir, 'overlay2', cacheId, 'diff');
-    await mkdir(layerDir, { recursive: true });
+    let graphDriver: ImageDetails['graphDriver'];
+    if (this.containerd) {
+      await this.containerd.commit(diffId);
+      graphDriver = { name: 'overlayfs', data: null };
+    } else {
+      const cacheId = sha(`cache ${diffId}`);
+      const entry = path.join(this.dockerRootDir, 'image', 'overlay2', 'layerdb', 'sha256', diffId.slice(7));
+      await mkdir(entry, { recursive: true });
+      await writeFile(path.join(entry, 'cache-id'), cacheId);
+      const layerDir = path.join(this.dockerRootDir, 'overlay2', cacheId, 'diff');
+      await mkdir(layerDir, { recursive: true });
+      graphDriver = { name: 'overlay2', data: { UpperDir: layerDir } };
+    }
     const previous = this.byTag(tag);
     if (previous) previous.tags = previous.tags.filter((t) => t !== tag);
     const id = `sha256:${sha(`${diffId} ${JSON.stringify(labels)}${this.noCache ? this.builds++ : ''}`)}`;
@@ -64,7 +80,7 @@ export class FakeEngine implements DockerApi {
       tags: [tag],
       labels,
       layers: [diffId],
-      graphDriver: { name: 'overlay2', data: { UpperDir: layerDir } },
+      graphDriver,
       size: context.length,
     };
     this.images.set(image.id, image);

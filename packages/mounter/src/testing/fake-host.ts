@@ -1,5 +1,6 @@
 import type { HostCommands } from '../host-commands.js';
 import { MounterError } from '../errors.js';
+import type { FakeContainerd } from './fake-containerd.js';
 import { type MountEntry, identityOfPath, parseMountInfo } from '../mountinfo.js';
 
 function escape(p: string): string {
@@ -17,6 +18,9 @@ export class FakeHost implements HostCommands {
   private nextFuseDevice = 50;
   /** Makes the matching command fail, as a real mount would. */
   failWhen: (command: string, args: readonly string[]) => boolean = () => false;
+  /** What `ctr` talks to; without it, ctr is not installed here. */
+  containerd: FakeContainerd | undefined;
+  ctrCommand = 'ctr';
 
   constructor() {
     this.add({ device: '8:1', root: '/', mountPoint: '/', options: ['rw'], fsType: 'ext4', source: '/dev/vda' });
@@ -31,7 +35,27 @@ export class FakeHost implements HostCommands {
     this.entries.push({ id: this.nextId++, parentId: 1, deleted: false, ...entry });
   }
 
+  async output(command: string, args: readonly string[]): Promise<string> {
+    if (command !== this.ctrCommand) {
+      await this.run(command, args);
+      return '';
+    }
+    this.calls.push([command, ...args].join(' '));
+    if (!this.containerd) {
+      const cause = Object.assign(new Error(`spawn ${command} ENOENT`), { code: 'ENOENT' });
+      throw new MounterError('E_COMMAND_FAILED', `${command} is not installed here (not found on PATH)`, { cause });
+    }
+    if (this.failWhen(command, args)) {
+      throw new MounterError('E_COMMAND_FAILED', `${command} ${args.join(' ')} failed: simulated`);
+    }
+    return this.containerd.handle(args);
+  }
+
   async run(command: string, args: readonly string[]): Promise<void> {
+    if (command === this.ctrCommand) {
+      await this.output(command, args);
+      return;
+    }
     this.calls.push([command, ...args].join(' '));
     if (this.failWhen(command, args)) {
       throw new MounterError('E_COMMAND_FAILED', `${command} ${args.join(' ')} failed: simulated`);

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { describeUsers } from '../../bind-rules.js';
+import type { LayerStorage } from '../../layer-dir.js';
 import type { BoundSource, StatusReport } from '../../mounter.js';
 import { type CliContext, type GlobalArgs, mounterFor, printJson } from '../context.js';
 
@@ -9,8 +10,18 @@ function describeBound(bound: BoundSource | undefined): string {
   return `${bound.source ?? '(source not visible here)'} (${flags.join(', ')})`;
 }
 
+/** Which image store the engine uses, and where its layers are. */
+export function describeStorage(storage: LayerStorage): string {
+  if (storage.store === 'graphdriver') return `${storage.driver} in ${storage.dockerRootDir}`;
+  return (
+    `containerd image store (snapshotter ${storage.driver}, namespace ${storage.namespace}) through ` +
+    `${storage.containerdAddress ?? 'no containerd socket'}` +
+    (storage.engineRoot === '/' ? '' : `; engine root ${storage.engineRoot}`)
+  );
+}
+
 export function formatStatus(report: StatusReport): string {
-  const lines = [`storage: ${report.storage.driver} in ${report.storage.dockerRootDir}`];
+  const lines = [`storage: ${describeStorage(report.storage)}`];
   if (report.placeholders.length === 0) lines.push('no placeholder images (docker-cernvm register or mount makes one)');
   for (const p of report.placeholders) {
     lines.push(

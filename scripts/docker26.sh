@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# A second Docker engine for the tests: Debian 13's docker.io (26.1) with the containerd image store, run chrooted
+# in a debootstrap root beside the host's own engine, which it never touches.
+#
+#   scripts/docker26.sh start   builds the root once (cached), starts dockerd in it, waits for its socket
+#   scripts/docker26.sh env     prints DOCKER_HOST=… and DOCKER_CERNVM_ENGINE_ROOT=… for the running engine
+#   scripts/docker26.sh status  exits 0 when the engine this script started runs
+#   scripts/docker26.sh root    builds the root if needed and prints its path
+#   scripts/docker26.sh stop    stops the dockerd this script started (by its recorded pid) and unmounts only
+#                               the binds this script made
+#
+# The root lives in /var/cache/docker-cernvm-test/<version> (built in a temporary directory and renamed into place
+# when complete; flock serialises builds, as in test/fixtures/condor-root.sh). The engine's state (/var/lib/docker,
+# containerd's snapshots) lives inside that root, so images built there stay for the next start. runc cannot
+# pivot_root inside a chroot: DOCKER_RAMDISK=true makes it chroot instead. A consequence to know: `docker exec`
+# on this engine lands in the host's root directory, not the container's (setns into the container's mount
+# namespace, whose root was never pivoted); the HTCondor pool suites exec into containers and stay on the main
+# engine, and test/support/engine.ts refuses an exec when DOCKER_CERNVM_ENGINE_ROOT names a chroot. There is no bridge (--bridge=none):
+# containers use the host network, and a build with a RUN step needs --network host. The host's /tmp is shared
+# into the root, so bind mounts of paths under /tmp mean the same directory to the engine as to the tests.
+set -euo pipefail
+
+VERSION=trixie-docker26-v1
+CACHE_DIR=${DOCKER_CERNVM_FIXTURE_CACHE:-/var/cache/docker-cernvm-test}
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+ROOT="$CACHE_DIR/$VERSION"
+RUN_DIR=${DOCKER26_RUN_DIR:-/run/docker-cernvm-docker26}
+PID_FILE="$RUN_DIR/dockerd.pid"
+BINDS_FILE="$RUN_DIR/binds"
+LOG=${DOCKER26_LOG:-/tmp/docker-cernvm-docker26.log}
+
+log() { printf '%s\n' "$*" >&2; }
+
+ready() { [[ -x "$ROOT/usr/sbin/dockerd" && -f "$ROOT/etc/docker/daemon.json" ]]; }
+
+build_root() {
+  ready && return 0
+  command -v debootstrap >/dev/null || {
+    log "installing debootstrap"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2
+  }
+  mkdir -p "$CACHE_DIR"
+  exec 8>"$CACHE_DIR/.build-$VERSION.lock"
+  flock 8
+  # Another process may have finished the build while this one waited for the lock.
+  if ready; then exec 8>&-; return 0; fi
+  local build="$CACHE_DIR/.build-$VERSION"
+  rm -rf "$build"
+  local started
+  started=$(date +%s)
+  log "building $ROOT (debootstrap minbase trixie, then docker.io; about 2 minutes)"
+  debootstrap --variant=minbase trixie "$build" "$MIRROR" >&2
+  cp /etc/resolv.conf "$build/etc/resolv.conf"
+  mount -t proc proc "$build/proc"
+  # Whatever happens, the build's /proc goes again.
+  if ! chroot "$build" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    docker.io docker-cli containerd runc iptables ca-certificates >&2; then
+    umount "$build/proc"
+    return 1
+  fi
+  umount "$build/proc"
+  chroot "$build" apt-get clean >&2
+  rm -rf "$build/var/lib/apt/lists/"*
+  rm -f "$build/etc/resolv.conf"
+  mkdir -p "$build/etc/docker"
+  printf '%s\n' '{"features": {"containerd-snapshotter": true}}' >"$build/etc/docker/daemon.json"
+  mv "$build" "$ROOT"
+  log "built $ROOT in $(($(date +%s) - started)) s ($(du -sh "$ROOT" | cut -f1))"
+  exec 8>&-
+}
+
+running_pid() {
+  [[ -f "$PID_FILE" ]] || return 1
+  local pid
+  pid=$(cat "$PID_FILE")
+  # The pid must still be a dockerd chrooted in our root, not a recycled pid.
+  [[ -n "$pid" && -d "/proc/$pid" && "$(readlink "/proc/$pid/root" 2>/dev/null)" == "$ROOT" ]] || return 1
+  printf '%s\n' "$pid"
+}
+
+socket() { printf '%s\n' "$ROOT/run/docker.sock"; }
+
+answers() { DOCKER_HOST="unix://$(socket)" docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+# Mounts one thing and records its mount point (newest last), so stop undoes exactly these and nothing else.
+bind() {
+  mount "$@"
+  printf '%s\n' "${@: -1}" >>"$BINDS_FILE"
+}
+
+unbind_recorded() {
+  [[ -f "$BINDS_FILE" ]] || return 0
+  local target
+  # Newest first: the root itself was bound first and goes last.
+  tac "$BINDS_FILE" | while read -r target; do
+    [[ -n "$target" ]] || continue
+    mountpoint -q "$target" || continue
+    if [[ "$target" == "$ROOT" ]]; then
+      # Not recursive: anything still mounted under the root is someone else's, and is named instead.
+      umount "$target" || log "could not unmount $target; still mounted under it: $(findmnt -rn -o TARGET -R "$target" | tail -n +2 | tr '\n' ' ')"
+    else
+      umount -R "$target" || log "could not unmount $target"
+    fi
+  done
+  rm -f "$BINDS_FILE"
+}
+
+start() {
+  build_root
+  mkdir -p "$RUN_DIR"
+  exec 7>"$RUN_DIR/lock"
+  flock 7
+  if pid=$(running_pid); then
+    log "docker 26 already runs (pid $pid)"
+    return 0
+  fi
+  # A run that died without stop may have left its binds: take back only those it recorded.
+  unbind_recorded
+  : >"$BINDS_FILE"
+  # The root is made a mount point of its own so that the binds below stay private to it.
+  bind --bind "$ROOT" "$ROOT"
+  mount --make-private "$ROOT"
+  bind --rbind /proc "$ROOT/proc"
+  bind --rbind /sys "$ROOT/sys"
+  bind --rbind /dev "$ROOT/dev"
+  # Bind sources the tests give the engine (a slot's /pilot directory, the token) are host paths under /tmp: the
+  # engine must see them at the same path, and see mounts made there later (hence rslave, not private).
+  find "$ROOT/tmp" -mindepth 1 -delete
+  bind --rbind /tmp "$ROOT/tmp"
+  local dir
+  # Unmounts inside the root must never travel back to the host's /proc, /sys, /dev or /tmp.
+  for dir in proc sys dev tmp; do mount --make-rslave "$ROOT/$dir"; done
+  rm -f "$ROOT/run/docker.sock" "$ROOT/run/docker.pid"
+  local started
+  started=$(date +%s%N)
+  log "starting docker 26 in $ROOT (log: $LOG)"
+  setsid chroot "$ROOT" /usr/bin/env DOCKER_RAMDISK=true PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    dockerd --bridge=none --iptables=false --ip6tables=false >"$LOG" 2>&1 </dev/null &
+  local pid=$!
+  printf '%s\n' "$pid" >"$PID_FILE"
+  for _ in $(seq 1 120); do
+    if answers; then
+      log "docker 26 answers at $(socket) (pid $pid, $((($(date +%s%N) - started) / 1000000)) ms)"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  log "docker 26 did not start; last lines of $LOG:"
+  tail -n 20 "$LOG" >&2
+  stop
+  return 1
+}
+
+stop() {
+  mkdir -p "$RUN_DIR"
+  local pid
+  if pid=$(running_pid); then
+    log "stopping docker 26 (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "docker 26 (pid $pid) ignored SIGTERM for 30 s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 1
+    fi
+  fi
+  rm -f "$PID_FILE"
+  # What the stopped dockerd leaves mounted in our root: its own bind of its root directory and its network
+  # namespace. Nothing else under the root is touched.
+  local leftover
+  for leftover in "$ROOT/run/docker/netns/default" "$ROOT/var/lib/docker"; do
+    while mountpoint -q "$leftover"; do umount "$leftover" || break; done
+  done
+  unbind_recorded
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  env)
+    printf 'DOCKER_HOST=unix://%s\n' "$(socket)"
+    printf 'DOCKER_CERNVM_ENGINE_ROOT=%s\n' "$ROOT"
+    ;;
+  root) build_root && printf '%s\n' "$ROOT" ;;
+  status) running_pid >/dev/null ;;
+  *)
+    log "usage: $0 start|stop|env|root|status"
+    exit 2
+    ;;
+esac
