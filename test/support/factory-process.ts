@@ -69,6 +69,8 @@ export function startTestFactory(setup: TestFactorySetup, slots: number | undefi
     setup.tokenFile,
     '--state-dir',
     path.join(setup.dir, 'state'),
+    '--scratch-dir',
+    path.join(setup.dir, 'scratch'),
     '--socket',
     socketOf(setup),
     '--listen',
