@@ -190,6 +190,9 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     pin: config.pin,
     socket: control.socketPath,
     http: http ? `${http.address.address}:${http.address.port}` : 'none',
+    scratch: path.join(config.scratchDir, config.name),
+    // Where each mount shows in the slots; sources and the job environment stay out of the logs.
+    ...(template.mounts.length ? { mounts: template.mounts.map((m) => `${m.target}:${m.readOnly ? 'ro' : 'rw'}`).join(',') } : {}),
   });
 
   const handlers: [FactorySignal, () => void][] = [];

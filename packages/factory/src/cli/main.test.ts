@@ -165,6 +165,8 @@ describe('runCli: bad input', () => {
         ['/cvmfs', '/opt/cvmfs', 'rprivate'],
         [path.join(tmp, 'scratch', 'docker-cernvm', 'slot-0'), '/scratch', 'rprivate'],
       ]);
+      const starting = err.split('\n').find((l) => l.includes('"factory-starting"'))!;
+      expect(JSON.parse(starting)).toMatchObject({ mounts: '/cvmfs:ro,/etc/grid-security/certificates:ro,/opt/cvmfs:ro' });
     } finally {
       signals.emit('SIGTERM');
       expect(await exit).toBe(EXIT_OK);
@@ -353,7 +355,7 @@ describe('runCli: start', () => {
     signals.emit('SIGTERM');
     expect(await exit).toBe(EXIT_OK);
     expect(err).toContain('slots 2/2 running\n');
-    expect(err).toMatch(/^\S+ info {2}factory-starting name=docker-cernvm slots=2 image=cernvm:4 pin=false socket=\S+control\.sock http=none$/m);
+    expect(err).toMatch(/^\S+ info {2}factory-starting name=docker-cernvm slots=2 image=cernvm:4 pin=false socket=\S+control\.sock http=none scratch=\S+\/scratch\/docker-cernvm$/m);
   });
 
   it('exits 1 when the first pass fails, and leaves nothing behind that keeps the process alive', async () => {
