@@ -88,7 +88,7 @@ done
 pin=(--no-pin)
 [ "$(nproc)" -ge "$SLOTS" ] && pin=(--pin)
 "${factory_cli[@]}" start --name "$NAME" --slots "$SLOTS" --image "$TAG" --collector "127.0.0.1:$port" \
-  --trust-domain "$TRUST_DOMAIN" --token-file "$WORK/pool.token" --state-dir "$WORK/state" \
+  --trust-domain "$TRUST_DOMAIN" --token-file "$WORK/pool.token" --state-dir "$WORK/state" --scratch-dir "$WORK/scratch" \
   --socket "$WORK/factory.sock" --listen "$METRICS" --memory-mb 512 "${pin[@]}" --log-format json \
   --exit-when-drained 2>"$WORK/factory.log" &
 FACTORY_PID=$!

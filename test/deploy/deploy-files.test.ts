@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
-import { FactoryMetrics, checkFactoryConfig } from '@docker-cernvm/factory';
+import { FactoryMetrics, checkFactoryConfig, factoryConfigSchema } from '@docker-cernvm/factory';
 import { parse } from 'yaml';
 
 // The files operators deploy with must name metrics the factory exports and keys its schema accepts.
@@ -26,6 +26,14 @@ describe('deploy/', () => {
     const config = checkFactoryConfig(example, new Map());
     expect(config).toMatchObject({ slots: 16, image: 'cernvm:4', listen: '127.0.0.1:9720', onExit: 'leave' });
     expect(config.pilot?.maxLifetimeSeconds).toBe(259200);
+    expect(config.mounts).toEqual([{ source: '/cvmfs', target: '/cvmfs', readOnly: true, propagation: 'rslave' }]);
+    expect(config.scratchDir).toBe('/var/lib/docker-cernvm/scratch');
+    expect(config.pilot?.jobEnvironment).toMatchObject({ VO_SITE_NAME: 'EXAMPLE' });
+  });
+
+  it('factory.example.yaml documents every top-level key of the schema', async () => {
+    const text = await read('factory.example.yaml');
+    for (const key of Object.keys(factoryConfigSchema.shape)) expect([key, text.includes(`${key}:`)]).toEqual([key, true]);
   });
 
   it('every alert rule names metrics the factory exports, and covers what operators asked for', async () => {

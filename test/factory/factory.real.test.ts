@@ -197,7 +197,7 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
     await mounter.register({ tag, branch: PLACEHOLDER_BRANCH });
     try {
       const factory = new FactoryProcess(['start', '--name', NAME, '--slots', '1', '--image', tag, '--token-file', tokenFile,
-        '--state-dir', path.join(tmp, 'state'), '--no-pin']);
+        '--state-dir', path.join(tmp, 'state'), '--scratch-dir', path.join(tmp, 'scratch'), '--no-pin']);
       expect((await factory.exit).code).toBe(1);
       expect(factory.output).toMatch(new RegExp(`^error: ${tag} is a docker-cernvm placeholder with no CernVM root mounted over it: run docker-cernvm mount --tag ${tag} first\n$`));
       expect(await slotContainers(NAME)).toEqual([]);
@@ -226,6 +226,8 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
         tokenFile,
         '--state-dir',
         path.join(tmp, 'state'),
+        '--scratch-dir',
+        path.join(tmp, 'scratch'),
         ...args,
       ]);
       const { code } = await factory.exit;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EventEmitter } from 'node:events';
-import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -18,6 +18,7 @@ import { TMP_PREFIX } from '../support/cleanup.js';
 import { CentralManager, TRUST_DOMAIN } from '../support/central-manager.js';
 import { type MountedCondorImage, mountCondorImage, removeUnmounted } from '../support/condor-image.js';
 import { TEST_LABEL, demux, docker, realEngineAvailable } from '../support/engine.js';
+import { type SharedDir, sharedTempDir } from '../support/shared-dir.js';
 import { waitFor } from '../support/wait.js';
 
 const engineUp = await realEngineAvailable('pilot in a real HTCondor pool');
@@ -54,7 +55,7 @@ describePool('docker-cernvm-pilot in a real HTCondor pool', () => {
   });
 
   /** Starts one pilot the way `docker-cernvm-pilot run` does, in the background. */
-  function startPilot(slotName: string, extra: Record<string, unknown> = {}, memoryMb?: number): RunningPilot {
+  function startPilot(slotName: string, extra: Record<string, unknown> = {}, memoryMb?: number, scratchRoot?: string): RunningPilot {
     const options = checkPilotOptions({
       collector: pool.collector,
       trustDomain: TRUST_DOMAIN,
@@ -74,6 +75,7 @@ describePool('docker-cernvm-pilot in a real HTCondor pool', () => {
       workDir: dir,
       containerName: `docker-cernvm-test-pilot-${slotName}`,
       memoryMb,
+      ...(scratchRoot ? { scratchRoot } : {}),
       keep: false,
       labels: { [TEST_LABEL]: '1' },
     });
@@ -154,6 +156,52 @@ describePool('docker-cernvm-pilot in a real HTCondor pool', () => {
       const terminated = Date.parse(`${/005 \(\S+\) (\S+ \S+)/.exec(events.find((e) => e.code === '005')!.text)![1]}Z`);
       console.log(`drain: container exited ${((Date.now() - terminated) / 1000).toFixed(1)} s after the job ended`);
     }, 180_000);
+  });
+
+  describe('what a job gets from the host: CVMFS, scratch, environment', () => {
+    let shared: SharedDir;
+
+    beforeAll(async () => {
+      shared = await sharedTempDir();
+    });
+
+    afterAll(async () => {
+      await shared?.release();
+    });
+
+    it('runs a job that reads its software from a bound /cvmfs/<repo> stand-in, in the slot’s host scratch, with the site’s job environment', async () => {
+      const repo = path.join(shared.dir, 'cvmfs', 'alice.test.invalid');
+      await mkdir(path.join(repo, 'etc'), { recursive: true });
+      await writeFile(path.join(repo, 'etc', 'release'), 'AliPhysics stand-in v1\n');
+      const scratchRoot = path.join(tmp, 'scratch');
+      const pilot = startPilot(
+        'cvmfs',
+        {
+          executeDir: '/scratch',
+          mounts: [{ source: repo, target: '/cvmfs/alice.test.invalid' }],
+          jobEnvironment: { VO_SITE: `T2 "test" site's`, SOFTWARE_ROOT: '/cvmfs/alice.test.invalid' },
+        },
+        undefined,
+        scratchRoot,
+      );
+      await waitFor(() => slotAd('cvmfs'), 60_000, 'the slot in the collector');
+      await pool.submit({
+        name: 'cvmfs',
+        command: 'cat "$SOFTWARE_ROOT/etc/release"; echo "site=$VO_SITE"; pwd; ls /scratch',
+        requirements: 'DockerCernvmTestSlot == "cvmfs"',
+      });
+      await waitFor(async () => (await pool.events('cvmfs')).some((e) => e.code === '005'), 120_000, 'the job to end');
+      expect((await pool.events('cvmfs')).find((e) => e.code === '005')?.text).toContain('return value 0');
+      const [release, site, cwd, listing] = (await pool.jobOutput('cvmfs')).split('\n');
+      expect([release, site]).toEqual(['AliPhysics stand-in v1', `site=T2 "test" site's`]);
+      expect(cwd).toMatch(/^\/scratch\/dir_\d+$/);
+      expect(listing).toBe(path.basename(cwd!));
+
+      pilot.signals.emit('SIGINT');
+      expect(await pilot.exit).toBe(0);
+      // The container is gone, and so is what its job left on the host.
+      expect(await readdir(path.join(scratchRoot, 'cvmfs'))).toEqual([]);
+    }, 240_000);
   });
 
   it('ends an unclaimed pilot by itself after its idle limit, with exit code 0', async () => {

@@ -76,6 +76,8 @@ export function startTestFactory(
       setup.tokenFile,
       '--state-dir',
       path.join(setup.dir, 'state'),
+      '--scratch-dir',
+      path.join(setup.dir, 'scratch'),
       '--socket',
       socketOf(setup),
       '--listen',

@@ -1,4 +1,4 @@
-import { keyPath, printable } from '@docker-cernvm/pilot';
+import { jobEnvironmentSchema, keyPath, mountsSchema, printable } from '@docker-cernvm/pilot';
 import { z } from 'zod';
 import { FactoryError } from './errors.js';
 
@@ -26,6 +26,8 @@ const pilotSchema = z
       .record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'a string, a number or true/false' }))
       .optional(),
     siteSnippets: z.array(z.object({ name: z.string(), content: z.string() }).strict()).optional(),
+    /** Non-secret variables for every job (STARTER_JOB_ENVIRONMENT), checked as the pilot checks them. */
+    jobEnvironment: jobEnvironmentSchema.optional(),
   })
   .strict();
 
@@ -45,6 +47,10 @@ export const factoryConfigSchema = z
     pin: z.boolean({ error: 'true or false' }),
     memoryMb: wholeNumber(64, 16_777_216, 'whole megabytes'),
     stateDir: z.string({ error: 'an absolute path' }).regex(ABSOLUTE_PATH, 'an absolute path'),
+    /** Each slot's scratch directory (HTCondor's EXECUTE) is <scratchDir>/<name>/slot-<i> on the host. */
+    scratchDir: z.string({ error: 'an absolute path' }).regex(ABSOLUTE_PATH, 'an absolute path'),
+    /** Host paths bound into every slot: /cvmfs or single repositories, site files. */
+    mounts: mountsSchema.optional(),
     environment: z
       .record(z.string().regex(ENV_NAME, 'an environment variable name'), z.string({ error: 'a string value' }))
       .optional(),
@@ -77,6 +83,7 @@ export const CONFIG_DEFAULTS: Omit<FactoryConfig, 'slots'> = {
   pin: true,
   memoryMb: 2048,
   stateDir: '/var/lib/docker-cernvm/factory',
+  scratchDir: '/var/lib/docker-cernvm/scratch',
   resyncSeconds: 30,
   concurrency: 8,
   onExit: 'leave',

@@ -13,6 +13,7 @@ import { isOneLine } from './testing/arbitraries.js';
 import { FakeClock } from './testing/fake-clock.js';
 import { fakeMounter } from './testing/fake-mounter.js';
 import { FakeRuntime } from './testing/fake-runtime.js';
+import { FakeMountHost } from './testing/fake-mount-host.js';
 import { FakeSignals } from './testing/fake-signals.js';
 
 // Hundreds of runs each: more than jest's 5 s default when the whole suite runs in parallel.
@@ -103,6 +104,7 @@ let err = '';
 const context: CliContext = {
   io: { stdout: () => undefined, stderr: (t) => void (err += t), isTerminal: false },
   env: {},
+  mountHost: () => new FakeMountHost(),
   runtime: () => runtime,
   mounter: () => fakeMounter(),
   clock,

@@ -13,6 +13,7 @@ import { FakeClock } from './testing/fake-clock.js';
 import { FakeRuntime } from './testing/fake-runtime.js';
 import { FakeSignals } from './testing/fake-signals.js';
 import { parsePrometheus, sampleValue } from './testing/prometheus.js';
+import { FakeMountHost } from './testing/fake-mount-host.js';
 
 // The daemon end to end, through runCli, with the fake engine. Unit tests never touch /run or a fixed port: each
 // test gets its own socket in a temp dir, and HTTP is off or on 127.0.0.1 port 0.
@@ -37,10 +38,12 @@ let err: string;
 let out: string;
 let exitNow: number[];
 let context: CliContext;
+let mountHost: FakeMountHost;
 let socketPath: string;
 let counter = 0;
 
 beforeEach(() => {
+  mountHost = new FakeMountHost();
   clock = new FakeClock();
   runtime = new FakeRuntime(clock);
   runtime.engineFacts = { ...runtime.engineFacts, cpus: 2 };
@@ -54,6 +57,7 @@ beforeEach(() => {
     env: {},
     runtime: () => runtime,
     mounter: () => fakeMounter(),
+    mountHost: () => mountHost,
     clock,
     signals,
     exitNow: (code) => void exitNow.push(code),
@@ -66,6 +70,8 @@ const start = (...args: string[]) => [
   token,
   '--state-dir',
   path.join(tmp, 'state'),
+  '--scratch-dir',
+  path.join(tmp, 'scratch'),
   '--log-format',
   'json',
   '--socket',
@@ -316,6 +322,52 @@ describe('runDaemon: signals', () => {
     expect(runtime.callsOf('create:')).toHaveLength(1);
     expect(runtime.callsOf('signal:')).toEqual([]);
     expect(logged('factory-reloaded')).toEqual([]);
+    await stopFactory(exit);
+  });
+
+  it('rolls the pilots over when a reload adds a mount, job environment or snippet, each slot then binding the mount', async () => {
+    mountHost.existing.add('/cvmfs/alice.cern.ch');
+    const config = path.join(tmp, `mounts-${counter}.yaml`);
+    await writeFile(config, 'slots: 1\n');
+    const { exit } = await started(start('--no-pin', '--config', config), 1);
+    let hash = (await status()).template.hash;
+    for (const more of [
+      'mounts:\n  - source: /cvmfs/alice.cern.ch\n',
+      'pilot:\n  jobEnvironment: { VO_SITE: T2 }\n',
+      'pilot:\n  siteSnippets: [{ name: site, content: "X = 1" }]\n',
+    ]) {
+      await writeFile(config, `slots: 1\n${more}`);
+      const next = ((await sendControlRequest(socketPath, { command: 'reload' })) as Status).template.hash;
+      expect(next).not.toBe(hash);
+      hash = next;
+    }
+    await writeFile(config, 'slots: 1\nmounts:\n  - source: /cvmfs/alice.cern.ch\n');
+    hash = ((await sendControlRequest(socketPath, { command: 'reload' })) as Status).template.hash;
+    const first = runtime.running()[0]!;
+    runtime.exit(first.id, 0);
+    await advanceUntil(() => runtime.running().some((c) => c.labels['org.docker-cernvm.template-hash'] === hash), 'a pilot on the new template');
+    const fresh = runtime.running().find((c) => c.labels['org.docker-cernvm.template-hash'] === hash)!;
+    expect(fresh.options.HostConfig?.Mounts).toContainEqual({
+      Type: 'bind',
+      Source: '/cvmfs/alice.cern.ch',
+      Target: '/cvmfs/alice.cern.ch',
+      ReadOnly: true,
+      BindOptions: { Propagation: 'rslave' },
+    });
+    expect(fresh.options.HostConfig?.Mounts).toContainEqual(expect.objectContaining({ Source: path.join(tmp, 'scratch', 'docker-cernvm', 'slot-0'), Target: '/scratch' }));
+    await stopFactory(exit);
+  });
+
+  it('refuses a reload whose mount source does not exist, naming it, and changes nothing', async () => {
+    const config = path.join(tmp, `missing-mount-${counter}.yaml`);
+    await writeFile(config, 'slots: 1\n');
+    const { exit } = await started(start('--no-pin', '--config', config), 1);
+    const hash = (await status()).template.hash;
+    await writeFile(config, 'slots: 1\nmounts:\n  - source: /cvmfs/sft.cern.ch\n');
+    signals.emit('SIGHUP');
+    await waitFor(() => logged('reload-refused').length === 1, 'reload-refused');
+    expect(logged('reload-refused')[0]!.error).toBe('mounts.0.source /cvmfs/sft.cern.ch: does not exist on this host (create it or mount it first)');
+    expect((await status()).template.hash).toBe(hash);
     await stopFactory(exit);
   });
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { checkHostToken } from '@docker-cernvm/pilot';
+import { type MountHost, checkHostToken, checkMountSources } from '@docker-cernvm/pilot';
 import type { CliContext, FactorySignal } from './cli/context.js';
 import type { FactoryConfig } from './config.js';
 import type { ControlRequest } from './control-protocol.js';
@@ -41,12 +41,18 @@ async function prepare(
   facts: EngineFacts,
   runtime: SlotRuntime,
   mounter: FollowMounter,
+  host: MountHost,
 ): Promise<{ template: SlotTemplate; indexLimit: number }> {
   checkPinning(config.slots, config, facts);
   await checkHostToken(config.tokenFile);
   const image = await checkSlotImage(config.image, mounter, (ref) => runtime.imageExists(ref));
   const template = templateOf(config, image.cernvmVersion);
   slotPilotOptions(template, config.name, 0); // every slot's pilot options are valid before anything is made
+  // Every mount source exists and can propagate, and none shows the token or the slots' own directories to jobs.
+  await checkMountSources(host, {
+    mounts: template.mounts,
+    protectedPaths: [config.tokenFile, path.join(config.stateDir, config.name), path.join(config.scratchDir, config.name)],
+  });
   return { template, indexLimit: config.pin ? Math.floor(facts.cpus / config.coresPerSlot) : Number.POSITIVE_INFINITY };
 }
 
@@ -54,6 +60,7 @@ async function prepare(
 const RESTART_KEYS = [
   'name',
   'stateDir',
+  'scratchDir',
   'socket',
   'listen',
   'concurrency',
@@ -75,12 +82,13 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   const runtime = context.runtime(metrics.countRequest);
   const facts = await runtime.facts();
   const mounter = context.mounter({ cvmfsDir: config.cvmfsDir });
-  const { template, indexLimit } = await prepare(config, facts, runtime, mounter);
+  const host = context.mountHost();
+  const { template, indexLimit } = await prepare(config, facts, runtime, mounter, host);
 
   const factory = new Factory({
     name: config.name,
     runtime,
-    slotDirs: new SlotDirs(path.join(config.stateDir, config.name)),
+    slotDirs: new SlotDirs(path.join(config.stateDir, config.name), path.join(config.scratchDir, config.name)),
     clock,
     slots: config.slots,
     template,
@@ -97,7 +105,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     for (const key of RESTART_KEYS) {
       if (next[key] !== config[key]) logger.log('warn', 'reload-ignored', { key, reason: 'takes effect at the next start' });
     }
-    const prepared = await prepare({ ...next, name: config.name }, facts, runtime, mounter);
+    const prepared = await prepare({ ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig, facts, runtime, mounter, host);
     config = { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig;
     factory.setTemplate(prepared.template, prepared.indexLimit);
     factory.setSlots(next.slots);
@@ -182,6 +190,9 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     pin: config.pin,
     socket: control.socketPath,
     http: http ? `${http.address.address}:${http.address.port}` : 'none',
+    scratch: path.join(config.scratchDir, config.name),
+    // Where each mount shows in the slots; sources and the job environment stay out of the logs.
+    ...(template.mounts.length ? { mounts: template.mounts.map((m) => `${m.target}:${m.readOnly ? 'ro' : 'rw'}`).join(',') } : {}),
   });
 
   const handlers: [FactorySignal, () => void][] = [];

@@ -826,3 +826,58 @@ describe('Factory: bookkeeping stays as small as the slot count', () => {
     expect(idSets().exitsSeen).toEqual([]);
   });
 });
+
+describe('scratch directories', () => {
+  it('empties each slot’s scratch before its container is made, and mounts it at /scratch', async () => {
+    await startFactory({ slots: 2 });
+    expect([...slotDirs.emptied].sort()).toEqual([0, 1]);
+    expect(onSlot(1).options.HostConfig?.Mounts).toContainEqual(
+      expect.objectContaining({ Source: slotDirs.scratchOf(1), Target: '/scratch', ReadOnly: false }),
+    );
+  });
+
+  it('empties a slot’s scratch when its exited container is removed, and again before the replacement: never another slot’s', async () => {
+    await startFactory({ slots: 3 });
+    slotDirs.emptied.length = 0;
+    runtime.exit(onSlot(1).id, 1);
+    await tick();
+    expect(slotDirs.emptied).toEqual([1, 1]);
+    expect(runningSlots()).toEqual([0, 1, 2]);
+  });
+
+  it('empties the scratch of a slot scaled away', async () => {
+    await startFactory({ slots: 2 });
+    slotDirs.emptied.length = 0;
+    factory.setSlots(1);
+    await tick();
+    const [, victim = ''] = runtime.callsOf('signal:')[0]!.split(':');
+    const victimSlot = slotOfContainer(runtime.get(victim));
+    runtime.exit(victim, 0);
+    await tick();
+    expect(slotDirs.emptied).toEqual([victimSlot]);
+    expect(runtime.containers.size).toBe(1);
+  });
+
+  it('leaves the scratch alone when a duplicate on the same index still runs', async () => {
+    runtime.seed({ slot: 0, templateHash: HASH, createdAt: 1_000 });
+    const duplicate = runtime.seed({ slot: 0, templateHash: HASH, state: 'exited', createdAt: 2_000 });
+    await startFactory({ slots: 1 });
+    expect(runtime.callsOf('remove:')).toEqual([`remove:${duplicate.id}`]);
+    expect(slotDirs.emptied).toEqual([]);
+  });
+
+  it('does not make the container when its scratch cannot be emptied, and backs the slot off', async () => {
+    slotDirs.emptyFailures.push(Object.assign(new Error('EBUSY: resource busy'), { code: 'EBUSY' }));
+    await startFactory({ slots: 1 });
+    expect(runtime.callsOf('create:')).toEqual([]);
+    expect(seen['action-failed'][0]?.[0].error.message).toMatch(/EBUSY/);
+  });
+
+  it('empties the scratch of every pilot it stops with close("stop")', async () => {
+    await startFactory({ slots: 2 });
+    slotDirs.emptied.length = 0;
+    await factory.close('stop', 1);
+    expect([...slotDirs.emptied].sort()).toEqual([0, 1]);
+  });
+});
+

@@ -415,9 +415,11 @@ export class Factory {
         const template = this.template;
         const options = slotPilotOptions(template, name, action.slot);
         const hostPilotDir = await slotDirs.prepare(action.slot, render(options));
+        // Nothing of this slot runs now (its index was free): whatever an earlier pilot's jobs left goes first.
+        const hostScratchDir = await slotDirs.emptyScratch(action.slot);
         const hash = templateHash(template);
         const id = await runtime.createAndStart(
-          slotContainerOptions({ template, hash, factory: name, slot: action.slot, hostPilotDir, options }),
+          slotContainerOptions({ template, hash, factory: name, slot: action.slot, hostPilotDir, hostScratchDir, options }),
         );
         this.events.emit('slot-created', { slot: action.slot, id, durationMs: clock.now() - started });
         return;
@@ -442,13 +444,17 @@ export class Factory {
           throw error;
         }
         return;
-      case 'remove':
+      case 'remove': {
         await runtime.remove(action.id);
         this.drainSent.delete(action.id);
         this.stopSent.delete(action.id);
         this.died.delete(action.id);
         this.events.emit('slot-removed', { slot: action.slot, id: action.id, reason: action.reason });
+        // The slot's jobs are gone with it; a duplicate still on the index keeps the directory (it shares it).
+        const shared = this.lastObserved.some((c) => c.slot === action.slot && c.id !== action.id && c.phase !== 'exited');
+        if (!shared) await slotDirs.emptyScratch(action.slot);
         return;
+      }
     }
   }
 
@@ -467,6 +473,7 @@ export class Factory {
       if (mode === 'stop') {
         const containers = await runtime.list(name);
         await Promise.all(containers.map((c) => runtime.stop(c.id, stopTimeoutSeconds).then(() => runtime.remove(c.id))));
+        await Promise.all([...new Set(containers.map((c) => c.slot))].map((slot) => this.options.slotDirs.emptyScratch(slot)));
       }
     })();
     return this.closing;

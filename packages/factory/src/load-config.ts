@@ -1,4 +1,4 @@
-import { PilotError, readOptionsFile } from '@docker-cernvm/pilot';
+import { PilotError, mountOf, mountSchema, readOptionsFile } from '@docker-cernvm/pilot';
 import { type FactoryConfig, type ValueSource, checkFactoryConfig } from './config.js';
 import { FactoryError } from './errors.js';
 
@@ -17,6 +17,7 @@ export const SCALAR_KEYS = [
   'pin',
   'memoryMb',
   'stateDir',
+  'scratchDir',
   'resyncSeconds',
   'concurrency',
   'onExit',
@@ -72,6 +73,8 @@ export interface ConfigLayers {
   env: Readonly<Record<string, string | undefined>>;
   /** Flag values as given on the command line (text), by key. */
   flags: Partial<Record<ScalarKey, string | boolean>>;
+  /** `--mount SOURCE[:TARGET][:OPTIONS]` flags, added after the file's `mounts`. */
+  mounts?: readonly string[];
 }
 
 /** The file, then the environment, then the flags: each later layer wins; every value remembers where it came from. */
@@ -98,6 +101,25 @@ export async function loadFactoryConfig(layers: ConfigLayers): Promise<FactoryCo
     if (value === undefined) continue;
     merged[key] = typeof value === 'boolean' ? value : typed(key, value);
     sources.set(key, { kind: 'flag', flag: flagOf(key) });
+  }
+  if (layers.mounts?.length) {
+    const fromFlags = layers.mounts.map((text) => {
+      let entry;
+      try {
+        entry = mountOf(text);
+      } catch (error) {
+        throw new FactoryError('E_BAD_OPTION', (error as Error).message, { cause: error });
+      }
+      // Each flag is checked alone, so a problem in the merged list (a target twice) is named after the file, if any.
+      const checked = mountSchema.safeParse(entry);
+      if (!checked.success) {
+        const issue = checked.error.issues[0];
+        throw new FactoryError('E_BAD_OPTION', `--mount ${text}: ${issue?.path.join('.') ?? ''}: expected ${issue?.message ?? 'a valid mount'}`);
+      }
+      return entry;
+    });
+    merged.mounts = [...(Array.isArray(merged.mounts) ? (merged.mounts as unknown[]) : []), ...fromFlags];
+    if (!sources.has('mounts')) sources.set('mounts', { kind: 'flag', flag: 'mount' });
   }
   // The one key without a default: say every way to give it rather than blame no source.
   if (merged.slots === undefined) {

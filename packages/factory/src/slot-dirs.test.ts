@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HEARTBEAT_FILE } from '@docker-cernvm/pilot';
@@ -12,7 +12,7 @@ describe('SlotDirs', () => {
 
   beforeEach(async () => {
     root = await mkdtemp(path.join(tmpdir(), 'slot-dirs-'));
-    dirs = new SlotDirs(path.join(root, 'f'));
+    dirs = new SlotDirs(path.join(root, 'f'), path.join(root, 'scratch', 'f'));
   });
   afterEach(() => rm(root, { recursive: true, force: true }));
 
@@ -59,5 +59,32 @@ describe('SlotDirs', () => {
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, '{"half":');
     expect(await dirs.heartbeat(6, 0)).toBeUndefined();
+  });
+
+  describe('scratch', () => {
+    it('keeps each slot’s scratch in its own directory under the scratch root', () => {
+      expect(dirs.scratchOf(3)).toBe(path.join(root, 'scratch', 'f', 'slot-3'));
+    });
+
+    it('empties only the slot asked for, and makes it when missing', async () => {
+      const zero = await dirs.emptyScratch(0);
+      const one = await dirs.emptyScratch(1);
+      await mkdir(path.join(zero, 'dir_7'));
+      await writeFile(path.join(zero, 'dir_7', 'out'), 'x');
+      await writeFile(path.join(one, 'kept'), 'y');
+      await expect(dirs.emptyScratch(0)).resolves.toBe(zero);
+      expect(await readdir(zero)).toEqual([]);
+      expect(await readdir(one)).toEqual(['kept']);
+    });
+
+    it('empties one slot one time after another, never twice at once', async () => {
+      const dir = await dirs.emptyScratch(2);
+      const many = await Promise.all(Array.from({ length: 5 }, async (_, i) => {
+        await writeFile(path.join(dir, `f${i}`), 'x');
+        return dirs.emptyScratch(2);
+      }));
+      expect(new Set(many)).toEqual(new Set([dir]));
+      expect(await readdir(dir)).toEqual([]);
+    });
   });
 });

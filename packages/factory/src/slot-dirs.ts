@@ -1,9 +1,41 @@
 import path from 'node:path';
-import { HEARTBEAT_FILE, type Heartbeat, type RenderedFile, readHeartbeat, writePilotDir } from '@docker-cernvm/pilot';
+import { HEARTBEAT_FILE, type Heartbeat, type RenderedFile, emptyScratchDir, readHeartbeat, scratchDirOf, writePilotDir } from '@docker-cernvm/pilot';
 
-/** Each slot's host directory (mounted at /pilot): rendered configuration, the token's mount point, the heartbeat. */
+/** Scratch work per slot, one after another: a slot's scratch is never emptied twice at once (kept outside the class so
+ * fakes stay structurally compatible). */
+const scratchWork = new WeakMap<SlotDirs, Map<number, Promise<unknown>>>();
+
+/**
+ * Each slot's host directories: `<root>/slot-<i>` (mounted at /pilot: rendered configuration, the token's mount
+ * point, the heartbeat) and `<scratchRoot>/slot-<i>` (HTCondor's EXECUTE: the jobs' sandboxes).
+ */
 export class SlotDirs {
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    readonly scratchRoot: string,
+  ) {}
+
+  scratchOf(slot: number): string {
+    return scratchDirOf(this.scratchRoot, `slot-${slot}`);
+  }
+
+  /**
+   * Empties slot i's scratch directory (making it when missing) and returns it. Only that one directory, right under
+   * the scratch root, is touched; symlinks in it are removed, never followed.
+   */
+  emptyScratch(slot: number): Promise<string> {
+    let work = scratchWork.get(this);
+    if (!work) scratchWork.set(this, (work = new Map()));
+    const queue = work;
+    const next = (queue.get(slot) ?? Promise.resolve()).catch(() => undefined).then(() => emptyScratchDir(this.scratchRoot, `slot-${slot}`));
+    queue.set(slot, next);
+    void next
+      .finally(() => {
+        if (queue.get(slot) === next) queue.delete(slot);
+      })
+      .catch(() => undefined);
+    return next;
+  }
 
   dirOf(slot: number): string {
     return path.join(this.root, `slot-${slot}`);

@@ -1,10 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { PilotError } from '@docker-cernvm/pilot';
-import { type FactoryConfig, CONFIG_DEFAULTS } from './config.js';
+import { type FactoryConfig, CONFIG_DEFAULTS, factoryConfigSchema } from './config.js';
 import { LABELS } from './labels.js';
 import { type SlotTemplate, cpusetOf, slotContainerOptions, slotPilotOptions, templateHash, templateOf } from './template.js';
 import { testTemplate } from './testing/builders.js';
 
+const MOUNT = { source: '/cvmfs', target: '/cvmfs', readOnly: true, propagation: 'rslave' } as const;
 const config = (overrides: Partial<FactoryConfig> = {}): FactoryConfig => ({ ...CONFIG_DEFAULTS, slots: 4, ...overrides });
 
 describe('templateHash', () => {
@@ -48,6 +49,13 @@ describe('templateHash', () => {
     ['pilot.idleShutdownSeconds', { pilot: { idleShutdownSeconds: 600 } }],
     ['pilot.attributes', { pilot: { attributes: { Site: 'T2_YY' } } }],
     ['the order of pilot.siteSnippets', { pilot: { siteSnippets: [{ name: 'b', content: '' }, { name: 'a', content: '' }] } }],
+    ['a site snippet’s content', { pilot: { siteSnippets: [{ name: 'a', content: 'X = 1' }, { name: 'b', content: '' }] } }],
+    ['pilot.jobEnvironment', { pilot: { siteSnippets: [{ name: 'a', content: '' }, { name: 'b', content: '' }], jobEnvironment: { VO_SITE: 'T2' } } }],
+    ['a mount added', { mounts: [MOUNT] }],
+    ['a mount made writable', { mounts: [{ ...MOUNT, readOnly: false }] }],
+    ['a mount’s propagation', { mounts: [{ ...MOUNT, propagation: 'rprivate' }] }],
+    ['a mount’s target', { mounts: [{ ...MOUNT, target: '/opt/cvmfs' }] }],
+    ['the scratch directory', { scratchDir: '/srv/scratch' }],
   ])('changes when %s changes', (_name, change) => {
     const base = testTemplate({ environment: { SITE: 'a' }, pilot: { siteSnippets: [{ name: 'a', content: '' }, { name: 'b', content: '' }] } });
     const changed = { ...base, ...change };
@@ -70,8 +78,17 @@ describe('templateOf', () => {
       pin: true,
       memoryMb: 2048,
       environment: {},
+      mounts: [],
+      scratchDir: '/var/lib/docker-cernvm/scratch',
       pilot: {},
     });
+  });
+
+  it('hashes the same mounts the same whether the defaults were written out or not', () => {
+    const short = factoryConfigSchema.parse({ ...CONFIG_DEFAULTS, slots: 1, mounts: [{ source: '/cvmfs' }] });
+    const long = factoryConfigSchema.parse({ ...CONFIG_DEFAULTS, slots: 1, mounts: [{ source: '/cvmfs', target: '/cvmfs', readOnly: true, propagation: 'rslave' }] });
+    expect(templateHash(templateOf(short))).toBe(templateHash(templateOf(long)));
+    expect(templateHash(templateOf(short))).not.toBe(templateHash(templateOf(config())));
   });
 
   it('leaves out what is not set', () => {
@@ -156,6 +173,7 @@ describe('slotContainerOptions', () => {
       factory: 'site-a',
       slot,
       hostPilotDir: `/var/lib/docker-cernvm/factory/site-a/slot-${slot}`,
+      hostScratchDir: `/var/lib/docker-cernvm/scratch/site-a/slot-${slot}`,
       options: slotPilotOptions(template, 'site-a', slot),
     });
   }
@@ -209,6 +227,22 @@ describe('slotContainerOptions', () => {
   it('runs the rendered entrypoint by default, and the image’s own command with slotCommand: image', () => {
     expect(body().Cmd).toEqual(['/pilot/entrypoint.sh']);
     expect(body({ slotCommand: 'image' })).not.toHaveProperty('Cmd');
+  });
+
+  it('mounts the slot scratch read-write at /scratch (EXECUTE), then the template’s mounts', () => {
+    const mounts = body({ mounts: [MOUNT] }).HostConfig?.Mounts;
+    expect(mounts).toEqual([
+      { Type: 'bind', Source: '/cvmfs', Target: '/cvmfs', ReadOnly: true, BindOptions: { Propagation: 'rslave' } },
+      { Type: 'bind', Source: '/var/lib/docker-cernvm/scratch/site-a/slot-3', Target: '/scratch', ReadOnly: false, BindOptions: { Propagation: 'rprivate' } },
+    ]);
+  });
+
+  it('renders the scratch as EXECUTE and the job environment for jobs, not for the container', () => {
+    const template = testTemplate({ pilot: { jobEnvironment: { VO_SITE: 'T2' } } });
+    const options = slotPilotOptions(template, 'site-a', 0);
+    expect(options.executeDir).toBe('/scratch');
+    expect(options.jobEnvironment).toEqual({ VO_SITE: 'T2' });
+    expect(body({ pilot: { jobEnvironment: { VO_SITE: 'T2' } } })).not.toHaveProperty('Env');
   });
 
   it('passes the environment as NAME=value, and none when there is none', () => {

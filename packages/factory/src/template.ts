@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ContainerCreateOptions } from 'dockerode';
-import { type PilotOptions, checkPilotOptions, pilotContainerOptions } from '@docker-cernvm/pilot';
+import { type PilotOptions, SCRATCH_TARGET, type SlotMount, checkPilotOptions, pilotContainerOptions } from '@docker-cernvm/pilot';
 import type { FactoryConfig } from './config.js';
 import { slotContainerName, slotLabels } from './labels.js';
 
@@ -19,6 +19,10 @@ export interface SlotTemplate {
   pin: boolean;
   memoryMb: number;
   environment: Readonly<Record<string, string>>;
+  /** Host paths bound into every slot, defaults filled in (so the same mounts always hash the same). */
+  mounts: readonly SlotMount[];
+  /** The root of the slots' scratch directories on the host. */
+  scratchDir: string;
   pilot: NonNullable<FactoryConfig['pilot']>;
 }
 
@@ -36,6 +40,8 @@ export function templateOf(config: FactoryConfig, cernvmVersion?: string): SlotT
     pin: config.pin,
     memoryMb: config.memoryMb,
     environment: config.environment ?? {},
+    mounts: config.mounts ?? [],
+    scratchDir: config.scratchDir,
     pilot: config.pilot ?? {},
   };
 }
@@ -68,6 +74,8 @@ export function slotPilotOptions(template: SlotTemplate, factory: string, slot: 
     networkMode: template.networkMode,
     ...(template.networkInterface ? { networkInterface: template.networkInterface } : {}),
     cpus: template.coresPerSlot,
+    executeDir: SCRATCH_TARGET,
+    mounts: template.mounts,
     ...template.pilot,
     attributes: {
       ...template.pilot.attributes,
@@ -91,6 +99,8 @@ export function slotContainerOptions(args: {
   factory: string;
   slot: number;
   hostPilotDir: string;
+  /** The slot's scratch directory on the host, mounted at the pilot's execute directory. */
+  hostScratchDir: string;
   options: PilotOptions;
 }): ContainerCreateOptions {
   const { template, factory, slot } = args;
@@ -98,6 +108,7 @@ export function slotContainerOptions(args: {
     name: slotContainerName(factory, slot),
     image: template.image,
     hostPilotDir: args.hostPilotDir,
+    hostScratchDir: args.hostScratchDir,
     hostTokenFile: template.tokenFile,
     options: args.options,
     memoryMb: template.memoryMb,

@@ -258,3 +258,32 @@ describe('every snippet', () => {
     }
   });
 });
+
+describe('what jobs get (35-jobs.conf)', () => {
+  it('renders nothing when there is no scratch directory and no job environment', () => {
+    expect(render(testOptions()).map((f) => f.path)).not.toContain('config.d/35-jobs.conf');
+    expect(configD().has('EXECUTE')).toBe(false);
+    expect(configD().has('STARTER_JOB_ENVIRONMENT')).toBe(false);
+  });
+
+  it('points EXECUTE at the scratch directory, and tells the entrypoint', () => {
+    const config = configD({ executeDir: '/scratch' });
+    expect([config.get('EXECUTE'), config.get('PILOT_EXECUTE_DIR')]).toEqual(['/scratch', '/scratch']);
+  });
+
+  it('renders the job environment in HTCondor’s quoted syntax, sorted, quotes doubled', () => {
+    const config = configD({ jobEnvironment: { VO_SITE: 'T2 test', QUOTED: `it's "x"`, EMPTY: '' } });
+    expect(config.get('STARTER_JOB_ENVIRONMENT')).toBe(`"EMPTY='' QUOTED='it''s ""x""' VO_SITE='T2 test'"`);
+  });
+
+  it('is the job’s environment, not the startd’s: nothing of it goes to the container', () => {
+    const files = render(testOptions({ jobEnvironment: { VO_SITE: 'x' } }));
+    expect(files.filter((f) => f.content.includes('VO_SITE')).map((f) => f.path)).toEqual(['config.d/35-jobs.conf']);
+  });
+
+  it('refuses EXECUTE, STARTER_JOB_ENVIRONMENT and PILOT_EXECUTE_DIR as attributes', () => {
+    for (const name of ['EXECUTE', 'STARTER_JOB_ENVIRONMENT', 'PILOT_EXECUTE_DIR']) {
+      expect(() => testOptions({ attributes: { [name]: 'x' } })).toThrow(/a name HTCondor does not set itself/);
+    }
+  });
+});

@@ -92,6 +92,34 @@ function slotSnippet(o: PilotOptions): ConfigSnippet {
   return snippet('30-slot.conf', 'The slot: one static slot with the resources of this container.', knobs);
 }
 
+/**
+ * A job environment in HTCondor's quoted (V2) syntax: the whole in double quotes, each value in single quotes, a
+ * quote of either kind doubled. Names are sorted, so the same variables always render the same.
+ */
+export function jobEnvironmentValue(environment: Readonly<Record<string, string>>): string {
+  const pairs = Object.keys(environment)
+    .sort()
+    .map((name) => `${name}='${(environment[name] ?? '').replace(/'/g, "''")}'`);
+  return `"${pairs.join(' ').replace(/"/g, '""')}"`;
+}
+
+function jobsSnippet(o: PilotOptions): ConfigSnippet | undefined {
+  const knobs: [string, string | number, string?][] = [];
+  if (o.executeDir) {
+    knobs.push(['EXECUTE', o.executeDir, "The slot's scratch directory on the host: job sandboxes live there, not in the container."]);
+    knobs.push(['PILOT_EXECUTE_DIR', o.executeDir, 'Read by the entrypoint, which makes it HTCondor-owned before starting.']);
+  }
+  if (Object.keys(o.jobEnvironment).length) {
+    knobs.push([
+      'STARTER_JOB_ENVIRONMENT',
+      jobEnvironmentValue(o.jobEnvironment),
+      "Every job's environment starts from these (non-secret) variables; the job's own environment wins.",
+    ]);
+  }
+  if (knobs.length === 0) return undefined;
+  return snippet('35-jobs.conf', 'What jobs get: their scratch directory and their environment.', knobs);
+}
+
 /** A quarter of the idle limit, between 5 s and HTCondor's default 300 s, so the limit is kept to within 25 %. */
 export function idleCheckInterval(idleSeconds: number): number {
   return Math.min(300, Math.max(5, Math.floor(idleSeconds / 4)));
@@ -130,6 +158,7 @@ export function renderConfigSnippets(options: PilotOptions): ConfigSnippet[] {
     poolSnippet(options),
     networkSnippet(options),
     slotSnippet(options),
+    jobsSnippet(options),
     lifecycleSnippet(options),
     attributesSnippet(options),
   ].filter((s): s is ConfigSnippet => s !== undefined);

@@ -76,3 +76,28 @@ describe('pilotContainerOptions', () => {
     expect(body.Labels).not.toBe(labels);
   });
 });
+
+describe('pilotContainerOptions: mounts and scratch', () => {
+  it('binds each mount with its read-only flag and propagation, as Mounts (a missing source is an error, not made)', () => {
+    const options = testOptions({
+      mounts: [{ source: '/cvmfs' }, { source: '/data/site', target: '/site', readOnly: false, propagation: 'rprivate' }],
+    });
+    expect(pilotContainerOptions(spec({ options })).HostConfig?.Mounts).toEqual([
+      { Type: 'bind', Source: '/cvmfs', Target: '/cvmfs', ReadOnly: true, BindOptions: { Propagation: 'rslave' } },
+      { Type: 'bind', Source: '/data/site', Target: '/site', ReadOnly: false, BindOptions: { Propagation: 'rprivate' } },
+    ]);
+  });
+
+  it('binds the scratch directory read-write at the execute directory', () => {
+    const body = pilotContainerOptions(spec({ hostScratchDir: '/var/lib/scratch/slot-0', options: testOptions({ executeDir: '/scratch' }) }));
+    expect(body.HostConfig?.Mounts).toEqual([
+      { Type: 'bind', Source: '/var/lib/scratch/slot-0', Target: '/scratch', ReadOnly: false, BindOptions: { Propagation: 'rprivate' } },
+    ]);
+  });
+
+  it('has no Mounts without mounts or scratch, and refuses a scratch directory without its target', () => {
+    expect(pilotContainerOptions(spec()).HostConfig).not.toHaveProperty('Mounts');
+    expect(() => pilotContainerOptions(spec({ hostScratchDir: '/var/lib/scratch/slot-0' }))).toThrow(/executeDir/);
+    expect(() => pilotContainerOptions(spec({ options: testOptions({ executeDir: '/scratch' }) }))).toThrow(/executeDir/);
+  });
+});

@@ -1,4 +1,6 @@
 import type { ContainerCreateOptions } from 'dockerode';
+import type { MountSettings } from 'dockerode';
+import { PilotError } from './errors.js';
 import type { PilotOptions } from './options.js';
 import { ENTRYPOINT } from './render.js';
 
@@ -10,7 +12,9 @@ export interface PilotContainerSpec {
   hostPilotDir: string;
   /** The pool token on the host, mounted read-only at options.tokenFile. */
   hostTokenFile: string;
-  options: Pick<PilotOptions, 'pilotDir' | 'tokenFile' | 'network'>;
+  /** The slot's scratch directory on the host, mounted read-write at options.executeDir (HTCondor's EXECUTE). */
+  hostScratchDir?: string;
+  options: Pick<PilotOptions, 'pilotDir' | 'tokenFile' | 'network' | 'executeDir' | 'mounts'>;
   memoryMb?: number;
   cpuset?: string;
   labels?: Readonly<Record<string, string>>;
@@ -22,7 +26,22 @@ export interface PilotContainerSpec {
  * entrypoint; slots are never privileged and never get the Docker socket.
  */
 export function pilotContainerOptions(spec: PilotContainerSpec): ContainerCreateOptions {
-  const { pilotDir, tokenFile, network } = spec.options;
+  const { pilotDir, tokenFile, network, executeDir, mounts } = spec.options;
+  if ((spec.hostScratchDir === undefined) !== (executeDir === undefined)) {
+    throw new PilotError('E_BAD_OPTION', 'a scratch directory needs both the host directory and options.executeDir');
+  }
+  // Mounts, not Binds: Docker then refuses a source that does not exist instead of creating it empty, and takes the
+  // propagation as a field. Read-only covers the bound directory; a file system mounted under it later keeps its own.
+  const extra: MountSettings[] = mounts.map((m) => ({
+    Type: 'bind',
+    Source: m.source,
+    Target: m.target,
+    ReadOnly: m.readOnly,
+    BindOptions: { Propagation: m.propagation },
+  }));
+  if (spec.hostScratchDir && executeDir) {
+    extra.push({ Type: 'bind', Source: spec.hostScratchDir, Target: executeDir, ReadOnly: false, BindOptions: { Propagation: 'rprivate' } });
+  }
   return {
     name: spec.name,
     Image: spec.image,
@@ -33,6 +52,7 @@ export function pilotContainerOptions(spec: PilotContainerSpec): ContainerCreate
       Init: true,
       NetworkMode: network.mode === 'host' ? 'host' : 'bridge',
       Binds: [`${spec.hostPilotDir}:${pilotDir}`, `${spec.hostTokenFile}:${tokenFile}:ro`],
+      ...(extra.length ? { Mounts: extra } : {}),
       Privileged: false,
       ...(spec.memoryMb ? { Memory: spec.memoryMb * 1024 * 1024, MemorySwap: spec.memoryMb * 1024 * 1024 } : {}),
       ...(spec.cpuset ? { CpusetCpus: spec.cpuset } : {}),

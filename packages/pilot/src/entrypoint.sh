@@ -143,6 +143,15 @@ check_token "$TOKEN_FILE"
 INTERVAL=$(config_value PILOT_HEARTBEAT_INTERVAL) || INTERVAL=5
 MAX_LIFETIME=$(config_value PILOT_MAX_LIFETIME) || MAX_LIFETIME=0
 case "$INTERVAL$MAX_LIFETIME" in *[!0-9]*) refuse "PILOT_HEARTBEAT_INTERVAL and PILOT_MAX_LIFETIME must be whole seconds" ;; esac
+# The slot's scratch directory (EXECUTE) comes from the host empty and root's: HTCondor wants its own account to own
+# it (mode 0755), else it makes it world-writable.
+EXECUTE_DIR=$(config_value PILOT_EXECUTE_DIR) || EXECUTE_DIR=
+if [ -n "$EXECUTE_DIR" ]; then
+  [ -d "$EXECUTE_DIR" ] || refuse "the scratch directory $EXECUTE_DIR is not mounted: mount the slot's host scratch directory there"
+  if condor_uid=$(id -u condor 2>/dev/null) && condor_gid=$(id -g condor 2>/dev/null); then
+    chown "$condor_uid:$condor_gid" "$EXECUTE_DIR" && chmod 0755 "$EXECUTE_DIR" || log "warning: cannot hand $EXECUTE_DIR to the condor account"
+  fi
+fi
 if [ "$(config_value PILOT_MEMORY_MB)" = auto ]; then
   _CONDOR_MEMORY=$(detect_memory_mb)
   export _CONDOR_MEMORY

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Heartbeat, parseHeartbeat, readHeartbeat } from './heartbeat.js';
@@ -353,4 +353,37 @@ describe('entrypoint.sh', () => {
     },
     SLOW,
   );
+
+  describe('the scratch directory (EXECUTE)', () => {
+    const FAKE_ID = '#!/bin/sh\n[ "$2" = condor ] || exit 1\necho 65534\n';
+
+    it(
+      'hands it to the condor account with mode 0755 before HTCondor starts',
+      async () => {
+        const scratch = path.join(fixture.dir, 'scratch');
+        await mkdir(scratch, { mode: 0o777 });
+        await chmod(scratch, 0o777);
+        await writeFile(path.join(fixture.bin, 'id'), FAKE_ID, { mode: 0o755 });
+        await renderPilot({ executeDir: scratch });
+        const pilot = startPilot({ FAKE_MASTER_EXIT: '0', FAKE_MASTER_SECONDS: '0' });
+        await expect(pilot.exited).resolves.toBe(0);
+        const info = await stat(scratch);
+        expect([info.uid, info.gid, info.mode & 0o7777]).toEqual([65534, 65534, 0o755]);
+        expect((await events())[0]).toMatch(/^master started/);
+      },
+      SLOW,
+    );
+
+    it(
+      'refuses (78) when it is not there, saying to mount it',
+      async () => {
+        await renderPilot({ executeDir: path.join(fixture.dir, 'no-scratch') });
+        const pilot = startPilot();
+        await expect(pilot.exited).resolves.toBe(EX_CONFIG);
+        expect(pilot.stderr()).toMatch(/the scratch directory .*no-scratch is not mounted/);
+        expect(await events()).toEqual([]);
+      },
+      SLOW,
+    );
+  });
 });

@@ -18,3 +18,8 @@ export { PilotRunner, type RunRequest, type RunnerIo, type SignalSource } from '
 export { readOptionsFile } from './config-file.js';
 export { keyPath, printable } from './printable.js';
 export { classAdLiteral } from './condor-config.js';
+export { mountSchema, mountsSchema, mountOf, checkMountTargets, isWithin, SCRATCH_TARGET, type SlotMount, type SlotMountInput } from './mounts.js';
+export { SystemMountHost, checkMountSources, mountOfPath, type MountHost, type HostMountOf, type MountSourceCheck } from './host-mounts.js';
+export { emptyScratchDir, scratchDirOf } from './scratch-dir.js';
+export { jobEnvironmentSchema } from './options.js';
+export { jobEnvironmentValue } from './condor-config.js';

@@ -33,6 +33,9 @@ describe('checkPilotOptions defaults', () => {
       start: 'True',
       attributes: {},
       siteSnippets: [],
+      jobEnvironment: {},
+      executeDir: undefined,
+      mounts: [],
     });
   });
 
@@ -184,5 +187,89 @@ describe('checkOptionsFile', () => {
     expect(() => checkOptionsFile({ bogus: 1 }, 'pilot.yaml')).toThrow(
       expect.objectContaining({ code: 'E_BAD_CONFIG', message: 'pilot.yaml: unknown key "bogus"' }),
     );
+  });
+});
+
+describe('mounts', () => {
+  it('fills in the target (the source), read-only and rslave', () => {
+    expect(checkPilotOptions({ ...MINIMAL_INPUT, mounts: [{ source: '/cvmfs' }] }).mounts).toEqual([
+      { source: '/cvmfs', target: '/cvmfs', readOnly: true, propagation: 'rslave' },
+    ]);
+    expect(
+      checkPilotOptions({ ...MINIMAL_INPUT, mounts: [{ source: '/data/site', target: '/site', readOnly: false, propagation: 'rprivate' }] }).mounts,
+    ).toEqual([{ source: '/data/site', target: '/site', readOnly: false, propagation: 'rprivate' }]);
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['a relative source', { source: 'cvmfs' }, /^mounts\.0\.source: expected an absolute host path/],
+    ['a .. component', { source: '/cvmfs/../etc' }, /^mounts\.0\.source: /],
+    ['a space', { source: '/data/my dir' }, /^mounts\.0\.source: /],
+    ['a colon', { source: '/a:b' }, /^mounts\.0\.source: /],
+    ['a shell metacharacter', { source: '/data/$(x)' }, /^mounts\.0\.source: /],
+    ['the Docker socket', { source: '/var/run/docker.sock' }, /Docker socket/],
+    ['a source holding the Docker socket', { source: '/run' }, /Docker socket/],
+    ['the engine’s files', { source: '/var/lib/docker/overlay2' }, /engine/],
+    ['a source under /proc', { source: '/proc/1' }, /outside \/proc/],
+    ['the root as target', { source: '/data', target: '/' }, /^mounts\.0\.target: /],
+    ['/usr as target', { source: '/data', target: '/usr/local' }, /hide the system/],
+    ['/etc as target', { source: '/data', target: '/etc' }, /hide the system/],
+    ['HTCondor’s configuration as target', { source: '/data', target: '/etc/condor/config.d' }, /hide the system/],
+    ['an unknown propagation', { source: '/cvmfs', propagation: 'rshared' }, /^mounts\.0\.propagation: expected rslave/],
+    ['an unknown key', { source: '/cvmfs', mode: 'ro' }, /unknown key "mode"/],
+  ])('refuses %s', (_name, mount, message) => {
+    expect(() => checkPilotOptions({ ...MINIMAL_INPUT, mounts: [mount] })).toThrow(message);
+  });
+
+  it('accepts a target inside /etc (grid certificates) and the repositories one by one', () => {
+    const mounts = [{ source: '/etc/grid-security/certificates' }, { source: '/cvmfs/alice.cern.ch' }, { source: '/cvmfs/sft.cern.ch' }];
+    expect(checkPilotOptions({ ...MINIMAL_INPUT, mounts }).mounts.map((m) => m.target)).toEqual(mounts.map((m) => m.source));
+  });
+
+  it('refuses two mounts on one target', () => {
+    expect(() => checkPilotOptions({ ...MINIMAL_INPUT, mounts: [{ source: '/a' }, { source: '/b', target: '/a' }] })).toThrow(
+      /^mounts\.1\.target: expected a target no other mount has/,
+    );
+  });
+
+  it.each([
+    ['the pilot directory', '/pilot'],
+    ['inside the pilot directory', '/pilot/config.d'],
+    ['above the pilot directory', '/'],
+    ['the scratch directory', '/scratch'],
+    ['inside the scratch directory', '/scratch/x'],
+  ])('refuses a target on %s', (_name, target) => {
+    const input = { ...MINIMAL_INPUT, executeDir: '/scratch', mounts: [{ source: '/data', target }] };
+    expect(() => checkPilotOptions(input)).toThrow(/^mounts\.0\.target: /);
+  });
+
+  it('refuses a target on a token file kept outside the pilot directory, naming the file when there is one', () => {
+    const input = { ...MINIMAL_INPUT, tokenFile: '/etc/pool/pool.token', mounts: [{ source: '/data', target: '/etc/pool' }] };
+    expect(() => checkPilotOptions(input, 'pilot.yaml')).toThrow(
+      expect.objectContaining({ code: 'E_BAD_CONFIG', message: expect.stringMatching(/^pilot\.yaml: mounts\.0\.target: .*\/etc\/pool\/pool\.token/) }),
+    );
+  });
+
+  it('refuses a scratch directory inside the pilot directory', () => {
+    expect(() => checkPilotOptions({ ...MINIMAL_INPUT, executeDir: '/pilot/scratch' })).toThrow(/^executeDir: /);
+  });
+});
+
+describe('jobEnvironment', () => {
+  it('takes names and one-line values, quotes and spaces included', () => {
+    const jobEnvironment = { VO_SITE: 'T2 test', QUOTED: `it's "x"`, EMPTY: '' };
+    expect(checkPilotOptions({ ...MINIMAL_INPUT, jobEnvironment }).jobEnvironment).toEqual(jobEnvironment);
+  });
+
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['a bad name', { '1X': 'a' }, /jobEnvironment\.1X: expected an environment variable name/],
+    ['a token by its name', { BEARER_TOKEN: 'x' }, /non-secret name/],
+    ['a password by its name', { DB_Password: 'x' }, /non-secret name/],
+    ['a secret by its name', { AWS_SECRET_ACCESS_KEY: 'x' }, /non-secret name/],
+    ['a name HTCondor sets', { _CONDOR_SCRATCH_DIR: '/x' }, /_CONDOR_/],
+    ['a newline', { A: 'x\ny' }, /one line/],
+    ['a $', { PATH: '/cvmfs/bin:$PATH' }, /without \$/],
+    ['a number', { A: 1 }, /a string value/],
+  ])('refuses %s', (_name, jobEnvironment, message) => {
+    expect(() => checkPilotOptions({ ...MINIMAL_INPUT, jobEnvironment })).toThrow(message);
   });
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PilotError } from './errors.js';
 import { keyPath, printable } from './printable.js';
+import { MOUNT_PATH, type SlotMount, checkMountTargets, isWithin, mountsSchema } from './mounts.js';
 
 /** Everything that decides one slot's HTCondor configuration; validated, with defaults applied. */
 export interface PilotOptions {
@@ -25,6 +26,12 @@ export interface PilotOptions {
   start: string;
   attributes: Readonly<Record<string, string | number | boolean>>;
   siteSnippets: readonly SiteSnippet[];
+  /** Non-secret variables every job gets (HTCondor's STARTER_JOB_ENVIRONMENT), not the startd's own environment. */
+  jobEnvironment: Readonly<Record<string, string>>;
+  /** HTCondor's EXECUTE in the container (where the slot's host scratch directory is mounted); unset: the image's. */
+  executeDir: string | undefined;
+  /** Host paths bound into the container (CVMFS, site files); used by `run` and the factory, not rendered. */
+  mounts: readonly SlotMount[];
 }
 
 export interface SiteSnippet {
@@ -51,7 +58,31 @@ const RESERVED_ATTRIBUTES = new Set(
     ...['ccb_address', 'daemon_list', 'master_name', 'startd_name', 'num_cpus', 'num_slots', 'num_slots_type_1', 'slot_type_1'],
     ...['slot_type_1_partitionable', 'starter_allow_runas_owner', 'runbenchmarks', 'startd_noclaim_shutdown', 'update_interval'],
     ...['pilot_token_file', 'pilot_heartbeat_interval', 'pilot_max_lifetime', 'pilot_memory_mb', 'startd_attrs'],
+    ...['execute', 'pilot_execute_dir', 'starter_job_environment'],
   ],
+);
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** Names that say "secret": the job environment is written into the slot's configuration, readable by every job. */
+const SECRET_NAME = /TOKEN|PASSW(?:OR)?D|PASSPHRASE|SECRET|CREDENTIAL|PRIVATE_?KEY|API_?KEY|ACCESS_?KEY/i;
+
+/** One job environment value: printable, one line, and no `$` (HTCondor's configuration would expand `$(...)`). */
+const jobEnvValue = z
+  .string({ error: 'a string value' })
+  .max(4000, 'at most 4000 characters')
+  .refine((value) => ![...value].some((c) => c < ' ' || c === '\x7f'), 'one line of printable characters')
+  .refine((value) => !value.includes('$'), 'a value without $ (HTCondor would expand $(...); jobs see no shell expansion)');
+
+export const jobEnvironmentSchema = z.record(
+  z
+    .string()
+    .regex(ENV_NAME, 'an environment variable name')
+    .refine((name) => !/^_?CONDOR_/i.test(name), 'a name HTCondor does not set itself (not _CONDOR_*)')
+    .refine(
+      (name) => !SECRET_NAME.test(name),
+      'a non-secret name: the job environment is in the slot configuration every job can read (pass secrets as files)',
+    ),
+  jobEnvValue,
 );
 
 const hostPort = z
@@ -111,6 +142,9 @@ export const pilotOptionsSchema = z
         }),
       )
       .optional(),
+    jobEnvironment: jobEnvironmentSchema.optional(),
+    executeDir: z.string().regex(MOUNT_PATH, 'an absolute path of plain names').optional(),
+    mounts: mountsSchema.optional(),
   })
   .strict();
 
@@ -163,7 +197,23 @@ export function checkPilotOptions(input: unknown, source?: string): PilotOptions
     start: raw.start ?? 'True',
     attributes: raw.attributes ?? {},
     siteSnippets: raw.siteSnippets ?? [],
+    jobEnvironment: raw.jobEnvironment ?? {},
+    executeDir: raw.executeDir,
+    mounts: checkedMounts(raw, pilotDir, source),
   };
+}
+
+/** The mounts, none of them on (or over) the slot's own pilot directory, token or scratch. */
+function checkedMounts(raw: z.output<typeof pilotOptionsSchema>, pilotDir: string, source?: string): readonly SlotMount[] {
+  const mounts = raw.mounts ?? [];
+  const code = source ? 'E_BAD_CONFIG' : 'E_BAD_OPTION';
+  if (raw.executeDir && (isWithin(raw.executeDir, pilotDir) || isWithin(pilotDir, raw.executeDir))) {
+    throw new PilotError(code, `${source ? `${source}: ` : ''}executeDir: expected a path apart from the pilot directory ${pilotDir}`);
+  }
+  const reserved = [pilotDir, raw.tokenFile, raw.executeDir].filter((p): p is string => p !== undefined);
+  const problem = checkMountTargets(mounts, reserved);
+  if (problem) throw new PilotError(code, `${source ? `${source}: ` : ''}${problem}`);
+  return mounts;
 }
 
 /**

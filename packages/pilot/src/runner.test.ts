@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pilotContainerOptions } from './container-spec.js';
@@ -144,5 +144,51 @@ describe('PilotRunner', () => {
     engine.containers.add('pilot-slot-7');
     await expect(runner.run(request)).rejects.toThrow(expect.objectContaining({ code: 'E_RUN_FAILED' }));
     expect(engine.created).toEqual([]);
+  });
+
+  describe('mounts and scratch', () => {
+    it('refuses a mount source that does not exist, naming it, before it writes or creates anything', async () => {
+      const missing = path.join(tmp, 'cvmfs', 'alice.cern.ch');
+      const options = testOptions({ slotName: 'slot-7', mounts: [{ source: missing }] });
+      await expect(runner.run({ ...request, options })).rejects.toThrow(
+        expect.objectContaining({ code: 'E_BAD_MOUNT', message: `mounts.0.source ${missing}: does not exist on this host (create it or mount it first)` }),
+      );
+      expect(engine.calls).toEqual([]);
+      await expect(stat(request.workDir)).rejects.toThrow();
+    });
+
+    it('binds an existing mount source into the container', async () => {
+      const source = path.join(tmp, 'site');
+      await mkdir(source);
+      const options = testOptions({ slotName: 'slot-7', mounts: [{ source, target: '/site', propagation: 'rprivate' }] });
+      await runner.run({ ...request, options });
+      expect(pilotContainerOptions(engine.created[0]!).HostConfig?.Mounts).toEqual([
+        { Type: 'bind', Source: source, Target: '/site', ReadOnly: true, BindOptions: { Propagation: 'rprivate' } },
+      ]);
+    });
+
+    it('gives the container an emptied <scratchRoot>/<slot> as EXECUTE, and empties it again once removed', async () => {
+      const scratchRoot = path.join(tmp, 'scratch');
+      const scratch = path.join(scratchRoot, 'slot-7');
+      await mkdir(scratch, { recursive: true });
+      await writeFile(path.join(scratch, 'left-by-an-earlier-job'), 'x');
+      let seenAtCreate: string[] | undefined;
+      engine.onCreate = async (spec) => {
+        seenAtCreate = await readdir(spec.hostScratchDir!);
+        await writeFile(path.join(spec.hostScratchDir!, 'job-output'), 'y');
+      };
+      const options = testOptions({ slotName: 'slot-7', executeDir: '/scratch' });
+      await runner.run({ ...request, options, scratchRoot });
+      expect(engine.created[0]?.hostScratchDir).toBe(scratch);
+      expect(seenAtCreate).toEqual([]);
+      expect(await readdir(scratch)).toEqual([]);
+    });
+
+    it('keeps the scratch of a kept container', async () => {
+      const scratchRoot = path.join(tmp, 'scratch');
+      engine.onCreate = (spec) => writeFile(path.join(spec.hostScratchDir!, 'job-output'), 'y');
+      await runner.run({ ...request, options: testOptions({ slotName: 'slot-7', executeDir: '/scratch' }), scratchRoot, keep: true });
+      expect(await readdir(path.join(scratchRoot, 'slot-7'))).toEqual(['job-output']);
+    });
   });
 });

@@ -1,6 +1,8 @@
 import { checkHostToken } from './token-check.js';
 import type { PilotEngine } from './docker-api.js';
 import { PilotError } from './errors.js';
+import { type MountHost, SystemMountHost, checkMountSources } from './host-mounts.js';
+import { emptyScratchDir } from './scratch-dir.js';
 import type { PilotOptions } from './options.js';
 import { writePilotDir } from './pilot-dir.js';
 import { render } from './render.js';
@@ -11,6 +13,11 @@ export interface RunRequest {
   hostTokenFile: string;
   /** The host directory the slot's files are rendered into and mounted from. */
   workDir: string;
+  /**
+   * Host directory holding slots' scratch directories: this pilot's is `<scratchRoot>/<slotName>`, mounted at
+   * options.executeDir, emptied before the container starts and after it is removed.
+   */
+  scratchRoot?: string;
   containerName: string;
   memoryMb?: number;
   cpuset?: string;
@@ -44,10 +51,15 @@ export class PilotRunner {
     private readonly engine: PilotEngine,
     private readonly io: RunnerIo,
     private readonly signals: SignalSource,
+    private readonly host: MountHost = new SystemMountHost(),
   ) {}
 
   async run(request: RunRequest): Promise<number> {
     await checkHostToken(request.hostTokenFile);
+    await checkMountSources(this.host, {
+      mounts: request.options.mounts,
+      protectedPaths: [request.hostTokenFile, request.workDir, ...(request.scratchRoot ? [request.scratchRoot] : [])],
+    });
     if (!(await this.engine.imageExists(request.image))) {
       throw new PilotError(
         'E_NO_IMAGE',
@@ -58,10 +70,12 @@ export class PilotRunner {
       throw new PilotError('E_RUN_FAILED', `a container named ${request.containerName} exists already: remove it or pass --name`);
     }
     await writePilotDir(request.workDir, render(request.options));
+    const scratch = request.scratchRoot ? await emptyScratchDir(request.scratchRoot, request.options.slotName) : undefined;
     const id = await this.engine.create({
       name: request.containerName,
       image: request.image,
       hostPilotDir: request.workDir,
+      ...(scratch ? { hostScratchDir: scratch } : {}),
       hostTokenFile: request.hostTokenFile,
       options: request.options,
       memoryMb: request.memoryMb,
@@ -89,7 +103,11 @@ export class PilotRunner {
     } finally {
       this.signals.off('SIGINT', onInterrupt);
       this.signals.off('SIGTERM', onTerminate);
-      if (!request.keep) await this.engine.remove(id).catch(() => undefined);
+      if (!request.keep) {
+        await this.engine.remove(id).catch(() => undefined);
+        // What the jobs left goes with the container; kept containers keep their scratch for inspection.
+        if (request.scratchRoot) await emptyScratchDir(request.scratchRoot, request.options.slotName);
+      }
     }
   }
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { createMounter } from '@docker-cernvm/mounter';
+import { SystemMountHost } from '@docker-cernvm/pilot';
 import { systemClock } from '../clock.js';
 import { DockerodeRuntime } from '../docker-runtime.js';
 import { runCli } from './main.js';
@@ -13,6 +14,7 @@ process.exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   runtime: (count) => new DockerodeRuntime(undefined, count),
   mounter: ({ cvmfsDir }) => createMounter({ paths: { cvmfsDir } }),
+  mountHost: () => new SystemMountHost(),
   clock: systemClock,
   signals: process,
   exitNow: (code) => process.exit(code),

@@ -1,3 +1,4 @@
+import type { MountHost } from '@docker-cernvm/pilot';
 import type { Clock } from '../clock.js';
 import type { SlotRuntime } from '../docker-runtime.js';
 import type { FollowMounter } from '../snapshot-follower.js';
@@ -24,6 +25,8 @@ export interface CliContext {
   runtime: (count?: (operation: string) => void) => SlotRuntime;
   /** docker-cernvm's library, looking for repositories under `cvmfsDir` (for --follow-snapshot). */
   mounter: (paths: { cvmfsDir: string }) => FollowMounter;
+  /** What the host says about mount sources (exists, symlinks, propagation). */
+  mountHost: () => MountHost;
   clock: Clock;
   signals: SignalSource;
   /** Leaves at once (a second stop signal); never returns. */

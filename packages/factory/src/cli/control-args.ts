@@ -21,6 +21,15 @@ export function oneValue(flag: string): (value: unknown) => string {
   };
 }
 
+/** The same for a repeatable option: every value must be text. */
+export function textValues(flag: string): (value: unknown) => string[] {
+  return (value) => {
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    if (!values.every((v) => typeof v === 'string')) throw new FactoryError('E_BAD_OPTION', `--${flag}: expected a value, such as --${flag} VALUE`);
+    return values as string[];
+  };
+}
+
 export function controlOptions<T>(argv: Argv<T>): Argv<T & ControlArgs> {
   return argv
     .option('name', { type: 'string', coerce: oneValue('name'), default: 'docker-cernvm', requiresArg: true, describe: 'The factory to talk to' })

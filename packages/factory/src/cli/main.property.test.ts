@@ -9,6 +9,7 @@ import { SCALAR_KEYS, flagOf } from '../load-config.js';
 import { type FlagSpec, RUNTIME_ERROR, STACK_FRAME, argvPiece, isOneLine, oddValue, shelly } from '../testing/arbitraries.js';
 import { FakeClock } from '../testing/fake-clock.js';
 import { fakeMounter } from '../testing/fake-mounter.js';
+import { FakeMountHost } from '../testing/fake-mount-host.js';
 import { FakeSignals } from '../testing/fake-signals.js';
 import type { CliContext } from './context.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli } from './main.js';
@@ -76,6 +77,7 @@ async function runWith(args: string[], runtimeAsked: () => void): Promise<Outcom
   const context: CliContext = {
     io: { stdout: (t) => void (out += t), stderr: (t) => void (err += t), isTerminal: false },
     env: {},
+    mountHost: () => new FakeMountHost(),
     runtime: () => {
       runtimeAsked();
       throw new Error(SENTINEL);

@@ -11,6 +11,7 @@ import { FakeRuntime, engineError } from '../testing/fake-runtime.js';
 import { FakeSignals } from '../testing/fake-signals.js';
 import type { CliContext } from './context.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli } from './main.js';
+import { FakeMountHost } from '../testing/fake-mount-host.js';
 
 // Made before the tables below are built. The token is 0600 and, as these tests run as root, owned by root.
 const tmp = await mkdtemp(path.join(tmpdir(), 'factory-cli-'));
@@ -26,8 +27,10 @@ let out: string;
 let err: string;
 let exitNow: number[];
 let context: CliContext;
+let mountHost: FakeMountHost;
 
 beforeEach(() => {
+  mountHost = new FakeMountHost();
   clock = new FakeClock();
   runtime = new FakeRuntime(clock);
   runtime.engineFacts = { ...runtime.engineFacts, cpus: 2 };
@@ -41,6 +44,7 @@ beforeEach(() => {
     env: {},
     runtime: () => runtime,
     mounter: () => fakeMounter(() => placeholder),
+    mountHost: () => mountHost,
     clock,
     signals,
     exitNow: (code) => void exitNow.push(code),
@@ -50,7 +54,7 @@ beforeEach(() => {
 /** `start` with a token, a state directory and JSON logs; `args` add to (or, later, override) them. */
 // Unit tests never touch /run or a fixed port: the socket goes in the temp dir and HTTP is off.
 const isolated = () => ['--socket', path.join(tmp, 'control.sock'), '--listen', 'none'];
-const start = (...args: string[]) => ['start', '--token-file', token, '--state-dir', path.join(tmp, 'state'), '--log-format', 'json', ...isolated(), ...args];
+const start = (...args: string[]) => ['start', '--token-file', token, '--state-dir', path.join(tmp, 'state'), '--scratch-dir', path.join(tmp, 'scratch'), '--log-format', 'json', ...isolated(), ...args];
 
 /** Polls (in real time: slot directories are written to disk) until `check` holds. */
 async function waitFor(check: () => boolean, what: string): Promise<void> {
@@ -110,6 +114,11 @@ describe('runCli: bad input', () => {
     ['a dotted --slots', start('--slots.x', '0'), /^error: --slots: expected one value, such as --slots VALUE$/],
     ['a negated string flag', start('--slots', '1', '--no-image'), /^error: --image: expected one value, such as --image VALUE$/],
     ['an escape in an unknown argument', start('--slots', '1', '\u001b[2J'), /^error: Unknown argument: \\u001b\[2J$/],
+    ['a missing mount source', start('--slots', '1', '--no-pin', '--mount', '/cvmfs/sft.cern.ch'), /^error: mounts\.0\.source \/cvmfs\/sft\.cern\.ch: does not exist on this host \(create it or mount it first\)$/],
+    ['a malformed --mount', start('--slots', '1', '--mount', '/a:/b:bogus'), /^error: --mount: expected SOURCE\[:TARGET\]\[:ro\|rw,rslave\|rprivate\], got "\/a:\/b:bogus"$/],
+    ['a --mount over the system', start('--slots', '1', '--mount', '/data:/usr'), /^error: --mount \/data:\/usr: target: expected a container path that does not hide the system/],
+    ['a --mount on the scratch directory', start('--slots', '1', '--no-pin', '--mount', '/data:/scratch'), /^error: mounts\.0\.target: expected a path apart from the slot's own \/scratch/],
+    ['a bad --scratch-dir', start('--slots', '1', '--scratch-dir', 'scratch'), /^error: --scratch-dir: expected an absolute path$/],
   ])('%s: one error line, exit 2, nothing made', async (_name, args, message) => {
     expect(await runCli(args, context)).toBe(EXIT_USAGE);
     const [line] = err.split('\n');
@@ -132,6 +141,43 @@ describe('runCli: bad input', () => {
     await writeFile(file, 'slots: 2\npilot:\n  bogus: 1\n');
     expect(await runCli(start('--config', file), context)).toBe(EXIT_USAGE);
     expect(err).toBe(`error: ${file}: unknown key "pilot.bogus"\n`);
+  });
+
+  it('refuses a mount source on a private mount with rslave, saying what to run', async () => {
+    mountHost.existing.add('/srv/site');
+    mountHost.privateMounts.add('/srv/site');
+    expect(await runCli(start('--slots', '1', '--no-pin', '--mount', '/srv/site'), context)).toBe(EXIT_USAGE);
+    expect(err).toMatch(/^error: mounts\.0\.source \/srv\/site: is on the private mount \/srv\/site, .*mount --make-rshared \/srv\/site.*propagation: rprivate/);
+    expect(runtime.callsOf('create:')).toEqual([]);
+  });
+
+  it('refuses a job variable whose name says secret, naming the file and key', async () => {
+    const file = path.join(tmp, 'secret.yaml');
+    await writeFile(file, 'slots: 1\npilot:\n  jobEnvironment:\n    VO_PASSWORD: hunter2\n');
+    expect(await runCli(start('--config', file), context)).toBe(EXIT_USAGE);
+    expect(err).toMatch(new RegExp(`^error: ${file}: pilot\\.jobEnvironment\\.VO_PASSWORD: expected a non-secret name`));
+    expect(err).not.toContain('hunter2');
+  });
+
+  it('binds the file’s mounts and then the --mount ones into every slot', async () => {
+    mountHost.existing.add('/cvmfs').add('/etc/grid-security/certificates');
+    const file = path.join(tmp, 'mounts.yaml');
+    await writeFile(file, 'slots: 1\nmounts:\n  - source: /cvmfs\n');
+    const exit = runCli(start('--config', file, '--no-pin', '--mount', '/etc/grid-security/certificates', '--mount', '/cvmfs:/opt/cvmfs:ro,rprivate'), context);
+    try {
+      await advanceUntil(() => runtime.running().length === 1, 'the pilot');
+      expect(runtime.running()[0]!.options.HostConfig?.Mounts?.map((m) => [m.Source, m.Target, m.BindOptions?.Propagation])).toEqual([
+        ['/cvmfs', '/cvmfs', 'rslave'],
+        ['/etc/grid-security/certificates', '/etc/grid-security/certificates', 'rslave'],
+        ['/cvmfs', '/opt/cvmfs', 'rprivate'],
+        [path.join(tmp, 'scratch', 'docker-cernvm', 'slot-0'), '/scratch', 'rprivate'],
+      ]);
+      const starting = err.split('\n').find((l) => l.includes('"factory-starting"'))!;
+      expect(JSON.parse(starting)).toMatchObject({ mounts: '/cvmfs:ro,/etc/grid-security/certificates:ro,/opt/cvmfs:ro' });
+    } finally {
+      signals.emit('SIGTERM');
+      expect(await exit).toBe(EXIT_OK);
+    }
   });
 
   describe('the pool token', () => {
@@ -310,13 +356,13 @@ describe('runCli: start', () => {
 
   it('shows fill progress on a terminal with human logs', async () => {
     context = { ...context, io: { ...context.io, isTerminal: true } };
-    const exit = runCli(['start', '--token-file', token, '--state-dir', path.join(tmp, 'state'), ...isolated(), '--no-pin', '--slots', '2'], context);
+    const exit = runCli(['start', '--token-file', token, '--state-dir', path.join(tmp, 'state'), '--scratch-dir', path.join(tmp, 'scratch'), ...isolated(), '--no-pin', '--slots', '2'], context);
     await waitFor(() => runtime.running().length === 2, '2 pilots');
     await advanceUntil(() => err.includes('slots 2/2 running\n'), 'the progress line');
     signals.emit('SIGTERM');
     expect(await exit).toBe(EXIT_OK);
     expect(err).toContain('slots 2/2 running\n');
-    expect(err).toMatch(/^\S+ info {2}factory-starting name=docker-cernvm slots=2 image=cernvm:4 pin=false socket=\S+control\.sock http=none$/m);
+    expect(err).toMatch(/^\S+ info {2}factory-starting name=docker-cernvm slots=2 image=cernvm:4 pin=false socket=\S+control\.sock http=none scratch=\S+\/scratch\/docker-cernvm$/m);
   });
 
   it('exits 1 when the first pass fails, and leaves nothing behind that keeps the process alive', async () => {

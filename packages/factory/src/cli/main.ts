@@ -30,7 +30,7 @@ export async function runCli(args: readonly string[], context: CliContext): Prom
   const parser = yargs([...args])
     .scriptName('docker-cernvm-factory')
     .usage('$0 <command> [options]\n\nKeep N one-core HTCondor pilot slots running on this Docker host.')
-    .command(startCommand(context))
+    .command(startCommand(context, args))
     .command(scaleCommand(context))
     .command(drainCommand(context))
     .command(resumeCommand(context))

@@ -32,6 +32,8 @@ export function testTemplate(overrides: Partial<SlotTemplate> = {}): SlotTemplat
     pin: false,
     memoryMb: 2048,
     environment: {},
+    mounts: [],
+    scratchDir: '/var/lib/docker-cernvm/scratch',
     pilot: {},
     ...overrides,
   };

@@ -2,8 +2,13 @@ import type { Heartbeat, RenderedFile } from '@docker-cernvm/pilot';
 import type { SlotDirs } from '../slot-dirs.js';
 
 /** Slot directories in memory: what each slot was given, and the heartbeat a test says its pilot wrote. */
-export class FakeSlotDirs implements Pick<SlotDirs, 'root' | 'dirOf' | 'prepare' | 'heartbeat'> {
+export class FakeSlotDirs implements Pick<SlotDirs, 'root' | 'scratchRoot' | 'dirOf' | 'prepare' | 'heartbeat' | 'scratchOf' | 'emptyScratch'> {
   readonly root = '/state/f';
+  readonly scratchRoot = '/scratch-root/f';
+  /** Slots whose scratch was emptied, in order. */
+  readonly emptied: number[] = [];
+  /** Each emptying takes the next error, if any, and fails with it. */
+  readonly emptyFailures: Error[] = [];
   readonly prepared = new Map<number, readonly RenderedFile[]>();
   readonly heartbeats = new Map<number, Heartbeat>();
 
@@ -14,6 +19,17 @@ export class FakeSlotDirs implements Pick<SlotDirs, 'root' | 'dirOf' | 'prepare'
   async prepare(slot: number, files: readonly RenderedFile[]): Promise<string> {
     this.prepared.set(slot, files);
     return this.dirOf(slot);
+  }
+
+  scratchOf(slot: number): string {
+    return `${this.scratchRoot}/slot-${slot}`;
+  }
+
+  async emptyScratch(slot: number): Promise<string> {
+    const failure = this.emptyFailures.shift();
+    if (failure) throw failure;
+    this.emptied.push(slot);
+    return this.scratchOf(slot);
   }
 
   async heartbeat(slot: number): Promise<Heartbeat | undefined> {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { chmod, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseCondorConfig } from '../testing/condor-config-parser.js';
@@ -217,7 +217,40 @@ describe('docker-cernvm-pilot command line', () => {
     });
 
     const run = (...args: string[]) =>
-      runCli(['run', '--image', 'cernvm:4', '--token-file', token, '--work-dir', workDir, ...POOL, ...args], context);
+      runCli(['run', '--image', 'cernvm:4', '--token-file', token, '--work-dir', workDir, '--scratch-dir', path.join(tmp, 'scratch'), ...POOL, ...args], context);
+
+    it('mounts the slot scratch <scratch-dir>/<slot> at /scratch as EXECUTE', async () => {
+      await expect(run('--slot-name', 's1')).resolves.toBe(EXIT_OK);
+      expect(engine.created[0]).toMatchObject({ hostScratchDir: path.join(tmp, 'scratch', 's1'), options: { executeDir: '/scratch' } });
+      expect((await renderedConfig(workDir)).get('EXECUTE')).toBe('/scratch');
+    });
+
+    it('binds --mount sources (read-only, rslave unless told) after the file’s, and renders --job-env for jobs', async () => {
+      const site = path.join(tmp, 'site');
+      const data = path.join(tmp, 'data');
+      await mkdir(site);
+      await mkdir(data);
+      const config = await file('pilot.yaml', `mounts:\n  - source: ${data}\n    target: /from-file\n    propagation: rprivate\njobEnvironment:\n  A: from-file\n`);
+      await expect(run('--config', config, '--mount', `${site}:/site:rw,rprivate`, '--job-env', 'B=two words')).resolves.toBe(EXIT_OK);
+      expect(engine.created[0]?.options.mounts).toEqual([
+        { source: data, target: '/from-file', readOnly: true, propagation: 'rprivate' },
+        { source: site, target: '/site', readOnly: false, propagation: 'rprivate' },
+      ]);
+      expect((await renderedConfig(workDir)).get('STARTER_JOB_ENVIRONMENT')).toBe(`"A='from-file' B='two words'"`);
+    });
+
+    it.each<[string, string[], RegExp]>([
+      ['a mount showing the token to jobs', ['--mount', '/tmp:/hosttmp:ro,rprivate'], /^error: mounts\.0\.source \/tmp: would show .*pool\.token to every job/],
+      ['a missing mount source', ['--mount', '/nonexistent/docker-cernvm-test:/data:ro,rprivate'], /^error: mounts\.0\.source \/nonexistent\/docker-cernvm-test: does not exist on this host/],
+      ['a bad --mount', ['--mount', '/a:/b:bogus'], /^error: --mount: expected SOURCE\[:TARGET\]/],
+      ['a mount on the scratch directory', ['--mount', '/tmp:/scratch'], /^error: mounts\.0\.target: expected a path apart from the slot's own \/scratch/],
+      ['a secret-looking job variable', ['--job-env', 'MY_TOKEN=x'], /^error: jobEnvironment\.MY_TOKEN: expected a non-secret name/],
+    ])('refuses %s with exit 2, creating nothing', async (_name, args, message) => {
+      await expect(run(...args)).resolves.toBe(EXIT_USAGE);
+      expect(err).toMatch(message);
+      expect(err.trim().split('\n')).toHaveLength(1);
+      expect(engine.created).toEqual([]);
+    });
 
     it("returns the pilot container's exit code", async () => {
       engine.exitCode = 99;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Argv } from 'yargs';
 import { readOptionsFile } from '../config-file.js';
 import { PilotError } from '../errors.js';
+import { mountOf } from '../mounts.js';
 import { checkOptionsFile, checkPilotOptions, type PilotOptions, type PilotOptionsInput } from '../options.js';
 
 /** The flags that describe one slot, shared by `render` and `run`; each maps to a key of the options file. */
@@ -24,6 +25,9 @@ export interface PilotArgs {
   start?: string;
   attribute?: string[];
   'site-config'?: string[];
+  'job-env'?: string[];
+  /** `run` only: host paths bound into the container. */
+  mount?: string[];
 }
 
 // Numbers are read as strings and checked here, so `--cpus abc` names the flag instead of becoming NaN.
@@ -80,9 +84,32 @@ export function pilotOptionFlags<T>(argv: Argv<T>): Argv<T & PilotArgs> {
   }
   return result
     .option('attribute', { type: 'string', array: true, coerce: textValues('attribute'), requiresArg: true, describe: 'Extra slot attribute NAME=VALUE (repeatable)' })
-    .option('site-config', { type: 'string', array: true, coerce: textValues('site-config'), requiresArg: true, describe: 'HTCondor config file appended last (repeatable)' }) as Argv<
-    T & PilotArgs
-  >;
+    .option('site-config', { type: 'string', array: true, coerce: textValues('site-config'), requiresArg: true, describe: 'HTCondor config file appended last (repeatable)' })
+    .option('job-env', {
+      type: 'string',
+      array: true,
+      coerce: textValues('job-env'),
+      requiresArg: true,
+      describe: 'Non-secret variable NAME=VALUE every job gets (STARTER_JOB_ENVIRONMENT; repeatable)',
+    }) as Argv<T & PilotArgs>;
+}
+
+/** The flags only `run` has: what is bound into the container. */
+export function mountFlags<T>(argv: Argv<T>): Argv<T> {
+  return argv.option('mount', {
+    type: 'string',
+    array: true,
+    coerce: textValues('mount'),
+    requiresArg: true,
+    describe: 'Bind a host path: SOURCE[:TARGET][:ro|rw,rslave|rprivate] (default read-only, rslave; repeatable)',
+  });
+}
+
+/** `--job-env NAME=VALUE`: the value as given, always a string. */
+export function jobEnvOf(text: string): [string, string] {
+  const match = /^([^=]+)=(.*)$/s.exec(text);
+  if (!match) throw new PilotError('E_BAD_OPTION', `--job-env: expected NAME=VALUE, got "${text}"`);
+  return [match[1] ?? '', match[2] ?? ''];
 }
 
 function integerOf(flag: string, value: string): number {
@@ -126,6 +153,14 @@ export async function pilotOptionsFromArgs(args: PilotArgs, defaults: Partial<Pi
     merged.attributes = { ...(fromFile.attributes as object | undefined), ...Object.fromEntries(args.attribute.map(attributeOf)) };
     flagged.push('attributes');
   }
+  if (args['job-env']?.length) {
+    merged.jobEnvironment = { ...(fromFile.jobEnvironment as object | undefined), ...Object.fromEntries(args['job-env'].map(jobEnvOf)) };
+    flagged.push('jobEnvironment');
+  }
+  if (args.mount?.length) {
+    merged.mounts = [...((fromFile.mounts as unknown[] | undefined) ?? []), ...args.mount.map((text) => mountOf(text))];
+    flagged.push('mounts');
+  }
   if (args['site-config']?.length) {
     const snippets = [];
     for (const file of args['site-config']) {
@@ -142,7 +177,7 @@ export async function pilotOptionsFromArgs(args: PilotArgs, defaults: Partial<Pi
     return checkPilotOptions(merged);
   } catch (error) {
     if (args.config && error instanceof PilotError) {
-      const key = /^([A-Za-z.]+):/.exec(error.message)?.[1]?.split('.')[0];
+      const key = /^([A-Za-z0-9._]+):/.exec(error.message)?.[1]?.split('.')[0];
       const fileKey = key !== undefined && !flagged.includes(key) && key in fromFile;
       if (fileKey || error.message.startsWith('unknown key')) throw new PilotError('E_BAD_CONFIG', `${args.config}: ${error.message}`);
     }

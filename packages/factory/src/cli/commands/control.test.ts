@@ -13,6 +13,7 @@ import { FakeSignals } from '../../testing/fake-signals.js';
 import type { CliContext } from '../context.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli } from '../main.js';
 import { formatStatus } from './control.js';
+import { FakeMountHost } from '../../testing/fake-mount-host.js';
 
 type Status = Parameters<typeof formatStatus>[0];
 
@@ -58,6 +59,7 @@ beforeEach(() => {
     env: {},
     runtime: () => new FakeRuntime(clock),
     mounter: () => fakeMounter(),
+    mountHost: () => new FakeMountHost(),
     clock,
     signals: new FakeSignals(),
     exitNow: () => undefined,

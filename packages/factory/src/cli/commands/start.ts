@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { runDaemon } from '../../daemon.js';
 import { type ScalarKey, SCALAR_KEYS, flagOf } from '../../load-config.js';
 import type { CliContext } from '../context.js';
-import { oneValue } from '../control-args.js';
+import { oneValue, textValues } from '../control-args.js';
 
 type StartArgs = { config?: string } & Partial<Record<string, string | boolean>>;
 
@@ -20,6 +20,7 @@ const DESCRIBE: Record<ScalarKey, string> = {
   pin: 'Pin slot i to its own cores with a cpuset (default true; --no-pin to turn off)',
   memoryMb: 'Memory limit per slot in MB (default 2048)',
   stateDir: 'Where each slot’s /pilot directory lives (default /var/lib/docker-cernvm/factory)',
+  scratchDir: 'Where each slot’s scratch (HTCondor’s EXECUTE) lives: <dir>/<name>/slot-<i> (default /var/lib/docker-cernvm/scratch)',
   resyncSeconds: 'Seconds between full resyncs, the safety net under events (default 30)',
   concurrency: 'Docker operations in flight at once (default 8)',
   onExit: 'On SIGTERM/SIGINT: leave pilots running (default) or stop them',
@@ -32,14 +33,34 @@ const DESCRIBE: Record<ScalarKey, string> = {
   cvmfsDir: 'Where the CernVM-FS client shows repositories, for --follow-snapshot (default /cvmfs)',
 };
 
-export function startCommand(context: CliContext): CommandModule<object, StartArgs> {
+/**
+ * Every `--mount` value in the order given. The parser keeps only the last of a repeated flag (so a service file's
+ * `--no-pin … --pin` means the last), which would drop all but one mount: they are read from the arguments.
+ */
+export function mountFlagsOf(args: readonly string[]): string[] {
+  const mounts: string[] = [];
+  args.forEach((arg, index) => {
+    if (arg === '--mount' && index + 1 < args.length) mounts.push(args[index + 1]!);
+    else if (arg.startsWith('--mount=')) mounts.push(arg.slice('--mount='.length));
+  });
+  return mounts;
+}
+
+export function startCommand(context: CliContext, args: readonly string[] = []): CommandModule<object, StartArgs> {
   return {
     command: 'start',
     describe: 'Run the factory in the foreground: keep N one-core pilot slots running',
     builder: (argv: Argv) => {
       let result = argv
         .option('config', { type: 'string', coerce: oneValue('config'), requiresArg: true, describe: 'YAML configuration file (SIGHUP reloads it)' })
-        .option('exit-when-drained', { type: 'boolean', describe: 'After a drain, exit 0 once the last pilot is gone' });
+        .option('exit-when-drained', { type: 'boolean', describe: 'After a drain, exit 0 once the last pilot is gone' })
+        .option('mount', {
+          type: 'string',
+          array: true,
+          coerce: textValues('mount'),
+          requiresArg: true,
+          describe: 'Bind a host path into every slot: SOURCE[:TARGET][:ro|rw,rslave|rprivate] (default read-only, rslave; repeatable, after the file’s mounts)',
+        });
       for (const key of SCALAR_KEYS) {
         result =
           key === 'pin' || key === 'followSnapshot'
@@ -54,7 +75,8 @@ export function startCommand(context: CliContext): CommandModule<object, StartAr
         const value = argv[flagOf(key)];
         if (value !== undefined) flags[key] = value as string | boolean;
       }
-      await runDaemon(context, { layers: { file: argv.config, env: context.env, flags }, exitWhenDrained: argv['exit-when-drained'] === true });
+      const mounts = mountFlagsOf(args.slice(0, args.indexOf('--') === -1 ? undefined : args.indexOf('--')));
+      await runDaemon(context, { layers: { file: argv.config, env: context.env, flags, mounts }, exitWhenDrained: argv['exit-when-drained'] === true });
     },
   };
 }

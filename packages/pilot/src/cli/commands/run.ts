@@ -2,13 +2,15 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { PilotRunner } from '../../runner.js';
 import type { CliContext } from '../context.js';
-import { type PilotArgs, oneValue, pilotOptionFlags, pilotOptionsFromArgs } from '../pilot-args.js';
+import { SCRATCH_TARGET } from '../../mounts.js';
+import { type PilotArgs, mountFlags, oneValue, pilotOptionFlags, pilotOptionsFromArgs } from '../pilot-args.js';
 
 interface RunArgs extends PilotArgs {
   image: string;
   'token-file': string;
   name?: string;
   'work-dir'?: string;
+  'scratch-dir'?: string;
   cpuset?: string;
   keep: boolean;
 }
@@ -22,7 +24,7 @@ export function runCommand(context: CliContext, setExitCode: (code: number) => v
     command: 'run',
     describe: 'Run one pilot container in the foreground; Ctrl-C drains it',
     builder: (argv: Argv) =>
-      pilotOptionFlags(argv)
+      mountFlags(pilotOptionFlags(argv))
         .option('image', { type: 'string', coerce: oneValue('image'), demandOption: true, requiresArg: true, describe: 'CernVM image (a mounted placeholder)' })
         .option('token-file', { type: 'string', coerce: oneValue('token-file'), demandOption: true, requiresArg: true, describe: 'Pool token on this host (mode 0600)' })
         .option('name', { type: 'string', coerce: oneValue('name'), requiresArg: true, describe: 'Container name (default docker-cernvm-pilot-<slot>)' })
@@ -31,6 +33,12 @@ export function runCommand(context: CliContext, setExitCode: (code: number) => v
           coerce: oneValue('work-dir'),
           requiresArg: true,
           describe: 'Host directory for the rendered files (default /var/lib/docker-cernvm/pilot/<slot>)',
+        })
+        .option('scratch-dir', {
+          type: 'string',
+          coerce: oneValue('scratch-dir'),
+          requiresArg: true,
+          describe: `Host directory for scratch: <dir>/<slot> is HTCondor's EXECUTE at ${SCRATCH_TARGET}, emptied before and after (default /var/lib/docker-cernvm/scratch/pilot)`,
         })
         .option('cpuset', { type: 'string', coerce: oneValue('cpuset'), requiresArg: true, describe: 'Pin the container to these cores, e.g. 3 or 0-1' })
         .option('keep', { type: 'boolean', default: false, describe: 'Keep the container after it exits' })
@@ -41,7 +49,7 @@ export function runCommand(context: CliContext, setExitCode: (code: number) => v
         }) as Argv<RunArgs>,
     handler: async (argv) => {
       // A default under the file, not a flag over it: a slotName in --config must win.
-      const options = await pilotOptionsFromArgs(argv, { slotName: 'pilot' });
+      const options = await pilotOptionsFromArgs(argv, { slotName: 'pilot', executeDir: SCRATCH_TARGET });
       const memoryMb = typeof options.memoryMb === 'number' ? options.memoryMb : undefined;
       const runner = new PilotRunner(context.engine(), context.io, context.signals);
       const code = await runner.run({
@@ -50,6 +58,7 @@ export function runCommand(context: CliContext, setExitCode: (code: number) => v
         options: { ...options, memoryMb: 'auto' },
         hostTokenFile: path.resolve(argv['token-file']),
         workDir: path.resolve(argv['work-dir'] ?? `/var/lib/docker-cernvm/pilot/${options.slotName}`),
+        scratchRoot: path.resolve(argv['scratch-dir'] ?? '/var/lib/docker-cernvm/scratch/pilot'),
         containerName: argv.name ?? `docker-cernvm-pilot-${options.slotName}`,
         memoryMb,
         cpuset: argv.cpuset,
