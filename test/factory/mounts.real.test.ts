@@ -80,6 +80,23 @@ describeEngine('slot mounts and scratch on a real Docker engine', () => {
     expect(inspected.Mounts.find((m) => m.Destination === TARGET)).toMatchObject({ Source: repo, RW: false, Propagation: 'rslave' });
   }, 90_000);
 
+  it('starts slots whose scratch is under /var/lib/docker-cernvm, a path that merely starts like the engine root', async () => {
+    // Docker refuses a Mount with private propagation whose path starts with its root's; the default scratch is there.
+    const scratch = `/var/lib/docker-cernvm-it-scratch-${process.pid}`;
+    try {
+      factory = startTestFactory(setup, 2, ['--scratch-dir', scratch]);
+      const slots = await runningSlots(2);
+      expect(await exec(slots[0]!, 'echo ok > /scratch/probe && cat /scratch/probe')).toEqual({ exitCode: 0, output: 'ok\n' });
+      expect(factory.logs().filter((l) => l.event === 'action-failed')).toEqual([]);
+    } finally {
+      factory?.signal('SIGKILL');
+      await factory?.exit;
+      factory = undefined;
+      await removeFactoryContainers(NAME);
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+
   it('empties a slot’s scratch when it is replaced, and leaves the other slots’ scratch alone', async () => {
     factory = startTestFactory(setup, 2);
     const before = await runningSlots(2);

@@ -354,7 +354,7 @@ describe('runDaemon: signals', () => {
       ReadOnly: true,
       BindOptions: { Propagation: 'rslave' },
     });
-    expect(fresh.options.HostConfig?.Mounts).toContainEqual(expect.objectContaining({ Source: path.join(tmp, 'scratch', 'docker-cernvm', 'slot-0'), Target: '/scratch' }));
+    expect(fresh.options.HostConfig?.Binds).toContain(`${path.join(tmp, 'scratch', 'docker-cernvm', 'slot-0')}:/scratch`);
     await stopFactory(exit);
   });
 

@@ -831,9 +831,7 @@ describe('scratch directories', () => {
   it('empties each slot’s scratch before its container is made, and mounts it at /scratch', async () => {
     await startFactory({ slots: 2 });
     expect([...slotDirs.emptied].sort()).toEqual([0, 1]);
-    expect(onSlot(1).options.HostConfig?.Mounts).toContainEqual(
-      expect.objectContaining({ Source: slotDirs.scratchOf(1), Target: '/scratch', ReadOnly: false }),
-    );
+    expect(onSlot(1).options.HostConfig?.Binds).toContain(`${slotDirs.scratchOf(1)}:/scratch`);
   });
 
   it('empties a slot’s scratch when its exited container is removed, and again before the replacement: never another slot’s', async () => {

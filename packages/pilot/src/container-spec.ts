@@ -39,9 +39,9 @@ export function pilotContainerOptions(spec: PilotContainerSpec): ContainerCreate
     ReadOnly: m.readOnly,
     BindOptions: { Propagation: m.propagation },
   }));
-  if (spec.hostScratchDir && executeDir) {
-    extra.push({ Type: 'bind', Source: spec.hostScratchDir, Target: executeDir, ReadOnly: false, BindOptions: { Propagation: 'rprivate' } });
-  }
+  // The scratch directory is a Bind like /pilot (both made by us, so both exist): as a Mount with rprivate, Docker
+  // refuses any source whose path merely starts with its root's (/var/lib/docker-cernvm/… "is within" /var/lib/docker).
+  const scratchBind = spec.hostScratchDir && executeDir ? [`${spec.hostScratchDir}:${executeDir}`] : [];
   return {
     name: spec.name,
     Image: spec.image,
@@ -51,7 +51,7 @@ export function pilotContainerOptions(spec: PilotContainerSpec): ContainerCreate
     HostConfig: {
       Init: true,
       NetworkMode: network.mode === 'host' ? 'host' : 'bridge',
-      Binds: [`${spec.hostPilotDir}:${pilotDir}`, `${spec.hostTokenFile}:${tokenFile}:ro`],
+      Binds: [`${spec.hostPilotDir}:${pilotDir}`, `${spec.hostTokenFile}:${tokenFile}:ro`, ...scratchBind],
       ...(extra.length ? { Mounts: extra } : {}),
       Privileged: false,
       ...(spec.memoryMb ? { Memory: spec.memoryMb * 1024 * 1024, MemorySwap: spec.memoryMb * 1024 * 1024 } : {}),

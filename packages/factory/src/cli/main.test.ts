@@ -170,8 +170,8 @@ describe('runCli: bad input', () => {
         ['/cvmfs', '/cvmfs', 'rslave'],
         ['/etc/grid-security/certificates', '/etc/grid-security/certificates', 'rslave'],
         ['/cvmfs', '/opt/cvmfs', 'rprivate'],
-        [path.join(tmp, 'scratch', 'docker-cernvm', 'slot-0'), '/scratch', 'rprivate'],
       ]);
+      expect(runtime.running()[0]!.options.HostConfig?.Binds).toContain(`${path.join(tmp, 'scratch', 'docker-cernvm', 'slot-0')}:/scratch`);
       const starting = err.split('\n').find((l) => l.includes('"factory-starting"'))!;
       expect(JSON.parse(starting)).toMatchObject({ mounts: '/cvmfs:ro,/etc/grid-security/certificates:ro,/opt/cvmfs:ro' });
     } finally {
