@@ -11,6 +11,8 @@ ensure_packages() {
   dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
   # The HTCondor test root (test/fixtures/condor-root.sh) is a debootstrap of Debian 13.
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  # The fill benchmark's peer baseline (bench/fill.mjs): Debian's docker-compose 1.29.
+  command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
   if ((${#missing[@]})); then
     echo "installing ${missing[*]} …" >&2
     apt-get update -qq
