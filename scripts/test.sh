@@ -37,7 +37,10 @@ fi
 (
   eval "$(bash scripts/docker26.sh env)"
   export DOCKER_HOST DOCKER_CERNVM_ENGINE_ROOT DOCKER_CERNVM_EXPECT_STORE=containerd
-  NODE_OPTIONS=--experimental-vm-modules npx jest --runInBand test/mounter test/factory --selectProjects integration
+  # test/factory/mounts binds host paths outside /tmp (the chroot shares only /tmp) and docker-execs into slots:
+  # both are the chroot's limits, not Docker 26's, so that suite stays on the first engine too.
+  NODE_OPTIONS=--experimental-vm-modules npx jest --runInBand test/mounter test/factory --selectProjects integration \
+    --testPathIgnorePatterns 'test/factory/mounts\.real'
 )
 if [ -n "$STARTED_DOCKER26" ]; then
   bash scripts/docker26.sh stop
