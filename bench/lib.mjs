@@ -14,6 +14,8 @@ export const run = promisify(execFile);
 export { removeFactoryContainers, slotContainers };
 
 const factoryBin = new URL('../packages/factory/dist/cli/bin.js', import.meta.url).pathname;
+// The node flags of the command's own `#!/usr/bin/env -S node …` line: the factory runs here as it runs installed.
+const factoryNodeFlags = (await readFile(factoryBin, 'utf8')).split('\n')[0].split(/\s+/).slice(3);
 
 /** A scratch directory with a stand-in token (the slot image never reads it) and the slot image built. */
 export async function prepareBench(name) {
@@ -37,7 +39,7 @@ export class BenchFactory {
     this.waiters = [];
     this.child = spawn(
       process.execPath,
-      [factoryBin, 'start', '--name', name, '--slots', String(slots), '--image', bench.image, '--slot-command', 'image',
+      [...factoryNodeFlags, factoryBin, 'start', '--name', name, '--slots', String(slots), '--image', bench.image, '--slot-command', 'image',
         '--token-file', bench.tokenFile, '--state-dir', path.join(bench.dir, 'state'), '--socket', this.socket,
         '--listen', '127.0.0.1:0', '--no-pin', '--memory-mb', '64', '--log-format', 'json', ...extra],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } },

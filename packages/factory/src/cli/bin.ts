@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
+// A 1 MB young generation: the daemon allocates little per pass, and V8's default sizing held its RSS near 117 MB
+// at 64 slots against 86 MB with this (bench/steady.mjs); CPU stayed the same.
 import { createMounter } from '@docker-cernvm/mounter';
 import { SystemMountHost } from '@docker-cernvm/pilot';
 import { systemClock } from '../clock.js';
