@@ -2,12 +2,11 @@
 // its slots, resource samples from /proc, percentiles, and the markdown + JSON output. Run after `npm run build`.
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { removeFactoryContainers, slotContainers } from '../test/dist/support/factory-process.js';
+import { controlRequest, removeFactoryContainers, slotContainers } from '../test/dist/support/factory-process.js';
 import { buildSlotImage } from '../test/dist/support/slot-image.js';
 
 export const run = promisify(execFile);
@@ -84,14 +83,7 @@ export class BenchFactory {
   }
 
   request(body) {
-    return new Promise((resolve, reject) => {
-      const socket = connect(this.socket);
-      let answer = '';
-      socket.on('data', (chunk) => (answer += chunk));
-      socket.on('end', () => resolve(JSON.parse(answer)));
-      socket.on('error', reject);
-      socket.on('connect', () => socket.end(`${JSON.stringify(body)}\n`));
-    });
+    return controlRequest(this.socket, body);
   }
 
   async stop() {

@@ -25,11 +25,10 @@ try {
     const killedAt = performance.now();
     await docker.getContainer(victim.id).kill();
     // The start of a new container on the victim's index.
-    await new Promise((resolve) => {
-      const check = () => events.events.some((e) => e.action === 'start' && e.at >= killedAt && e.id !== victim.id && e.attributes['org.docker-cernvm.slot'] === String(victim.slot));
-      const timer = setInterval(() => check() && (clearInterval(timer), resolve()), 5);
-    });
-    const started = events.events.find((e) => e.action === 'start' && e.at >= killedAt && e.attributes['org.docker-cernvm.slot'] === String(victim.slot));
+    const replacement = () =>
+      events.events.find((e) => e.action === 'start' && e.at >= killedAt && e.id !== victim.id && e.attributes['org.docker-cernvm.slot'] === String(victim.slot));
+    while (!replacement()) await sleep(5);
+    const started = replacement();
     latencies.push(started.at - killedAt);
     await sleep(100);
   }

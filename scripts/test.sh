@@ -3,7 +3,8 @@
 # Docker engine if none answers (and stops only that one at the end), installs the npm dependencies, builds the
 # HTCondor test root once, then runs lint, typecheck and every test (unit, real engine, real HTCondor pool). Then
 # it runs the mounter's and the factory's real-engine tests again on a second engine, Docker 26 with the containerd
-# image store (scripts/docker26.sh: a cached chroot, started here and stopped again), and prints what that took.
+# image store (scripts/docker26.sh: a cached chroot, started here and stopped again), and prints what that took;
+# then a short benchmark report (scripts/bench-report.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,3 +48,6 @@ if [ -n "$STARTED_DOCKER26" ]; then
   STARTED_DOCKER26=""
 fi
 echo "Docker 26 (containerd image store): mounter and factory real-engine tests took $(($(date +%s) - started)) s" >&2
+
+# Last, the benchmarks as a short report (figures printed, never asserted): one round of each, small sizes.
+bash scripts/bench-report.sh
