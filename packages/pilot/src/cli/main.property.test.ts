@@ -126,7 +126,9 @@ describe('docker-cernvm-pilot: any argv', () => {
           expect({ ...where, ok: code === EXIT_OK || /^error: /m.test(err) }).toEqual({ ...where, ok: true });
         }
       }),
-      { numRuns: 300 },
+      // A fixed seed: the counts below check that the inputs reach both sides, and an unlucky draw of 300 once left
+      // too few valid ones (a flaky CI run). FC_SEED=<n> tries another draw.
+      { numRuns: 300, seed: Number(process.env.FC_SEED ?? 20261128) },
     );
     expect(seen.get(EXIT_OK)).toBeGreaterThan(10);
     expect(seen.get(EXIT_USAGE)).toBeGreaterThan(50);
