@@ -155,8 +155,10 @@ describePool('docker-cernvm end to end: factory slots in a real HTCondor pool', 
       if ((status.summary?.running ?? 0) < 4) belowMs += now - last;
       last = now;
       const ads = await factorySlots(NAMES.roll);
-      const containers = (await slotContainers(NAMES.roll)).filter((c) => c.state === 'running');
-      return ads.length === 4 && ads.every((a) => a.CernVMVersion === VERSION_B) && containers.length === 4 ? true : undefined;
+      // Every A container gone, not merely stopped: one Docker is still removing holds A's layer in use.
+      const containers = await slotContainers(NAMES.roll);
+      const allRunning = containers.length === 4 && containers.every((c) => c.state === 'running');
+      return ads.length === 4 && ads.every((a) => a.CernVMVersion === VERSION_B) && allRunning ? true : undefined;
     }, 240_000, 'four B slots, and the A pilots gone');
     console.log(`rolling upgrade: ${((Date.now() - rollStarted) / 1000).toFixed(1)} s to roll 4 busy slots; slots stood below the desired 4 for ${(belowMs / 1000).toFixed(1)} s`);
 
