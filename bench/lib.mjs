@@ -6,15 +6,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { controlRequest, removeFactoryContainers, slotContainers } from '../test/dist/support/factory-process.js';
+import { FACTORY_BIN, FACTORY_NODE_FLAGS, controlRequest, removeFactoryContainers, slotContainers } from '../test/dist/support/factory-process.js';
 import { buildSlotImage } from '../test/dist/support/slot-image.js';
 
 export const run = promisify(execFile);
 export { removeFactoryContainers, slotContainers };
 
-const factoryBin = new URL('../packages/factory/dist/cli/bin.js', import.meta.url).pathname;
-// The node flags of the command's own `#!/usr/bin/env -S node …` line: the factory runs here as it runs installed.
-const factoryNodeFlags = (await readFile(factoryBin, 'utf8')).split('\n')[0].split(/\s+/).slice(3);
 
 /** A scratch directory with a stand-in token (the slot image never reads it) and the slot image built. */
 export async function prepareBench(name) {
@@ -38,7 +35,7 @@ export class BenchFactory {
     this.waiters = [];
     this.child = spawn(
       process.execPath,
-      [...factoryNodeFlags, factoryBin, 'start', '--name', name, '--slots', String(slots), '--image', bench.image, '--slot-command', 'image',
+      [...FACTORY_NODE_FLAGS, FACTORY_BIN, 'start', '--name', name, '--slots', String(slots), '--image', bench.image, '--slot-command', 'image',
         '--token-file', bench.tokenFile, '--state-dir', path.join(bench.dir, 'state'), '--socket', this.socket,
         '--listen', '127.0.0.1:0', '--no-pin', '--memory-mb', '64', '--log-format', 'json', ...extra],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } },

@@ -1,10 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
 import { docker } from './engine.js';
 
-const BIN = new URL('../../packages/factory/dist/cli/bin.js', import.meta.url).pathname;
+// From the package's entry, as node resolves it: right from the sources (tests) and from test/dist (benchmarks).
+const FACTORY_DIR = path.dirname(path.dirname(createRequire(import.meta.url).resolve('@docker-cernvm/factory')));
+/** The command as the package installs it (its `bin`: the bundle), and the node flags of its `#!` line. */
+export const FACTORY_BIN = path.join(
+  FACTORY_DIR,
+  (JSON.parse(readFileSync(path.join(FACTORY_DIR, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['docker-cernvm-factory'] ?? '',
+);
+export const FACTORY_NODE_FLAGS = readFileSync(FACTORY_BIN, 'utf8').split('\n')[0]?.split(/\s+/).slice(3) ?? [];
 
 export interface LogLine {
   level: string;
@@ -19,7 +28,7 @@ export class FactoryProcess {
   private stderr = '';
 
   constructor(args: readonly string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...FACTORY_NODE_FLAGS, FACTORY_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString('utf8')));
     this.child.stdout!.resume();
     this.exit = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
@@ -95,7 +104,7 @@ export function startTestFactory(
 
 /** Runs `docker-cernvm-factory <args>` to its end: exit code and output. */
 export async function factoryCommand(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...FACTORY_NODE_FLAGS, FACTORY_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));

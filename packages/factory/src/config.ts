@@ -1,5 +1,5 @@
 import { jobEnvironmentSchema, keyPath, mountsSchema, printable } from '@docker-cernvm/pilot';
-import { z } from 'zod';
+import * as z from 'zod';
 import { FactoryError } from './errors.js';
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,40}$/;

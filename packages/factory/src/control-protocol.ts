@@ -1,5 +1,5 @@
 import { printable } from '@docker-cernvm/pilot';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_SLOTS } from './config.js';
 
 /** A request to a running factory: one JSON object per connection, at most this many bytes. */

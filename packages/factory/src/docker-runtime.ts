@@ -36,7 +36,11 @@ export interface SlotRuntime {
   imageExists(ref: string): Promise<boolean>;
   list(factory: string): Promise<ListedContainer[]>;
   exitDetails(id: string): Promise<ExitDetails | undefined>;
-  createAndStart(options: ContainerCreateOptions): Promise<string>;
+  /**
+   * Makes the container at once and starts it once `ready` resolves (the slot's directories, written meanwhile: a
+   * create reads neither bind source). If `ready` or the start fails, the container is removed again.
+   */
+  createAndStart(options: ContainerCreateOptions, ready?: Promise<unknown>): Promise<string>;
   signal(id: string, signal: string): Promise<void>;
   stop(id: string, timeoutSeconds: number): Promise<void>;
   remove(id: string): Promise<void>;
@@ -62,9 +66,9 @@ export class DockerodeRuntime implements SlotRuntime {
 
   async facts(): Promise<EngineFacts> {
     this.count('info');
-    const info = (await this.docker.info()) as { NCPU: number; MemTotal: number };
     this.count('version');
-    const version = await this.docker.version();
+    // Both at once: they are the first requests of every start, ahead of the first container.
+    const [info, version] = await Promise.all([this.docker.info() as Promise<{ NCPU: number; MemTotal: number }>, this.docker.version()]);
     return { cpus: info.NCPU, memoryBytes: info.MemTotal, apiVersion: version.ApiVersion };
   }
 
@@ -114,11 +118,13 @@ export class DockerodeRuntime implements SlotRuntime {
     }
   }
 
-  async createAndStart(options: ContainerCreateOptions): Promise<string> {
+  async createAndStart(options: ContainerCreateOptions, ready: Promise<unknown> = Promise.resolve()): Promise<string> {
+    ready.catch(() => undefined); // observed now: when the create fails first, that is the error to report
     this.count('container_create');
     const container = await this.docker.createContainer(options);
-    this.count('container_start');
     try {
+      await ready;
+      this.count('container_start');
       await container.start();
     } catch (error) {
       // A container that cannot start would hold the slot's name: take it back so the next try can reuse it.

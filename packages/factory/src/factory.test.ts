@@ -864,11 +864,13 @@ describe('scratch directories', () => {
     expect(slotDirs.emptied).toEqual([]);
   });
 
-  it('does not make the container when its scratch cannot be emptied, and backs the slot off', async () => {
+  it('never starts a container whose scratch cannot be emptied: it is removed again, and the slot backs off', async () => {
     slotDirs.emptyFailures.push(Object.assign(new Error('EBUSY: resource busy'), { code: 'EBUSY' }));
     await startFactory({ slots: 1 });
-    expect(runtime.callsOf('create:')).toEqual([]);
+    expect(runtime.callsOf('create:')).toHaveLength(1); // made while the directories were written
+    expect(runtime.containers.size).toBe(0);
     expect(seen['action-failed'][0]?.[0].error.message).toMatch(/EBUSY/);
+    expect(factory.summary()?.backoff).toBe(1);
   });
 
   it('empties the scratch of every pilot it stops with close("stop")', async () => {

@@ -207,12 +207,12 @@ export class Factory {
   /** With `force`, the victims of a scale-down are stopped at once instead of finishing their job. */
   setSlots(slots: number, force = false): void {
     this.desired = { ...this.desired, slots, forceScaleDown: force };
-    this.requestReconcile();
+    this.requestReconcile(0); // an operator's request: nothing to fold it with
   }
 
   setDraining(draining: boolean): void {
     this.desired = { ...this.desired, draining };
-    this.requestReconcile();
+    this.requestReconcile(0);
   }
 
   setTemplate(template: SlotTemplate, indexLimit = this.desired.indexLimit): void {
@@ -414,12 +414,15 @@ export class Factory {
         const started = clock.now();
         const template = this.template;
         const options = slotPilotOptions(template, name, action.slot);
-        const hostPilotDir = await slotDirs.prepare(action.slot, render(options));
-        // Nothing of this slot runs now (its index was free): whatever an earlier pilot's jobs left goes first.
-        const hostScratchDir = await slotDirs.emptyScratch(action.slot);
+        const hostPilotDir = slotDirs.dirOf(action.slot);
+        const hostScratchDir = slotDirs.scratchOf(action.slot);
+        // Written while the engine makes the container, which reads neither: a fill's first containers do not wait
+        // on the disk. Nothing of this slot runs now (its index was free): what an earlier pilot's jobs left goes.
+        const ready = Promise.all([slotDirs.prepare(action.slot, render(options)), slotDirs.emptyScratch(action.slot)]);
         const hash = templateHash(template);
         const id = await runtime.createAndStart(
           slotContainerOptions({ template, hash, factory: name, slot: action.slot, hostPilotDir, hostScratchDir, options }),
+          ready,
         );
         this.events.emit('slot-created', { slot: action.slot, id, durationMs: clock.now() - started });
         return;

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import { PilotError } from './errors.js';
 import { printable } from './printable.js';
 
@@ -16,6 +15,8 @@ export async function readOptionsFile(file: string): Promise<Record<string, unkn
       cause: error,
     });
   }
+  // Loaded here, not with the module: only a command given a configuration file pays for the YAML parser.
+  const { parse } = await import('yaml');
   let value: unknown;
   try {
     value = parse(text);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PilotError } from './errors.js';
 
 /** A host path bound into the slot: CVMFS (all of /cvmfs or one repository), site files, data. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PilotError } from './errors.js';
 import { keyPath, printable } from './printable.js';
 import { MOUNT_PATH, type SlotMount, checkMountTargets, isWithin, mountsSchema } from './mounts.js';

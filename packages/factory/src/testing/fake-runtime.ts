@@ -182,7 +182,8 @@ export class FakeRuntime implements SlotRuntime {
     };
   }
 
-  async createAndStart(options: ContainerCreateOptions): Promise<string> {
+  async createAndStart(options: ContainerCreateOptions, ready: Promise<unknown> = Promise.resolve()): Promise<string> {
+    ready.catch(() => undefined);
     const name = options.name ?? '';
     this.calls.push(`create:${name}`);
     await this.createsHeld?.promise;
@@ -191,8 +192,16 @@ export class FakeRuntime implements SlotRuntime {
     if ([...this.containers.values()].some((c) => c.name === name)) {
       throw engineError(409, `Conflict. The container name "/${name}" is already in use`);
     }
-    const c = this.add(name, { ...options.Labels }, 'running', options);
+    const c = this.add(name, { ...options.Labels }, 'created', options);
     this.emitEvent('create', c);
+    try {
+      await ready;
+    } catch (error) {
+      this.containers.delete(c.id);
+      throw error;
+    }
+    c.state = 'running';
+    c.startedAt = this.clock.now();
     this.emitEvent('start', c);
     return c.id;
   }
