@@ -38,7 +38,7 @@ const contenders = {
     const factory = new BenchFactory(bench, { name: factoryName, slots: n });
     const at = await factoryEvents.nth('start', n, started);
     await factory.stop();
-    return at - started;
+    return [at - started, (await factoryEvents.nth('create', 1, started)) - started];
   },
   // The daemon as a site runs it: already up (started with --slots 0 before the clock starts), told to scale to N.
   async factoryRunning(n) {
@@ -48,20 +48,20 @@ const contenders = {
     await factory.request({ command: 'scale', slots: n });
     const at = await factoryEvents.nth('start', n, started);
     await factory.stop();
-    return at - started;
+    return [at - started, (await factoryEvents.nth('create', 1, started)) - started];
   },
   async dockerRun(n) {
     const started = performance.now();
     const script = `seq 0 ${n - 1} | xargs -P 8 -I{} docker run -d --network host --init --memory 64m --label ${label} --name dcvm-bench-run-{} ${bench.image} >/dev/null`;
     await run('bash', ['-c', script]);
-    return (await events.nth('start', n, started)) - started;
+    return [(await events.nth('start', n, started)) - started, (await events.nth('create', 1, started)) - started];
   },
   async compose(n) {
     const started = performance.now();
     await run('docker-compose', ['-f', compose, '-p', 'dcvm-bench-fill', 'up', '-d', '--scale', `slot=${n}`]);
     const at = await events.nth('start', n, started);
     await run('docker-compose', ['-f', compose, '-p', 'dcvm-bench-fill', 'down', '--timeout', '1']);
-    return at - started;
+    return [at - started, (await events.nth('create', 1, started)) - started];
   },
 };
 
@@ -69,13 +69,16 @@ const results = [];
 try {
   for (const n of sizes) {
     const samples = { factory: [], factoryRunning: [], dockerRun: [], compose: [] };
+    const firstCreate = { factory: [], factoryRunning: [], dockerRun: [], compose: [] };
     const names = Object.keys(contenders);
     for (let round = 0; round < rounds; round += 1) {
       // Rotate which goes first, so none always meets a warmer engine.
       const order = names.map((_, i) => names[(i + round) % names.length]);
       for (const which of order) {
         await removeAll();
-        samples[which].push(await contenders[which](n));
+        const [total, first] = await contenders[which](n);
+        samples[which].push(total);
+        firstCreate[which].push(first);
       }
     }
     await removeAll();
@@ -85,6 +88,8 @@ try {
       rounds,
       samplesMs: samples,
       medianMs: m,
+      // When the first container was made: how much of each total is getting started (a process, its modules).
+      firstCreateMedianMs: Object.fromEntries(names.map((name) => [name, median(firstCreate[name])])),
       vsDockerRun: m.factory / m.dockerRun,
       vsCompose: m.factory / m.compose,
       runningVsDockerRun: m.factoryRunning / m.dockerRun,
@@ -98,6 +103,11 @@ try {
   await bench.cleanup();
 }
 
+const firsts = results.map(
+  (r) =>
+    `| ${r.slots} | ${seconds(r.firstCreateMedianMs.factory)} | ${seconds(r.firstCreateMedianMs.factoryRunning)} | ` +
+    `${seconds(r.firstCreateMedianMs.dockerRun)} | ${seconds(r.firstCreateMedianMs.compose)} |`,
+);
 const rows = results.flatMap((r) => [
   `| ${r.slots} | factory start --slots ${r.slots} | ${seconds(r.medianMs.factory)} | ${seconds(r.medianMs.dockerRun)} | ${seconds(r.medianMs.compose)} | ` +
     `${r.vsDockerRun.toFixed(2)}× | ${r.vsCompose.toFixed(2)}× |`,
@@ -112,6 +122,12 @@ await report(
     '| N | factory | factory time | docker run -d, 8 in parallel | docker-compose --scale | vs docker run | vs compose |',
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
+    '',
+    'First container made after (median): what getting started costs each',
+    '',
+    '| N | factory start | running factory | docker run | docker-compose |',
+    '| --- | --- | --- | --- | --- |',
+    ...firsts,
   ].join('\n'),
   { target: 'factory / docker run ≤ 1.0; factory faster than docker-compose', results },
 );

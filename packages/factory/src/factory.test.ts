@@ -88,7 +88,7 @@ describe('Factory: filling', () => {
     expect(seen['action-failed']).toEqual([]);
   });
 
-  it('renders each slot’s pilot directory before making its container, and mounts it', async () => {
+  it('renders each slot’s pilot directory (while its container is made, before it starts), and mounts it', async () => {
     await startFactory({ slots: 2 });
     expect([...slotDirs.prepared.keys()].sort()).toEqual([0, 1]);
     expect(slotDirs.prepared.get(1)!.map((f) => f.path)).toContain(ENTRYPOINT);
@@ -135,6 +135,37 @@ describe('Factory: filling', () => {
     await startFactory({ slots: 4, indexLimit: 2 });
     await tick();
     expect(runningSlots()).toEqual([0, 1]);
+  });
+});
+
+describe('Factory: passes while actions are in flight', () => {
+  const SETTLE = 250;
+
+  it('folds the ends of a fill’s creates into one pass per settle interval, and passes at once after the last', async () => {
+    runtime.createLatencyMs = 100; // 8 slots, 2 at a time: creates end at 100, 200, 300 and 400 ms
+    makeFactory({ slots: 8, concurrency: 2, settleMs: SETTLE });
+    await factory.start();
+    await clock.advance(DEBOUNCE); // the pass the events stream's connection asks for
+    runtime.calls.length = 0;
+    await clock.advance(400 - DEBOUNCE);
+    expect(runningSlots()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    // One pass woken by the first ends (at 100 + 250 ms), none for each of the other ends and their engine events.
+    expect(runtime.callsOf('list')).toHaveLength(1);
+    await clock.advance(DEBOUNCE);
+    expect(runtime.callsOf('list')).toHaveLength(2);
+    expect(factory.summary()).toMatchObject({ running: 8, starting: 0 });
+  });
+
+  it('still acts on an exit after the debounce while creates are in flight', async () => {
+    runtime.createLatencyMs = 100;
+    makeFactory({ slots: 4, concurrency: 1, settleMs: SETTLE });
+    await factory.start();
+    await clock.advance(100); // slot 0 runs; slot 1 is being made
+    const first = onSlot(0);
+    runtime.exit(first.id, 1);
+    await clock.advance(DEBOUNCE + 1);
+    expect(seen['slot-exited'].map(([e]) => e.id)).toEqual([first.id]);
+    await clock.advance(1_000); // the creates still in flight end: close() waits for them
   });
 });
 

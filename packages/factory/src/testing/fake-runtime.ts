@@ -80,6 +80,9 @@ export class FakeRuntime implements SlotRuntime {
     };
   }
 
+  /** How long each create takes on the fake clock (an engine under load), 0 for at once. */
+  createLatencyMs = 0;
+
   /** createAndStart() calls wait until release() is called (a slow engine: creates stay in flight). */
   holdCreates(): () => void {
     let release!: () => void;
@@ -187,6 +190,7 @@ export class FakeRuntime implements SlotRuntime {
     const name = options.name ?? '';
     this.calls.push(`create:${name}`);
     await this.createsHeld?.promise;
+    if (this.createLatencyMs) await new Promise<void>((resolve) => this.clock.setTimeout(() => resolve(), this.createLatencyMs));
     const failure = this.createFailures.shift();
     if (failure) throw failure;
     if ([...this.containers.values()].some((c) => c.name === name)) {
