@@ -1,5 +1,5 @@
-// The installed command is one bundled file (packages/factory/scripts/bundle.mjs): it must start without reading
-// node_modules, and the dockerode parts left out of it must still work when a site uses them.
+// The installed command runs one bundled file through a code cache (packages/factory/scripts/bundle.mjs): it must
+// start without reading node_modules, and the dockerode parts left out of it must still work when a site uses them.
 import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -35,10 +35,15 @@ async function runBin(args: string[], env: Record<string, string> = {}) {
 
 describe('the bundled docker-cernvm-factory command', () => {
   it('is the package’s bin, and starts without loading anything from node_modules', async () => {
-    expect(FACTORY_BIN).toMatch(/packages\/factory\/dist\/docker-cernvm-factory\.mjs$/);
+    expect(FACTORY_BIN).toMatch(/packages\/factory\/bin\/docker-cernvm-factory\.mjs$/);
     const { code, stderr, loaded } = await runBin(['start', '--slots', 'x']);
     expect({ code, stderr }).toEqual({ code: 2, stderr: 'error: --slots: expected a whole number of slots\n' });
     expect(loaded).toEqual([]);
+  });
+
+  it('runs through the code cache the build made, with the node flags of its #! line', async () => {
+    const { code, stderr } = await runBin(['start', '--slots', 'x'], { DOCKER_CERNVM_FACTORY_CODE_CACHE: 'report' });
+    expect({ code, stderr }).toEqual({ code: 2, stderr: 'code cache: used\nerror: --slots: expected a whole number of slots\n' });
   });
 
   it('loads ssh2 only for an ssh:// engine, and then reaches it', async () => {

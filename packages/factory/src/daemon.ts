@@ -76,15 +76,12 @@ const RESTART_KEYS = [
  */
 export async function runDaemon(context: CliContext, options: DaemonOptions): Promise<void> {
   const { io, clock, signals } = context;
-  const metrics = new FactoryMetrics(() => clock.now());
-  const runtime = context.runtime(metrics.countRequest);
-  // The engine's facts (two read-only requests) come while the configuration is read: both stand before the first
-  // container. A bad configuration is still the error reported, and the engine is not asked to change anything.
-  const factsAsked = runtime.facts();
-  factsAsked.catch(() => undefined);
+  // The configuration first: bad input is refused before the engine is even asked.
   let config = await loadFactoryConfig(options.layers);
   const logger: Logger = createLogger(config.logFormat, io.stderr);
-  const facts = await factsAsked;
+  const metrics = new FactoryMetrics(() => clock.now());
+  const runtime = context.runtime(metrics.countRequest);
+  const facts = await runtime.facts();
   const mounter = context.mounter({ cvmfsDir: config.cvmfsDir });
   const host = context.mountHost();
   const { template, indexLimit } = await prepare(config, facts, runtime, mounter, host);

@@ -1,13 +1,12 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
-// A 1 MB young generation: the daemon allocates little per pass, and V8's default sizing held its RSS near 117 MB
-// at 64 slots against 86 MB with this (bench/steady.mjs); CPU stayed the same.
+// The command's entry: run unbundled (node dist/cli/bin.js) or, as installed, bundled into one file that
+// bin/docker-cernvm-factory.mjs loads (scripts/bundle.mjs). No top-level await: the bundle is CommonJS.
 import { createMounter } from '@docker-cernvm/mounter';
 import { SystemMountHost } from '@docker-cernvm/pilot';
 import { systemClock } from '../clock.js';
 import { DockerodeRuntime } from '../docker-runtime.js';
 import { runCli } from './main.js';
 
-process.exitCode = await runCli(process.argv.slice(2), {
+void runCli(process.argv.slice(2), {
   io: {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
@@ -20,4 +19,6 @@ process.exitCode = await runCli(process.argv.slice(2), {
   clock: systemClock,
   signals: process,
   exitNow: (code) => process.exit(code),
+}).then((code) => {
+  process.exitCode = code;
 });

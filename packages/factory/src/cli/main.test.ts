@@ -134,6 +134,7 @@ describe('runCli: bad input', () => {
     context = { ...context, env: { DOCKER_CERNVM_FACTORY_SLOTS: 'many' } };
     expect(await runCli(start(), context)).toBe(EXIT_USAGE);
     expect(err).toBe('error: DOCKER_CERNVM_FACTORY_SLOTS: expected a whole number of slots\n');
+    expect(runtime.calls).toEqual([]); // refused before the engine is asked anything
   });
 
   it('refuses a bad config file, naming it and the key', async () => {
@@ -141,6 +142,7 @@ describe('runCli: bad input', () => {
     await writeFile(file, 'slots: 2\npilot:\n  bogus: 1\n');
     expect(await runCli(start('--config', file), context)).toBe(EXIT_USAGE);
     expect(err).toBe(`error: ${file}: unknown key "pilot.bogus"\n`);
+    expect(runtime.calls).toEqual([]);
   });
 
   it('refuses a mount source on a private mount with rslave, saying what to run', async () => {
