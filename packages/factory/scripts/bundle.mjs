@@ -1,5 +1,5 @@
 // Bundles the factory's command into one CommonJS file, dist/docker-cernvm-factory.cjs, and makes the V8 code cache
-// that the package's bin (bin/docker-cernvm-factory.mjs) loads it with.
+// that the package's bin (bin/docker-cernvm-factory.cjs) loads it with.
 //
 // Why: unbundled, node resolves, reads and compiles about 600 modules before the factory makes its first
 // container; that took 0.6-1.0 s of `start --slots 16` (bench/fill.mjs), more than the fill itself. One file of
@@ -20,7 +20,7 @@ import { build } from 'esbuild';
 
 const packageDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const outfile = path.join(packageDir, 'dist', 'docker-cernvm-factory.cjs');
-const bin = path.join(packageDir, 'bin', 'docker-cernvm-factory.mjs');
+const bin = path.join(packageDir, 'bin', 'docker-cernvm-factory.cjs');
 const require = createRequire(path.join(packageDir, 'package.json'));
 
 /**

@@ -121,7 +121,14 @@ export class DockerodeRuntime implements SlotRuntime {
   async createAndStart(options: ContainerCreateOptions, ready: Promise<unknown> = Promise.resolve()): Promise<string> {
     ready.catch(() => undefined); // observed now: when the create fails first, that is the error to report
     this.count('container_create');
-    const container = await this.docker.createContainer(options);
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer(options);
+    } catch (error) {
+      // Let the directory work finish before the caller retries, so two writes to a slot's directories never overlap.
+      await ready.catch(() => undefined);
+      throw error;
+    }
     try {
       await ready;
       this.count('container_start');

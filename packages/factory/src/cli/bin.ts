@@ -1,11 +1,13 @@
 // The command's entry: run unbundled (node dist/cli/bin.js) or, as installed, bundled into one file that
-// bin/docker-cernvm-factory.mjs loads (scripts/bundle.mjs). No top-level await: the bundle is CommonJS.
+// bin/docker-cernvm-factory.cjs loads (scripts/bundle.mjs). No top-level await: the bundle is CommonJS.
 import { createMounter } from '@docker-cernvm/mounter';
 import { SystemMountHost } from '@docker-cernvm/pilot';
 import { systemClock } from '../clock.js';
 import { DockerodeRuntime } from '../docker-runtime.js';
 import { runCli } from './main.js';
 
+// Until runCli settles, an uncaught failure must not look like success.
+process.exitCode = 1;
 void runCli(process.argv.slice(2), {
   io: {
     stdout: (text) => process.stdout.write(text),

@@ -1,5 +1,5 @@
 import { fakeMounter } from '../testing/fake-mounter.js';
-import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -218,6 +218,25 @@ describe('runCli: bad input', () => {
       await runCli(start('--slots', '1', '--no-pin', '--token-file', open), context);
       expect(err + out).not.toContain('very-secret-token');
     });
+  });
+});
+
+describe('runCli: help', () => {
+  // The factory skips yargs' help cache (main.ts): the help still comes out whole, and nothing is started.
+  it('prints the commands for --help and the options of start for start --help, exiting 0', async () => {
+    // yargs prints help with console.log.
+    const printed: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((text: unknown) => void printed.push(String(text)));
+    try {
+      expect(await runCli(['--help'], context)).toBe(EXIT_OK);
+      expect(await runCli(['start', '--help'], context)).toBe(EXIT_OK);
+    } finally {
+      log.mockRestore();
+    }
+    const [general, start] = printed;
+    expect(general).toMatch(/docker-cernvm-factory start .*\n.*docker-cernvm-factory scale <slots>/s);
+    expect(start).toMatch(/--slots[\s\S]*--token-file/);
+    expect({ err, calls: runtime.calls }).toEqual({ err: '', calls: [] });
   });
 });
 

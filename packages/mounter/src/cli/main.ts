@@ -43,6 +43,8 @@ export async function runCli(args: readonly string[], context: CliContext): Prom
     }, false)
     .demandCommand(1, 'name a command: register, mount, unmount-all, status, snapshots, setup-repo or prune')
     .strict()
+    // Messages in English whatever LANG says: the same words in logs, docs and tests, bundled or not.
+    .detectLocale(false)
     // A flag given twice means the last one, as in docker-cernvm-factory (`--tag a --tag b` is b, not a list).
     .parserConfiguration({ 'duplicate-arguments-array': false })
     .exitProcess(false)

@@ -40,6 +40,8 @@ export async function runCli(args: readonly string[], context: CliContext): Prom
     .command(started(runCommand(context, (code) => (exitCode = code))))
     .demandCommand(1, 'name a command: render or run')
     .strict()
+    // Messages in English whatever LANG says: the same words in logs, docs and tests, bundled or not.
+    .detectLocale(false)
     .exitProcess(false)
     .fail(false)
     .help()
