@@ -1,11 +1,14 @@
 // Fill: the time until N slots run, for `docker-cernvm-factory start --slots N` beside the two baselines the targets
 // name, in one run, rounds rotating which goes first, each from no containers. The factory is timed twice: from its
 // process start (`start --slots N`), and already running when told `scale N` (how a site's daemon fills):
-//   - `docker run -d` through the CLI, the same N containers, 8 in parallel (xargs -P 8);
-//   - `docker-compose up -d --scale slot=N` (Debian's docker-compose 1.29), the same container settings.
+//   - `docker run -d` through the CLI, the same N containers, 8 in parallel (xargs -P 8): the slot's settings and its
+//     three binds (its /pilot directory, the token file read-only, its scratch directory), each slot its own;
+//   - `docker-compose up -d --scale slot=N` (Debian's docker-compose 1.29), the same settings and binds (one set of
+//     directories for all: compose cannot give each replica its own);
+//   - and, as a reference only, `docker run -d` of bare containers (no binds), the baseline of earlier reports.
 // "Run" is the engine's own start event for the Nth container. Ratios are of medians within this run.
 // Run as root with a Docker engine, after `npm run build`: `node bench/fill.mjs` (SLOTS=16,64 ROUNDS=3).
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BenchFactory, EngineEvents, median, prepareBench, removeFactoryContainers, report, run, seconds } from './lib.mjs';
@@ -16,11 +19,19 @@ const label = 'org.docker-cernvm.bench=fill';
 const factoryName = 'dcvm-bench-fill';
 
 const bench = await prepareBench('fill');
+// What the factory's slots bind (template.ts): /pilot, the pool token read-only inside it, and the scratch directory.
+// The baselines' directories are made before their clock starts; the factory writes its own while it fills.
+const slotsMax = Math.max(...sizes);
+const binds = (i) => [`${bench.dir}/run/pilot-${i}:/pilot`, `${bench.tokenFile}:/pilot/tokens.d/pool.token:ro`, `${bench.dir}/run/scratch-${i}:/scratch`];
+await Promise.all(
+  Array.from({ length: slotsMax }, (_, i) => [mkdir(`${bench.dir}/run/pilot-${i}/tokens.d`, { recursive: true }), mkdir(`${bench.dir}/run/scratch-${i}`, { recursive: true })]).flat(),
+);
 const compose = path.join(bench.dir, 'docker-compose.yml');
-// The same settings as the factory's slots: host network, an init, 64 MB, the slot image's own command.
+// The same settings as the factory's slots: host network, an init, 64 MB without swap, the image's own command.
 await writeFile(
   compose,
-  `version: "2.4"\nservices:\n  slot:\n    image: ${bench.image}\n    network_mode: host\n    init: true\n    mem_limit: 64m\n    labels:\n      - ${label}\n`,
+  `version: "2.4"\nservices:\n  slot:\n    image: ${bench.image}\n    network_mode: host\n    init: true\n    mem_limit: 64m\n    memswap_limit: 64m\n` +
+    `    volumes:\n${binds(0).map((b) => `      - ${b}\n`).join('')}    labels:\n      - ${label}\n`,
 );
 const events = await EngineEvents.open(label);
 const factoryEvents = await EngineEvents.open(`org.docker-cernvm.factory=${factoryName}`);
@@ -30,6 +41,13 @@ async function removeAll() {
   const ids = stdout.split('\n').filter(Boolean);
   if (ids.length) await run('docker', ['rm', '-f', ...ids]);
   await removeFactoryContainers(factoryName);
+}
+
+async function dockerRunOf(n, settings) {
+  const started = performance.now();
+  const script = `seq 0 ${n - 1} | xargs -P 8 -I{} docker run -d --network host --init ${settings} --label ${label} --name dcvm-bench-run-{} ${bench.image} >/dev/null`;
+  await run('bash', ['-c', script]);
+  return [(await events.nth('start', n, started)) - started, (await events.nth('create', 1, started)) - started];
 }
 
 const contenders = {
@@ -51,10 +69,11 @@ const contenders = {
     return [at - started, (await factoryEvents.nth('create', 1, started)) - started];
   },
   async dockerRun(n) {
-    const started = performance.now();
-    const script = `seq 0 ${n - 1} | xargs -P 8 -I{} docker run -d --network host --init --memory 64m --label ${label} --name dcvm-bench-run-{} ${bench.image} >/dev/null`;
-    await run('bash', ['-c', script]);
-    return [(await events.nth('start', n, started)) - started, (await events.nth('create', 1, started)) - started];
+    const volumes = binds('{}').map((b) => `-v ${b}`).join(' ');
+    return dockerRunOf(n, `--memory 64m --memory-swap 64m ${volumes}`);
+  },
+  async dockerRunBare(n) {
+    return dockerRunOf(n, '--memory 64m');
   },
   async compose(n) {
     const started = performance.now();
@@ -68,9 +87,9 @@ const contenders = {
 const results = [];
 try {
   for (const n of sizes) {
-    const samples = { factory: [], factoryRunning: [], dockerRun: [], compose: [] };
-    const firstCreate = { factory: [], factoryRunning: [], dockerRun: [], compose: [] };
     const names = Object.keys(contenders);
+    const samples = Object.fromEntries(names.map((name) => [name, []]));
+    const firstCreate = Object.fromEntries(names.map((name) => [name, []]));
     for (let round = 0; round < rounds; round += 1) {
       // Rotate which goes first, so none always meets a warmer engine.
       const order = names.map((_, i) => names[(i + round) % names.length]);
@@ -94,6 +113,8 @@ try {
       vsCompose: m.factory / m.compose,
       runningVsDockerRun: m.factoryRunning / m.dockerRun,
       runningVsCompose: m.factoryRunning / m.compose,
+      vsDockerRunBare: m.factory / m.dockerRunBare,
+      runningVsDockerRunBare: m.factoryRunning / m.dockerRunBare,
     });
   }
 } finally {
@@ -108,19 +129,25 @@ const firsts = results.map(
     `| ${r.slots} | ${seconds(r.firstCreateMedianMs.factory)} | ${seconds(r.firstCreateMedianMs.factoryRunning)} | ` +
     `${seconds(r.firstCreateMedianMs.dockerRun)} | ${seconds(r.firstCreateMedianMs.compose)} |`,
 );
-const rows = results.flatMap((r) => [
-  `| ${r.slots} | factory start --slots ${r.slots} | ${seconds(r.medianMs.factory)} | ${seconds(r.medianMs.dockerRun)} | ${seconds(r.medianMs.compose)} | ` +
-    `${r.vsDockerRun.toFixed(2)}× | ${r.vsCompose.toFixed(2)}× |`,
-  `| ${r.slots} | running factory, scale 0 → ${r.slots} | ${seconds(r.medianMs.factoryRunning)} | ${seconds(r.medianMs.dockerRun)} | ${seconds(r.medianMs.compose)} | ` +
-    `${r.runningVsDockerRun.toFixed(2)}× | ${r.runningVsCompose.toFixed(2)}× |`,
-]);
+const rows = results.flatMap((r) =>
+  [
+    [`factory start --slots ${r.slots}`, r.medianMs.factory],
+    [`running factory, scale 0 → ${r.slots}`, r.medianMs.factoryRunning],
+  ].map(
+    ([which, ms]) =>
+      `| ${r.slots} | ${which} | ${seconds(ms)} | ${seconds(r.medianMs.dockerRun)} | ${seconds(r.medianMs.compose)} | ` +
+      `${(ms / r.medianMs.dockerRun).toFixed(2)}× | ${(ms / r.medianMs.compose).toFixed(2)}× | ` +
+      `${seconds(r.medianMs.dockerRunBare)} | ${(ms / r.medianMs.dockerRunBare).toFixed(2)}× |`,
+  ),
+);
 await report(
   'fill',
   [
     `Fill: time until N slots run (median of ${rounds} rotating rounds; targets: ≤ 1.0× docker run, < 1.0× compose)`,
+    'The baselines make the same containers as the factory, binds included; bare docker run (no binds) is for reference.',
     '',
-    '| N | factory | factory time | docker run -d, 8 in parallel | docker-compose --scale | vs docker run | vs compose |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| N | factory | factory time | docker run -d, 8 in parallel | docker-compose --scale | vs docker run | vs compose | bare docker run | vs bare |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
     'First container made after (median): what getting started costs each',
