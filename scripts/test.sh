@@ -18,6 +18,9 @@ stop_engines() {
 }
 trap stop_engines EXIT
 ensure_engine
+# The engine started here is Debian 12's dockerd, on overlay2: the mounter's real test checks it got that store, as it
+# checks the containerd store on the second engine below. An engine that was already running may use either.
+if [ -n "$STARTED_DOCKERD_PID" ]; then export DOCKER_CERNVM_EXPECT_STORE=overlay2; fi
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
 # The HTCondor root the pool tests run (cached per machine; about a minute the first time). The tests build it

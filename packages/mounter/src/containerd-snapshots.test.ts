@@ -68,6 +68,14 @@ describe('ContainerdSnapshots', () => {
     expect(containerd.views.size).toBe(0);
   });
 
+  it('removes the view when ctr fails after containerd made it', async () => {
+    const { containerd, snapshots } = await setUp();
+    await containerd.commit(CHAIN);
+    containerd.failAfterView = 'ctr: signal: killed';
+    await expect(snapshots.directoryOf(LOCATION, CHAIN)).rejects.toMatchObject({ code: 'E_COMMAND_FAILED' });
+    expect(containerd.views.size).toBe(0);
+  });
+
   it('says what to install when ctr is missing', async () => {
     const { host, snapshots } = await setUp();
     host.containerd = undefined;

@@ -71,6 +71,8 @@ export class ContainerdSnapshots {
     try {
       output = await this.host.output(this.ctr, [...snapshots, 'view', '--mounts', key, chainId]);
     } catch (error) {
+      // ctr can fail after containerd made the view (killed by its timeout, say): take it back if it is there.
+      await this.host.run(this.ctr, [...snapshots, 'rm', key]).catch(() => undefined);
       throw this.explain(error, location, chainId);
     }
     try {

@@ -182,6 +182,22 @@ describe('runCli: bad input', () => {
     }
   });
 
+  it.each([
+    ['--mount /a /b', ['--mount', '/srv/a', '/srv/b']],
+    ['--mount=/a /b', ['--mount=/srv/a', '/srv/b']],
+    ['--mount /a --mount /b', ['--mount', '/srv/a', '--mount', '/srv/b']],
+  ])('binds every value of %s, as the parser reads it', async (_, mountArgs) => {
+    mountHost.existing.add('/srv/a').add('/srv/b');
+    const exit = runCli(start('--slots', '1', '--no-pin', ...mountArgs), context);
+    try {
+      await advanceUntil(() => runtime.running().length === 1, 'the pilot');
+      expect(runtime.running()[0]!.options.HostConfig?.Mounts?.map((m) => m.Source)).toEqual(['/srv/a', '/srv/b']);
+    } finally {
+      signals.emit('SIGTERM');
+      expect(await exit).toBe(EXIT_OK);
+    }
+  });
+
   describe('the pool token', () => {
     it('refuses one others can read', async () => {
       const open = path.join(tmp, 'open.token');

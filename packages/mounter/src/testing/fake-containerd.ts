@@ -13,6 +13,8 @@ export class FakeContainerd {
   readonly views = new Set<string>();
   /** What `view --mounts` prints instead of the real answer, to test odd output. */
   viewOutput: ((source: string) => string) | undefined;
+  /** Set: `view` makes the view, then fails (ctr killed by its timeout after containerd answered, say). */
+  failAfterView: string | undefined;
   private next = 1;
 
   constructor(
@@ -50,6 +52,7 @@ export class FakeContainerd {
       if (!source) throw new MounterError('E_COMMAND_FAILED', `ctr failed: parent snapshot ${parent} does not exist: not found`);
       if (this.views.has(key)) throw new MounterError('E_COMMAND_FAILED', `ctr failed: snapshot ${key}: already exists`);
       this.views.add(key);
+      if (this.failAfterView) throw new MounterError('E_COMMAND_FAILED', this.failAfterView);
       if (this.viewOutput) return this.viewOutput(source);
       return `${JSON.stringify([{ Type: 'bind', Source: source, Options: ['ro', 'rbind'] }], null, 4)}\n`;
     }

@@ -39,10 +39,18 @@ const DESCRIBE: Record<ScalarKey, string> = {
  */
 export function mountFlagsOf(args: readonly string[]): string[] {
   const mounts: string[] = [];
-  args.forEach((arg, index) => {
-    if (arg === '--mount' && index + 1 < args.length) mounts.push(args[index + 1]!);
-    else if (arg.startsWith('--mount=')) mounts.push(arg.slice('--mount='.length));
-  });
+  let taking = false;
+  for (const arg of args) {
+    if (arg === '--mount') taking = true;
+    else if (arg.startsWith('--mount=')) {
+      mounts.push(arg.slice('--mount='.length));
+      taking = true;
+    } else if (taking && !arg.startsWith('-')) {
+      // The words after it up to the next flag are its values too, as the parser reads an array flag
+      // (`--mount /a /b` binds both, as `docker-cernvm-pilot run` does).
+      mounts.push(arg);
+    } else taking = false;
+  }
   return mounts;
 }
 
