@@ -15,9 +15,12 @@
 # pivot_root inside a chroot: DOCKER_RAMDISK=true makes it chroot instead. A consequence to know: `docker exec`
 # on this engine lands in the host's root directory, not the container's (setns into the container's mount
 # namespace, whose root was never pivoted); the HTCondor pool suites exec into containers and stay on the main
-# engine, and test/support/engine.ts refuses an exec when DOCKER_CERNVM_ENGINE_ROOT names a chroot. There is no bridge (--bridge=none):
-# containers use the host network, and a build with a RUN step needs --network host. The host's /tmp is shared
-# into the root, so bind mounts of paths under /tmp mean the same directory to the engine as to the tests.
+# engine, and test/support/engine.ts runs a test's command in a slot with nsenter into its mount namespace and root
+# instead. There is no bridge (--bridge=none): containers use the host network, and a build with a RUN step needs
+# --network host. The host's /tmp is shared into the root, so bind mounts of paths under /tmp mean the same
+# directory to the engine as to the tests. The host's / is private here, so a mount made under /tmp after the start
+# would not reach the root: $SHARED_DIR is made a shared mount first, and its copy in the root follows it (tests
+# that mount under a slot's bound tree later keep their directories there: `env` prints DOCKER_CERNVM_SHARED_DIR).
 set -euo pipefail
 
 VERSION=trixie-docker26-v1
@@ -28,6 +31,7 @@ RUN_DIR=${DOCKER26_RUN_DIR:-/run/docker-cernvm-docker26}
 PID_FILE="$RUN_DIR/dockerd.pid"
 BINDS_FILE="$RUN_DIR/binds"
 LOG=${DOCKER26_LOG:-/tmp/docker-cernvm-docker26.log}
+SHARED_DIR=/tmp/docker-cernvm-shared
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -91,7 +95,7 @@ bind() {
 unbind_recorded() {
   [[ -f "$BINDS_FILE" ]] || return 0
   local target
-  # Newest first: the root itself was bound first and goes last.
+  # Newest first: the shared directory and the root itself were bound first and go last.
   tac "$BINDS_FILE" | while read -r target; do
     [[ -n "$target" ]] || continue
     mountpoint -q "$target" || continue
@@ -117,6 +121,10 @@ start() {
   # A run that died without stop may have left its binds: take back only those it recorded.
   unbind_recorded
   : >"$BINDS_FILE"
+  # A shared mount under /tmp, before /tmp is bound into the root: mounts made under it later show in the root too.
+  mkdir -p "$SHARED_DIR"
+  if ! mountpoint -q "$SHARED_DIR"; then bind --bind "$SHARED_DIR" "$SHARED_DIR"; fi
+  mount --make-shared "$SHARED_DIR"
   # The root is made a mount point of its own so that the binds below stay private to it.
   bind --bind "$ROOT" "$ROOT"
   mount --make-private "$ROOT"
@@ -184,6 +192,7 @@ case "${1:-}" in
   env)
     printf 'DOCKER_HOST=unix://%s\n' "$(socket)"
     printf 'DOCKER_CERNVM_ENGINE_ROOT=%s\n' "$ROOT"
+    printf 'DOCKER_CERNVM_SHARED_DIR=%s\n' "$SHARED_DIR"
     ;;
   root) build_root && printf '%s\n' "$ROOT" ;;
   status) running_pid >/dev/null ;;

@@ -94,6 +94,9 @@ describeEngine('slot mounts and scratch on a real Docker engine', () => {
       factory = undefined;
       await removeFactoryContainers(NAME);
       await rm(scratch, { recursive: true, force: true });
+      // A chrooted engine (scripts/docker26.sh) made its own copy in its root, which shares only /tmp with the host.
+      const engineRoot = process.env.DOCKER_CERNVM_ENGINE_ROOT;
+      if (engineRoot && engineRoot !== '/') await rm(path.join(engineRoot, scratch), { recursive: true, force: true });
     }
   });
 
@@ -119,6 +122,7 @@ describeEngine('slot mounts and scratch on a real Docker engine', () => {
     await writeFile(config, 'slots: 1\n');
     factory = startTestFactory(setup, undefined, ['--config', config]);
     const [first] = await runningSlots(1);
+    expect(await exec(first!, 'echo job-of-the-old-pilot > /scratch/output')).toMatchObject({ exitCode: 0 });
     await writeFile(config, `slots: 1\nmounts:\n  - source: ${repo}\n    target: ${TARGET}\n`);
     factory.signal('SIGHUP');
     const [second] = await runningSlots(1, (now) => now[0]!.id !== first!.id);
@@ -126,6 +130,8 @@ describeEngine('slot mounts and scratch on a real Docker engine', () => {
     expect(factory.logs().filter((l) => l.event === 'slot-draining')).toEqual([expect.objectContaining({ reason: 'template' })]);
     expect(factory.logs().find((l) => l.event === 'slot-exited')).toMatchObject({ reason: 'drained', code: 0 });
     expect(await exec(second!, `cat ${TARGET}/setup.sh`)).toMatchObject({ exitCode: 0 });
+    // The drained pilot's scratch went with it: the new one starts on an empty directory.
+    expect(await readdir(path.join(setup.dir, 'scratch', NAME, 'slot-0'))).toEqual([]);
   }, 90_000);
 
   describe('refuses a mount it cannot make: one line naming it, exit 2, nothing started', () => {

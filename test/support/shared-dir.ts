@@ -21,7 +21,8 @@ export interface SharedDir {
  * later. The test host's / is private, where Docker refuses rslave.
  */
 export async function sharedTempDir(): Promise<SharedDir> {
-  const dir = await mkdtemp(path.join(tmpdir(), TMP_PREFIX));
+  // Beside a chrooted engine, under the shared mount its start made (scripts/docker26.sh), which the engine follows.
+  const dir = await mkdtemp(path.join(process.env.DOCKER_CERNVM_SHARED_DIR ?? tmpdir(), TMP_PREFIX));
   await run('mount', ['--bind', dir, dir]);
   await run('mount', ['--make-rshared', dir]);
   return {
