@@ -218,9 +218,11 @@ describeEngine('docker-cernvm on a real Docker engine', () => {
   // The containerd store only: its layer is found through a temporary view, which must never outlive the lookup.
   // (ctr makes a view under a lease of its own, which it drops on exit: containerd then collects the view even when
   // the mounter was killed before removing it, so an orphan cannot be made here to test prune's cleanup with.)
-  (containerdStore ? it : it.skip)('leaves no temporary containerd view behind', async () => {
-    expect(await containerdViews()).toEqual([]);
-  });
+  if (containerdStore) {
+    it('leaves no temporary containerd view behind', async () => {
+      expect(await containerdViews()).toEqual([]);
+    });
+  }
 
   it('prunes the placeholders nothing uses', async () => {
     const result = await mounter.prune();
