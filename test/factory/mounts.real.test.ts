@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TMP_PREFIX } from '../support/cleanup.js';
-import { docker, execIn, realEngineAvailable } from '../support/engine.js';
+import { chrootedEngineRoot, docker, execIn, realEngineAvailable } from '../support/engine.js';
 import {
   type FactoryProcess,
   type SlotContainer,
@@ -95,8 +95,8 @@ describeEngine('slot mounts and scratch on a real Docker engine', () => {
       await removeFactoryContainers(NAME);
       await rm(scratch, { recursive: true, force: true });
       // A chrooted engine (scripts/docker26.sh) made its own copy in its root, which shares only /tmp with the host.
-      const engineRoot = process.env.DOCKER_CERNVM_ENGINE_ROOT;
-      if (engineRoot && engineRoot !== '/') await rm(path.join(engineRoot, scratch), { recursive: true, force: true });
+      const engineRoot = chrootedEngineRoot();
+      if (engineRoot) await rm(path.join(engineRoot, scratch), { recursive: true, force: true });
     }
   });
 

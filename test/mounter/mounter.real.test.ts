@@ -7,6 +7,7 @@ import path from 'node:path';
 import {
   type Mounter,
   MounterError,
+  VIEW_KEY_PREFIX,
   createMounter,
   describePair,
 } from '@docker-cernvm/mounter';
@@ -33,7 +34,6 @@ const describeEngine = engineUp ? describe : describe.skip;
 const containerdStore = engineUp && JSON.stringify((await docker.info()).DriverStatus ?? []).includes('io.containerd.snapshotter');
 const run = promisify(execFile);
 
-
 /** Everything an interrupted earlier run may have left: containers, binds, repository mounts, images, the helper. */
 async function cleanUp(mounter: Mounter): Promise<void> {
   await cleanUpTestMounts(mounter, BRANCH);
@@ -41,21 +41,16 @@ async function cleanUp(mounter: Mounter): Promise<void> {
   if (helper.includes(HELPER_MARK)) await rm(MOUNT_HELPER);
 }
 
-/** `ctr … snapshots <args>` against the engine's own containerd, as the mounter finds it. */
-async function ctrSnapshots(args: string[]): Promise<string> {
-  const mounter = createMounter();
-  const storage = (await mounter.status()).storage;
+/** The mounter's temporary views that the engine's own containerd holds now (found as the mounter finds it). */
+async function containerdViews(mounter: Mounter): Promise<string[]> {
+  const { storage } = await mounter.status();
   if (storage.store !== 'containerd' || !storage.containerdAddress) throw new Error(`expected the containerd store, got ${storage.store}`);
-  const { stdout } = await run('ctr', ['-a', storage.containerdAddress, '-n', storage.namespace, 'snapshots', '--snapshotter', storage.driver, ...args]);
-  return stdout;
-}
-
-/** The mounter's temporary views that containerd holds now. */
-async function containerdViews(): Promise<string[]> {
-  return (await ctrSnapshots(['ls']))
+  const snapshots = ['-a', storage.containerdAddress, '-n', storage.namespace, 'snapshots', '--snapshotter', storage.driver];
+  const { stdout } = await run('ctr', [...snapshots, 'ls']);
+  return stdout
     .split('\n')
     .map((line) => line.split(/\s+/)[0] ?? '')
-    .filter((key) => key.startsWith('docker-cernvm-view-'));
+    .filter((key) => key.startsWith(VIEW_KEY_PREFIX));
 }
 
 async function listTree(dir: string): Promise<string[]> {
@@ -220,7 +215,7 @@ describeEngine('docker-cernvm on a real Docker engine', () => {
   // the mounter was killed before removing it, so an orphan cannot be made here to test prune's cleanup with.)
   if (containerdStore) {
     it('leaves no temporary containerd view behind', async () => {
-      expect(await containerdViews()).toEqual([]);
+      expect(await containerdViews(mounter)).toEqual([]);
     });
   }
 

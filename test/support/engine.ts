@@ -62,12 +62,18 @@ function createTestContainer(image: string, command: string[], name?: string): P
   });
 }
 
+/** The root directory of a chrooted test engine (scripts/docker26.sh), or undefined for an engine in the host's root. */
+export function chrootedEngineRoot(): string | undefined {
+  const engineRoot = process.env.DOCKER_CERNVM_ENGINE_ROOT;
+  return engineRoot && engineRoot !== '/' ? engineRoot : undefined;
+}
+
 /** Runs a command in a running container (as `user`, default root) and returns its exit code and output. */
 export async function execIn(container: Dockerode.Container, command: string[], user = 'root'): Promise<RunOutput> {
   // On the chrooted test engine (scripts/docker26.sh) runc cannot pivot_root, and an exec lands in the host's root
   // directory instead of the container's: there the command runs through nsenter instead, as root.
-  const engineRoot = process.env.DOCKER_CERNVM_ENGINE_ROOT;
-  if (engineRoot && engineRoot !== '/') {
+  const engineRoot = chrootedEngineRoot();
+  if (engineRoot) {
     if (user !== 'root' && user !== '0') throw new Error(`on the engine chrooted in ${engineRoot} a command in a container runs only as root, not ${user}`);
     return enterContainer(container, command);
   }

@@ -32,3 +32,5 @@ export {
 } from './mounter.js';
 export { planSetupRepo, applySetupRepo, DEFAULT_SERVER_URL, DEFAULT_KEYS_URL, type SetupRepoPlan } from './setup-repo.js';
 export { createMounter, type CreateMounterOptions } from './create-mounter.js';
+// The key prefix of the mounter's temporary containerd views, for tools that look for leftovers.
+export { VIEW_KEY_PREFIX } from './containerd-snapshots.js';
