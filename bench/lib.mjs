@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { FACTORY_BIN, FACTORY_NODE_FLAGS, controlRequest, removeFactoryContainers, slotContainers } from '../test/dist/support/factory-process.js';
+import { FACTORY_BIN, controlRequest, removeFactoryContainers, slotContainers } from '../test/dist/support/factory-process.js';
 import { buildSlotImage } from '../test/dist/support/slot-image.js';
 
 export const run = promisify(execFile);
@@ -34,8 +34,8 @@ export class BenchFactory {
     this.lines = [];
     this.waiters = [];
     this.child = spawn(
-      process.execPath,
-      [...FACTORY_NODE_FLAGS, FACTORY_BIN, 'start', '--name', name, '--slots', String(slots), '--image', bench.image, '--slot-command', 'image',
+      FACTORY_BIN,
+      ['start', '--name', name, '--slots', String(slots), '--image', bench.image, '--slot-command', 'image',
         '--token-file', bench.tokenFile, '--state-dir', path.join(bench.dir, 'state'), '--socket', this.socket,
         '--listen', '127.0.0.1:0', '--no-pin', '--memory-mb', '64', '--log-format', 'json', ...extra],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } },

@@ -3,31 +3,37 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { FACTORY_BIN, FACTORY_NODE_FLAGS } from '../support/factory-process.js';
+import { FACTORY_BIN } from '../support/factory-process.js';
 
 const run = promisify(execFile);
 
-/** Runs the command and returns its exit code, its stderr and every CommonJS file node loaded on the way. */
+/**
+ * Runs the command by its #! line and returns its exit code, its stderr, every CommonJS file node loaded on the way
+ * and the environment node ran it with.
+ */
 async function runBin(args: string[], env: Record<string, string> = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), 'docker-cernvm-bundle-'));
   try {
     const report = path.join(dir, 'loaded.cjs');
     await writeFile(
       report,
-      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(path.join(dir, 'loaded.json'))}, JSON.stringify(Object.keys(require.cache))));\n`,
+      `const env = { ...process.env };\n` +
+        `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(path.join(dir, 'loaded.json'))}, JSON.stringify({ loaded: Object.keys(require.cache), env })));\n`,
     );
-    const result = await run(process.execPath, ['--require', report, ...FACTORY_NODE_FLAGS, FACTORY_BIN, ...args], {
-      env: { ...process.env, ...env },
+    const result = await run(FACTORY_BIN, args, {
+      env: { ...process.env, NODE_OPTIONS: `--require ${report}`, ...env },
       timeout: 60_000,
     }).then(
       (r) => ({ code: 0, stderr: r.stderr }),
       (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
     );
-    const loaded = JSON.parse(await readFile(path.join(dir, 'loaded.json'), 'utf8')) as string[];
-    return { ...result, loaded: loaded.filter((file) => file !== report) };
+    const seen = JSON.parse(await readFile(path.join(dir, 'loaded.json'), 'utf8')) as { loaded: string[]; env: Record<string, string> };
+    return { ...result, loaded: seen.loaded.filter((file) => file !== report), env: seen.env };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -64,5 +70,52 @@ describe('the bundled docker-cernvm-factory command', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('an engine over TLS whose CA only NODE_EXTRA_CA_CERTS names', () => {
+    // The launcher keeps node from parsing NODE_EXTRA_CA_CERTS at start (it costs 75-100 ms here); the factory hands
+    // that bundle to such an engine itself (src/engine-client.ts). The engine here is a TLS server on 127.0.0.1 with a
+    // self-signed certificate: it notes each request and answers 500, so the factory stops right after its first ones.
+    async function withTlsEngine(test: (engine: { port: number; ca: string; dir: string; requests: string[] }) => Promise<void>) {
+      const dir = await mkdtemp(path.join(tmpdir(), 'docker-cernvm-bundle-tls-'));
+      const [key, ca] = [path.join(dir, 'key.pem'), path.join(dir, 'ca.pem')];
+      await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+        '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', ca]);
+      const requests: string[] = [];
+      const server = createServer({ key: await readFile(key), cert: await readFile(ca) }, (request, response) => {
+        requests.push(`${request.method} ${request.url}`);
+        response.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"test engine: no engine here"}');
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        await writeFile(path.join(dir, 'pool.token'), 'x\n', { mode: 0o600 });
+        await test({ port: (server.address() as AddressInfo).port, ca, dir, requests });
+      } finally {
+        server.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+
+    const startArgs = (dir: string) => ['start', '--name', 'dcvm-test-bundle-tls', '--slots', '0', '--token-file', path.join(dir, 'pool.token'),
+      '--state-dir', dir, '--socket', path.join(dir, 's.sock'), '--listen', 'none'];
+    const tlsEnv = (port: number) => ({ DOCKER_HOST: `tcp://127.0.0.1:${port}`, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '' });
+
+    it('is trusted, while node starts without parsing that bundle', async () => {
+      await withTlsEngine(async ({ port, ca, dir, requests }) => {
+        const { code, stderr, env } = await runBin(startArgs(dir), { ...tlsEnv(port), NODE_EXTRA_CA_CERTS: ca });
+        expect(env.NODE_EXTRA_CA_CERTS).toBeUndefined();
+        expect(env.DOCKER_CERNVM_EXTRA_CA_CERTS).toBe(ca);
+        expect(requests).toContain('GET /info');
+        expect({ code, stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/test engine: no engine here/) });
+      });
+    });
+
+    it('is refused without that bundle: the test engine’s certificate is not trusted by default', async () => {
+      await withTlsEngine(async ({ port, dir, requests }) => {
+        const { code, stderr } = await runBin(startArgs(dir), { ...tlsEnv(port), NODE_EXTRA_CA_CERTS: '' });
+        expect(requests).toEqual([]);
+        expect({ code, stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/self[- ]signed certificate/) });
+      });
+    });
   });
 });

@@ -4,6 +4,7 @@ import { createMounter } from '@docker-cernvm/mounter';
 import { SystemMountHost } from '@docker-cernvm/pilot';
 import { systemClock } from '../clock.js';
 import { DockerodeRuntime } from '../docker-runtime.js';
+import { engineClient } from '../engine-client.js';
 import { runCli } from './main.js';
 
 // Until runCli settles, an uncaught failure must not look like success.
@@ -15,8 +16,8 @@ void runCli(process.argv.slice(2), {
     isTerminal: process.stderr.isTTY === true,
   },
   env: process.env,
-  runtime: (count) => new DockerodeRuntime(undefined, count),
-  mounter: ({ cvmfsDir }) => createMounter({ paths: { cvmfsDir } }),
+  runtime: (count) => new DockerodeRuntime(engineClient(), count),
+  mounter: ({ cvmfsDir }) => createMounter({ paths: { cvmfsDir }, docker: engineClient() }),
   mountHost: () => new SystemMountHost(),
   clock: systemClock,
   signals: process,

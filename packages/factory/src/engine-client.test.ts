@@ -1,0 +1,61 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { rootCertificates } from 'node:tls';
+import Docker from 'dockerode';
+import { EXTRA_CA_VARIABLE, engineClient } from './engine-client.js';
+
+const BUNDLE = '-----BEGIN CERTIFICATE-----\nsite CA\n-----END CERTIFICATE-----\n';
+
+async function withBundle(test: (file: string) => void): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'docker-cernvm-extra-ca-'));
+  try {
+    const file = path.join(dir, 'extra.pem');
+    await writeFile(file, BUNDLE);
+    test(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const caOf = (docker: Docker) => (docker.modem as { ca?: unknown }).ca;
+
+describe('engineClient', () => {
+  it('gives an engine over TLS without a CA of its own node’s roots and the moved bundle', async () => {
+    await withBundle((file) => {
+      const docker = engineClient({ [EXTRA_CA_VARIABLE]: file }, new Docker({ protocol: 'https', host: '127.0.0.1', port: 2376 }));
+      expect(caOf(docker)).toEqual([...rootCertificates, BUNDLE]);
+    });
+  });
+
+  it('leaves an engine with its own CA (DOCKER_CERT_PATH) as it is', async () => {
+    await withBundle((file) => {
+      const docker = engineClient({ [EXTRA_CA_VARIABLE]: file }, new Docker({ protocol: 'https', host: '127.0.0.1', port: 2376, ca: 'own CA' }));
+      expect(caOf(docker)).toBe('own CA');
+    });
+  });
+
+  it('neither reads the bundle nor sets a CA for a unix socket or plain HTTP', () => {
+    const missing = '/nonexistent/extra.pem';
+    expect(caOf(engineClient({ [EXTRA_CA_VARIABLE]: missing }, new Docker({ socketPath: '/var/run/docker.sock' })))).toBeUndefined();
+    expect(caOf(engineClient({ [EXTRA_CA_VARIABLE]: missing }, new Docker({ protocol: 'http', host: '127.0.0.1', port: 2375 })))).toBeUndefined();
+  });
+
+  it('sets nothing when there was no NODE_EXTRA_CA_CERTS (the launcher then moves an empty value)', () => {
+    for (const env of [{}, { [EXTRA_CA_VARIABLE]: '' }]) {
+      expect(caOf(engineClient(env, new Docker({ protocol: 'https', host: '127.0.0.1', port: 2376 })))).toBeUndefined();
+    }
+  });
+
+  it('warns of a bundle it cannot read and trusts node’s roots, as node does', () => {
+    const warnings: string[] = [];
+    const docker = engineClient(
+      { [EXTRA_CA_VARIABLE]: '/nonexistent/extra.pem' },
+      new Docker({ protocol: 'https', host: '127.0.0.1', port: 2376 }),
+      (message) => warnings.push(message),
+    );
+    expect(caOf(docker)).toBeUndefined();
+    expect(warnings).toEqual([expect.stringMatching(/^Ignoring extra certs from `\/nonexistent\/extra\.pem`, load failed: ENOENT/)]);
+  });
+});
