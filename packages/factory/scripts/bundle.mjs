@@ -11,7 +11,7 @@
 // time), and some read files beside themselves, which a bundle cannot. Each is replaced by a forwarder that requires
 // the real module from node_modules the first time it is used.
 import { execFile } from 'node:child_process';
-import { copyFile, readdir, rm } from 'node:fs/promises';
+import { copyFile, readFile, readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,18 +60,29 @@ const deferModules = {
   },
 };
 
-// string-width (yargs' help layout, twice: two versions) makes an Intl.Segmenter as it loads. Loading ICU's
-// break iterator took 30-50 ms of every start here (up to 0.1 s when its data is not in the page cache), yet only
-// --help and the usage of an unknown command ever measure text. In the bundle, a segmenter is made on first use.
-const LAZY_SEGMENTER = `class __LazySegmenter {
-  #args;
-  #real;
-  constructor(...args) { this.#args = args; }
-  #segmenter() { return (this.#real ??= new Intl.Segmenter(...this.#args)); }
-  segment(input) { return this.#segmenter().segment(input); }
-  resolvedOptions() { return this.#segmenter().resolvedOptions(); }
-  static supportedLocalesOf(...args) { return Intl.Segmenter.supportedLocalesOf(...args); }
-}`;
+// Modules kept in the bundle but evaluated at their first call: string-width (three copies, for yargs' help layout)
+// builds Unicode property regular expressions and an Intl.Segmenter as it loads, 30-50 ms of every start here, yet
+// only --help and the usage of an unknown command measure text. Each copy is replaced by a function that evaluates
+// the real module (the same file, loaded again under a suffix this plugin lets through) when first called.
+const LAZY = [{ file: /\/node_modules\/(?:.+\/)?string-width\/index\.js$/, exports: /^export default function stringWidth\(/m }];
+const LAZY_SUFFIX = '?evaluated-on-first-call';
+
+const lazyModules = {
+  name: 'lazy-modules',
+  setup(bundle) {
+    bundle.onLoad({ filter: /\.[cm]?js$/ }, async ({ path: file, suffix }) => {
+      const lazy = LAZY.find((l) => l.file.test(file));
+      if (!lazy) return undefined;
+      const source = await readFile(file, 'utf8');
+      // Only a module whose one export is a default function can be forwarded this way: an update that changes it
+      // must fail the build, not ship a broken forwarder.
+      if (!lazy.exports.test(source) || /^export (?!default function)/m.test(source)) throw new Error(`${file}: no longer one default function; review LAZY`);
+      if (suffix === LAZY_SUFFIX) return { contents: source, loader: 'js' };
+      const real = JSON.stringify(file + LAZY_SUFFIX);
+      return { contents: `export default function forwarder(...args) { return require(${real}).default.apply(this, args); }\n`, loader: 'js' };
+    });
+  },
+};
 
 await build({
   entryPoints: [path.join(packageDir, 'dist', 'cli', 'bin.js')],
@@ -81,16 +92,14 @@ await build({
   format: 'cjs',
   target: 'node20',
   logLevel: 'warning',
-  plugins: [deferModules],
+  plugins: [deferModules, lazyModules],
   // The ES modules inside (yargs, the pilot's entrypoint reader) find files by their own URL: the bundle's.
-  // Every `new Intl.Segmenter()` makes a LazySegmenter (below).
-  define: { 'import.meta.url': '__bundleUrl', 'Intl.Segmenter': '__LazySegmenter' },
+  define: { 'import.meta.url': '__bundleUrl' },
   banner: {
     js: [
       "const { createRequire: __createRequire } = require('node:module');",
       'const __bundleRequire = require;',
       "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;",
-      LAZY_SEGMENTER,
     ].join('\n'),
   },
 });

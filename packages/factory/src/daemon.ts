@@ -35,25 +35,41 @@ function checkPinning(slots: number, config: FactoryConfig, facts: EngineFacts):
   }
 }
 
-/** Everything checked before a slot is made from this configuration: pinning, token, image, pilot options. */
+/**
+ * Everything checked before a slot is made from this configuration: pinning, token, image, pilot options, mount
+ * sources. The engine's facts, the token and the image are awaited together, since each waits on something else (the
+ * engine, the disk) and the first container waits on all of them; a failure is still reported in this order: engine,
+ * pinning, token, image.
+ */
 async function prepare(
   config: FactoryConfig,
-  facts: EngineFacts,
+  engineFacts: Promise<EngineFacts>,
   runtime: SlotRuntime,
   mounter: FollowMounter,
   host: MountHost,
-): Promise<{ template: SlotTemplate; indexLimit: number }> {
+): Promise<{ facts: EngineFacts; template: SlotTemplate; indexLimit: number }> {
+  const [engine, token, image] = await Promise.allSettled([
+    engineFacts,
+    checkHostToken(config.tokenFile),
+    checkSlotImage(config.image, mounter, (ref) => runtime.imageExists(ref)),
+  ]);
+  const facts = outcome(engine);
   checkPinning(config.slots, config, facts);
-  await checkHostToken(config.tokenFile);
-  const image = await checkSlotImage(config.image, mounter, (ref) => runtime.imageExists(ref));
-  const template = templateOf(config, image.cernvmVersion);
+  outcome(token);
+  const template = templateOf(config, outcome(image).cernvmVersion);
   slotPilotOptions(template, config.name, 0); // every slot's pilot options are valid before anything is made
   // Every mount source exists and can propagate, and none shows the token or the slots' own directories to jobs.
   await checkMountSources(host, {
     mounts: template.mounts,
     protectedPaths: [config.tokenFile, path.join(config.stateDir, config.name), path.join(config.scratchDir, config.name)],
   });
-  return { template, indexLimit: config.pin ? Math.floor(facts.cpus / config.coresPerSlot) : Number.POSITIVE_INFINITY };
+  return { facts, template, indexLimit: config.pin ? Math.floor(facts.cpus / config.coresPerSlot) : Number.POSITIVE_INFINITY };
+}
+
+/** The value a settled promise kept, or the error it failed with. */
+function outcome<T>(settled: PromiseSettledResult<T>): T {
+  if (settled.status === 'rejected') throw settled.reason;
+  return settled.value;
 }
 
 /** Keys a reload cannot change in a running factory: they name where it lives. */
@@ -81,10 +97,9 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   const logger: Logger = createLogger(config.logFormat, io.stderr);
   const metrics = new FactoryMetrics(() => clock.now());
   const runtime = context.runtime(metrics.countRequest);
-  const facts = await runtime.facts();
   const mounter = context.mounter({ cvmfsDir: config.cvmfsDir });
   const host = context.mountHost();
-  const { template, indexLimit } = await prepare(config, facts, runtime, mounter, host);
+  const { facts, template, indexLimit } = await prepare(config, runtime.facts(), runtime, mounter, host);
 
   const factory = new Factory({
     name: config.name,
@@ -106,7 +121,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     for (const key of RESTART_KEYS) {
       if (next[key] !== config[key]) logger.log('warn', 'reload-ignored', { key, reason: 'takes effect at the next start' });
     }
-    const prepared = await prepare({ ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig, facts, runtime, mounter, host);
+    const prepared = await prepare({ ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig, Promise.resolve(facts), runtime, mounter, host);
     config = { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig;
     factory.setTemplate(prepared.template, prepared.indexLimit);
     factory.setSlots(next.slots);

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Agent } from 'node:http';
 import { rootCertificates } from 'node:tls';
 import Docker from 'dockerode';
 import { EXTRA_CA_VARIABLE, engineClient } from './engine-client.js';
@@ -57,5 +58,19 @@ describe('engineClient', () => {
     );
     expect(caOf(docker)).toBeUndefined();
     expect(warnings).toEqual([expect.stringMatching(/^Ignoring extra certs from `\/nonexistent\/extra\.pem`, load failed: ENOENT/)]);
+  });
+
+  it('gives a unix socket or plain HTTP engine an agent that works out no TLS server name, and keeps its connections', () => {
+    for (const docker of [new Docker({ socketPath: '/var/run/docker.sock' }), new Docker({ protocol: 'http', host: '127.0.0.1', port: 2375 })]) {
+      const agent = (engineClient({}, docker).modem as { agent?: Agent & { options: Record<string, unknown> } }).agent;
+      expect(agent).toBeInstanceOf(Agent);
+      expect(agent?.options).toMatchObject({ keepAlive: true, servername: '' });
+    }
+  });
+
+  it('leaves the agent of a TLS engine, and an agent already given, as they are', () => {
+    expect((engineClient({}, new Docker({ protocol: 'https', host: '127.0.0.1', port: 2376 })).modem as { agent?: unknown }).agent).toBeUndefined();
+    const own = new Agent();
+    expect((engineClient({}, new Docker({ socketPath: '/var/run/docker.sock', agent: own })).modem as { agent?: unknown }).agent).toBe(own);
   });
 });

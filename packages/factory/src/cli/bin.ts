@@ -2,6 +2,7 @@
 // bin/docker-cernvm-factory.cjs loads (scripts/bundle.mjs). No top-level await: the bundle is CommonJS.
 import { createMounter } from '@docker-cernvm/mounter';
 import { SystemMountHost } from '@docker-cernvm/pilot';
+import * as z from 'zod';
 import { systemClock } from '../clock.js';
 import { DockerodeRuntime } from '../docker-runtime.js';
 import { engineClient } from '../engine-client.js';
@@ -9,6 +10,9 @@ import { runCli } from './main.js';
 
 // Until runCli settles, an uncaught failure must not look like success.
 process.exitCode = 1;
+// zod compiles a fast path (new Function) for each object schema at its first parse: code the V8 cache cannot keep,
+// compiled anew at every start (half of the 6 ms the configuration took here), for schemas parsed a few times a day.
+z.config({ jitless: true });
 void runCli(process.argv.slice(2), {
   io: {
     stdout: (text) => process.stdout.write(text),
