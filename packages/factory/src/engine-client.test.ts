@@ -71,6 +71,6 @@ describe('engineClient', () => {
   it('leaves the agent of a TLS engine, and an agent already given, as they are', () => {
     expect((engineClient({}, new Docker({ protocol: 'https', host: '127.0.0.1', port: 2376 })).modem as { agent?: unknown }).agent).toBeUndefined();
     const own = new Agent();
-    expect((engineClient({}, new Docker({ socketPath: '/var/run/docker.sock', agent: own })).modem as { agent?: unknown }).agent).toBe(own);
+    expect((engineClient({}, new Docker({ socketPath: '/var/run/docker.sock', agent: own } as Docker.DockerOptions)).modem as { agent?: unknown }).agent).toBe(own);
   });
 });
