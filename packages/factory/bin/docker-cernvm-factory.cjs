@@ -18,10 +18,12 @@ const path = require('node:path');
 const vm = require('node:vm');
 
 const bundle = path.join(__dirname, '..', 'dist', 'docker-cernvm-factory.cjs');
-const source = readFileSync(bundle, 'utf8');
+const bytes = readFileSync(bundle);
 // V8 checks a cache against its own version and flags, but against the source only by length: the name carries
-// a hash of the source, so a cache never meets a bundle it was not made from.
-const cacheFile = `${bundle}.${createHash('sha256').update(source).digest('hex').slice(0, 16)}.v8cache`;
+// a hash of the source, so a cache never meets a bundle it was not made from. (The bytes: hashing the decoded text
+// would encode it again.)
+const cacheFile = `${bundle}.${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.v8cache`;
+const source = bytes.toString('utf8');
 // `make`: the build writes the cache after this run; `report`: say on stderr whether the cache was used (tests).
 const mode = process.env.DOCKER_CERNVM_FACTORY_CODE_CACHE;
 

@@ -182,22 +182,22 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
       )
     : undefined;
 
-  const control = await ControlServer.listen(socketPathOf(config.name, config.socket), handle);
-  let http: ObservationServer | undefined;
-  try {
-    if (config.listen !== 'none') {
-      const separator = config.listen.lastIndexOf(':');
-      http = await ObservationServer.listen(config.listen.slice(0, separator), Number(config.listen.slice(separator + 1)), {
-        metrics,
-        health,
-        status: statusOf,
-        refresh: () => factory.refreshHeartbeats(),
-      });
-    }
-  } catch (error) {
-    await control.close();
-    throw new FactoryError('E_BAD_OPTION', `--listen ${config.listen}: cannot listen there (${(error as Error).message})`);
+  const separator = config.listen.lastIndexOf(':');
+  const observers = { metrics, health, status: statusOf, refresh: () => factory.refreshHeartbeats() };
+  // Both at once. If both fail, the control socket's refusal (another factory answers there) is the one reported.
+  const [controlListening, httpListening] = await Promise.allSettled([
+    ControlServer.listen(socketPathOf(config.name, config.socket), handle),
+    config.listen === 'none'
+      ? undefined
+      : ObservationServer.listen(config.listen.slice(0, separator), Number(config.listen.slice(separator + 1)), observers),
+  ]);
+  if (controlListening.status === 'rejected' || httpListening.status === 'rejected') {
+    await Promise.all([controlListening, httpListening].map((listening) => (listening.status === 'fulfilled' ? listening.value?.close() : undefined)));
+    if (controlListening.status === 'rejected') throw controlListening.reason;
+    throw new FactoryError('E_BAD_OPTION', `--listen ${config.listen}: cannot listen there (${(httpListening as PromiseRejectedResult).reason.message})`);
   }
+  const control = controlListening.value;
+  const http = httpListening.value;
   logger.log('info', 'factory-starting', {
     name: config.name,
     slots: config.slots,
