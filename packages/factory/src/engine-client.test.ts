@@ -2,10 +2,12 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Agent } from 'node:http';
+import { Agent, request } from 'node:http';
+import { createServer } from 'node:net';
 import { rootCertificates } from 'node:tls';
+import { inspect } from 'node:util';
 import Docker from 'dockerode';
-import { EXTRA_CA_VARIABLE, engineClient } from './engine-client.js';
+import { EXTRA_CA_VARIABLE, EngineAgent, engineClient } from './engine-client.js';
 
 const BUNDLE = '-----BEGIN CERTIFICATE-----\nsite CA\n-----END CERTIFICATE-----\n';
 
@@ -72,5 +74,24 @@ describe('engineClient', () => {
     expect((engineClient({}, new Docker({ protocol: 'https', host: '127.0.0.1', port: 2376 })).modem as { agent?: unknown }).agent).toBeUndefined();
     const own = new Agent();
     expect((engineClient({}, new Docker({ socketPath: '/var/run/docker.sock', agent: own } as Docker.DockerOptions)).modem as { agent?: unknown }).agent).toBe(own);
+  });
+
+  it('shows its agent by name alone where docker-modem inspects each request (sockets and all, to any depth)', async () => {
+    const agent = (engineClient({}, new Docker({ socketPath: '/var/run/docker.sock' })).modem as { agent?: unknown }).agent as EngineAgent;
+    expect(agent).toBeInstanceOf(EngineAgent);
+    // What docker-modem does before every request, with an agent that holds a socket.
+    const dir = await mkdtemp(path.join(tmpdir(), 'docker-cernvm-agent-'));
+    const server = createServer((socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
+    await new Promise<void>((resolve) => server.listen(path.join(dir, 's.sock'), resolve));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        request({ socketPath: path.join(dir, 's.sock'), path: '/', agent }, (response) => response.resume().on('end', resolve)).on('error', reject).end();
+      });
+      expect(inspect({ path: '/info', agent }, { showHidden: true, depth: null })).toBe("{ path: '/info', agent: EngineAgent }");
+    } finally {
+      agent.destroy();
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Agent, type AgentOptions } from 'node:http';
+import { inspect } from 'node:util';
 import { rootCertificates } from 'node:tls';
 import Docker from 'dockerode';
 
@@ -8,6 +9,17 @@ import Docker from 'dockerode';
  * and parses that bundle, with its own roots, as every process starts (75-100 ms here, before the first container).
  */
 export const EXTRA_CA_VARIABLE = 'DOCKER_CERNVM_EXTRA_CA_CERTS';
+
+/**
+ * Node's agent, shown by its name alone: docker-modem inspects every request's options, the agent included, to any
+ * depth and with hidden properties, whether or not its debug output is on. Shown whole, an agent with a fill's
+ * sockets open is tens of kilobytes of text per request; that was most of the factory's CPU in a fill of 64.
+ */
+export class EngineAgent extends Agent {
+  [inspect.custom](): string {
+    return 'EngineAgent';
+  }
+}
 
 interface ModemSettings {
   protocol?: string;
@@ -32,7 +44,7 @@ export function engineClient(
 ): Docker {
   const modem = docker.modem as ModemSettings;
   const plain = modem.socketPath !== undefined || modem.protocol === 'http';
-  if (plain && modem.agent === undefined) modem.agent = new Agent({ keepAlive: true, servername: '' } as AgentOptions);
+  if (plain && modem.agent === undefined) modem.agent = new EngineAgent({ keepAlive: true, servername: '' } as AgentOptions);
   const extra = env[EXTRA_CA_VARIABLE];
   if (!extra || modem.protocol !== 'https' || modem.ca !== undefined) return docker;
   try {
