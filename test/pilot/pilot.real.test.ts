@@ -88,7 +88,7 @@ describePool('docker-cernvm-pilot in a real HTCondor pool', () => {
   async function watchHeartbeat(pilot: RunningPilot, check: (h: Heartbeat) => boolean, timeoutMs: number) {
     const seen: Heartbeat[] = [];
     const last = await waitFor(async () => {
-      const heartbeat = await heartbeatOf(pilot);
+      const heartbeat = heartbeatOf(pilot);
       if (heartbeat && seen.at(-1)?.epoch !== heartbeat.epoch) seen.push(heartbeat);
       return heartbeat && check(heartbeat) ? heartbeat : undefined;
     }, timeoutMs, 'the heartbeat');
@@ -209,7 +209,7 @@ describePool('docker-cernvm-pilot in a real HTCondor pool', () => {
     await waitFor(() => slotAd('idle'), 60_000, 'the idle slot in the collector');
     expect(await pilot.exit).toBe(0);
     expect(pilot.output()).toContain('idle limit');
-    expect(await heartbeatOf(pilot)).toMatchObject({ phase: 'exited' });
+    expect(heartbeatOf(pilot)).toMatchObject({ phase: 'exited' });
   }, 120_000);
 
   describe('a token that HTCondor would refuse stops the container before HTCondor starts', () => {
@@ -217,7 +217,7 @@ describePool('docker-cernvm-pilot in a real HTCondor pool', () => {
     async function runWithToken(name: string, tokenFile: string | undefined) {
       const options = checkPilotOptions({ collector: pool.collector, trustDomain: TRUST_DOMAIN, slotName: name });
       const dir = path.join(tmp, name);
-      await writePilotDir(dir, render(options));
+      writePilotDir(dir, render(options));
       const body = pilotContainerOptions({
         name: `docker-cernvm-test-pilot-${name}`,
         image: condor.image,

@@ -443,9 +443,10 @@ export class Factory {
         const hash = templateHash(template);
         const containerOptions = slotContainerOptions({ template, hash, factory: name, slot: action.slot, hostPilotDir, hostScratchDir, options });
         const files = render(options);
-        // Written while the engine makes the container, which reads neither: a fill's first containers do not wait
-        // on the disk. Nothing of this slot runs now (its index was free): what an earlier pilot's jobs left goes.
-        // Made last, once nothing above can throw, so the promise always has the runtime to observe it.
+        // The pilot directory is written at once (a millisecond: writePilotDir), the scratch emptied while the
+        // engine makes the container, which reads neither. Nothing of this slot runs now (its index was free): what
+        // an earlier pilot's jobs left goes. Made last, once nothing above can throw, so the promise always has the
+        // runtime to observe it.
         const ready = Promise.all([slotDirs.prepare(action.slot, files), slotDirs.emptyScratch(action.slot)]);
         const id = await runtime.createAndStart(containerOptions, ready);
         this.events.emit('slot-created', { slot: action.slot, id, durationMs: clock.now() - started });

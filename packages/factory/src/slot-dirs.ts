@@ -43,13 +43,13 @@ export class SlotDirs {
 
   async prepare(slot: number, files: readonly RenderedFile[]): Promise<string> {
     const dir = this.dirOf(slot);
-    await writePilotDir(dir, files);
+    writePilotDir(dir, files);
     return dir;
   }
 
   /** The slot's heartbeat, if it was written by a container started at or after `notBefore` (unix ms). */
   async heartbeat(slot: number, notBefore: number): Promise<Heartbeat | undefined> {
-    const heartbeat = await readHeartbeat(path.join(this.dirOf(slot), HEARTBEAT_FILE));
+    const heartbeat = readHeartbeat(path.join(this.dirOf(slot), HEARTBEAT_FILE));
     // The directory outlives containers: a heartbeat from the slot's previous pilot says nothing about this one.
     return heartbeat && heartbeat.startedEpoch * 1000 >= notBefore - 1000 ? heartbeat : undefined;
   }

@@ -116,7 +116,7 @@ describe('entrypoint.sh', () => {
 
   async function renderPilot(overrides: Partial<PilotOptionsInput> = {}): Promise<void> {
     const options = testOptions({ pilotDir: fixture.pilotDir, tokenFile: fixture.token, heartbeatSeconds: 1, ...overrides });
-    await writePilotDir(fixture.pilotDir, render(options));
+    writePilotDir(fixture.pilotDir, render(options));
   }
 
   async function writeToken(content: string, mode: number): Promise<void> {
@@ -152,7 +152,7 @@ describe('entrypoint.sh', () => {
 
   function heartbeatWhere(what: string, predicate: (heartbeat: Heartbeat) => boolean): Promise<Heartbeat> {
     return waitFor(what, async () => {
-      const heartbeat = await readHeartbeat(heartbeatPath());
+      const heartbeat = readHeartbeat(heartbeatPath());
       return heartbeat && predicate(heartbeat) ? heartbeat : undefined;
     });
   }
@@ -243,7 +243,7 @@ describe('entrypoint.sh', () => {
       await expect(pilot.exited).resolves.toBe(0);
       expect(await events()).toContain('master got TERM');
       expect(await events()).not.toContainEqual(expect.stringMatching(/^condor_off/));
-      expect((await readHeartbeat(heartbeatPath()))?.phase).toBe('exited');
+      expect(readHeartbeat(heartbeatPath())?.phase).toBe('exited');
       expect(await readdir(path.join(fixture.pilotDir, 'status'))).toEqual(['heartbeat.json']);
     },
     SLOW,
@@ -272,7 +272,7 @@ describe('entrypoint.sh', () => {
       const recorded = await events();
       expect(recorded).toContain('condor_off -peaceful -daemon startd');
       expect(recorded.indexOf('master got TERM')).toBeGreaterThan(recorded.indexOf('condor_off -peaceful -daemon startd'));
-      expect(await readHeartbeat(heartbeatPath())).toMatchObject({ phase: 'exited', drainReason: 'signal' });
+      expect(readHeartbeat(heartbeatPath())).toMatchObject({ phase: 'exited', drainReason: 'signal' });
       expect(pilot.stderr()).toMatch(/drained \(signal\): exiting 0/);
     },
     SLOW,
@@ -301,7 +301,7 @@ describe('entrypoint.sh', () => {
       const pilot = startPilot();
       await expect(pilot.exited).resolves.toBe(0);
       expect(await events()).toContain('condor_off -peaceful -daemon startd');
-      expect(await readHeartbeat(heartbeatPath())).toMatchObject({ phase: 'exited', drainReason: 'lifetime' });
+      expect(readHeartbeat(heartbeatPath())).toMatchObject({ phase: 'exited', drainReason: 'lifetime' });
     },
     SLOW,
   );
@@ -333,7 +333,7 @@ describe('entrypoint.sh', () => {
       const pilot = startPilot({ FAKE_MASTER_EXIT: '3' });
       await expect(pilot.exited).resolves.toBe(3);
       expect(pilot.stderr()).toMatch(/condor_master failed with exit code 3/);
-      expect((await readHeartbeat(heartbeatPath()))?.phase).toBe('exited');
+      expect(readHeartbeat(heartbeatPath())?.phase).toBe('exited');
     },
     SLOW,
   );

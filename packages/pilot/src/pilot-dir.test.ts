@@ -28,7 +28,7 @@ describe('writePilotDir', () => {
 
   it('writes every rendered file with its content and mode', async () => {
     const files = render(testOptions());
-    await writePilotDir(dir, files);
+    writePilotDir(dir, files);
     for (const file of files) {
       await expect(readFile(path.join(dir, file.path), 'utf8')).resolves.toBe(file.content);
       await expect(modeOf(path.join(dir, file.path))).resolves.toBe(file.mode);
@@ -37,7 +37,7 @@ describe('writePilotDir', () => {
   });
 
   it('creates status/ for the heartbeat and tokens.d/ (0700) for the token mount', async () => {
-    await writePilotDir(dir, render(testOptions()));
+    writePilotDir(dir, render(testOptions()));
     expect((await stat(path.join(dir, 'status'))).isDirectory()).toBe(true);
     await expect(modeOf(path.join(dir, 'tokens.d'))).resolves.toBe(0o700);
   });
@@ -45,46 +45,46 @@ describe('writePilotDir', () => {
   it('tightens an existing tokens.d to 0700', async () => {
     await mkdir(path.join(dir, 'tokens.d'), { recursive: true });
     await chmod(path.join(dir, 'tokens.d'), 0o755);
-    await writePilotDir(dir, render(testOptions()));
+    writePilotDir(dir, render(testOptions()));
     await expect(modeOf(path.join(dir, 'tokens.d'))).resolves.toBe(0o700);
   });
 
   it('removes a config.d snippet the new render no longer has, and keeps the rest', async () => {
-    await writePilotDir(dir, render(testOptions({ siteSnippets: [{ name: 'site', content: 'NUM_CPUS = 8\n' }] })));
+    writePilotDir(dir, render(testOptions({ siteSnippets: [{ name: 'site', content: 'NUM_CPUS = 8\n' }] })));
     expect(await readdir(path.join(dir, 'config.d'))).toContain('90-site-00-site.conf');
     const again = render(testOptions());
-    await writePilotDir(dir, again);
+    writePilotDir(dir, again);
     const wanted = again.filter((f) => f.path.startsWith('config.d/')).map((f) => path.basename(f.path));
     expect((await readdir(path.join(dir, 'config.d'))).sort()).toEqual(wanted.sort());
   });
 
   it('replaces changed files in place', async () => {
-    await writePilotDir(dir, render(testOptions({ cpus: 1 })));
-    await writePilotDir(dir, render(testOptions({ cpus: 2 })));
+    writePilotDir(dir, render(testOptions({ cpus: 1 })));
+    writePilotDir(dir, render(testOptions({ cpus: 2 })));
     await expect(readFile(path.join(dir, 'config.d', '30-slot.conf'), 'utf8')).resolves.toContain('NUM_CPUS = 2\n');
   });
 
   it('leaves only the rendered files and the two directories, no temp files', async () => {
     const files = render(testOptions({ attributes: { A: 1 } }));
-    await writePilotDir(dir, files);
-    await writePilotDir(dir, files);
+    writePilotDir(dir, files);
+    writePilotDir(dir, files);
     expect(await tree(dir)).toEqual(['config.d', 'status', 'tokens.d', ...files.map((f) => f.path)].sort());
   });
 
   it('leaves no temp file behind when a write fails', async () => {
-    await writePilotDir(dir, render(testOptions()));
+    writePilotDir(dir, render(testOptions()));
     // A directory where a file should go makes the rename fail after the temp file was written.
     await mkdir(path.join(dir, 'config.d', '99-blocked.conf', 'inside'), { recursive: true });
     const blocked: RenderedFile = { path: 'config.d/99-blocked.conf', content: 'A = 1\n', mode: 0o644 };
-    await expect(writePilotDir(dir, [blocked])).rejects.toThrow();
+    expect(() => writePilotDir(dir, [blocked])).toThrow();
     expect((await tree(dir)).filter((p) => p.includes('tmp'))).toEqual([]);
   });
 
   it('keeps the heartbeat and the token mount point when it renders again', async () => {
-    await writePilotDir(dir, render(testOptions()));
+    writePilotDir(dir, render(testOptions()));
     await writeFile(path.join(dir, 'status', 'heartbeat.json'), '{}');
     await writeFile(path.join(dir, 'tokens.d', 'pool.token'), '');
-    await writePilotDir(dir, render(testOptions()));
+    writePilotDir(dir, render(testOptions()));
     await expect(readFile(path.join(dir, 'status', 'heartbeat.json'), 'utf8')).resolves.toBe('{}');
     await expect(stat(path.join(dir, 'tokens.d', 'pool.token'))).resolves.toBeDefined();
   });

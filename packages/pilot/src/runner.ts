@@ -69,7 +69,7 @@ export class PilotRunner {
     if (await this.engine.containerExists(request.containerName)) {
       throw new PilotError('E_RUN_FAILED', `a container named ${request.containerName} exists already: remove it or pass --name`);
     }
-    await writePilotDir(request.workDir, render(request.options));
+    writePilotDir(request.workDir, render(request.options));
     const scratch = request.scratchRoot ? await emptyScratchDir(request.scratchRoot, request.options.slotName) : undefined;
     const id = await this.engine.create({
       name: request.containerName,

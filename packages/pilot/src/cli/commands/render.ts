@@ -23,7 +23,7 @@ export function renderCommand(context: CliContext): CommandModule<object, Render
       const options = await pilotOptionsFromArgs(argv);
       const files = render(options);
       const out = path.resolve(argv.out);
-      await writePilotDir(out, files);
+      writePilotDir(out, files);
       if (argv.json) return printJson(context.io, { dir: out, files: files.map((f) => f.path) });
       context.io.stderr(`rendered ${files.length} files for ${options.slotName} into ${out}\n`);
       for (const file of files) context.io.stdout(`${path.join(out, file.path)}\n`);
