@@ -24,7 +24,6 @@ export interface ExitDetails {
 export interface EngineFacts {
   cpus: number;
   memoryBytes: number;
-  apiVersion: string;
 }
 
 /** Counts calls by operation, for the metrics (Docker API requests by operation). */
@@ -66,10 +65,8 @@ export class DockerodeRuntime implements SlotRuntime {
 
   async facts(): Promise<EngineFacts> {
     this.count('info');
-    this.count('version');
-    // Both at once: they are the first requests of every start, ahead of the first container.
-    const [info, version] = await Promise.all([this.docker.info() as Promise<{ NCPU: number; MemTotal: number }>, this.docker.version()]);
-    return { cpus: info.NCPU, memoryBytes: info.MemTotal, apiVersion: version.ApiVersion };
+    const info = (await this.docker.info()) as { NCPU: number; MemTotal: number };
+    return { cpus: info.NCPU, memoryBytes: info.MemTotal };
   }
 
   async imageExists(ref: string): Promise<boolean> {

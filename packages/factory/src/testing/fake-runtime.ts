@@ -28,7 +28,7 @@ export function engineError(statusCode: number, message: string): Error {
 export class FakeRuntime implements SlotRuntime {
   readonly containers = new Map<string, FakeContainer>();
   readonly calls: string[] = [];
-  engineFacts: EngineFacts = { cpus: 2, memoryBytes: 8 * 1024 ** 3, apiVersion: '1.41' };
+  engineFacts: EngineFacts = { cpus: 2, memoryBytes: 8 * 1024 ** 3 };
   readonly images = new Set<string>(['cernvm:4']);
   /** Each create takes the next error, if any, and fails with it. */
   readonly createFailures: Error[] = [];
