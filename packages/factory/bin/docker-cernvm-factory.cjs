@@ -1,8 +1,7 @@
 #!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS DOCKER_CERNVM_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node --max-semi-space-size=1
 // docker-cernvm-factory as installed. It runs the bundled command (dist/docker-cernvm-factory.cjs, all of it in one
 // file: scripts/bundle.mjs) through the V8 code cache the build made beside it, so node neither parses nor compiles
-// what starting needs: 0.1 of the 0.5 s before a fill's first container (bench/fill.mjs). Without a usable cache
-// (another node, another build) it compiles as usual.
+// what starting needs (about 0.1 s here). Without a usable cache (another node, another build) it compiles as usual.
 // The #! line:
 // - NODE_EXTRA_CA_CERTS moves to DOCKER_CERNVM_EXTRA_CA_CERTS: node 20 parses that bundle and its own ~140 roots as
 //   every process starts, 75-100 ms here, before a line of this file runs. The factory's one TLS peer is a Docker

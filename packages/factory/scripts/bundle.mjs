@@ -61,7 +61,7 @@ const deferModules = {
 };
 
 // Modules kept in the bundle but evaluated at their first call: string-width (three copies, for yargs' help layout)
-// builds Unicode property regular expressions and an Intl.Segmenter as it loads, 30-50 ms of every start here, yet
+// builds Unicode property regular expressions and an Intl.Segmenter as it loads, 20-50 ms of every start here, yet
 // only --help and the usage of an unknown command measure text. Each copy is replaced by a function that evaluates
 // the real module (the same file, loaded again under a suffix this plugin lets through) when first called.
 const LAZY = [{ file: /\/node_modules\/(?:.+\/)?string-width\/index\.js$/, exports: /^export default function stringWidth\(/m }];
