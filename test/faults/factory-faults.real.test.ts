@@ -132,7 +132,7 @@ describeEngine(`the factory under faults on a real Docker engine (FAULT_SEED=${r
     const started = logs.filter((l) => l.event === 'slot-started').length;
     const exits = logs.filter((l) => l.event === 'slot-exited');
     expect(exits).toHaveLength(started);
-    expect(exits.every((l) => l.code === 0 && l.reason === 'drained')).toBe(true);
+    expect(exits.filter((l) => !(l.code === 0 && l.reason === 'drained'))).toEqual([]); // shown whole when one is not
     expect(await observe()).toEqual([]);
     console.log(`drain while filling: ${started} of 16 had started; all exited 0, none left`);
   }, 120_000);

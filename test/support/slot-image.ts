@@ -13,6 +13,11 @@ export const SLOT_IMAGE = 'docker-cernvm-test/slot:1';
  * /pilot/status every second; its state is Unclaimed unless the test writes another into /pilot/state.
  */
 const SLOT_SCRIPT = `#!/bin/sh
+# The traps come first, as in the real entrypoint: a drain sent the moment the container starts must not end it by
+# the signal's default action (exit 138) before they are set.
+DRAIN=
+trap 'DRAIN=1' USR1
+trap 'exit 0' TERM
 if [ -n "\${SLOT_CRASH:-}" ] || [ -e /pilot/crash ]; then echo "slot: crashing as asked" >&2; exit 1; fi
 STARTED=$(date +%s)
 PHASE=running
@@ -25,7 +30,7 @@ heartbeat() {
 }
 drain() { PHASE=draining; heartbeat; sleep "\${SLOT_DRAIN_SECONDS:-0}"; exit 0; }
 trap drain USR1
-trap 'exit 0' TERM
+[ -z "$DRAIN" ] || drain
 while :; do heartbeat; sleep 1 & wait $!; done
 `;
 

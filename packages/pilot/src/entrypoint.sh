@@ -136,6 +136,12 @@ tick() {
   write_heartbeat
 }
 
+# Caught from here on: a drain or stop that comes during the checks below (seconds of condor_config_val) is answered
+# once they are done, instead of ending the shell with the signal's default action.
+trap on_usr1 USR1
+trap on_term TERM INT
+trap on_quit QUIT
+
 require_commands
 [ "$$" = 1 ] && log "warning: running as PID 1; run the container with an init (docker run --init) so zombies are reaped"
 TOKEN_FILE=$(config_value PILOT_TOKEN_FILE) || refuse "PILOT_TOKEN_FILE is not set in $CONDOR_CONFIG: render the configuration again"
@@ -158,9 +164,16 @@ if [ "$(config_value PILOT_MEMORY_MB)" = auto ]; then
 fi
 mkdir -p "$STATUS_DIR" || refuse "cannot create $STATUS_DIR"
 
-trap on_usr1 USR1
-trap on_term TERM INT
-trap on_quit QUIT
+# Told to drain or stop while getting ready (a fill's newest pilots, when the factory drains): no job can have started.
+case $PHASE in
+  draining | stopping)
+    if [ "$PHASE" = draining ]; then asked=drain; else asked=stop; fi
+    log "asked to $asked before HTCondor started: exiting 0"
+    PHASE=exited
+    write_heartbeat
+    exit 0
+    ;;
+esac
 
 condor_master -f &
 MASTER_PID=$!

@@ -17,8 +17,10 @@ const REAL_PGREP = execFileSync('sh', ['-c', 'command -v pgrep'], { encoding: 'u
 
 const FAKES: Record<string, string> = {
   // Answers from the rendered config.d, as the real one would: the last assignment wins, exit 1 when unset.
+  // Slow when asked ($FAKE_CONFIG_SECONDS), as the real one can be while a host starts many pilots at once.
   condor_config_val: `#!/bin/sh
 set -eu
+if [ -n "\${FAKE_CONFIG_SECONDS:-}" ]; then echo "config asked $1" >>"$FAKE_DIR/events"; sleep "$FAKE_CONFIG_SECONDS"; fi
 awk -v key="$1" '
   toupper(substr($0, 1, length(key) + 3)) == toupper(key) " = " { value = substr($0, length(key) + 4); found = 1 }
   END { if (!found) { print "Not defined: " key > "/dev/stderr"; exit 1 } print value }
@@ -258,6 +260,23 @@ describe('entrypoint.sh', () => {
       expect(heartbeat).toMatchObject({ phase: 'running', activity: 'Busy', jobId: '42.0' });
       pilot.child.kill('SIGTERM');
       await expect(pilot.exited).resolves.toBe(0);
+    },
+    SLOW,
+  );
+
+  it.each([
+    ['SIGUSR1', /asked to drain before HTCondor started: exiting 0/, 'signal'],
+    ['SIGTERM', /asked to stop before HTCondor started: exiting 0/, null],
+  ] as const)(
+    'answers %s that comes while it gets ready (before HTCondor starts) with exit 0, and never starts HTCondor',
+    async (signal, said, drainReason) => {
+      const pilot = startPilot({ FAKE_CONFIG_SECONDS: '0.5' });
+      await waitFor('the first configuration lookup', async () => ((await events()).some((e) => e.startsWith('config asked')) ? true : undefined));
+      pilot.child.kill(signal);
+      await expect(pilot.exited).resolves.toBe(0);
+      expect((await events()).filter((e) => e.startsWith('master started'))).toEqual([]);
+      expect(pilot.stderr()).toMatch(said);
+      expect(readHeartbeat(heartbeatPath())).toMatchObject({ phase: 'exited', drainReason });
     },
     SLOW,
   );
