@@ -2,6 +2,7 @@
 // bin/docker-cernvm-factory.cjs loads (scripts/bundle.mjs). No top-level await: the bundle is CommonJS.
 import { createMounter } from '@docker-cernvm/mounter';
 import { SystemMountHost } from '@docker-cernvm/pilot';
+import type Docker from 'dockerode';
 import * as z from 'zod';
 import { systemClock } from '../clock.js';
 import { DockerodeRuntime } from '../docker-runtime.js';
@@ -13,6 +14,10 @@ process.exitCode = 1;
 // zod compiles a fast path (new Function) for each object schema at its first parse: code the V8 cache cannot keep,
 // compiled anew at every start (half of the 6 ms the configuration took here), for schemas parsed a few times a day.
 z.config({ jitless: true });
+// One engine client for the runtime and the mounter: one pool of connections, a CA bundle read once. Made when first
+// asked for, so --help and the control commands never set one up.
+let engine: Docker | undefined;
+const sharedEngine = (): Docker => (engine ??= engineClient());
 void runCli(process.argv.slice(2), {
   io: {
     stdout: (text) => process.stdout.write(text),
@@ -20,8 +25,8 @@ void runCli(process.argv.slice(2), {
     isTerminal: process.stderr.isTTY === true,
   },
   env: process.env,
-  runtime: (count) => new DockerodeRuntime(engineClient(), count),
-  mounter: ({ cvmfsDir }) => createMounter({ paths: { cvmfsDir }, docker: engineClient() }),
+  runtime: (count) => new DockerodeRuntime(sharedEngine(), count),
+  mounter: ({ cvmfsDir }) => createMounter({ paths: { cvmfsDir }, docker: sharedEngine() }),
   mountHost: () => new SystemMountHost(),
   clock: systemClock,
   signals: process,
