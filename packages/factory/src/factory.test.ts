@@ -88,6 +88,19 @@ describe('Factory: filling', () => {
     expect(seen['action-failed']).toEqual([]);
   });
 
+  it('asks the engine for every container of a wave before it writes any slot’s directory', async () => {
+    // The directory work (render, a dozen files) of eight slots used to run before the first create left the
+    // process: the engine idled while the factory wrote.
+    const order: string[] = [];
+    const prepare = slotDirs.prepare.bind(slotDirs);
+    slotDirs.prepare = (slot, files) => (order.push(`prepare:${slot}`), prepare(slot, files));
+    const create = runtime.createAndStart.bind(runtime);
+    runtime.createAndStart = (options, ready) => (order.push(`create:${options.name}`), create(options, ready));
+    await startFactory({ slots: 4 });
+    expect(order.slice(0, 4).sort()).toEqual(['create:f-slot-0', 'create:f-slot-1', 'create:f-slot-2', 'create:f-slot-3']);
+    expect(order.slice(4).sort()).toEqual(['prepare:0', 'prepare:1', 'prepare:2', 'prepare:3']);
+  });
+
   it('renders each slot’s pilot directory (while its container is made, before it starts), and mounts it', async () => {
     await startFactory({ slots: 2 });
     expect([...slotDirs.prepared.keys()].sort()).toEqual([0, 1]);

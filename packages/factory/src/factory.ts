@@ -83,6 +83,12 @@ const CLEAN_EXIT_CODES: ReadonlySet<number> = new Set([0, 99]);
 /** Engine events that echo the factory's own creates: the action's end wakes the loop for them. */
 const ECHOES: ReadonlySet<string> = new Set(['create', 'start']);
 
+/**
+ * Resolves once the requests made in this turn are on their way: one on a kept-alive connection goes out in this turn
+ * (dockerode sends from a microtask), one on a new connection when it has connected, at the event loop's next poll.
+ */
+const afterDispatch = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
+
 const keyOf = (action: Action) => (action.kind === 'create' ? `create:${action.slot}` : `${action.kind}:${action.id}`);
 
 /**
@@ -443,11 +449,12 @@ export class Factory {
         const hash = templateHash(template);
         const containerOptions = slotContainerOptions({ template, hash, factory: name, slot: action.slot, hostPilotDir, hostScratchDir, options });
         const files = render(options);
-        // The pilot directory is written at once (a millisecond: writePilotDir), the scratch emptied while the
-        // engine makes the container, which reads neither. Nothing of this slot runs now (its index was free): what
+        // The pilot directory is written (a millisecond or two: writePilotDir) and the scratch emptied while the
+        // engine makes the container, which reads neither: once this wave's create requests are out, not before, or
+        // eight slots' writes would hold back the first create. Nothing of this slot runs now (its index was free): what
         // an earlier pilot's jobs left goes. Made last, once nothing above can throw, so the promise always has the
         // runtime to observe it.
-        const ready = Promise.all([slotDirs.prepare(action.slot, files), slotDirs.emptyScratch(action.slot)]);
+        const ready = afterDispatch().then(() => Promise.all([slotDirs.prepare(action.slot, files), slotDirs.emptyScratch(action.slot)]));
         const id = await runtime.createAndStart(containerOptions, ready);
         this.events.emit('slot-created', { slot: action.slot, id, durationMs: clock.now() - started });
         return;
