@@ -11,7 +11,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { BenchFactory, EngineEvents, median, prepareBench, removeFactoryContainers, report, run, seconds } from './lib.mjs';
+import { FACTORY_BIN } from '../test/dist/support/factory-process.js';
+import { BenchFactory, EngineEvents, median, prepareBench, removeFactoryContainers, report, resetHostState, run, seconds } from './lib.mjs';
 
 const sizes = (process.env.SLOTS ?? '16,64').split(',').map(Number);
 const rounds = Number(process.env.ROUNDS ?? 3);
@@ -41,6 +42,12 @@ async function removeAll() {
   const ids = stdout.split('\n').filter(Boolean);
   if (ids.length) await run('docker', ['rm', '-f', ...ids]);
   await removeFactoryContainers(factoryName);
+}
+
+/** Every contender's binaries and the image's files back in the page cache: their version commands and one container. */
+async function warmAll() {
+  await Promise.all([run(FACTORY_BIN, ['--help']), run('docker', ['version']), run('docker-compose', ['version'])]);
+  await run('docker', ['run', '--rm', '--network', 'host', '--init', '--memory', '64m', '--entrypoint', '/bin/busybox', bench.image, 'true']);
 }
 
 async function dockerRunOf(n, settings) {
@@ -95,6 +102,7 @@ try {
       const order = names.map((_, i) => names[(i + round) % names.length]);
       for (const which of order) {
         await removeAll();
+        await resetHostState(warmAll);
         const [total, first] = await contenders[which](n);
         samples[which].push(total);
         firstCreate[which].push(first);
