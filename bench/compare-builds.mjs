@@ -4,11 +4,10 @@
 // against a build does not. Reports the median fill and when each made its first container.
 // Run as root with a Docker engine, both builds built: `BEFORE=/path/to/old/checkout node bench/compare-builds.mjs`
 // (AFTER defaults to this checkout; N 16, ROUNDS 10).
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { EngineEvents, median, prepareBench, removeFactoryContainers, report, resetHostState, run, seconds } from './lib.mjs';
+import { BenchFactory, EngineEvents, median, prepareBench, removeFactoryContainers, report, resetHostState, run, seconds, warmSlotImage } from './lib.mjs';
 
 const binOf = (checkout) => path.join(checkout, 'packages', 'factory', 'bin', 'docker-cernvm-factory.cjs');
 if (!process.env.BEFORE) throw new Error('BEFORE: name the checkout (built) to compare this one with');
@@ -21,23 +20,15 @@ const bench = await prepareBench('builds');
 const events = await EngineEvents.open(`org.docker-cernvm.factory=${name}`);
 const warm = async () => {
   for (const bin of Object.values(builds)) await run(bin, ['--help']);
-  await run('docker', ['run', '--rm', '--network', 'host', '--init', '--memory', '64m', '--entrypoint', '/bin/busybox', bench.image, 'true']);
+  await warmSlotImage(bench);
 };
 
 async function fill(bin) {
   const started = performance.now();
-  const child = spawn(
-    bin,
-    ['start', '--name', name, '--slots', String(n), '--image', bench.image, '--slot-command', 'image', '--token-file', bench.tokenFile,
-      '--state-dir', path.join(bench.dir, 'state'), '--socket', path.join(bench.dir, `${name}.sock`), '--listen', 'none', '--no-pin',
-      '--memory-mb', '64', '--log-format', 'json'],
-    { stdio: 'ignore' },
-  );
-  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const factory = new BenchFactory(bench, { name, slots: n, bin });
   const total = (await events.nth('start', n, started)) - started;
   const first = (await events.nth('create', 1, started)) - started;
-  child.kill('SIGTERM');
-  await exited;
+  await factory.stop();
   return { total, first };
 }
 

@@ -12,7 +12,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FACTORY_BIN } from '../test/dist/support/factory-process.js';
-import { BenchFactory, EngineEvents, median, prepareBench, removeFactoryContainers, report, resetHostState, run, seconds } from './lib.mjs';
+import { BenchFactory, EngineEvents, median, prepareBench, removeFactoryContainers, report, resetHostState, run, seconds, warmSlotImage } from './lib.mjs';
 
 const sizes = (process.env.SLOTS ?? '16,64').split(',').map(Number);
 const rounds = Number(process.env.ROUNDS ?? 3);
@@ -47,7 +47,7 @@ async function removeAll() {
 /** Every contender's binaries and the image's files back in the page cache: their version commands and one container. */
 async function warmAll() {
   await Promise.all([run(FACTORY_BIN, ['--help']), run('docker', ['version']), run('docker-compose', ['version'])]);
-  await run('docker', ['run', '--rm', '--network', 'host', '--init', '--memory', '64m', '--entrypoint', '/bin/busybox', bench.image, 'true']);
+  await warmSlotImage(bench);
 }
 
 async function dockerRunOf(n, settings) {

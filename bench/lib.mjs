@@ -27,14 +27,15 @@ export async function prepareBench(name) {
  * log line (already seen or still to come) that satisfies it, and the time since the process was spawned.
  */
 export class BenchFactory {
-  constructor(bench, { name, slots, extra = [], env = {} }) {
+  /** `bin`: another build's command (bench/compare-builds.mjs); this checkout's by default. */
+  constructor(bench, { name, slots, extra = [], env = {}, bin = FACTORY_BIN }) {
     this.name = name;
     this.socket = path.join(bench.dir, `${name}.sock`);
     this.startedAt = performance.now();
     this.lines = [];
     this.waiters = [];
     this.child = spawn(
-      FACTORY_BIN,
+      bin,
       ['start', '--name', name, '--slots', String(slots), '--image', bench.image, '--slot-command', 'image',
         '--token-file', bench.tokenFile, '--state-dir', path.join(bench.dir, 'state'), '--socket', this.socket,
         '--listen', '127.0.0.1:0', '--no-pin', '--memory-mb', '64', '--log-format', 'json', ...extra],
@@ -108,6 +109,11 @@ export async function resetHostState(warm) {
     return;
   }
   await warm();
+}
+
+/** Runs one throwaway slot-image container: the engine's runtime binaries and the image's files in the page cache. */
+export async function warmSlotImage(bench) {
+  await run('docker', ['run', '--rm', '--network', 'host', '--init', '--memory', '64m', '--entrypoint', '/bin/busybox', bench.image, 'true']);
 }
 
 /** CPU seconds (user + system) and resident memory of a process, from /proc. */
