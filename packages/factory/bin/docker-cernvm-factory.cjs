@@ -1,4 +1,4 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS DOCKER_CERNVM_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node --max-semi-space-size=1
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS DOCKER_CERNVM_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node
 // docker-cernvm-factory as installed. It runs the bundled command (dist/docker-cernvm-factory.cjs, all of it in one
 // file: scripts/bundle.mjs) through the V8 code cache the build made beside it, so node neither parses nor compiles
 // what starting needs (about 0.1 s here). Without a usable cache (another node, another build) it compiles as usual.
@@ -6,8 +6,10 @@
 // - NODE_EXTRA_CA_CERTS moves to DOCKER_CERNVM_EXTRA_CA_CERTS: node 20 parses that bundle and its own ~140 roots as
 //   every process starts, 75-100 ms here, before a line of this file runs. The factory's one TLS peer is a Docker
 //   engine; src/engine-client.ts hands the bundle to it in the one case it would have been used.
-// - A 1 MB young generation. The daemon allocates little per pass, and V8's default sizing held its RSS near
-//   117 MB at 64 slots against 86 MB with it (bench/steady.mjs); CPU stayed the same.
+// - No V8 flags. Any flag changes V8's flag hash, and node's own modules then miss the code cache built into node and
+//   compile from source: with --max-semi-space-size=1 (a 1 MB young generation, once here for memory) node:crypto
+//   loaded in 5.9 ms instead of 1.8, and a fill of 16 from process start took 4 % longer (bench/compare-builds.mjs).
+//   Without it the daemon held 77 MB at 64 slots over 5 minutes against 67 MB (bench/steady.mjs; target 100 MB).
 // CommonJS itself: node starts an ES module through its ESM loader, ~25 ms more before the first line runs.
 'use strict';
 const { createHash } = require('node:crypto');
