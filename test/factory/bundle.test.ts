@@ -62,6 +62,12 @@ describe('the bundled docker-cernvm-factory command', () => {
     expect(v8Tag).toBe(Number(plainNode.stdout));
   });
 
+  it('is plain ASCII, which the launcher decodes as Latin-1', async () => {
+    const bundle = await readFile(path.join(path.dirname(FACTORY_BIN), '..', 'dist', 'docker-cernvm-factory.cjs'));
+    expect(bundle.length).toBeGreaterThan(100_000);
+    expect(bundle.findIndex((byte) => byte > 0x7f)).toBe(-1);
+  });
+
   it('loads ssh2 only for an ssh:// engine, and then reaches it', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'docker-cernvm-bundle-token-'));
     try {

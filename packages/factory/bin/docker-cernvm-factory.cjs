@@ -24,7 +24,8 @@ const bytes = readFileSync(bundle);
 // a hash of the source, so a cache never meets a bundle it was not made from. (The bytes: hashing the decoded text
 // would encode it again.)
 const cacheFile = `${bundle}.${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.v8cache`;
-const source = bytes.toString('utf8');
+// ASCII (the build makes sure): Latin-1 decodes it exactly, three times faster than UTF-8.
+const source = bytes.toString('latin1');
 // `make`: the build writes the cache after this run; `report`: say on stderr whether the cache was used (tests).
 const mode = process.env.DOCKER_CERNVM_FACTORY_CODE_CACHE;
 
