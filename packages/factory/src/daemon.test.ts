@@ -139,6 +139,15 @@ async function refusal(promise: Promise<unknown>): Promise<FactoryError> {
   return error as FactoryError;
 }
 
+describe('runDaemon: start', () => {
+  it('asks for the first pass’s list with the checks, not after them: one list before the first create', async () => {
+    const { exit } = await started(start('--slots', '2', '--no-pin'), 2);
+    const beforeCreate = runtime.calls.slice(0, runtime.calls.findIndex((call) => call.startsWith('create:')));
+    expect(beforeCreate.filter((call) => call === 'list' || call === 'facts')).toEqual(['list', 'facts']);
+    await stopFactory(exit);
+  });
+});
+
 describe('runDaemon: the control socket', () => {
   it('answers status with the slots, the template and the counts', async () => {
     const { exit } = await started(start('--no-pin', '--slots', '2'), 2);

@@ -99,6 +99,10 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   const runtime = context.runtime(metrics.countRequest);
   const mounter = context.mounter({ cvmfsDir: config.cvmfsDir });
   const host = context.mountHost();
+  // The first pass's list of this factory's containers is asked for while the configuration is checked: it only
+  // reads, so a refused start still changes nothing, and the first create leaves a round trip sooner.
+  const firstList = runtime.list(config.name);
+  firstList.catch(() => undefined); // a refused start never reads it
   const { facts, template, indexLimit } = await prepare(config, runtime.facts(), runtime, mounter, host);
 
   const factory = new Factory({
@@ -251,7 +255,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     if (options.exitWhenDrained) factory.events.on('drained', () => stop('drained', 'leave'));
   });
   try {
-    await factory.start();
+    await factory.start(firstList);
     follower?.start();
   } catch (error) {
     // The error is reported and the process must end: nothing (events stream, timers, handlers) may keep it up.

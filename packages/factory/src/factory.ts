@@ -3,7 +3,7 @@ import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
 import { type SlotBackoff, afterExit } from './backoff.js';
 import type { Clock } from './clock.js';
-import type { SlotRuntime } from './docker-runtime.js';
+import type { ListedContainer, SlotRuntime } from './docker-runtime.js';
 import { EventStream } from './event-stream.js';
 import { type Action, type DesiredState, type DrainReason, type ObservedContainer, reconcile } from './reconcile.js';
 import type { SlotDirs } from './slot-dirs.js';
@@ -213,10 +213,14 @@ export class Factory {
       }));
   }
 
-  /** Adopts what is there, then follows events; resolves after the first pass. */
-  async start(): Promise<void> {
+  /**
+   * Adopts what is there, then follows events; resolves after the first pass. `firstList`: the engine's list of this
+   * factory's containers, asked for earlier (while the configuration was checked), for the first pass to decide on.
+   * What changed since it was taken is seen in the pass that the events stream's connection wakes.
+   */
+  async start(firstList?: Promise<ListedContainer[]>): Promise<void> {
     this.stream.start();
-    await this.pass();
+    await this.pass(firstList);
     this.scheduleResync();
   }
 
@@ -285,9 +289,9 @@ export class Factory {
     }, this.options.resyncMs);
   }
 
-  private async observe(): Promise<ObservedContainer[]> {
+  private async observe(taken?: Promise<ListedContainer[]>): Promise<ObservedContainer[]> {
     const { runtime, slotDirs } = this.options;
-    const listed = await runtime.list(this.options.name);
+    const listed = await (taken ?? runtime.list(this.options.name));
     const observed = await Promise.all(
       listed
         .filter((c) => c.state !== 'removing')
@@ -354,12 +358,12 @@ export class Factory {
     return c.draining || this.drainSent.has(c.id) || this.stopSent.has(c.id);
   }
 
-  private async pass(): Promise<void> {
+  private async pass(taken?: Promise<ListedContainer[]>): Promise<void> {
     const started = this.options.clock.now();
     // Taken before the list: a create that finishes while the pass runs still counts as in flight for this pass,
     // so the container it just made (listed as created) is not taken for a leftover.
     const creating = new Set(this.creating);
-    const observed = await this.observe();
+    const observed = await this.observe(taken);
     const now = this.options.clock.now();
     const retryAt = new Map([...this.backoff].map(([slot, b]) => [slot, b.retryAt]));
     const actions = reconcile({ desired: this.desired, observed, now, retryAt, creating }).filter(
