@@ -11,8 +11,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { FACTORY_BIN } from '../test/dist/support/factory-process.js';
-import { BenchFactory, EngineEvents, median, prepareBench, removeFactoryContainers, report, resetHostState, run, seconds, warmSlotImage } from './lib.mjs';
+import { BenchFactory, EngineEvents, FACTORY_BIN, median, prepareBench, removeFactoryContainers, report, resetHostState, run, seconds, warmSlotImage } from './lib.mjs';
 
 const sizes = (process.env.SLOTS ?? '16,64').split(',').map(Number);
 const rounds = Number(process.env.ROUNDS ?? 3);

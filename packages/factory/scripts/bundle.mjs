@@ -84,9 +84,10 @@ const lazyModules = {
   },
 };
 
-await build({
+const { outputFiles } = await build({
   entryPoints: [path.join(packageDir, 'dist', 'cli', 'bin.js')],
   outfile,
+  write: false, // written once below, as ASCII
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -108,8 +109,7 @@ await build({
 // makes the whole 1.4 MB source two-byte, and UTF-8 decoding alone took 1.5 ms of every start against 0.5. esbuild
 // escapes such characters in code (charset ascii, its default), not in the comments it keeps (emoji in p-queue's);
 // each UTF-16 unit left is written as \uXXXX, text in a comment and the same character in a string or a pattern.
-const bundled = await readFile(outfile, 'utf8');
-await writeFile(outfile, bundled.replace(/[^\0-\x7f]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`));
+await writeFile(outfile, outputFiles[0].text.replace(/[^\0-\x7f]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`));
 
 // The pilot reads its entrypoint script beside its own module, which in the bundle is this file.
 await copyFile(path.join(path.dirname(require.resolve('@docker-cernvm/pilot')), 'entrypoint.sh'), path.join(path.dirname(outfile), 'entrypoint.sh'));
