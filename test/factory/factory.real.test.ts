@@ -206,6 +206,15 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
     }
   }, 60_000);
 
+  it('refuses an image the engine does not have, naming the mount command, and starts nothing', async () => {
+    const tag = 'docker-cernvm-test/never-built:1';
+    const factory = new FactoryProcess(['start', '--name', NAME, '--slots', '1', '--image', tag, '--token-file', tokenFile,
+      '--state-dir', path.join(tmp, 'state'), '--scratch-dir', path.join(tmp, 'scratch'), '--no-pin']);
+    expect((await factory.exit).code).toBe(1);
+    expect(factory.output).toBe(`error: no image ${tag}: mount a CernVM root as it first (docker-cernvm mount --tag ${tag}) or name another with --image\n`);
+    expect(await slotContainers(NAME)).toEqual([]);
+  }, 60_000);
+
   describe('bad input: one line, exit 2, nothing started', () => {
     it.each([
       [['--slots', 'abc'], /--slots: expected a whole number of slots/],

@@ -140,12 +140,19 @@ async function refusal(promise: Promise<unknown>): Promise<FactoryError> {
 }
 
 describe('runDaemon: start', () => {
-  it('asks for the first pass’s list with the checks, not after them: one list before the first create', async () => {
-    const { exit } = await started(start('--slots', '2', '--no-pin'), 2);
-    const beforeCreate = runtime.calls.slice(0, runtime.calls.findIndex((call) => call.startsWith('create:')));
-    expect(beforeCreate.filter((call) => call === 'list' || call === 'facts')).toEqual(['list', 'facts']);
-    await stopFactory(exit);
-  });
+  it.each([
+    ['pinned', [], ['list', 'facts']],
+    // Nothing waits on the engine's facts then: /info is the slowest answer of a start, and is not asked for.
+    ['not pinned', ['--no-pin'], ['list']],
+  ])(
+    'asks for the first pass’s list with the checks, not after them: one list before the first create (%s)',
+    async (_name, args, asked) => {
+      const { exit } = await started(start('--slots', '2', ...args), 2);
+      const beforeCreate = runtime.calls.slice(0, runtime.calls.findIndex((call) => call.startsWith('create:')));
+      expect(beforeCreate.filter((call) => call === 'list' || call === 'facts')).toEqual(asked);
+      await stopFactory(exit);
+    },
+  );
 });
 
 describe('runDaemon: the control socket', () => {

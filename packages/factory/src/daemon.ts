@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { type MountHost, checkHostToken, checkMountSources } from '@docker-cernvm/pilot';
-import type { CliContext, FactorySignal } from './cli/context.js';
+import type { CliContext, FactoryMounter, FactorySignal } from './cli/context.js';
 import type { FactoryConfig } from './config.js';
 import type { ControlRequest } from './control-protocol.js';
 import { ControlServer } from './control-server.js';
@@ -14,7 +14,7 @@ import { type ConfigLayers, loadFactoryConfig } from './load-config.js';
 import { type Logger, createLogger } from './logger.js';
 import { FactoryMetrics } from './metrics.js';
 import { SlotDirs } from './slot-dirs.js';
-import { type FollowMounter, SnapshotFollower } from './snapshot-follower.js';
+import { SnapshotFollower } from './snapshot-follower.js';
 import { socketPathOf } from './socket-path.js';
 import { type SlotTemplate, slotPilotOptions, templateHash, templateOf } from './template.js';
 
@@ -24,37 +24,51 @@ export interface DaemonOptions {
   exitWhenDrained: boolean;
 }
 
-/** Refuses more pinned slots than cores before anything changes. */
-function checkPinning(slots: number, config: FactoryConfig, facts: EngineFacts): void {
-  const pinnedCores = slots * config.coresPerSlot;
-  if (config.pin && pinnedCores > facts.cpus) {
+/** Refuses more pinned slots than the engine has cores, before anything changes. */
+function checkPinning(slots: number, coresPerSlot: number, facts: EngineFacts): void {
+  const pinnedCores = slots * coresPerSlot;
+  if (pinnedCores > facts.cpus) {
     throw new FactoryError(
       'E_PIN_OVERCOMMIT',
-      `${slots} slots × ${config.coresPerSlot} core(s) need ${pinnedCores} pinned cores, but this host has ${facts.cpus}: run fewer slots or pass --no-pin`,
+      `${slots} slots × ${coresPerSlot} core(s) need ${pinnedCores} pinned cores, but this host has ${facts.cpus}: run fewer slots or pass --no-pin`,
     );
   }
 }
 
 /**
+ * The engine's facts (its cores), asked for once and only when pinning needs them: /info is the slowest answer of a
+ * start, and without pinning nothing waits on it. A failed ask is asked again next time.
+ */
+function engineFactsOnce(runtime: SlotRuntime): () => Promise<EngineFacts> {
+  let asked: Promise<EngineFacts> | undefined;
+  return () => {
+    if (!asked) {
+      asked = runtime.facts();
+      asked.catch(() => (asked = undefined));
+    }
+    return asked;
+  };
+}
+
+/**
  * Everything checked before a slot is made from this configuration: pinning, token, image, pilot options, mount
- * sources. The engine's facts, the token and the image are awaited together, since each waits on something else (the
- * engine, the disk) and the first container waits on all of them; a failure is still reported in this order: engine,
- * pinning, token, image.
+ * sources. The engine's facts (when pinning), the token and the image are awaited together, since each waits on
+ * something else (the engine, the disk) and the first container waits on all of them; a failure is still reported in
+ * this order: engine, pinning, token, image.
  */
 async function prepare(
   config: FactoryConfig,
-  engineFacts: Promise<EngineFacts>,
-  runtime: SlotRuntime,
-  mounter: FollowMounter,
+  engineFacts: () => Promise<EngineFacts>,
+  mounter: FactoryMounter,
   host: MountHost,
-): Promise<{ facts: EngineFacts; template: SlotTemplate; indexLimit: number }> {
+): Promise<{ template: SlotTemplate; indexLimit: number }> {
   const [engine, token, image] = await Promise.allSettled([
-    engineFacts,
+    config.pin ? engineFacts() : undefined,
     checkHostToken(config.tokenFile),
-    checkSlotImage(config.image, mounter, (ref) => runtime.imageExists(ref)),
+    checkSlotImage(config.image, mounter),
   ]);
   const facts = outcome(engine);
-  checkPinning(config.slots, config, facts);
+  if (facts) checkPinning(config.slots, config.coresPerSlot, facts);
   outcome(token);
   const template = templateOf(config, outcome(image).cernvmVersion);
   slotPilotOptions(template, config.name, 0); // every slot's pilot options are valid before anything is made
@@ -63,7 +77,7 @@ async function prepare(
     mounts: template.mounts,
     protectedPaths: [config.tokenFile, path.join(config.stateDir, config.name), path.join(config.scratchDir, config.name)],
   });
-  return { facts, template, indexLimit: config.pin ? Math.floor(facts.cpus / config.coresPerSlot) : Number.POSITIVE_INFINITY };
+  return { template, indexLimit: facts ? Math.floor(facts.cpus / config.coresPerSlot) : Number.POSITIVE_INFINITY };
 }
 
 /** The value a settled promise kept, or the error it failed with. */
@@ -103,7 +117,8 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   // reads, so a refused start still changes nothing, and the first create leaves a round trip sooner.
   const firstList = runtime.list(config.name);
   firstList.catch(() => undefined); // a refused start never reads it
-  const { facts, template, indexLimit } = await prepare(config, runtime.facts(), runtime, mounter, host);
+  const engineFacts = engineFactsOnce(runtime);
+  const { template, indexLimit } = await prepare(config, engineFacts, mounter, host);
 
   const factory = new Factory({
     name: config.name,
@@ -125,7 +140,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     for (const key of RESTART_KEYS) {
       if (next[key] !== config[key]) logger.log('warn', 'reload-ignored', { key, reason: 'takes effect at the next start' });
     }
-    const prepared = await prepare({ ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig, Promise.resolve(facts), runtime, mounter, host);
+    const prepared = await prepare({ ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig, engineFacts, mounter, host);
     config = { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig;
     factory.setTemplate(prepared.template, prepared.indexLimit);
     factory.setSlots(next.slots);
@@ -161,7 +176,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
         factory.setDraining(false);
         return statusOf();
       case 'scale':
-        checkPinning(request.slots, config, facts);
+        if (config.pin) checkPinning(request.slots, config.coresPerSlot, await engineFacts());
         factory.setSlots(request.slots, request.force === true);
         return statusOf();
       case 'reload':

@@ -32,7 +32,6 @@ export type RequestCounter = (operation: string) => void;
 /** Every Docker operation the factory makes; the only module of the factory that speaks dockerode. */
 export interface SlotRuntime {
   facts(): Promise<EngineFacts>;
-  imageExists(ref: string): Promise<boolean>;
   list(factory: string): Promise<ListedContainer[]>;
   exitDetails(id: string): Promise<ExitDetails | undefined>;
   /**
@@ -67,17 +66,6 @@ export class DockerodeRuntime implements SlotRuntime {
     this.count('info');
     const info = (await this.docker.info()) as { NCPU: number; MemTotal: number };
     return { cpus: info.NCPU, memoryBytes: info.MemTotal };
-  }
-
-  async imageExists(ref: string): Promise<boolean> {
-    this.count('image_inspect');
-    try {
-      await this.docker.getImage(ref).inspect();
-      return true;
-    } catch (error) {
-      if (statusOf(error) === 404) return false;
-      throw error;
-    }
   }
 
   async list(factory: string): Promise<ListedContainer[]> {

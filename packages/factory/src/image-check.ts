@@ -16,22 +16,18 @@ export interface ImageReadiness {
 /**
  * Before any slot is made: the image must exist, and if it is a docker-cernvm placeholder a CernVM root must be
  * mounted over it (an empty placeholder starts containers with nothing in them). An ordinary image is used as is.
+ * One inspect answers for an ordinary image: the first container waits on it at every start.
  */
-export async function checkSlotImage(
-  image: string,
-  mounter: Pick<Mounter, 'inspectPlaceholder'>,
-  imageExists: (ref: string) => Promise<boolean>,
-): Promise<ImageReadiness> {
-  const placeholder = await mounter.inspectPlaceholder(image);
-  if (!placeholder) {
-    if (!(await imageExists(image))) {
-      throw new FactoryError(
-        'E_NO_IMAGE',
-        `no image ${image}: mount a CernVM root as it first (docker-cernvm mount --tag ${image}) or name another with --image`,
-      );
-    }
-    return { placeholder: false };
+export async function checkSlotImage(image: string, mounter: Pick<Mounter, 'describeImage'>): Promise<ImageReadiness> {
+  const described = await mounter.describeImage(image);
+  if (described.kind === 'missing') {
+    throw new FactoryError(
+      'E_NO_IMAGE',
+      `no image ${image}: mount a CernVM root as it first (docker-cernvm mount --tag ${image}) or name another with --image`,
+    );
   }
+  if (described.kind === 'ordinary') return { placeholder: false };
+  const { placeholder } = described;
   if (!placeholder.bound) {
     throw new FactoryError(
       'E_NOT_MOUNTED',

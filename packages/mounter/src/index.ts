@@ -26,6 +26,7 @@ export {
   type RegisterResult,
   type StatusReport,
   type PlaceholderStatus,
+  type ImageDescription,
   type SnapshotsReport,
   type PruneResult,
   type UnmountResult,

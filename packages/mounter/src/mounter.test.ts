@@ -308,6 +308,30 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
     });
   });
 
+  describe('describeImage', () => {
+    it('tells a missing tag, an ordinary image and a placeholder apart, with what is bound over the placeholder', async () => {
+      engine.addForeignImage('busybox:latest');
+      await mounter.register({ tag: 'cernvm:empty', branch: BRANCH, snapshot: 'cernvm-system-4.6.0.0' }); // another pair: its own layer
+      const mounted = await mounter.mount({ tag: 'cernvm:4' });
+      expect(await mounter.describeImage('nothing:here')).toEqual({ kind: 'missing' });
+      expect(await mounter.describeImage('busybox')).toEqual({ kind: 'ordinary' });
+      expect(await mounter.describeImage('cernvm:empty')).toMatchObject({ kind: 'placeholder', placeholder: { bound: undefined, version: undefined } });
+      expect(await mounter.describeImage('cernvm:4')).toMatchObject({
+        kind: 'placeholder',
+        placeholder: { layerDir: mounted.layerDir, bound: { source: mounted.rootDir, readOnly: true } },
+      });
+      // inspectPlaceholder is the same answer, undefined for both kinds that are not placeholders.
+      expect(await mounter.inspectPlaceholder('busybox')).toBeUndefined();
+      expect(await mounter.inspectPlaceholder('nothing:here')).toBeUndefined();
+      expect(await mounter.inspectPlaceholder('cernvm:4')).toMatchObject({ layerDir: mounted.layerDir });
+    });
+
+    it('refuses a bad name before asking the engine', async () => {
+      await expect(mounter.describeImage('../x')).rejects.toMatchObject({ code: 'E_BAD_NAME' });
+      expect(engine.calls).toEqual([]);
+    });
+  });
+
   describe('images that share a layer or build on a placeholder', () => {
     it('a failed mount of a new tag removes only that tag, not the image another tag shares', async () => {
       const a = await mounter.mount({ tag: 'cernvm:a' });

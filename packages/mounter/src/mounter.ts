@@ -90,6 +90,9 @@ export interface PlaceholderStatus {
   containers: ContainerUse[];
 }
 
+/** What a tag names, from one inspect: nothing, an ordinary image, or a placeholder and what is mounted over it. */
+export type ImageDescription = { kind: 'missing' } | { kind: 'ordinary' } | { kind: 'placeholder'; placeholder: PlaceholderStatus };
+
 export interface StatusReport {
   storage: LayerStorage;
   placeholders: PlaceholderStatus[];
@@ -427,14 +430,24 @@ export class Mounter {
     return { removed, failed, kept: placeholders.length - removed.length };
   }
 
-  /** What the factory asks before it starts slots: is this image a placeholder with a CernVM root bound? */
+  /** Is this image a placeholder, and with a CernVM root bound? undefined for an ordinary image or none. */
   async inspectPlaceholder(tag: string): Promise<PlaceholderStatus | undefined> {
+    const described = await this.describeImage(tag);
+    return described.kind === 'placeholder' ? described.placeholder : undefined;
+  }
+
+  /**
+   * What the factory asks before it starts slots: does the image exist, and is it a placeholder with a CernVM root
+   * bound? One inspect answers both for an ordinary image, the first container's wait at every start.
+   */
+  async describeImage(tag: string): Promise<ImageDescription> {
     const ref = formatImageRef(parseImageRef(tag));
     const image = await this.docker.inspectImage(ref);
-    const pair = image && placeholderPairOf(image);
-    if (!image || !pair) return undefined;
+    if (!image) return { kind: 'missing' };
+    const pair = placeholderPairOf(image);
+    if (!pair) return { kind: 'ordinary' };
     const layerDir = await this.layerDirOf(await this.storage(), image);
-    return this.placeholderStatus({ image, pair, layerDir }, await this.mounts.table());
+    return { kind: 'placeholder', placeholder: await this.placeholderStatus({ image, pair, layerDir }, await this.mounts.table()) };
   }
 
   private async placeholderStatus(

@@ -1,3 +1,4 @@
+import type { Mounter } from '@docker-cernvm/mounter';
 import type { MountHost } from '@docker-cernvm/pilot';
 import type { Clock } from '../clock.js';
 import type { SlotRuntime } from '../docker-runtime.js';
@@ -9,6 +10,9 @@ export interface CliIo {
   /** Whether stderr is a terminal: progress and human logs then. */
   isTerminal: boolean;
 }
+
+/** What the factory asks of docker-cernvm's library: the slot image before a start, snapshots to follow. */
+export type FactoryMounter = FollowMounter & Pick<Mounter, 'describeImage'>;
 
 export type FactorySignal = 'SIGINT' | 'SIGTERM' | 'SIGUSR1' | 'SIGHUP';
 
@@ -24,7 +28,7 @@ export interface CliContext {
   /** The engine adapter; `count` is told the operation of every Docker API request (for the metrics). */
   runtime: (count?: (operation: string) => void) => SlotRuntime;
   /** docker-cernvm's library, looking for repositories under `cvmfsDir` (for --follow-snapshot). */
-  mounter: (paths: { cvmfsDir: string }) => FollowMounter;
+  mounter: (paths: { cvmfsDir: string }) => FactoryMounter;
   /** What the host says about mount sources (exists, symlinks, propagation). */
   mountHost: () => MountHost;
   clock: Clock;

@@ -273,12 +273,16 @@ describe('runCli: the image', () => {
     expect(runtime.callsOf('create:')).toEqual([]);
   });
 
-  it('exits 1 when the engine cannot be reached', async () => {
-    runtime.facts = async () => {
+  it.each([[[]], [['--no-pin']]])('exits 1 when the engine cannot be reached (%j)', async (args) => {
+    const unreachable = async (): Promise<never> => {
       throw new Error('connect ENOENT /var/run/docker.sock');
     };
-    expect(await runCli(start('--slots', '1', '--no-pin'), context)).toBe(EXIT_FAILURE);
+    runtime.facts = unreachable;
+    runtime.list = unreachable;
+    context.mounter = () => ({ ...fakeMounter(), describeImage: unreachable });
+    expect(await runCli(start('--slots', '1', ...args), context)).toBe(EXIT_FAILURE);
     expect(err).toBe('error: connect ENOENT /var/run/docker.sock\n');
+    expect(runtime.callsOf('create:')).toEqual([]);
   });
 });
 

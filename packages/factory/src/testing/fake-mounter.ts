@@ -1,9 +1,18 @@
-import type { PlaceholderStatus } from '@docker-cernvm/mounter';
-import type { FollowMounter } from '../snapshot-follower.js';
+import type { ImageDescription, PlaceholderStatus } from '@docker-cernvm/mounter';
+import type { FactoryMounter } from '../cli/context.js';
 
-/** A mounter that answers `inspectPlaceholder` with a fixed status and refuses what a test did not set up. */
-export function fakeMounter(placeholder: () => PlaceholderStatus | undefined = () => undefined): FollowMounter {
+/**
+ * A mounter that describes every image as `placeholder` says, or when it says undefined, `images` as ordinary images
+ * and any other as missing; it refuses what a test did not set up.
+ */
+export function fakeMounter(placeholder: () => PlaceholderStatus | undefined = () => undefined, images: readonly string[] = ['cernvm:4']): FactoryMounter {
+  const describe = (tag: string): ImageDescription => {
+    const status = placeholder();
+    if (status) return { kind: 'placeholder', placeholder: status };
+    return images.includes(tag) ? { kind: 'ordinary' } : { kind: 'missing' };
+  };
   return {
+    describeImage: async (tag) => describe(tag),
     inspectPlaceholder: async () => placeholder(),
     snapshots: async () => {
       throw new Error('fake mounter: snapshots not set up');

@@ -29,7 +29,6 @@ export class FakeRuntime implements SlotRuntime {
   readonly containers = new Map<string, FakeContainer>();
   readonly calls: string[] = [];
   engineFacts: EngineFacts = { cpus: 2, memoryBytes: 8 * 1024 ** 3 };
-  readonly images = new Set<string>(['cernvm:4']);
   /** Each create takes the next error, if any, and fails with it. */
   readonly createFailures: Error[] = [];
   readonly signalFailures: Error[] = [];
@@ -145,11 +144,6 @@ export class FakeRuntime implements SlotRuntime {
   async facts(): Promise<EngineFacts> {
     this.calls.push('facts');
     return this.engineFacts;
-  }
-
-  async imageExists(ref: string): Promise<boolean> {
-    this.calls.push(`image:${ref}`);
-    return this.images.has(ref);
   }
 
   async list(factory: string): Promise<ListedContainer[]> {
