@@ -24,7 +24,10 @@ async function runBin(args: string[], env: Record<string, string> = {}) {
       report,
       `const env = { ...process.env };\n` +
         `const v8Tag = require('node:v8').cachedDataVersionTag();\n` +
-        `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(path.join(dir, 'loaded.json'))}, JSON.stringify({ loaded: Object.keys(require.cache), env, v8Tag })));\n`,
+        // Code compiled from a string at run time (zod's fast paths), which no code cache can hold.
+        `let compiled = 0;\n` +
+        `globalThis.Function = new Proxy(Function, { construct: (target, args) => (compiled++, Reflect.construct(target, args)) });\n` +
+        `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(path.join(dir, 'loaded.json'))}, JSON.stringify({ loaded: Object.keys(require.cache), env, v8Tag, compiled })));\n`,
     );
     const result = await run(FACTORY_BIN, args, {
       env: { ...process.env, NODE_OPTIONS: `--require ${report}`, ...env },
@@ -33,8 +36,8 @@ async function runBin(args: string[], env: Record<string, string> = {}) {
       (r) => ({ code: 0, stderr: r.stderr }),
       (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
     );
-    const seen = JSON.parse(await readFile(path.join(dir, 'loaded.json'), 'utf8')) as { loaded: string[]; env: Record<string, string>; v8Tag: number };
-    return { ...result, loaded: seen.loaded.filter((file) => file !== report), env: seen.env, v8Tag: seen.v8Tag };
+    const seen = JSON.parse(await readFile(path.join(dir, 'loaded.json'), 'utf8')) as { loaded: string[]; env: Record<string, string>; v8Tag: number; compiled: number };
+    return { ...result, loaded: seen.loaded.filter((file) => file !== report), env: seen.env, v8Tag: seen.v8Tag, compiled: seen.compiled };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -60,6 +63,21 @@ describe('the bundled docker-cernvm-factory command', () => {
     const plainNode = await run(process.execPath, ['-p', "require('node:v8').cachedDataVersionTag()"], { env: { PATH: process.env.PATH ?? '' } });
     const { v8Tag } = await runBin(['start', '--slots', 'x']);
     expect(v8Tag).toBe(Number(plainNode.stdout));
+  });
+
+  it('checks its configuration without compiling code from strings: zod is jitless before any schema is built', async () => {
+    // zod decides per schema, when it is built, whether to compile a fast path at its first parse: jitless set after
+    // the schemas (once, in the entry's body) compiled one for each, at every start.
+    const dir = await mkdtemp(path.join(tmpdir(), 'docker-cernvm-bundle-config-'));
+    try {
+      const config = path.join(dir, 'factory.yaml');
+      await writeFile(config, 'slots: 1\nmounts:\n  - source: /cvmfs\n    target: /cvmfs\npilot:\n  bogus: 1\n');
+      const { code, stderr, compiled } = await runBin(['start', '--config', config]);
+      expect({ code, stderr }).toEqual({ code: 2, stderr: `error: ${config}: unknown key "pilot.bogus"\n` });
+      expect(compiled).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('is plain ASCII, which the launcher decodes as Latin-1', async () => {

@@ -1,9 +1,9 @@
 // The command's entry: run unbundled (node dist/cli/bin.js) or, as installed, bundled into one file that
 // bin/docker-cernvm-factory.cjs loads (scripts/bundle.mjs). No top-level await: the bundle is CommonJS.
+import './zod-jitless.js'; // first: before any module builds a schema
 import { createMounter } from '@docker-cernvm/mounter';
 import { SystemMountHost } from '@docker-cernvm/pilot';
 import type Docker from 'dockerode';
-import * as z from 'zod';
 import { systemClock } from '../clock.js';
 import { DockerodeRuntime } from '../docker-runtime.js';
 import { engineClient } from '../engine-client.js';
@@ -11,9 +11,6 @@ import { runCli } from './main.js';
 
 // Until runCli settles, an uncaught failure must not look like success.
 process.exitCode = 1;
-// zod compiles a fast path (new Function) for each object schema at its first parse: code the V8 cache cannot keep,
-// compiled anew at every start (half of the 6 ms the configuration took here), for schemas parsed a few times a day.
-z.config({ jitless: true });
 // One engine client for the runtime and the mounter: one pool of connections, a CA bundle read once. Made when first
 // asked for, so --help and the control commands never set one up.
 let engine: Docker | undefined;
