@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { BenchFactory, EngineEvents, median, prepareBench, removeFactoryContainers, report, resetHostState, run, seconds, warmSlotImage } from './lib.mjs';
+import { BenchFactory, EngineEvents, median, prepareBench, removeFactoryContainers, report, resetHostState, seconds, warmFactory, warmSlotImage } from './lib.mjs';
 
 const binOf = (checkout) => path.join(checkout, 'packages', 'factory', 'bin', 'docker-cernvm-factory.cjs');
 if (!process.env.BEFORE) throw new Error('BEFORE: name the checkout (built) to compare this one with');
@@ -19,8 +19,8 @@ const name = 'dcvm-bench-builds';
 const bench = await prepareBench('builds');
 const events = await EngineEvents.open(`org.docker-cernvm.factory=${name}`);
 const warm = async () => {
-  for (const bin of Object.values(builds)) await run(bin, ['--help']);
   await warmSlotImage(bench);
+  for (const bin of Object.values(builds)) await warmFactory(bench, bin);
 };
 
 async function fill(bin) {

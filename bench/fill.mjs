@@ -11,7 +11,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { BenchFactory, EngineEvents, FACTORY_BIN, median, prepareBench, removeFactoryContainers, report, resetHostState, run, seconds, warmSlotImage } from './lib.mjs';
+import { BenchFactory, EngineEvents, median, prepareBench, removeFactoryContainers, report, resetHostState, run, seconds, warmFactory, warmSlotImage } from './lib.mjs';
 
 const sizes = (process.env.SLOTS ?? '16,64').split(',').map(Number);
 const rounds = Number(process.env.ROUNDS ?? 3);
@@ -43,10 +43,12 @@ async function removeAll() {
   await removeFactoryContainers(factoryName);
 }
 
-/** Every contender's binaries and the image's files back in the page cache: their version commands and one container. */
+/** What every contender's timed path reads, back in the page cache: each makes one container its own way. */
 async function warmAll() {
-  await Promise.all([run(FACTORY_BIN, ['--help']), run('docker', ['version']), run('docker-compose', ['version'])]);
   await warmSlotImage(bench);
+  await warmFactory(bench);
+  await run('docker-compose', ['-f', compose, '-p', 'dcvm-bench-fill', 'up', '-d', '--scale', 'slot=1']);
+  await run('docker-compose', ['-f', compose, '-p', 'dcvm-bench-fill', 'down', '--timeout', '1']);
 }
 
 async function dockerRunOf(n, settings) {

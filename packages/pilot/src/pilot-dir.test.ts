@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writePilotDir } from './pilot-dir.js';
@@ -87,5 +87,34 @@ describe('writePilotDir', () => {
     writePilotDir(dir, render(testOptions()));
     await expect(readFile(path.join(dir, 'status', 'heartbeat.json'), 'utf8')).resolves.toBe('{}');
     await expect(stat(path.join(dir, 'tokens.d', 'pool.token'))).resolves.toBeDefined();
+  });
+
+  it('leaves a file already there as rendered as it is, and writes anew one whose content or mode differs', async () => {
+    const files = render(testOptions());
+    writePilotDir(dir, files);
+    const inodes = async () => Object.fromEntries(await Promise.all(files.map(async (f) => [f.path, (await stat(path.join(dir, f.path))).ino])));
+    const before = await inodes();
+    await writeFile(path.join(dir, 'condor_config'), 'changed by a job\n');
+    await chmod(path.join(dir, 'entrypoint.sh'), 0o777);
+    writePilotDir(dir, files);
+    const after = await inodes();
+    for (const file of files) {
+      await expect(readFile(path.join(dir, file.path), 'utf8')).resolves.toBe(file.content);
+      await expect(modeOf(path.join(dir, file.path))).resolves.toBe(file.mode);
+      // Written anew (a new inode, by the rename) only where something differed.
+      expect([file.path, after[file.path] === before[file.path]]).toEqual([file.path, !['condor_config', 'entrypoint.sh'].includes(file.path)]);
+    }
+  });
+
+  it('replaces a symlink where a file goes, even to a file with the rendered content', async () => {
+    const files = render(testOptions());
+    writePilotDir(dir, files);
+    const elsewhere = path.join(path.dirname(dir), 'elsewhere');
+    await writeFile(elsewhere, (files.find((f) => f.path === 'condor_config') as RenderedFile).content, { mode: 0o644 });
+    await rm(path.join(dir, 'condor_config'));
+    await symlink(elsewhere, path.join(dir, 'condor_config'));
+    writePilotDir(dir, files);
+    expect((await lstat(path.join(dir, 'condor_config'))).isFile()).toBe(true);
+    expect((await lstat(elsewhere)).isFile()).toBe(true);
   });
 });

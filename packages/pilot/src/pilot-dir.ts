@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fstatSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RenderedFile } from './render.js';
 
@@ -9,7 +9,10 @@ import type { RenderedFile } from './render.js';
  * the token file is mounted read-only (Docker creates the mount point inside it).
  *
  * Synchronous: a dozen small files in a local directory. Through node's promise API they cost a fill 4.5 ms of CPU
- * per slot against 1.5 ms (bench on this machine's disk), CPU the engine needs while it makes the containers.
+ * per slot against 1.5 ms (bench on this machine's disk), CPU the engine needs while it makes the containers. A file
+ * already there as rendered is left as it is: a replaced slot's directory mostly is, and reading it back costs the
+ * kernel far less than a new file and a rename (a fill of 16 into existing directories, CPU profile of the factory:
+ * 9 ms in here against 46, of 82 ms in all against 122).
  */
 export function writePilotDir(dir: string, files: readonly RenderedFile[]): void {
   mkdirSync(path.join(dir, 'config.d'), { recursive: true });
@@ -18,6 +21,7 @@ export function writePilotDir(dir: string, files: readonly RenderedFile[]): void
   chmodSync(path.join(dir, 'tokens.d'), 0o700);
   for (const file of files) {
     const target = path.join(dir, file.path);
+    if (alreadyWritten(target, file)) continue;
     // A dot file, which HTCondor's LOCAL_CONFIG_DIR_EXCLUDE_REGEXP skips; removed if the write fails (a full disk),
     // so config.d never keeps half a snippet under a name HTCondor would read.
     const temporary = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}`);
@@ -33,5 +37,25 @@ export function writePilotDir(dir: string, files: readonly RenderedFile[]): void
   const wanted = new Set(files.filter((f) => f.path.startsWith('config.d/')).map((f) => path.basename(f.path)));
   for (const name of readdirSync(path.join(dir, 'config.d'))) {
     if (!wanted.has(name)) rmSync(path.join(dir, 'config.d', name), { force: true });
+  }
+}
+
+/** The file is there as rendered: a regular file, not a link to one, with the rendered mode and content. */
+function alreadyWritten(target: string, file: RenderedFile): boolean {
+  let fd: number;
+  try {
+    fd = openSync(target, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return false; // missing, or a symlink (O_NOFOLLOW): written anew, the rename replacing the link itself
+  }
+  try {
+    const info = fstatSync(fd);
+    const rendered = Buffer.from(file.content);
+    if (!info.isFile() || (info.mode & 0o7777) !== file.mode || info.size !== rendered.length) return false;
+    // One read of the known size (readFileSync would stat again and read until the end).
+    const found = Buffer.allocUnsafe(rendered.length);
+    return readSync(fd, found, 0, found.length, 0) === found.length && found.equals(rendered);
+  } finally {
+    closeSync(fd);
   }
 }
