@@ -80,6 +80,26 @@ describe('the bundled docker-cernvm-factory command', () => {
     }
   });
 
+  it('still writes docker-modem’s request lines when DEBUG names them (the bundle formats them only then)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'docker-cernvm-bundle-debug-'));
+    try {
+      const token = path.join(dir, 'pool.token');
+      await writeFile(token, 'x\n', { mode: 0o600 });
+      const args = ['start', '--slots', '0', '--image', 'docker-cernvm-test/never-built:1', '--token-file', token, '--state-dir', dir,
+        '--socket', path.join(dir, 'control.sock'), '--listen', 'none'];
+      const refused = 'error: no image docker-cernvm-test/never-built:1';
+      const quiet = await runBin(args);
+      expect(quiet.code).toBe(1);
+      expect(quiet.stderr).toMatch(new RegExp(`^${refused}`));
+      const debugged = await runBin(args, { DEBUG: 'modem' });
+      expect(debugged.code).toBe(1);
+      expect(debugged.stderr).toMatch(/modem Sending: \{\n {2}path: '\/images\/docker-cernvm-test\/never-built:1\/json'/);
+      expect(debugged.stderr).toContain(refused);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('is plain ASCII, which the launcher decodes as Latin-1', async () => {
     const bundle = await readFile(path.join(path.dirname(FACTORY_BIN), '..', 'dist', 'docker-cernvm-factory.cjs'));
     expect(bundle.length).toBeGreaterThan(100_000);
