@@ -20,11 +20,18 @@ const factoryName = 'dcvm-bench-fill';
 
 const bench = await prepareBench('fill');
 // What the factory's slots bind (template.ts): /pilot, the pool token read-only inside it, and the scratch directory.
-// The baselines' directories are made before their clock starts; the factory writes its own while it fills.
+// The baselines' directories are made before their clock starts; the factory writes its own while it fills. Each has
+// the status/ directory the factory's have: the slot writes its heartbeat there from the moment it starts (five
+// processes a second), and skips that where there is none, as the baselines' slots once did, sparing them CPU that the
+// factory's slots took from the engine while it was still making the rest.
 const slotsMax = Math.max(...sizes);
 const binds = (i) => [`${bench.dir}/run/pilot-${i}:/pilot`, `${bench.tokenFile}:/pilot/tokens.d/pool.token:ro`, `${bench.dir}/run/scratch-${i}:/scratch`];
 await Promise.all(
-  Array.from({ length: slotsMax }, (_, i) => [mkdir(`${bench.dir}/run/pilot-${i}/tokens.d`, { recursive: true }), mkdir(`${bench.dir}/run/scratch-${i}`, { recursive: true })]).flat(),
+  Array.from({ length: slotsMax }, (_, i) => [
+    mkdir(`${bench.dir}/run/pilot-${i}/tokens.d`, { recursive: true }),
+    mkdir(`${bench.dir}/run/pilot-${i}/status`, { recursive: true }),
+    mkdir(`${bench.dir}/run/scratch-${i}`, { recursive: true }),
+  ]).flat(),
 );
 const compose = path.join(bench.dir, 'docker-compose.yml');
 // The same settings as the factory's slots: host network, an init, 64 MB without swap, the image's own command.
