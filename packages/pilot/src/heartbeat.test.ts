@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Heartbeat, isIdle, parseHeartbeat, readHeartbeat } from './heartbeat.js';
@@ -73,6 +74,20 @@ describe('readHeartbeat', () => {
     expect(readHeartbeat(dir)).toBeUndefined();
     await writeFile(path.join(dir, 'half.json'), text({}).slice(0, 40));
     expect(readHeartbeat(path.join(dir, 'half.json'))).toBeUndefined();
+  });
+
+  it('reads only a regular file of a heartbeat’s size, not through a link: what a slot’s container may leave there', async () => {
+    await symlink('/dev/zero', path.join(dir, 'zero.json'));
+    expect(readHeartbeat(path.join(dir, 'zero.json'))).toBeUndefined();
+    await writeFile(path.join(dir, 'real.json'), text({}));
+    await symlink(path.join(dir, 'real.json'), path.join(dir, 'link.json'));
+    expect(readHeartbeat(path.join(dir, 'real.json'))?.phase).toBe('running');
+    expect(readHeartbeat(path.join(dir, 'link.json'))).toBeUndefined();
+    await writeFile(path.join(dir, 'huge.json'), text({}) + ' '.repeat(64 * 1024));
+    expect(readHeartbeat(path.join(dir, 'huge.json'))).toBeUndefined();
+    // Last, as it is the one that would hang rather than fail: a FIFO blocked the read (and the factory) for good.
+    execFileSync('mkfifo', [path.join(dir, 'fifo.json')]);
+    expect(readHeartbeat(path.join(dir, 'fifo.json'))).toBeUndefined();
   });
 });
 

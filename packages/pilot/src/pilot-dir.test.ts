@@ -71,15 +71,6 @@ describe('writePilotDir', () => {
     expect(await tree(dir)).toEqual(['config.d', 'status', 'tokens.d', ...files.map((f) => f.path)].sort());
   });
 
-  it('leaves no temp file behind when a write fails', async () => {
-    writePilotDir(dir, render(testOptions()));
-    // A directory where a file should go makes the rename fail after the temp file was written.
-    await mkdir(path.join(dir, 'config.d', '99-blocked.conf', 'inside'), { recursive: true });
-    const blocked: RenderedFile = { path: 'config.d/99-blocked.conf', content: 'A = 1\n', mode: 0o644 };
-    expect(() => writePilotDir(dir, [blocked])).toThrow();
-    expect((await tree(dir)).filter((p) => p.includes('tmp'))).toEqual([]);
-  });
-
   it('keeps the heartbeat and the token mount point when it renders again', async () => {
     writePilotDir(dir, render(testOptions()));
     await writeFile(path.join(dir, 'status', 'heartbeat.json'), '{}');
@@ -116,5 +107,54 @@ describe('writePilotDir', () => {
     writePilotDir(dir, files);
     expect((await lstat(path.join(dir, 'condor_config'))).isFile()).toBe(true);
     expect((await lstat(elsewhere)).isFile()).toBe(true);
+  });
+
+  describe('what a slot’s container left in /pilot, taken for what it is and never followed', () => {
+    let elsewhere: string;
+    beforeEach(async () => {
+      // A host directory a link might point at: nothing written there, nothing removed, no mode changed.
+      elsewhere = path.join(path.dirname(dir), 'elsewhere');
+      await mkdir(elsewhere, { mode: 0o755 });
+      await chmod(elsewhere, 0o755);
+      await writeFile(path.join(elsewhere, 'keep.conf'), 'KEEP = 1\n');
+      writePilotDir(dir, render(testOptions()));
+    });
+    const untouched = async () => {
+      expect(await readdir(elsewhere)).toEqual(['keep.conf']);
+      await expect(readFile(path.join(elsewhere, 'keep.conf'), 'utf8')).resolves.toBe('KEEP = 1\n');
+      await expect(modeOf(elsewhere)).resolves.toBe(0o755);
+    };
+
+    it.each(['config.d', 'status', 'tokens.d'])('a symlink in place of %s: replaced by a directory of its own', async (name) => {
+      await rm(path.join(dir, name), { recursive: true });
+      await symlink(elsewhere, path.join(dir, name));
+      const files = render(testOptions());
+      writePilotDir(dir, files);
+      await untouched();
+      expect((await lstat(path.join(dir, name))).isDirectory()).toBe(true);
+      for (const file of files) await expect(readFile(path.join(dir, file.path), 'utf8')).resolves.toBe(file.content);
+      await expect(modeOf(path.join(dir, 'tokens.d'))).resolves.toBe(0o700);
+    });
+
+    it('a symlink at a temporary file’s name: the new file is made beside it, not written through it', async () => {
+      await symlink(path.join(elsewhere, 'keep.conf'), path.join(dir, 'config.d', `.30-slot.conf.tmp-${process.pid}`));
+      const files = render(testOptions({ cpus: 2 })); // 30-slot.conf changes
+      writePilotDir(dir, files);
+      await untouched();
+      await expect(readFile(path.join(dir, 'config.d', '30-slot.conf'), 'utf8')).resolves.toContain('NUM_CPUS = 2\n');
+      expect((await tree(dir)).filter((p) => p.includes('tmp'))).toEqual([]);
+    });
+
+    it('a directory where a file goes, and a directory and a link in config.d under names the render does not have: removed', async () => {
+      await rm(path.join(dir, 'condor_config'));
+      await mkdir(path.join(dir, 'condor_config', 'inside'), { recursive: true });
+      await mkdir(path.join(dir, 'config.d', 'junk', 'deeper'), { recursive: true });
+      await symlink(elsewhere, path.join(dir, 'config.d', 'link'));
+      const files = render(testOptions());
+      writePilotDir(dir, files);
+      await untouched();
+      expect((await lstat(path.join(dir, 'condor_config'))).isFile()).toBe(true);
+      expect(await tree(dir)).toEqual(['config.d', 'status', 'tokens.d', ...files.map((f) => f.path)].sort());
+    });
   });
 });

@@ -1,4 +1,18 @@
-import { chmodSync, closeSync, constants, fstatSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import type { RenderedFile } from './render.js';
 
@@ -15,10 +29,10 @@ import type { RenderedFile } from './render.js';
  * 9 ms in here against 46, of 82 ms in all against 122).
  */
 export function writePilotDir(dir: string, files: readonly RenderedFile[]): void {
-  mkdirSync(path.join(dir, 'config.d'), { recursive: true });
-  mkdirSync(path.join(dir, 'status'), { recursive: true });
-  mkdirSync(path.join(dir, 'tokens.d'), { recursive: true, mode: 0o700 });
-  chmodSync(path.join(dir, 'tokens.d'), 0o700);
+  mkdirSync(dir, { recursive: true });
+  realDirectory(path.join(dir, 'config.d'));
+  realDirectory(path.join(dir, 'status'));
+  realDirectory(path.join(dir, 'tokens.d'), 0o700);
   for (const file of files) {
     const target = path.join(dir, file.path);
     if (alreadyWritten(target, file)) continue;
@@ -26,8 +40,17 @@ export function writePilotDir(dir: string, files: readonly RenderedFile[]): void
     // so config.d never keeps half a snippet under a name HTCondor would read.
     const temporary = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}`);
     try {
-      writeFileSync(temporary, file.content, { mode: file.mode });
-      chmodSync(temporary, file.mode);
+      // Made anew (O_EXCL: never through a link left at that name) and set up through its descriptor.
+      rmSync(temporary, { force: true });
+      const fd = openSync(temporary, 'wx', file.mode);
+      try {
+        writeFileSync(fd, file.content);
+        fchmodSync(fd, file.mode);
+      } finally {
+        closeSync(fd);
+      }
+      // A directory where the file goes would make the rename fail, and the slot with it, at every try.
+      if (lstatSync(target, { throwIfNoEntry: false })?.isDirectory()) rmSync(target, { recursive: true, force: true });
       renameSync(temporary, target);
     } catch (error) {
       rmSync(temporary, { force: true });
@@ -36,8 +59,26 @@ export function writePilotDir(dir: string, files: readonly RenderedFile[]): void
   }
   const wanted = new Set(files.filter((f) => f.path.startsWith('config.d/')).map((f) => path.basename(f.path)));
   for (const name of readdirSync(path.join(dir, 'config.d'))) {
-    if (!wanted.has(name)) rmSync(path.join(dir, 'config.d', name), { force: true });
+    if (!wanted.has(name)) rmSync(path.join(dir, 'config.d', name), { recursive: true, force: true });
   }
+}
+
+/**
+ * Makes `dir` a directory of its own. The slot's container can write to /pilot, so what a pilot left there is taken
+ * for what it is, never followed: a symlink or a file in its place is removed first. Followed, a link from config.d to
+ * a host directory would have had the next render write HTCondor snippets there and remove every other file in it,
+ * and one from tokens.d would have had it chmod a host directory. (No container has the directory then: a slot's
+ * directory is written only while no container of its index runs.)
+ */
+function realDirectory(dir: string, mode?: number): void {
+  const info = lstatSync(dir, { throwIfNoEntry: false });
+  if (info?.isDirectory()) {
+    if (mode !== undefined && (info.mode & 0o7777) !== mode) chmodSync(dir, mode);
+    return;
+  }
+  if (info) rmSync(dir, { force: true });
+  mkdirSync(dir, mode === undefined ? {} : { mode });
+  if (mode !== undefined) chmodSync(dir, mode); // the umask may have taken bits off
 }
 
 /** The file is there as rendered: a regular file, not a link to one, with the rendered mode and content. */
