@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createMounter } from '@docker-cernvm/mounter';
@@ -90,6 +90,39 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
     }
     const untouched = filled.filter((c) => !victims.includes(c));
     expect(untouched.every((c) => refilled.some((r) => r.id === c.id))).toBe(true);
+  }, 120_000);
+
+  it('takes what a slot left in /pilot for what it is: its replacement’s render does not follow a link to a host directory', async () => {
+    // The slot's container can write to /pilot; a link it leaves from config.d was once followed by the next render
+    // of that index, which wrote its snippets into the host directory and removed everything else there.
+    const elsewhere = path.join(tmp, 'elsewhere');
+    await mkdir(elsewhere, { mode: 0o755 });
+    await writeFile(path.join(elsewhere, 'keep.conf'), 'KEEP = 1\n');
+    startFactory(1);
+    const [slot] = await runningSlots(1);
+    const planted = await docker.getContainer(slot!.id).exec({
+      Cmd: ['/bin/busybox', 'sh', '-c', `busybox rm -rf /pilot/config.d && busybox ln -s ${elsewhere} /pilot/config.d`],
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const output = await planted.start({});
+    await new Promise((resolve) => output.on('end', resolve).resume());
+    expect((await planted.inspect()).ExitCode).toBe(0);
+    await docker.getContainer(slot!.id).kill();
+    const [replacement] = await waitFor(
+      async () => {
+        const now = await runningSlots(1);
+        return now[0]?.id !== slot!.id ? now : undefined;
+      },
+      60_000,
+      'the slot to be replaced',
+    );
+    expect(replacement!.slot).toBe(0);
+    expect((await readdir(elsewhere))).toEqual(['keep.conf']);
+    await expect(readFile(path.join(elsewhere, 'keep.conf'), 'utf8')).resolves.toBe('KEEP = 1\n');
+    const configDir = path.join(tmp, 'state', NAME, 'slot-0', 'config.d');
+    expect((await lstat(configDir)).isDirectory()).toBe(true);
+    expect((await readdir(configDir)).length).toBeGreaterThan(0);
   }, 120_000);
 
   it('is SIGKILLed mid-fill, then started again: it adopts what is there, with no duplicate and nothing orphaned', async () => {
