@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createMounter } from '@docker-cernvm/mounter';
 import { TMP_PREFIX, cleanUpTestMounts } from '../support/cleanup.js';
-import { docker, realEngineAvailable } from '../support/engine.js';
+import { docker, execIn, realEngineAvailable } from '../support/engine.js';
 import {
   FactoryProcess,
   type SlotContainer,
@@ -100,14 +100,8 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
     await writeFile(path.join(elsewhere, 'keep.conf'), 'KEEP = 1\n');
     startFactory(1);
     const [slot] = await runningSlots(1);
-    const planted = await docker.getContainer(slot!.id).exec({
-      Cmd: ['/bin/busybox', 'sh', '-c', `busybox rm -rf /pilot/config.d && busybox ln -s ${elsewhere} /pilot/config.d`],
-      AttachStdout: true,
-      AttachStderr: true,
-    });
-    const output = await planted.start({});
-    await new Promise((resolve) => output.on('end', resolve).resume());
-    expect((await planted.inspect()).ExitCode).toBe(0);
+    const planted = await execIn(docker.getContainer(slot!.id), ['/bin/busybox', 'sh', '-c', `/bin/busybox rm -rf /pilot/config.d && /bin/busybox ln -s ${elsewhere} /pilot/config.d`], '0');
+    expect(planted).toEqual({ exitCode: 0, output: '' });
     await docker.getContainer(slot!.id).kill();
     const [replacement] = await waitFor(
       async () => {
