@@ -34,6 +34,7 @@ await Promise.all(
   ]).flat(),
 );
 const compose = path.join(bench.dir, 'docker-compose.yml');
+const composeCli = (...args) => run('docker-compose', ['-f', compose, '-p', 'dcvm-bench-fill', ...args]);
 // The same settings as the factory's slots: host network, an init, 64 MB without swap, the image's own command.
 await writeFile(
   compose,
@@ -54,8 +55,8 @@ async function removeAll() {
 async function warmAll() {
   await warmSlotImage(bench);
   await warmFactory(bench);
-  await run('docker-compose', ['-f', compose, '-p', 'dcvm-bench-fill', 'up', '-d', '--scale', 'slot=1']);
-  await run('docker-compose', ['-f', compose, '-p', 'dcvm-bench-fill', 'down', '--timeout', '1']);
+  await composeCli('up', '-d', '--scale', 'slot=1');
+  await composeCli('down', '--timeout', '1');
 }
 
 async function dockerRunOf(n, settings) {
@@ -92,9 +93,9 @@ const contenders = {
   },
   async compose(n) {
     const started = performance.now();
-    await run('docker-compose', ['-f', compose, '-p', 'dcvm-bench-fill', 'up', '-d', '--scale', `slot=${n}`]);
+    await composeCli('up', '-d', '--scale', `slot=${n}`);
     const at = await events.nth('start', n, started);
-    await run('docker-compose', ['-f', compose, '-p', 'dcvm-bench-fill', 'down', '--timeout', '1']);
+    await composeCli('down', '--timeout', '1');
     return [at - started, (await events.nth('create', 1, started)) - started];
   },
 };

@@ -10,7 +10,7 @@ import { FACTORY_BIN, controlRequest, removeFactoryContainers, slotContainers } 
 import { buildSlotImage } from '../test/dist/support/slot-image.js';
 
 export const run = promisify(execFile);
-export { FACTORY_BIN, removeFactoryContainers, slotContainers };
+export { removeFactoryContainers, slotContainers };
 
 
 /** A scratch directory with a stand-in token (the slot image never reads it) and the slot image built. */

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { readRegularFile } from './regular-file.js';
 
 /** Where the pilot entrypoint is in its life, beside HTCondor's own slot state. */
 export type PilotPhase = 'starting' | 'running' | 'draining' | 'stopping' | 'exited';
@@ -57,23 +57,8 @@ const HEARTBEAT_MAX_BYTES = 64 * 1024;
  * link: a FIFO there would have blocked the factory on its read for good, and /dev/zero filled its memory.
  */
 export function readHeartbeat(file: string): Heartbeat | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return undefined; // missing (the usual case during a fill), a link, or unreadable
-  }
-  try {
-    const info = fstatSync(fd);
-    if (!info.isFile() || info.size > HEARTBEAT_MAX_BYTES) return undefined;
-    const bytes = Buffer.allocUnsafe(info.size);
-    const read = readSync(fd, bytes, 0, bytes.length, 0);
-    return parseHeartbeat(bytes.toString('utf8', 0, read));
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
+  const found = readRegularFile(file, HEARTBEAT_MAX_BYTES);
+  return found && parseHeartbeat(found.content.toString('utf8'));
 }
 
 /** Idle means a running pilot whose slot nobody has claimed: the cheapest one to take away. */

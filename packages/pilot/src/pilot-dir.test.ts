@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -155,6 +156,15 @@ describe('writePilotDir', () => {
       await untouched();
       expect((await lstat(path.join(dir, 'condor_config'))).isFile()).toBe(true);
       expect(await tree(dir)).toEqual(['config.d', 'status', 'tokens.d', ...files.map((f) => f.path)].sort());
+    });
+
+    it('a FIFO where a file goes: replaced, not opened for reading (that would block until a writer came)', async () => {
+      await rm(path.join(dir, 'condor_config'));
+      execFileSync('mkfifo', [path.join(dir, 'condor_config')]);
+      const files = render(testOptions());
+      writePilotDir(dir, files);
+      expect((await lstat(path.join(dir, 'condor_config'))).isFile()).toBe(true);
+      await expect(readFile(path.join(dir, 'condor_config'), 'utf8')).resolves.toBe((files.find((f) => f.path === 'condor_config') as RenderedFile).content);
     });
   });
 });

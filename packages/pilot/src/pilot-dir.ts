@@ -1,19 +1,6 @@
-import {
-  chmodSync,
-  closeSync,
-  constants,
-  fchmodSync,
-  fstatSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { readRegularFile } from './regular-file.js';
 import type { RenderedFile } from './render.js';
 
 /**
@@ -83,20 +70,8 @@ function realDirectory(dir: string, mode?: number): void {
 
 /** The file is there as rendered: a regular file, not a link to one, with the rendered mode and content. */
 function alreadyWritten(target: string, file: RenderedFile): boolean {
-  let fd: number;
-  try {
-    fd = openSync(target, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch {
-    return false; // missing, or a symlink (O_NOFOLLOW): written anew, the rename replacing the link itself
-  }
-  try {
-    const info = fstatSync(fd);
-    const rendered = Buffer.from(file.content);
-    if (!info.isFile() || (info.mode & 0o7777) !== file.mode || info.size !== rendered.length) return false;
-    // One read of the known size (readFileSync would stat again and read until the end).
-    const found = Buffer.allocUnsafe(rendered.length);
-    return readSync(fd, found, 0, found.length, 0) === found.length && found.equals(rendered);
-  } finally {
-    closeSync(fd);
-  }
+  const rendered = Buffer.from(file.content);
+  // Missing or a link (written anew, the rename replacing the link itself), or of another size, mode or content.
+  const found = readRegularFile(target, rendered.length);
+  return found !== undefined && found.mode === file.mode && found.content.equals(rendered);
 }

@@ -6,13 +6,12 @@ import type { FactoryMounter } from '../cli/context.js';
  * and any other as missing; it refuses what a test did not set up.
  */
 export function fakeMounter(placeholder: () => PlaceholderStatus | undefined = () => undefined, images: readonly string[] = ['cernvm:4']): FactoryMounter {
-  const describe = (tag: string): ImageDescription => {
-    const status = placeholder();
-    if (status) return { kind: 'placeholder', placeholder: status };
-    return images.includes(tag) ? { kind: 'ordinary' } : { kind: 'missing' };
-  };
   return {
-    describeImage: async (tag) => describe(tag),
+    describeImage: async (tag): Promise<ImageDescription> => {
+      const status = placeholder();
+      if (status) return { kind: 'placeholder', placeholder: status };
+      return images.includes(tag) ? { kind: 'ordinary' } : { kind: 'missing' };
+    },
     inspectPlaceholder: async () => placeholder(),
     snapshots: async () => {
       throw new Error('fake mounter: snapshots not set up');
