@@ -34,11 +34,8 @@ export interface SlotRuntime {
   facts(): Promise<EngineFacts>;
   list(factory: string): Promise<ListedContainer[]>;
   exitDetails(id: string): Promise<ExitDetails | undefined>;
-  /**
-   * Makes the container at once and starts it once `ready` resolves (the slot's directories, written meanwhile: a
-   * create reads neither bind source). If `ready` or the start fails, the container is removed again.
-   */
-  createAndStart(options: ContainerCreateOptions, ready?: Promise<unknown>): Promise<string>;
+  /** Makes the container and starts it; if the start fails, the container is removed again. */
+  createAndStart(options: ContainerCreateOptions): Promise<string>;
   signal(id: string, signal: string): Promise<void>;
   stop(id: string, timeoutSeconds: number): Promise<void>;
   remove(id: string): Promise<void>;
@@ -103,19 +100,10 @@ export class DockerodeRuntime implements SlotRuntime {
     }
   }
 
-  async createAndStart(options: ContainerCreateOptions, ready: Promise<unknown> = Promise.resolve()): Promise<string> {
-    ready.catch(() => undefined); // observed now: when the create fails first, that is the error to report
+  async createAndStart(options: ContainerCreateOptions): Promise<string> {
     this.count('container_create');
-    let container: Docker.Container;
+    const container = await this.docker.createContainer(options);
     try {
-      container = await this.docker.createContainer(options);
-    } catch (error) {
-      // Let the directory work finish before the caller retries, so two writes to a slot's directories never overlap.
-      await ready.catch(() => undefined);
-      throw error;
-    }
-    try {
-      await ready;
       this.count('container_start');
       await container.start();
     } catch (error) {

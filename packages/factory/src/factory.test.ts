@@ -88,20 +88,23 @@ describe('Factory: filling', () => {
     expect(seen['action-failed']).toEqual([]);
   });
 
-  it('asks the engine for every container of a wave before it writes any slot’s directory', async () => {
-    // The directory work (render, a dozen files) of eight slots used to run before the first create left the
-    // process: the engine idled while the factory wrote.
+  it('writes each slot’s directories before it asks the engine for the slot’s container', async () => {
     const order: string[] = [];
     const prepare = slotDirs.prepare.bind(slotDirs);
     slotDirs.prepare = (slot, files) => (order.push(`prepare:${slot}`), prepare(slot, files));
+    const empty = slotDirs.emptyScratch.bind(slotDirs);
+    slotDirs.emptyScratch = (slot) => (order.push(`empty:${slot}`), empty(slot));
     const create = runtime.createAndStart.bind(runtime);
-    runtime.createAndStart = (options, ready) => (order.push(`create:${options.name}`), create(options, ready));
+    runtime.createAndStart = (options) => (order.push(`create:${options.name}`), create(options));
     await startFactory({ slots: 4 });
-    expect(order.slice(0, 4).sort()).toEqual(['create:f-slot-0', 'create:f-slot-1', 'create:f-slot-2', 'create:f-slot-3']);
-    expect(order.slice(4).sort()).toEqual(['prepare:0', 'prepare:1', 'prepare:2', 'prepare:3']);
+    for (const slot of [0, 1, 2, 3]) {
+      const created = order.indexOf(`create:f-slot-${slot}`);
+      expect(created).toBeGreaterThan(order.indexOf(`prepare:${slot}`));
+      expect(created).toBeGreaterThan(order.indexOf(`empty:${slot}`));
+    }
   });
 
-  it('renders each slot’s pilot directory (while its container is made, before it starts), and mounts it', async () => {
+  it('renders each slot’s pilot directory, and mounts it', async () => {
     await startFactory({ slots: 2 });
     expect([...slotDirs.prepared.keys()].sort()).toEqual([0, 1]);
     expect(slotDirs.prepared.get(1)!.map((f) => f.path)).toContain(ENTRYPOINT);
@@ -152,26 +155,25 @@ describe('Factory: filling', () => {
 });
 
 describe('Factory: passes while actions are in flight', () => {
-  const SETTLE = 250;
-
-  it('folds the ends of a fill’s creates into one pass per settle interval, and passes at once after the last', async () => {
-    runtime.createLatencyMs = 100; // 8 slots, 2 at a time: creates end at 100, 200, 300 and 400 ms
-    makeFactory({ slots: 8, concurrency: 2, settleMs: SETTLE });
+  it('passes once per debounce after an action ends, folding in the engine events it caused', async () => {
+    runtime.createLatencyMs = 100; // 4 slots, 2 at a time: creates end at 100 and 200 ms
+    makeFactory({ slots: 4, concurrency: 2 });
     await factory.start();
     await clock.advance(DEBOUNCE); // the pass the events stream's connection asks for
     runtime.calls.length = 0;
-    await clock.advance(400 - DEBOUNCE);
-    expect(runningSlots()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    // One pass woken by the first ends (at 100 + 250 ms), none for each of the other ends and their engine events.
+    await clock.advance(99); // the first two creates ended at 100 ms
+    expect(runtime.callsOf('list')).toHaveLength(0);
+    await clock.advance(1); // one debounce after their ends (and their create and start events)
     expect(runtime.callsOf('list')).toHaveLength(1);
-    await clock.advance(DEBOUNCE);
+    await clock.advance(100);
     expect(runtime.callsOf('list')).toHaveLength(2);
-    expect(factory.summary()).toMatchObject({ running: 8, starting: 0 });
+    expect(runningSlots()).toEqual([0, 1, 2, 3]);
+    expect(factory.summary()).toMatchObject({ running: 4, starting: 0 });
   });
 
   it('still acts on an exit after the debounce while creates are in flight', async () => {
     runtime.createLatencyMs = 100;
-    makeFactory({ slots: 4, concurrency: 1, settleMs: SETTLE });
+    makeFactory({ slots: 4, concurrency: 1 });
     await factory.start();
     await clock.advance(100); // slot 0 runs; slot 1 is being made
     const first = onSlot(0);
@@ -908,10 +910,10 @@ describe('scratch directories', () => {
     expect(slotDirs.emptied).toEqual([]);
   });
 
-  it('never starts a container whose scratch cannot be emptied: it is removed again, and the slot backs off', async () => {
+  it('never makes a container whose scratch cannot be emptied: the slot backs off', async () => {
     slotDirs.emptyFailures.push(Object.assign(new Error('EBUSY: resource busy'), { code: 'EBUSY' }));
     await startFactory({ slots: 1 });
-    expect(runtime.callsOf('create:')).toHaveLength(1); // made while the directories were written
+    expect(runtime.callsOf('create:')).toHaveLength(0);
     expect(runtime.containers.size).toBe(0);
     expect(seen['action-failed'][0]?.[0].error.message).toMatch(/EBUSY/);
     expect(factory.summary()?.backoff).toBe(1);

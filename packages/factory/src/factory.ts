@@ -65,29 +65,14 @@ export interface FactoryOptions {
   indexLimit: number;
   concurrency: number;
   resyncMs: number;
-  /** Events arriving together are handled in one pass. */
+  /** Events and action ends arriving together are handled in one pass. */
   debounceMs?: number;
-  /**
-   * While other actions are still in flight, how long the pass after an action (or after the engine's echo of one,
-   * its create or start event) waits to fold in the next ones. A fill of 64 otherwise listed the containers 57 times,
-   * taking the engine's time from the starts; an exit or any other event still wakes the loop after `debounceMs`.
-   */
-  settleMs?: number;
   /** Seconds a slot stopped with `scale --force` gets before SIGKILL. */
   stopTimeoutSeconds?: number;
 }
 
 /** Exit codes that end a pilot cleanly (HTCondor's DAEMON_SHUTDOWN uses 99). */
 const CLEAN_EXIT_CODES: ReadonlySet<number> = new Set([0, 99]);
-
-/** Engine events that echo the factory's own creates: the action's end wakes the loop for them. */
-const ECHOES: ReadonlySet<string> = new Set(['create', 'start']);
-
-/**
- * Resolves once the requests made in this turn are on their way: one on a kept-alive connection goes out in this turn
- * (dockerode sends from a microtask), one on a new connection when it has connected, at the event loop's next poll.
- */
-const afterDispatch = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
 
 const keyOf = (action: Action) => (action.kind === 'create' ? `create:${action.slot}` : `${action.kind}:${action.id}`);
 
@@ -137,7 +122,7 @@ export class Factory {
     this.stream.on('event', (event) => {
       if (event.action === 'die') this.died.add(event.id);
       else if (event.action === 'start') this.died.delete(event.id);
-      this.requestReconcile(ECHOES.has(event.action) ? this.afterActionDelay() : undefined);
+      this.requestReconcile();
     });
     this.stream.on('connected', () => {
       this.events.emit('events-connected');
@@ -258,11 +243,6 @@ export class Factory {
       this.wakeTimer = undefined;
       void this.runPasses();
     }, delayMs);
-  }
-
-  /** The wait before the pass that follows an action: longer while more actions are in flight (see `settleMs`). */
-  private afterActionDelay(): number {
-    return this.inFlight.size > 0 ? (this.options.settleMs ?? 250) : (this.options.debounceMs ?? 25);
   }
 
   private async runPasses(): Promise<void> {
@@ -428,7 +408,7 @@ export class Factory {
       .finally(() => {
         this.inFlight.delete(key);
         if (action.kind === 'create') this.creating.delete(action.slot);
-        this.requestReconcile(this.afterActionDelay());
+        this.requestReconcile();
       });
   }
 
@@ -452,14 +432,9 @@ export class Factory {
         const hostScratchDir = slotDirs.scratchOf(action.slot);
         const hash = templateHash(template);
         const containerOptions = slotContainerOptions({ template, hash, factory: name, slot: action.slot, hostPilotDir, hostScratchDir, options });
-        const files = render(options);
-        // The pilot directory is written (a millisecond or two: writePilotDir) and the scratch emptied while the
-        // engine makes the container, which reads neither: once this wave's create requests are out, not before, or
-        // eight slots' writes would hold back the first create. Nothing of this slot runs now (its index was free): what
-        // an earlier pilot's jobs left goes. Made last, once nothing above can throw, so the promise always has the
-        // runtime to observe it.
-        const ready = afterDispatch().then(() => Promise.all([slotDirs.prepare(action.slot, files), slotDirs.emptyScratch(action.slot)]));
-        const id = await runtime.createAndStart(containerOptions, ready);
+        // Nothing of this slot runs now (its index was free): what an earlier pilot's jobs left in its scratch goes.
+        await Promise.all([slotDirs.prepare(action.slot, render(options)), slotDirs.emptyScratch(action.slot)]);
+        const id = await runtime.createAndStart(containerOptions);
         this.events.emit('slot-created', { slot: action.slot, id, durationMs: clock.now() - started });
         return;
       }

@@ -179,8 +179,7 @@ export class FakeRuntime implements SlotRuntime {
     };
   }
 
-  async createAndStart(options: ContainerCreateOptions, ready: Promise<unknown> = Promise.resolve()): Promise<string> {
-    ready.catch(() => undefined);
+  async createAndStart(options: ContainerCreateOptions): Promise<string> {
     const name = options.name ?? '';
     this.calls.push(`create:${name}`);
     await this.createsHeld?.promise;
@@ -192,12 +191,6 @@ export class FakeRuntime implements SlotRuntime {
     }
     const c = this.add(name, { ...options.Labels }, 'created', options);
     this.emitEvent('create', c);
-    try {
-      await ready;
-    } catch (error) {
-      this.containers.delete(c.id);
-      throw error;
-    }
     c.state = 'running';
     c.startedAt = this.clock.now();
     this.emitEvent('start', c);
