@@ -13,7 +13,7 @@ import { checkSlotImage, versionNumber } from './image-check.js';
 import { type ConfigLayers, loadFactoryConfig } from './load-config.js';
 import { type Logger, createLogger } from './logger.js';
 import { FactoryMetrics } from './metrics.js';
-import { SlotDirs } from './slot-dirs.js';
+import { HostSlotDirs } from './slot-dirs.js';
 import { SnapshotFollower } from './snapshot-follower.js';
 import { socketPathOf } from './socket-path.js';
 import { type SlotTemplate, slotPilotOptions, templateHash, templateOf } from './template.js';
@@ -123,7 +123,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   const factory = new Factory({
     name: config.name,
     runtime,
-    slotDirs: new SlotDirs(path.join(config.stateDir, config.name), path.join(config.scratchDir, config.name)),
+    slotDirs: new HostSlotDirs(path.join(config.stateDir, config.name), path.join(config.scratchDir, config.name)),
     clock,
     slots: config.slots,
     template,

@@ -8,7 +8,7 @@ export { loadFactoryConfig, envVariableOf, flagOf, SCALAR_KEYS, type ConfigLayer
 export { templateOf, templateHash, slotPilotOptions, cpusetOf, slotContainerOptions, type SlotTemplate } from './template.js';
 export { DockerodeRuntime, type SlotRuntime, type ListedContainer, type ExitDetails } from './docker-runtime.js';
 export { EventStream, parseEventLine, sinceOf, type EngineEvent } from './event-stream.js';
-export { SlotDirs } from './slot-dirs.js';
+export { HostSlotDirs, type SlotDirs } from './slot-dirs.js';
 export { Factory, type FactoryEvents, type FactoryOptions, type SlotSummary } from './factory.js';
 export { SnapshotFollower, newerSnapshot, type FollowMounter, type FollowedSnapshot } from './snapshot-follower.js';
 export { FactoryMetrics } from './metrics.js';

@@ -3,16 +3,16 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HEARTBEAT_FILE } from '@docker-cernvm/pilot';
-import { SlotDirs } from './slot-dirs.js';
+import { HostSlotDirs } from './slot-dirs.js';
 import { heartbeat } from './testing/builders.js';
 
-describe('SlotDirs', () => {
+describe('HostSlotDirs', () => {
   let root: string;
-  let dirs: SlotDirs;
+  let dirs: HostSlotDirs;
 
   beforeEach(async () => {
     root = await mkdtemp(path.join(tmpdir(), 'slot-dirs-'));
-    dirs = new SlotDirs(path.join(root, 'f'), path.join(root, 'scratch', 'f'));
+    dirs = new HostSlotDirs(path.join(root, 'f'), path.join(root, 'scratch', 'f'));
   });
   afterEach(() => rm(root, { recursive: true, force: true }));
 

@@ -1,15 +1,28 @@
 import path from 'node:path';
 import { HEARTBEAT_FILE, type Heartbeat, type RenderedFile, emptyScratchDir, readHeartbeat, scratchDirOf, writePilotDir } from '@docker-cernvm/pilot';
 
-/** Scratch work per slot, one after another: a slot's scratch is never emptied twice at once (kept outside the class so
- * fakes stay structurally compatible). */
-const scratchWork = new WeakMap<SlotDirs, Map<number, Promise<unknown>>>();
-
 /**
  * Each slot's host directories: `<root>/slot-<i>` (mounted at /pilot: rendered configuration, the token's mount
  * point, the heartbeat) and `<scratchRoot>/slot-<i>` (HTCondor's EXECUTE: the jobs' sandboxes).
  */
-export class SlotDirs {
+export interface SlotDirs {
+  readonly root: string;
+  readonly scratchRoot: string;
+  dirOf(slot: number): string;
+  scratchOf(slot: number): string;
+  /** Empties slot i's scratch directory (making it when missing) and returns it. */
+  emptyScratch(slot: number): Promise<string>;
+  /** Writes the rendered pilot files into slot i's directory and returns it. */
+  prepare(slot: number, files: readonly RenderedFile[]): Promise<string>;
+  /** The slot's heartbeat, if it was written by a container started at or after `notBefore` (unix ms). */
+  heartbeat(slot: number, notBefore: number): Promise<Heartbeat | undefined>;
+}
+
+/** The slot directories on this host's file system. */
+export class HostSlotDirs implements SlotDirs {
+  /** Scratch work per slot, one after another: a slot's scratch is never emptied twice at once. */
+  private readonly scratchWork = new Map<number, Promise<unknown>>();
+
   constructor(
     readonly root: string,
     readonly scratchRoot: string,
@@ -24,14 +37,12 @@ export class SlotDirs {
    * the scratch root, is touched; symlinks in it are removed, never followed.
    */
   emptyScratch(slot: number): Promise<string> {
-    let work = scratchWork.get(this);
-    if (!work) scratchWork.set(this, (work = new Map()));
-    const queue = work;
-    const next = (queue.get(slot) ?? Promise.resolve()).catch(() => undefined).then(() => emptyScratchDir(this.scratchRoot, `slot-${slot}`));
-    queue.set(slot, next);
+    const work = this.scratchWork;
+    const next = (work.get(slot) ?? Promise.resolve()).catch(() => undefined).then(() => emptyScratchDir(this.scratchRoot, `slot-${slot}`));
+    work.set(slot, next);
     void next
       .finally(() => {
-        if (queue.get(slot) === next) queue.delete(slot);
+        if (work.get(slot) === next) work.delete(slot);
       })
       .catch(() => undefined);
     return next;
@@ -47,7 +58,6 @@ export class SlotDirs {
     return dir;
   }
 
-  /** The slot's heartbeat, if it was written by a container started at or after `notBefore` (unix ms). */
   async heartbeat(slot: number, notBefore: number): Promise<Heartbeat | undefined> {
     const heartbeat = readHeartbeat(path.join(this.dirOf(slot), HEARTBEAT_FILE));
     // The directory outlives containers: a heartbeat from the slot's previous pilot says nothing about this one.

@@ -2,7 +2,7 @@ import type { Heartbeat, RenderedFile } from '@docker-cernvm/pilot';
 import type { SlotDirs } from '../slot-dirs.js';
 
 /** Slot directories in memory: what each slot was given, and the heartbeat a test says its pilot wrote. */
-export class FakeSlotDirs implements Pick<SlotDirs, 'root' | 'scratchRoot' | 'dirOf' | 'prepare' | 'heartbeat' | 'scratchOf' | 'emptyScratch'> {
+export class FakeSlotDirs implements SlotDirs {
   readonly root = '/state/f';
   readonly scratchRoot = '/scratch-root/f';
   /** Slots whose scratch was emptied, in order. */
