@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { ENTRYPOINT } from '@docker-cernvm/pilot';
 import { Factory, type FactoryEvents, type FactoryOptions } from './factory.js';
 import { LABELS, slotOf } from './labels.js';
+import type { SlotLedger } from './slot-ledger.js';
 import { templateHash } from './template.js';
 import { busy, heartbeat, idle, testTemplate } from './testing/builders.js';
 import { FakeClock } from './testing/fake-clock.js';
@@ -827,11 +828,8 @@ describe('Factory: status between passes', () => {
 });
 
 describe('Factory: bookkeeping stays as small as the slot count', () => {
-  /** The factory's private id sets, read for this test only: they must not grow with every container ever seen. */
-  const idSets = () => {
-    const f = factory as unknown as Record<'exitsSeen' | 'died' | 'drainSent' | 'stopSent', Set<string>>;
-    return { exitsSeen: [...f.exitsSeen], died: [...f.died], drainSent: [...f.drainSent], stopSent: [...f.stopSent] };
-  };
+  /** The factory's private ledger, read for this test only: it must not grow with every container ever seen. */
+  const idSets = () => (factory as unknown as { ledger: SlotLedger }).ledger.remembered();
 
   it('forgets the ids of containers the engine no longer lists', async () => {
     await startFactory({ slots: 3 });

@@ -1,12 +1,12 @@
 import { render } from '@docker-cernvm/pilot';
 import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
-import { type SlotBackoff, afterExit } from './backoff.js';
 import type { Clock } from './clock.js';
 import type { ListedContainer, SlotRuntime } from './docker-runtime.js';
 import { EventStream } from './event-stream.js';
 import { type Action, type DesiredState, type DrainReason, type ObservedContainer, reconcile } from './reconcile.js';
 import type { SlotDirs } from './slot-dirs.js';
+import { SlotLedger } from './slot-ledger.js';
 import { type SlotTemplate, slotContainerOptions, slotPilotOptions, templateHash } from './template.js';
 
 /** How many slots are in each state after a reconcile pass. */
@@ -74,8 +74,6 @@ export interface FactoryOptions {
 /** Exit codes that end a pilot cleanly (HTCondor's DAEMON_SHUTDOWN uses 99). */
 const CLEAN_EXIT_CODES: ReadonlySet<number> = new Set([0, 99]);
 
-const keyOf = (action: Action) => (action.kind === 'create' ? `create:${action.slot}` : `${action.kind}:${action.id}`);
-
 /**
  * The level-triggered loop: observe (one list call, plus heartbeat files), decide (the pure `reconcile`), act
  * (through a bounded queue). Docker events and a slow resync wake it; the engine is the only database, so a
@@ -87,16 +85,9 @@ export class Factory {
   private template: SlotTemplate;
   private readonly queue: PQueue;
   private readonly stream: EventStream;
-  private readonly inFlight = new Set<string>();
-  private readonly creating = new Set<number>();
-  private readonly drainSent = new Set<string>();
-  private readonly stopSent = new Set<string>();
+  private readonly ledger = new SlotLedger();
   private lastObserved: readonly ObservedContainer[] = [];
   private lastRetryAt: ReadonlyMap<number, number> = new Map();
-  private readonly exitsSeen = new Set<string>();
-  /** Containers a `die` event named: the engine's list can still show them running for a moment after it. */
-  private readonly died = new Set<string>();
-  private readonly backoff = new Map<number, SlotBackoff>();
   private lastSummary: SlotSummary | undefined;
   /** `drained` was emitted and nothing has come back since: said once, not at every resync. */
   private drainedSaid = false;
@@ -120,8 +111,7 @@ export class Factory {
     this.queue = new PQueue({ concurrency: options.concurrency });
     this.stream = new EventStream((since) => options.runtime.openEvents(options.name, since), options.clock);
     this.stream.on('event', (event) => {
-      if (event.action === 'die') this.died.add(event.id);
-      else if (event.action === 'start') this.died.delete(event.id);
+      this.ledger.sawEvent(event);
       this.requestReconcile();
     });
     this.stream.on('connected', () => {
@@ -191,8 +181,8 @@ export class Factory {
         slot: c.slot,
         id: c.id.slice(0, 12),
         phase: c.phase,
-        draining: this.isDraining(c) && !this.stopSent.has(c.id),
-        stopping: this.stopSent.has(c.id),
+        draining: this.ledger.isDraining(c) && !this.ledger.isStopping(c.id),
+        stopping: this.ledger.isStopping(c.id),
         ...(c.heartbeat?.state ? { state: c.heartbeat.state } : {}),
         ...(c.heartbeat?.jobId ? { jobId: c.heartbeat.jobId } : {}),
       }));
@@ -278,7 +268,7 @@ export class Factory {
         .map(async (c): Promise<ObservedContainer> => {
           let phase: ObservedContainer['phase'] =
             c.state === 'created' ? 'created' : c.state === 'exited' || c.state === 'dead' ? 'exited' : 'running';
-          if (phase === 'running' && this.died.has(c.id) && !(await runtime.exitDetails(c.id))?.running) phase = 'exited';
+          if (phase === 'running' && this.ledger.hasDied(c.id) && !(await runtime.exitDetails(c.id))?.running) phase = 'exited';
           const heartbeat = phase === 'running' ? await slotDirs.heartbeat(c.slot, c.createdAt) : undefined;
           return {
             id: c.id,
@@ -287,39 +277,28 @@ export class Factory {
             phase,
             createdAt: c.createdAt,
             startedAt: phase === 'created' ? undefined : c.createdAt,
-            draining: this.drainSent.has(c.id) || this.stopSent.has(c.id) || heartbeat?.phase === 'draining',
+            draining: this.ledger.isDraining({ id: c.id, draining: heartbeat?.phase === 'draining' }),
             ...(heartbeat ? { heartbeat } : {}),
           };
         }),
     );
-    for (const c of observed) if (c.phase === 'exited' && !this.exitsSeen.has(c.id)) await this.recordExit(c);
-    // Forget what the engine no longer has, so these sets stay as small as the slot count.
-    const listedIds = new Set(listed.map((c) => c.id));
-    const inFlight = this.inFlightIds();
-    for (const set of [this.exitsSeen, this.died, this.drainSent, this.stopSent]) {
-      for (const id of set) if (!listedIds.has(id) && !inFlight.has(id)) set.delete(id);
-    }
+    for (const c of observed) if (c.phase === 'exited' && this.ledger.firstExit(c.id)) await this.recordExit(c);
+    // Forget what the engine no longer has, so the ledger stays as small as the slot count.
+    this.ledger.forget(new Set(listed.map((c) => c.id)));
     this.lastObserved = observed;
     return observed;
   }
 
-  private inFlightIds(): Set<string> {
-    return new Set([...this.inFlight].filter((key) => !key.startsWith('create:')).map((key) => key.slice(key.indexOf(':') + 1)));
-  }
-
   private async recordExit(container: ObservedContainer): Promise<void> {
-    this.exitsSeen.add(container.id);
     const details = await this.options.runtime.exitDetails(container.id);
     const exitCode = details?.exitCode ?? -1;
     const requested = container.draining || this.desired.draining;
-    const next = afterExit(this.backoff.get(container.slot), {
+    const next = this.ledger.recordExit(container.slot, {
       startedAt: details?.startedAt,
       finishedAt: details?.finishedAt ?? this.options.clock.now(),
       requested,
       clean: CLEAN_EXIT_CODES.has(exitCode),
     });
-    if (next) this.backoff.set(container.slot, next);
-    else this.backoff.delete(container.slot);
     const reason: ExitReason = requested ? 'drained' : CLEAN_EXIT_CODES.has(exitCode) ? 'clean' : 'failed';
     const retryInMs = next && next.retryAt > this.options.clock.now() ? next.retryAt - this.options.clock.now() : undefined;
     const ranForMs = details?.startedAt === undefined ? undefined : Math.max(0, (details.finishedAt ?? 0) - details.startedAt);
@@ -333,29 +312,22 @@ export class Factory {
     });
   }
 
-  /** Told to drain or stop since it was observed (the action starts as soon as a pass enqueues it), or seen so. */
-  private isDraining(c: ObservedContainer): boolean {
-    return c.draining || this.drainSent.has(c.id) || this.stopSent.has(c.id);
-  }
-
   private async pass(taken?: Promise<ListedContainer[]>): Promise<void> {
     const started = this.options.clock.now();
     // Taken before the list: a create that finishes while the pass runs still counts as in flight for this pass,
     // so the container it just made (listed as created) is not taken for a leftover.
-    const creating = new Set(this.creating);
+    const creating = this.ledger.creatingSlots();
     const observed = await this.observe(taken);
     const now = this.options.clock.now();
-    const retryAt = new Map([...this.backoff].map(([slot, b]) => [slot, b.retryAt]));
-    const actions = reconcile({ desired: this.desired, observed, now, retryAt, creating }).filter(
-      (action) => !this.inFlight.has(keyOf(action)),
-    );
+    const retryAt = this.ledger.retryAt();
+    const actions = reconcile({ desired: this.desired, observed, now, retryAt, creating }).filter((action) => !this.ledger.isInFlight(action));
     for (const action of actions) this.enqueue(action);
     this.lastReconcileAt = this.options.clock.now();
     this.lastSummary = this.summarize(observed, retryAt, now);
     this.lastRetryAt = retryAt;
     this.events.emit('summary', this.lastSummary);
     this.events.emit('reconciled', { summary: this.lastSummary, durationMs: this.lastReconcileAt - started, actions: actions.length });
-    const drained = this.desired.draining && observed.length === 0 && this.creating.size === 0;
+    const drained = this.desired.draining && observed.length === 0 && this.ledger.creatingCount === 0;
     if (drained && !this.drainedSaid) this.events.emit('drained');
     this.drainedSaid = drained;
     this.wakeAtNextRetry(retryAt, now);
@@ -377,13 +349,13 @@ export class Factory {
 
   private summarize(observed: readonly ObservedContainer[], retryAt: ReadonlyMap<number, number>, now: number): SlotSummary {
     const running = observed.filter((c) => c.phase === 'running');
-    const serving = running.filter((c) => !this.isDraining(c));
-    const stopping = running.filter((c) => this.stopSent.has(c.id)).length;
+    const serving = running.filter((c) => !this.ledger.isDraining(c));
+    const stopping = running.filter((c) => this.ledger.isStopping(c.id)).length;
     const epochs = running.flatMap((c) => (c.heartbeat ? [c.heartbeat.epoch] : []));
     return {
       desired: this.desired.slots,
       running: serving.length,
-      starting: this.creating.size,
+      starting: this.ledger.creatingCount,
       draining: running.length - serving.length - stopping,
       stopping,
       backoff: [...retryAt.values()].filter((t) => t > now).length,
@@ -396,27 +368,17 @@ export class Factory {
 
   private enqueue(action: Action): void {
     if (this.closing) return; // a pass that was half-way through when close() came acts no more
-    const key = keyOf(action);
-    this.inFlight.add(key);
-    if (action.kind === 'create') this.creating.add(action.slot);
+    this.ledger.begin(action);
     void this.queue
       .add(() => this.act(action))
       .catch((error: Error) => {
-        if (action.kind === 'create') this.recordCreateFailure(action.slot);
+        if (action.kind === 'create') this.ledger.recordCreateFailure(action.slot, this.options.clock.now());
         this.events.emit('action-failed', { action, error });
       })
       .finally(() => {
-        this.inFlight.delete(key);
-        if (action.kind === 'create') this.creating.delete(action.slot);
+        this.ledger.end(action);
         this.requestReconcile();
       });
-  }
-
-  /** A slot whose container cannot even be made backs off like one that crashes. */
-  private recordCreateFailure(slot: number): void {
-    const now = this.options.clock.now();
-    const next = afterExit(this.backoff.get(slot), { finishedAt: now, requested: false });
-    if (next) this.backoff.set(slot, { ...next, retryAt: Math.max(next.retryAt, now + 1000) });
   }
 
   private async act(action: Action): Promise<void> {
@@ -439,30 +401,28 @@ export class Factory {
         return;
       }
       case 'drain':
-        this.drainSent.add(action.id);
+        this.ledger.sentDrain(action.id);
         try {
           await runtime.signal(action.id, 'SIGUSR1');
         } catch (error) {
-          this.drainSent.delete(action.id); // not told: the next pass sends it again instead of counting it as draining
+          this.ledger.drainFailed(action.id);
           throw error;
         }
         this.events.emit('slot-draining', { slot: action.slot, id: action.id, reason: action.reason });
         return;
       case 'stop':
-        this.stopSent.add(action.id);
+        this.ledger.sentStop(action.id);
         this.events.emit('slot-stopping', { slot: action.slot, id: action.id });
         try {
           await runtime.stop(action.id, this.options.stopTimeoutSeconds ?? 30);
         } catch (error) {
-          this.stopSent.delete(action.id); // not stopped: the next pass stops it again instead of counting it as stopping
+          this.ledger.stopFailed(action.id);
           throw error;
         }
         return;
       case 'remove': {
         await runtime.remove(action.id);
-        this.drainSent.delete(action.id);
-        this.stopSent.delete(action.id);
-        this.died.delete(action.id);
+        this.ledger.removed(action.id);
         this.events.emit('slot-removed', { slot: action.slot, id: action.id, reason: action.reason });
         // The slot's jobs are gone with it; a duplicate still on the index keeps the directory (it shares it).
         const shared = this.lastObserved.some((c) => c.slot === action.slot && c.id !== action.id && c.phase !== 'exited');
