@@ -8,6 +8,7 @@ import { type Action, type DesiredState, type DrainReason, type ObservedContaine
 import type { SlotDirs } from './slot-dirs.js';
 import { SlotLedger } from './slot-ledger.js';
 import { type SlotTemplate, slotContainerOptions, slotPilotOptions, templateHash } from './template.js';
+import { WakeScheduler } from './wake-scheduler.js';
 
 /** How many slots are in each state after a reconcile pass. */
 export interface SlotSummary {
@@ -92,12 +93,7 @@ export class Factory {
   /** `drained` was emitted and nothing has come back since: said once, not at every resync. */
   private drainedSaid = false;
   private lastReconcileAt = 0;
-  private passRunning = false;
-  private passAgain = false;
-  private wakeTimer: unknown;
-  private wakeDue = 0;
-  private resyncTimer: unknown;
-  private backoffTimer: unknown;
+  private readonly wake: WakeScheduler;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: FactoryOptions) {
@@ -109,6 +105,13 @@ export class Factory {
       indexLimit: options.indexLimit,
     };
     this.queue = new PQueue({ concurrency: options.concurrency });
+    this.wake = new WakeScheduler({
+      clock: options.clock,
+      pass: () => this.pass(),
+      onError: (error) => this.events.emit('error', error),
+      debounceMs: options.debounceMs ?? 25,
+      resyncMs: options.resyncMs,
+    });
     this.stream = new EventStream((since) => options.runtime.openEvents(options.name, since), options.clock);
     this.stream.on('event', (event) => {
       this.ledger.sawEvent(event);
@@ -196,7 +199,7 @@ export class Factory {
   async start(firstList?: Promise<ListedContainer[]>): Promise<void> {
     this.stream.start();
     await this.pass(firstList);
-    this.scheduleResync();
+    this.wake.startResync();
   }
 
   /** With `force`, the victims of a scale-down are stopped at once instead of finishing their job. */
@@ -216,47 +219,9 @@ export class Factory {
     this.requestReconcile();
   }
 
-  /**
-   * Wakes the loop within `delayMs`; requests that arrive while a pass runs are folded into one more pass, and a
-   * request due sooner than the one waiting moves the wake-up earlier.
-   */
-  requestReconcile(delayMs = this.options.debounceMs ?? 25): void {
-    if (this.closing) return;
-    const { clock } = this.options;
-    const due = clock.now() + delayMs;
-    if (this.wakeTimer !== undefined) {
-      if (due >= this.wakeDue) return;
-      clock.clearTimeout(this.wakeTimer);
-    }
-    this.wakeDue = due;
-    this.wakeTimer = clock.setTimeout(() => {
-      this.wakeTimer = undefined;
-      void this.runPasses();
-    }, delayMs);
-  }
-
-  private async runPasses(): Promise<void> {
-    if (this.passRunning) {
-      this.passAgain = true;
-      return;
-    }
-    this.passRunning = true;
-    try {
-      do {
-        this.passAgain = false;
-        await this.pass().catch((error: Error) => this.events.emit('error', error));
-      } while (this.passAgain && !this.closing);
-    } finally {
-      this.passRunning = false;
-    }
-  }
-
-  private scheduleResync(): void {
-    if (this.closing) return;
-    this.resyncTimer = this.options.clock.setTimeout(() => {
-      this.requestReconcile(0);
-      this.scheduleResync();
-    }, this.options.resyncMs);
+  /** Wakes the loop within `delayMs` (the debounce unless told), folded with the other requests. */
+  requestReconcile(delayMs?: number): void {
+    this.wake.request(delayMs);
   }
 
   private async observe(taken?: Promise<ListedContainer[]>): Promise<ObservedContainer[]> {
@@ -330,21 +295,7 @@ export class Factory {
     const drained = this.desired.draining && observed.length === 0 && this.ledger.creatingCount === 0;
     if (drained && !this.drainedSaid) this.events.emit('drained');
     this.drainedSaid = drained;
-    this.wakeAtNextRetry(retryAt, now);
-  }
-
-  /** A slot in backoff needs a pass when its wait ends, not at the next resync. */
-  private wakeAtNextRetry(retryAt: ReadonlyMap<number, number>, now: number): void {
-    const { clock } = this.options;
-    if (this.backoffTimer !== undefined) clock.clearTimeout(this.backoffTimer);
-    this.backoffTimer = undefined;
-    const next = Math.min(...[...retryAt.values()].filter((t) => t > now));
-    if (Number.isFinite(next) && !this.closing) {
-      this.backoffTimer = clock.setTimeout(() => {
-        this.backoffTimer = undefined;
-        this.requestReconcile(0);
-      }, next - now + 5);
-    }
+    this.wake.wakeAtNextRetry(retryAt.values(), now);
   }
 
   private summarize(observed: readonly ObservedContainer[], retryAt: ReadonlyMap<number, number>, now: number): SlotSummary {
@@ -438,11 +389,9 @@ export class Factory {
    */
   close(mode: 'leave' | 'stop' = 'leave', stopTimeoutSeconds = 30): Promise<void> {
     this.closing ??= (async () => {
-      const { clock, runtime, name } = this.options;
+      const { runtime, name } = this.options;
       this.stream.close();
-      if (this.wakeTimer !== undefined) clock.clearTimeout(this.wakeTimer);
-      if (this.resyncTimer !== undefined) clock.clearTimeout(this.resyncTimer);
-      if (this.backoffTimer !== undefined) clock.clearTimeout(this.backoffTimer);
+      this.wake.close();
       await this.queue.onIdle();
       if (mode === 'stop') {
         const containers = await runtime.list(name);
