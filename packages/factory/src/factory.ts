@@ -4,9 +4,11 @@ import PQueue from 'p-queue';
 import type { Clock } from './clock.js';
 import type { ListedContainer, SlotRuntime } from './docker-runtime.js';
 import { EventStream } from './event-stream.js';
-import { type Action, type DesiredState, type DrainReason, type ObservedContainer, reconcile } from './reconcile.js';
+import type { FactoryEvents } from './factory-events.js';
+import { type Action, type DesiredState, type ObservedContainer, reconcile } from './reconcile.js';
 import type { SlotDirs } from './slot-dirs.js';
 import { SlotLedger } from './slot-ledger.js';
+import { SlotObserver } from './slot-observer.js';
 import { type SlotTemplate, slotContainerOptions, slotPilotOptions, templateHash } from './template.js';
 import { WakeScheduler } from './wake-scheduler.js';
 
@@ -37,24 +39,8 @@ export interface SlotStatus {
   jobId?: string;
 }
 
-export type ExitReason = 'drained' | 'failed' | 'clean';
-
-export interface FactoryEvents {
-  'slot-created': [{ slot: number; id: string; durationMs: number }];
-  'slot-draining': [{ slot: number; id: string; reason: DrainReason }];
-  'slot-stopping': [{ slot: number; id: string }];
-  'slot-exited': [{ slot: number; id: string; exitCode: number; reason: ExitReason; ranForMs?: number; retryInMs?: number }];
-  'slot-removed': [{ slot: number; id: string; reason: string }];
-  'action-failed': [{ action: Action; error: Error }];
-  reconciled: [{ summary: SlotSummary; durationMs: number; actions: number }];
-  /** A new summary: after each pass, and after heartbeats are read again for a scrape. */
-  summary: [summary: SlotSummary];
-  'events-connected': [];
-  'events-disconnected': [reason: string];
-  /** Draining, and the last pilot is gone. */
-  drained: [];
-  error: [error: Error];
-}
+export type { FactoryEvents } from './factory-events.js';
+export type { ExitReason } from './slot-observer.js';
 
 export interface FactoryOptions {
   name: string;
@@ -72,9 +58,6 @@ export interface FactoryOptions {
   stopTimeoutSeconds?: number;
 }
 
-/** Exit codes that end a pilot cleanly (HTCondor's DAEMON_SHUTDOWN uses 99). */
-const CLEAN_EXIT_CODES: ReadonlySet<number> = new Set([0, 99]);
-
 /**
  * The level-triggered loop: observe (one list call, plus heartbeat files), decide (the pure `reconcile`), act
  * (through a bounded queue). Docker events and a slow resync wake it; the engine is the only database, so a
@@ -87,6 +70,7 @@ export class Factory {
   private readonly queue: PQueue;
   private readonly stream: EventStream;
   private readonly ledger = new SlotLedger();
+  private readonly observer: SlotObserver;
   private lastObserved: readonly ObservedContainer[] = [];
   private lastRetryAt: ReadonlyMap<number, number> = new Map();
   private lastSummary: SlotSummary | undefined;
@@ -105,6 +89,8 @@ export class Factory {
       indexLimit: options.indexLimit,
     };
     this.queue = new PQueue({ concurrency: options.concurrency });
+    const { name, runtime, slotDirs, clock } = options;
+    this.observer = new SlotObserver({ name, runtime, slotDirs, clock, ledger: this.ledger, factoryDraining: () => this.desired.draining });
     this.wake = new WakeScheduler({
       clock: options.clock,
       pass: () => this.pass(),
@@ -154,24 +140,12 @@ export class Factory {
    */
   async refreshHeartbeats(): Promise<SlotSummary | undefined> {
     if (!this.lastSummary) return undefined;
-    const { slotDirs, clock } = this.options;
     const base = this.lastObserved;
-    const refreshed = await Promise.all(
-      base.map(async (c) => {
-        if (c.phase !== 'running') return c;
-        const heartbeat = await slotDirs.heartbeat(c.slot, c.createdAt);
-        const { heartbeat: _old, ...rest } = c;
-        return {
-          ...rest,
-          draining: c.draining || heartbeat?.phase === 'draining',
-          ...(heartbeat ? { heartbeat } : {}),
-        };
-      }),
-    );
+    const refreshed = await this.observer.refreshHeartbeats(base);
     // A pass that finished meanwhile saw the engine and the heartbeats later than this: keep its view.
     if (this.lastObserved !== base) return this.lastSummary;
     this.lastObserved = refreshed;
-    this.lastSummary = this.summarize(this.lastObserved, this.lastRetryAt, clock.now());
+    this.lastSummary = this.summarize(this.lastObserved, this.lastRetryAt, this.options.clock.now());
     this.events.emit('summary', this.lastSummary);
     return this.lastSummary;
   }
@@ -224,65 +198,14 @@ export class Factory {
     this.wake.request(delayMs);
   }
 
-  private async observe(taken?: Promise<ListedContainer[]>): Promise<ObservedContainer[]> {
-    const { runtime, slotDirs } = this.options;
-    const listed = await (taken ?? runtime.list(this.options.name));
-    const observed = await Promise.all(
-      listed
-        .filter((c) => c.state !== 'removing')
-        .map(async (c): Promise<ObservedContainer> => {
-          let phase: ObservedContainer['phase'] =
-            c.state === 'created' ? 'created' : c.state === 'exited' || c.state === 'dead' ? 'exited' : 'running';
-          if (phase === 'running' && this.ledger.hasDied(c.id) && !(await runtime.exitDetails(c.id))?.running) phase = 'exited';
-          const heartbeat = phase === 'running' ? await slotDirs.heartbeat(c.slot, c.createdAt) : undefined;
-          return {
-            id: c.id,
-            slot: c.slot,
-            templateHash: c.templateHash,
-            phase,
-            createdAt: c.createdAt,
-            startedAt: phase === 'created' ? undefined : c.createdAt,
-            draining: this.ledger.isDraining({ id: c.id, draining: heartbeat?.phase === 'draining' }),
-            ...(heartbeat ? { heartbeat } : {}),
-          };
-        }),
-    );
-    for (const c of observed) if (c.phase === 'exited' && this.ledger.firstExit(c.id)) await this.recordExit(c);
-    // Forget what the engine no longer has, so the ledger stays as small as the slot count.
-    this.ledger.forget(new Set(listed.map((c) => c.id)));
-    this.lastObserved = observed;
-    return observed;
-  }
-
-  private async recordExit(container: ObservedContainer): Promise<void> {
-    const details = await this.options.runtime.exitDetails(container.id);
-    const exitCode = details?.exitCode ?? -1;
-    const requested = container.draining || this.desired.draining;
-    const next = this.ledger.recordExit(container.slot, {
-      startedAt: details?.startedAt,
-      finishedAt: details?.finishedAt ?? this.options.clock.now(),
-      requested,
-      clean: CLEAN_EXIT_CODES.has(exitCode),
-    });
-    const reason: ExitReason = requested ? 'drained' : CLEAN_EXIT_CODES.has(exitCode) ? 'clean' : 'failed';
-    const retryInMs = next && next.retryAt > this.options.clock.now() ? next.retryAt - this.options.clock.now() : undefined;
-    const ranForMs = details?.startedAt === undefined ? undefined : Math.max(0, (details.finishedAt ?? 0) - details.startedAt);
-    this.events.emit('slot-exited', {
-      slot: container.slot,
-      id: container.id,
-      exitCode,
-      reason,
-      ...(ranForMs === undefined ? {} : { ranForMs }),
-      ...(retryInMs ? { retryInMs } : {}),
-    });
-  }
-
   private async pass(taken?: Promise<ListedContainer[]>): Promise<void> {
     const started = this.options.clock.now();
     // Taken before the list: a create that finishes while the pass runs still counts as in flight for this pass,
     // so the container it just made (listed as created) is not taken for a leftover.
     const creating = this.ledger.creatingSlots();
-    const observed = await this.observe(taken);
+    const { observed, exits } = await this.observer.observe(taken);
+    for (const exit of exits) this.events.emit('slot-exited', exit);
+    this.lastObserved = observed;
     const now = this.options.clock.now();
     const retryAt = this.ledger.retryAt();
     const actions = reconcile({ desired: this.desired, observed, now, retryAt, creating }).filter((action) => !this.ledger.isInFlight(action));
