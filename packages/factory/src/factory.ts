@@ -1,15 +1,14 @@
-import { render } from '@docker-cernvm/pilot';
 import { EventEmitter } from 'eventemitter3';
-import PQueue from 'p-queue';
 import type { Clock } from './clock.js';
 import type { ListedContainer, SlotRuntime } from './docker-runtime.js';
 import { EventStream } from './event-stream.js';
 import type { FactoryEvents } from './factory-events.js';
-import { type Action, type DesiredState, type ObservedContainer, reconcile } from './reconcile.js';
+import { type DesiredState, type ObservedContainer, reconcile } from './reconcile.js';
+import { SlotActuator } from './slot-actuator.js';
 import type { SlotDirs } from './slot-dirs.js';
 import { SlotLedger } from './slot-ledger.js';
 import { SlotObserver } from './slot-observer.js';
-import { type SlotTemplate, slotContainerOptions, slotPilotOptions, templateHash } from './template.js';
+import { type SlotTemplate, templateHash } from './template.js';
 import { WakeScheduler } from './wake-scheduler.js';
 
 /** How many slots are in each state after a reconcile pass. */
@@ -67,10 +66,10 @@ export class Factory {
   readonly events = new EventEmitter<FactoryEvents>();
   private desired: DesiredState;
   private template: SlotTemplate;
-  private readonly queue: PQueue;
   private readonly stream: EventStream;
   private readonly ledger = new SlotLedger();
   private readonly observer: SlotObserver;
+  private readonly actuator: SlotActuator;
   private lastObserved: readonly ObservedContainer[] = [];
   private lastRetryAt: ReadonlyMap<number, number> = new Map();
   private lastSummary: SlotSummary | undefined;
@@ -88,17 +87,29 @@ export class Factory {
       templateHash: templateHash(options.template),
       indexLimit: options.indexLimit,
     };
-    this.queue = new PQueue({ concurrency: options.concurrency });
     const { name, runtime, slotDirs, clock } = options;
-    this.observer = new SlotObserver({ name, runtime, slotDirs, clock, ledger: this.ledger, factoryDraining: () => this.desired.draining });
+    const { ledger, events } = this;
+    this.observer = new SlotObserver({ name, runtime, slotDirs, clock, ledger, factoryDraining: () => this.desired.draining });
+    this.actuator = new SlotActuator({
+      name,
+      runtime,
+      slotDirs,
+      clock,
+      ledger,
+      events,
+      concurrency: options.concurrency,
+      stopTimeoutSeconds: options.stopTimeoutSeconds ?? 30,
+      view: () => ({ template: this.template, draining: this.desired.draining, observed: this.lastObserved }),
+      onSettled: () => this.requestReconcile(),
+    });
     this.wake = new WakeScheduler({
-      clock: options.clock,
+      clock,
       pass: () => this.pass(),
-      onError: (error) => this.events.emit('error', error),
+      onError: (error) => events.emit('error', error),
       debounceMs: options.debounceMs ?? 25,
       resyncMs: options.resyncMs,
     });
-    this.stream = new EventStream((since) => options.runtime.openEvents(options.name, since), options.clock);
+    this.stream = new EventStream((since) => runtime.openEvents(name, since), clock);
     this.stream.on('event', (event) => {
       this.ledger.sawEvent(event);
       this.requestReconcile();
@@ -209,7 +220,7 @@ export class Factory {
     const now = this.options.clock.now();
     const retryAt = this.ledger.retryAt();
     const actions = reconcile({ desired: this.desired, observed, now, retryAt, creating }).filter((action) => !this.ledger.isInFlight(action));
-    for (const action of actions) this.enqueue(action);
+    for (const action of actions) this.actuator.enqueue(action);
     this.lastReconcileAt = this.options.clock.now();
     this.lastSummary = this.summarize(observed, retryAt, now);
     this.lastRetryAt = retryAt;
@@ -240,87 +251,16 @@ export class Factory {
     };
   }
 
-  private enqueue(action: Action): void {
-    if (this.closing) return; // a pass that was half-way through when close() came acts no more
-    this.ledger.begin(action);
-    void this.queue
-      .add(() => this.act(action))
-      .catch((error: Error) => {
-        if (action.kind === 'create') this.ledger.recordCreateFailure(action.slot, this.options.clock.now());
-        this.events.emit('action-failed', { action, error });
-      })
-      .finally(() => {
-        this.ledger.end(action);
-        this.requestReconcile();
-      });
-  }
-
-  private async act(action: Action): Promise<void> {
-    const { runtime, slotDirs, clock, name } = this.options;
-    switch (action.kind) {
-      case 'create': {
-        // Queued before a drain began: a drain means no new pilot, so the creates still waiting for their turn go.
-        if (this.desired.draining) return;
-        const started = clock.now();
-        const template = this.template;
-        const options = slotPilotOptions(template, name, action.slot);
-        const hostPilotDir = slotDirs.dirOf(action.slot);
-        const hostScratchDir = slotDirs.scratchOf(action.slot);
-        const hash = templateHash(template);
-        const containerOptions = slotContainerOptions({ template, hash, factory: name, slot: action.slot, hostPilotDir, hostScratchDir, options });
-        // Nothing of this slot runs now (its index was free): what an earlier pilot's jobs left in its scratch goes.
-        await Promise.all([slotDirs.prepare(action.slot, render(options)), slotDirs.emptyScratch(action.slot)]);
-        const id = await runtime.createAndStart(containerOptions);
-        this.events.emit('slot-created', { slot: action.slot, id, durationMs: clock.now() - started });
-        return;
-      }
-      case 'drain':
-        this.ledger.sentDrain(action.id);
-        try {
-          await runtime.signal(action.id, 'SIGUSR1');
-        } catch (error) {
-          this.ledger.drainFailed(action.id);
-          throw error;
-        }
-        this.events.emit('slot-draining', { slot: action.slot, id: action.id, reason: action.reason });
-        return;
-      case 'stop':
-        this.ledger.sentStop(action.id);
-        this.events.emit('slot-stopping', { slot: action.slot, id: action.id });
-        try {
-          await runtime.stop(action.id, this.options.stopTimeoutSeconds ?? 30);
-        } catch (error) {
-          this.ledger.stopFailed(action.id);
-          throw error;
-        }
-        return;
-      case 'remove': {
-        await runtime.remove(action.id);
-        this.ledger.removed(action.id);
-        this.events.emit('slot-removed', { slot: action.slot, id: action.id, reason: action.reason });
-        // The slot's jobs are gone with it; a duplicate still on the index keeps the directory (it shares it).
-        const shared = this.lastObserved.some((c) => c.slot === action.slot && c.id !== action.id && c.phase !== 'exited');
-        if (!shared) await slotDirs.emptyScratch(action.slot);
-        return;
-      }
-    }
-  }
-
   /**
    * Stops following and acting. `leave` keeps the pilots running for the next start to adopt; `stop` stops them
    * gracefully (SIGTERM, then SIGKILL after the timeout). Safe to call twice: the second call gets the same promise.
    */
   close(mode: 'leave' | 'stop' = 'leave', stopTimeoutSeconds = 30): Promise<void> {
     this.closing ??= (async () => {
-      const { runtime, name } = this.options;
       this.stream.close();
       this.wake.close();
-      await this.queue.onIdle();
-      if (mode === 'stop') {
-        const containers = await runtime.list(name);
-        await Promise.all(containers.map((c) => runtime.stop(c.id, stopTimeoutSeconds).then(() => runtime.remove(c.id))));
-        await Promise.all([...new Set(containers.map((c) => c.slot))].map((slot) => this.options.slotDirs.emptyScratch(slot)));
-      }
+      await this.actuator.close();
+      if (mode === 'stop') await this.actuator.stopAll(stopTimeoutSeconds);
     })();
     return this.closing;
   }
