@@ -1,6 +1,6 @@
 import type { Action, DrainReason } from './reconcile.js';
 import type { SlotExit } from './slot-observer.js';
-import type { SlotSummary } from './factory.js';
+import type { SlotSummary } from './slot-summary.js';
 
 /** What a Factory tells its listeners (logs, metrics), by event name. */
 export interface FactoryEvents {

@@ -8,36 +8,11 @@ import { SlotActuator } from './slot-actuator.js';
 import type { SlotDirs } from './slot-dirs.js';
 import { SlotLedger } from './slot-ledger.js';
 import { SlotObserver } from './slot-observer.js';
+import { type SlotStatus, type SlotSummary, slotStatuses, summarize } from './slot-summary.js';
 import { type SlotTemplate, templateHash } from './template.js';
 import { WakeScheduler } from './wake-scheduler.js';
 
-/** How many slots are in each state after a reconcile pass. */
-export interface SlotSummary {
-  desired: number;
-  running: number;
-  starting: number;
-  draining: number;
-  /** Being stopped at once (`scale --force`). */
-  stopping: number;
-  backoff: number;
-  claimed: number;
-  idle: number;
-  factoryDraining: boolean;
-  /** The oldest heartbeat time (unix seconds) among running slots that write one. */
-  oldestHeartbeatEpoch?: number;
-}
-
-/** One slot container as `status` shows it. */
-export interface SlotStatus {
-  slot: number;
-  id: string;
-  phase: ObservedContainer['phase'];
-  draining: boolean;
-  stopping: boolean;
-  state?: string;
-  jobId?: string;
-}
-
+export type { SlotStatus, SlotSummary } from './slot-summary.js';
 export type { FactoryEvents } from './factory-events.js';
 export type { ExitReason } from './slot-observer.js';
 
@@ -156,24 +131,14 @@ export class Factory {
     // A pass that finished meanwhile saw the engine and the heartbeats later than this: keep its view.
     if (this.lastObserved !== base) return this.lastSummary;
     this.lastObserved = refreshed;
-    this.lastSummary = this.summarize(this.lastObserved, this.lastRetryAt, this.options.clock.now());
+    this.lastSummary = summarize(this.desired, this.lastObserved, this.ledger, this.lastRetryAt, this.options.clock.now());
     this.events.emit('summary', this.lastSummary);
     return this.lastSummary;
   }
 
   /** Each slot container as the last pass saw it. */
   slots(): SlotStatus[] {
-    return [...this.lastObserved]
-      .sort((a, b) => a.slot - b.slot || a.createdAt - b.createdAt)
-      .map((c) => ({
-        slot: c.slot,
-        id: c.id.slice(0, 12),
-        phase: c.phase,
-        draining: this.ledger.isDraining(c) && !this.ledger.isStopping(c.id),
-        stopping: this.ledger.isStopping(c.id),
-        ...(c.heartbeat?.state ? { state: c.heartbeat.state } : {}),
-        ...(c.heartbeat?.jobId ? { jobId: c.heartbeat.jobId } : {}),
-      }));
+    return slotStatuses(this.lastObserved, this.ledger);
   }
 
   /**
@@ -222,7 +187,7 @@ export class Factory {
     const actions = reconcile({ desired: this.desired, observed, now, retryAt, creating }).filter((action) => !this.ledger.isInFlight(action));
     for (const action of actions) this.actuator.enqueue(action);
     this.lastReconcileAt = this.options.clock.now();
-    this.lastSummary = this.summarize(observed, retryAt, now);
+    this.lastSummary = summarize(this.desired, observed, this.ledger, retryAt, now);
     this.lastRetryAt = retryAt;
     this.events.emit('summary', this.lastSummary);
     this.events.emit('reconciled', { summary: this.lastSummary, durationMs: this.lastReconcileAt - started, actions: actions.length });
@@ -230,25 +195,6 @@ export class Factory {
     if (drained && !this.drainedSaid) this.events.emit('drained');
     this.drainedSaid = drained;
     this.wake.wakeAtNextRetry(retryAt.values(), now);
-  }
-
-  private summarize(observed: readonly ObservedContainer[], retryAt: ReadonlyMap<number, number>, now: number): SlotSummary {
-    const running = observed.filter((c) => c.phase === 'running');
-    const serving = running.filter((c) => !this.ledger.isDraining(c));
-    const stopping = running.filter((c) => this.ledger.isStopping(c.id)).length;
-    const epochs = running.flatMap((c) => (c.heartbeat ? [c.heartbeat.epoch] : []));
-    return {
-      desired: this.desired.slots,
-      running: serving.length,
-      starting: this.ledger.creatingCount,
-      draining: running.length - serving.length - stopping,
-      stopping,
-      backoff: [...retryAt.values()].filter((t) => t > now).length,
-      claimed: running.filter((c) => c.heartbeat?.state === 'Claimed').length,
-      idle: serving.filter((c) => c.heartbeat?.phase === 'running' && c.heartbeat.state === 'Unclaimed').length,
-      factoryDraining: this.desired.draining,
-      ...(epochs.length ? { oldestHeartbeatEpoch: Math.min(...epochs) } : {}),
-    };
   }
 
   /**

@@ -1,0 +1,71 @@
+import { describe, expect, it } from '@jest/globals';
+import type { DesiredState } from './reconcile.js';
+import { SlotLedger } from './slot-ledger.js';
+import { slotStatuses, summarize } from './slot-summary.js';
+import { busy, heartbeat, idle } from './testing/builders.js';
+import { CURRENT, created, exited, running } from './testing/observed.js';
+
+const DESIRED: DesiredState = { slots: 4, draining: false, templateHash: CURRENT, indexLimit: Number.POSITIVE_INFINITY };
+const NOW = 1_000_000;
+
+describe('summarize', () => {
+  it('counts serving, starting, draining, stopping and backoff slots, and the claimed and idle pilots', () => {
+    const ledger = new SlotLedger();
+    ledger.begin({ kind: 'create', slot: 5 });
+    ledger.sentDrain('s1');
+    ledger.sentStop('s2');
+    const observed = [
+      running(0, { heartbeat: busy() }),
+      running(1, { heartbeat: idle() }),
+      running(2, { heartbeat: busy() }),
+      running(3, { heartbeat: idle() }),
+      running(4, { heartbeat: heartbeat({ phase: 'draining', state: 'Claimed' }), draining: true }),
+      created(6),
+      exited(7),
+    ];
+    const retryAt = new Map([
+      [7, NOW + 1_000],
+      [8, NOW - 1],
+    ]);
+    expect(summarize(DESIRED, observed, ledger, retryAt, NOW)).toEqual({
+      desired: 4,
+      running: 2,
+      starting: 1,
+      draining: 2,
+      stopping: 1,
+      backoff: 1,
+      claimed: 3,
+      idle: 1,
+      factoryDraining: false,
+      oldestHeartbeatEpoch: busy().epoch,
+    });
+  });
+
+  it('has no oldest heartbeat when no running pilot writes one, and says when the factory drains', () => {
+    const summary = summarize({ ...DESIRED, draining: true }, [running(0)], new SlotLedger(), new Map(), NOW);
+    expect(summary.oldestHeartbeatEpoch).toBeUndefined();
+    expect(summary).toMatchObject({ running: 1, factoryDraining: true });
+  });
+
+  it('takes the oldest heartbeat among running pilots only', () => {
+    const observed = [running(0, { heartbeat: heartbeat({ epoch: 500 }) }), running(1, { heartbeat: heartbeat({ epoch: 200 }) }), exited(2, { heartbeat: heartbeat({ epoch: 100 }) })];
+    expect(summarize(DESIRED, observed, new SlotLedger(), new Map(), NOW).oldestHeartbeatEpoch).toBe(200);
+  });
+});
+
+describe('slotStatuses', () => {
+  it('lists each container by slot, then age, with its short id, drain or stop, state and job', () => {
+    const ledger = new SlotLedger();
+    const observed = [
+      running(2, { id: 's2'.padEnd(64, '0') }),
+      running(1, { id: 'newer', createdAt: 2_000, heartbeat: idle() }),
+      running(1, { id: 'older', createdAt: 1_000, heartbeat: busy(), draining: true }),
+    ];
+    ledger.sentStop(observed[0]!.id);
+    expect(slotStatuses(observed, ledger)).toEqual([
+      { slot: 1, id: 'older', phase: 'running', draining: true, stopping: false, state: 'Claimed', jobId: '12.0' },
+      { slot: 1, id: 'newer', phase: 'running', draining: false, stopping: false, state: 'Unclaimed' },
+      { slot: 2, id: 's20000000000', phase: 'running', draining: false, stopping: true },
+    ]);
+  });
+});

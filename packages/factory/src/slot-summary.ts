@@ -1,0 +1,70 @@
+import type { DesiredState, ObservedContainer } from './reconcile.js';
+import type { SlotLedger } from './slot-ledger.js';
+
+/** How many slots are in each state after a reconcile pass. */
+export interface SlotSummary {
+  desired: number;
+  running: number;
+  starting: number;
+  draining: number;
+  /** Being stopped at once (`scale --force`). */
+  stopping: number;
+  backoff: number;
+  claimed: number;
+  idle: number;
+  factoryDraining: boolean;
+  /** The oldest heartbeat time (unix seconds) among running slots that write one. */
+  oldestHeartbeatEpoch?: number;
+}
+
+/** One slot container as `status` shows it. */
+export interface SlotStatus {
+  slot: number;
+  id: string;
+  phase: ObservedContainer['phase'];
+  draining: boolean;
+  stopping: boolean;
+  state?: string;
+  jobId?: string;
+}
+
+/** What is there, counted by state, with what the ledger knows of drains, stops, creates and backoff. */
+export function summarize(
+  desired: DesiredState,
+  observed: readonly ObservedContainer[],
+  ledger: SlotLedger,
+  retryAt: ReadonlyMap<number, number>,
+  now: number,
+): SlotSummary {
+  const running = observed.filter((c) => c.phase === 'running');
+  const serving = running.filter((c) => !ledger.isDraining(c));
+  const stopping = running.filter((c) => ledger.isStopping(c.id)).length;
+  const epochs = running.flatMap((c) => (c.heartbeat ? [c.heartbeat.epoch] : []));
+  return {
+    desired: desired.slots,
+    running: serving.length,
+    starting: ledger.creatingCount,
+    draining: running.length - serving.length - stopping,
+    stopping,
+    backoff: [...retryAt.values()].filter((t) => t > now).length,
+    claimed: running.filter((c) => c.heartbeat?.state === 'Claimed').length,
+    idle: serving.filter((c) => c.heartbeat?.phase === 'running' && c.heartbeat.state === 'Unclaimed').length,
+    factoryDraining: desired.draining,
+    ...(epochs.length ? { oldestHeartbeatEpoch: Math.min(...epochs) } : {}),
+  };
+}
+
+/** Each slot container, by slot and then age, with its short id. */
+export function slotStatuses(observed: readonly ObservedContainer[], ledger: SlotLedger): SlotStatus[] {
+  return [...observed]
+    .sort((a, b) => a.slot - b.slot || a.createdAt - b.createdAt)
+    .map((c) => ({
+      slot: c.slot,
+      id: c.id.slice(0, 12),
+      phase: c.phase,
+      draining: ledger.isDraining(c) && !ledger.isStopping(c.id),
+      stopping: ledger.isStopping(c.id),
+      ...(c.heartbeat?.state ? { state: c.heartbeat.state } : {}),
+      ...(c.heartbeat?.jobId ? { jobId: c.heartbeat.jobId } : {}),
+    }));
+}
