@@ -8,7 +8,7 @@ import type { CliContext } from './cli/context.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli } from './cli/main.js';
 import { sendControlRequest } from './control-server.js';
 import { FactoryError } from './errors.js';
-import type { SlotSummary, SlotStatus } from './factory.js';
+import type { SlotStatus, SlotSummaryJson } from './factory.js';
 import { FakeClock } from './testing/fake-clock.js';
 import { FakeRuntime } from './testing/fake-runtime.js';
 import { FakeSignals } from './testing/fake-signals.js';
@@ -26,7 +26,7 @@ afterAll(() => rm(tmp, { recursive: true, force: true }));
 interface Status {
   name: string;
   draining: boolean;
-  summary?: SlotSummary;
+  summary?: SlotSummaryJson;
   template: { image: string; cernvmVersion?: string; hash: string };
   slots: SlotStatus[];
 }

@@ -14,6 +14,7 @@ import { type ConfigLayers, loadFactoryConfig } from './load-config.js';
 import { type Logger, createLogger } from './logger.js';
 import { FactoryMetrics } from './metrics.js';
 import { HostSlotDirs } from './slot-dirs.js';
+import { summaryJson } from './slot-summary.js';
 import { SnapshotFollower } from './snapshot-follower.js';
 import { socketPathOf } from './socket-path.js';
 import { type SlotTemplate, slotPilotOptions, templateHash, templateOf } from './template.js';
@@ -151,7 +152,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   const statusOf = () => ({
     name: config.name,
     draining: factory.desiredState.draining,
-    summary: factory.summary(),
+    summary: summaryJson(factory.summary()),
     template: { image: factory.currentTemplate.image, cernvmVersion: factory.currentTemplate.cernvmVersion, hash: factory.desiredState.templateHash },
     slots: factory.slots(),
   });

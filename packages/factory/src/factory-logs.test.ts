@@ -19,10 +19,10 @@ function wire(format: 'human' | 'json', isTerminal: boolean): void {
   wireLogs(factory, { log: (level, event, fields = {}) => logged.push({ level, event, fields }) }, io, format);
 }
 
-const summary = (running: number, desired = 3): SlotSummary => ({
+const summary = (serving: number, desired = 3): SlotSummary => ({
   desired,
-  running,
-  starting: desired - running,
+  serving,
+  starting: desired - serving,
   draining: 0,
   stopping: 0,
   backoff: 0,
@@ -88,14 +88,14 @@ describe('wireLogs', () => {
 
   it('shows fill progress on a terminal with human logs, once per change, until filled', () => {
     wire('human', true);
-    for (const running of [0, 0, 1, 3, 3, 2]) factory.events.emit('reconciled', { summary: summary(running), durationMs: 1, actions: 0 });
+    for (const serving of [0, 0, 1, 3, 3, 2]) factory.events.emit('reconciled', { summary: summary(serving), durationMs: 1, actions: 0 });
     expect(stderr).toBe('slots 0/3 running\nslots 1/3 running\nslots 3/3 running\n');
     expect(logged).toEqual([]);
   });
 
   it('logs progress as events otherwise', () => {
     wire('json', true);
-    for (const running of [0, 2, 3]) factory.events.emit('reconciled', { summary: summary(running), durationMs: 1, actions: 0 });
+    for (const serving of [0, 2, 3]) factory.events.emit('reconciled', { summary: summary(serving), durationMs: 1, actions: 0 });
     expect(stderr).toBe('');
     expect(logged.map((l) => [l.event, l.fields.running])).toEqual([
       ['progress', 0],

@@ -5,14 +5,14 @@ import { type Logger, shortId } from './logger.js';
 /** One log line per factory event; while filling, progress as `slots 12/16 running` on a terminal. */
 export function wireLogs(factory: Factory, logger: Logger, io: CliIo, format: string): void {
   let filling = true;
-  let lastRunning = -1;
+  let lastServing = -1;
   factory.events.on('reconciled', ({ summary }) => {
-    if (filling && summary.running !== lastRunning) {
-      lastRunning = summary.running;
-      if (io.isTerminal && format === 'human') io.stderr(`slots ${summary.running}/${summary.desired} running\n`);
-      else logger.log('info', 'progress', { running: summary.running, desired: summary.desired });
+    if (filling && summary.serving !== lastServing) {
+      lastServing = summary.serving;
+      if (io.isTerminal && format === 'human') io.stderr(`slots ${summary.serving}/${summary.desired} running\n`);
+      else logger.log('info', 'progress', { running: summary.serving, desired: summary.desired });
     }
-    if (summary.running >= summary.desired) filling = false;
+    if (summary.serving >= summary.desired) filling = false;
   });
   factory.events.on('slot-created', ({ slot, id, durationMs }) =>
     logger.log('info', 'slot-started', { slot, id: shortId(id), ms: durationMs }),

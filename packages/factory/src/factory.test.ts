@@ -118,7 +118,7 @@ describe('Factory: filling', () => {
     await startFactory({ slots: 2 });
     expect(factory.summary()).toEqual({
       desired: 2,
-      running: 2,
+      serving: 2,
       starting: 0,
       draining: 0,
       stopping: 0,
@@ -169,7 +169,7 @@ describe('Factory: passes while actions are in flight', () => {
     await clock.advance(100);
     expect(runtime.callsOf('list')).toHaveLength(2);
     expect(runningSlots()).toEqual([0, 1, 2, 3]);
-    expect(factory.summary()).toMatchObject({ running: 4, starting: 0 });
+    expect(factory.summary()).toMatchObject({ serving: 4, starting: 0 });
   });
 
   it('still acts on an exit after the debounce while creates are in flight', async () => {
@@ -393,7 +393,7 @@ describe('Factory: draining', () => {
     expect(runtime.callsOf('create:')).toHaveLength(2);
     expect(seen['slot-created']).toHaveLength(2);
     expect(runtime.callsOf('signal:')).toHaveLength(2);
-    expect(factory.summary()).toMatchObject({ running: 0, starting: 0, draining: 2 });
+    expect(factory.summary()).toMatchObject({ serving: 0, starting: 0, draining: 2 });
   });
 
   it('drains every pilot, makes none, and says drained once the last is gone', async () => {
@@ -403,7 +403,7 @@ describe('Factory: draining', () => {
     await tick();
     expect(runtime.callsOf('signal:').sort()).toEqual(pilots.map((c) => `signal:${c.id}:SIGUSR1`).sort());
     expect(seen['slot-draining'].map(([e]) => e.reason)).toEqual(['factory-drain', 'factory-drain']);
-    expect(factory.summary()).toMatchObject({ running: 0, draining: 2, factoryDraining: true });
+    expect(factory.summary()).toMatchObject({ serving: 0, draining: 2, factoryDraining: true });
 
     runtime.exit(pilots[0]!.id, 0);
     await tick();
@@ -674,10 +674,10 @@ describe('Factory: scale --force', () => {
     expect(runtime.callsOf('signal:')).toEqual([]);
     expect(seen['slot-stopping'].map(([e]) => e.slot).sort()).toEqual([1, 2]);
     expect(seen['slot-draining']).toEqual([]);
-    expect(factory.summary()).toMatchObject({ desired: 1, running: 1, stopping: 2, draining: 0 });
+    expect(factory.summary()).toMatchObject({ desired: 1, serving: 1, stopping: 2, draining: 0 });
     factory.requestReconcile();
     await tick();
-    expect(factory.summary()).toMatchObject({ desired: 1, running: 1, stopping: 2, draining: 0 });
+    expect(factory.summary()).toMatchObject({ desired: 1, serving: 1, stopping: 2, draining: 0 });
     expect(stops.asked).toHaveLength(2); // not asked again while the first stops are in flight
 
     await stops.release();
@@ -687,7 +687,7 @@ describe('Factory: scale --force', () => {
       [1, 'drained', undefined],
       [2, 'drained', undefined],
     ]);
-    expect(factory.summary()).toMatchObject({ running: 1, stopping: 0, draining: 0, backoff: 0 });
+    expect(factory.summary()).toMatchObject({ serving: 1, stopping: 0, draining: 0, backoff: 0 });
     expect(createsOf(1) + createsOf(2)).toBe(2);
   });
 
@@ -726,7 +726,7 @@ describe('Factory: scale --force', () => {
     expect(runtime.callsOf(`stop-asked:${victim}`)).toHaveLength(2);
     expect(runtime.containers.has(victim)).toBe(false);
     expect(runningSlots()).toEqual([0]);
-    expect(factory.summary()).toMatchObject({ running: 1, stopping: 0 });
+    expect(factory.summary()).toMatchObject({ serving: 1, stopping: 0 });
   });
 });
 
@@ -765,7 +765,7 @@ describe('Factory: status between passes', () => {
     slotDirs.heartbeats.set(0, busy());
     slotDirs.heartbeats.set(1, heartbeat({ epoch: busy().epoch - 60 }));
     const refreshed = await factory.refreshHeartbeats();
-    expect(refreshed).toMatchObject({ running: 2, claimed: 1, idle: 1, oldestHeartbeatEpoch: busy().epoch - 60 });
+    expect(refreshed).toMatchObject({ serving: 2, claimed: 1, idle: 1, oldestHeartbeatEpoch: busy().epoch - 60 });
     expect(factory.summary()).toEqual(refreshed);
     expect(factory.slots().map((s) => s.state)).toEqual(['Claimed', 'Unclaimed']);
     expect(runtime.calls.length).toBe(calls); // no Docker request
@@ -774,7 +774,7 @@ describe('Factory: status between passes', () => {
   it('counts a pilot whose heartbeat now says draining as draining', async () => {
     await startFactory({ slots: 2 });
     slotDirs.heartbeats.set(1, heartbeat({ phase: 'draining' }));
-    expect(await factory.refreshHeartbeats()).toMatchObject({ running: 1, draining: 1 });
+    expect(await factory.refreshHeartbeats()).toMatchObject({ serving: 1, draining: 1 });
     expect(factory.slots()[1]).toMatchObject({ slot: 1, draining: true });
   });
 
@@ -823,7 +823,7 @@ describe('Factory: status between passes', () => {
     release();
     await refreshing;
     expect(factory.slots().map((s) => s.id)).toEqual([replacement.id.slice(0, 12)]);
-    expect(factory.summary()).toMatchObject({ running: 1 });
+    expect(factory.summary()).toMatchObject({ serving: 1 });
   });
 });
 

@@ -12,7 +12,7 @@ import { type SlotStatus, type SlotSummary, slotStatuses, summarize } from './sl
 import { type SlotTemplate, templateHash } from './template.js';
 import { WakeScheduler } from './wake-scheduler.js';
 
-export type { SlotStatus, SlotSummary } from './slot-summary.js';
+export type { SlotStatus, SlotSummary, SlotSummaryJson } from './slot-summary.js';
 export type { FactoryEvents } from './factory-events.js';
 export type { ExitReason } from './slot-observer.js';
 

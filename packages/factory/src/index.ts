@@ -9,7 +9,7 @@ export { templateOf, templateHash, slotPilotOptions, cpusetOf, slotContainerOpti
 export { DockerodeRuntime, type SlotRuntime, type ListedContainer, type ExitDetails } from './docker-runtime.js';
 export { EventStream, parseEventLine, sinceOf, type EngineEvent } from './event-stream.js';
 export { HostSlotDirs, type SlotDirs } from './slot-dirs.js';
-export { Factory, type FactoryEvents, type FactoryOptions, type SlotSummary } from './factory.js';
+export { Factory, type FactoryEvents, type FactoryOptions, type SlotSummary, type SlotSummaryJson } from './factory.js';
 export { SnapshotFollower, newerSnapshot, type FollowMounter, type FollowedSnapshot } from './snapshot-follower.js';
 export { FactoryMetrics } from './metrics.js';
 export { ControlServer, sendControlRequest } from './control-server.js';

@@ -47,7 +47,7 @@ const value = async (name: string, labels: Record<string, string> = {}) => sampl
 
 /** A summary with every count different, so a gauge fed from the wrong field shows. */
 function summary(overrides: Partial<SlotSummary> = {}): SlotSummary {
-  return { desired: 9, running: 5, starting: 1, draining: 2, stopping: 3, backoff: 4, claimed: 6, idle: 7, factoryDraining: false, ...overrides };
+  return { desired: 9, serving: 5, starting: 1, draining: 2, stopping: 3, backoff: 4, claimed: 6, idle: 7, factoryDraining: false, ...overrides };
 }
 
 beforeEach(() => {

@@ -100,7 +100,7 @@ export class FactoryMetrics {
     factory.events.on('summary', (summary) => {
       this.desired.set(summary.desired);
       this.slots.set({ state: 'starting' }, summary.starting);
-      this.slots.set({ state: 'running' }, summary.running);
+      this.slots.set({ state: 'running' }, summary.serving);
       this.slots.set({ state: 'draining' }, summary.draining);
       this.slots.set({ state: 'stopping' }, summary.stopping);
       this.slots.set({ state: 'backoff' }, summary.backoff);

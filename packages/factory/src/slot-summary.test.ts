@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { DesiredState } from './reconcile.js';
 import { SlotLedger } from './slot-ledger.js';
-import { slotStatuses, summarize } from './slot-summary.js';
+import { slotStatuses, summarize, summaryJson } from './slot-summary.js';
 import { busy, heartbeat, idle } from './testing/builders.js';
 import { CURRENT, created, exited, running } from './testing/observed.js';
 
@@ -29,7 +29,7 @@ describe('summarize', () => {
     ]);
     expect(summarize(DESIRED, observed, ledger, retryAt, NOW)).toEqual({
       desired: 4,
-      running: 2,
+      serving: 2,
       starting: 1,
       draining: 2,
       stopping: 1,
@@ -44,7 +44,7 @@ describe('summarize', () => {
   it('has no oldest heartbeat when no running pilot writes one, and says when the factory drains', () => {
     const summary = summarize({ ...DESIRED, draining: true }, [running(0)], new SlotLedger(), new Map(), NOW);
     expect(summary.oldestHeartbeatEpoch).toBeUndefined();
-    expect(summary).toMatchObject({ running: 1, factoryDraining: true });
+    expect(summary).toMatchObject({ serving: 1, factoryDraining: true });
   });
 
   it('takes the oldest heartbeat among running pilots only', () => {
@@ -67,5 +67,15 @@ describe('slotStatuses', () => {
       { slot: 1, id: 'newer', phase: 'running', draining: false, stopping: false, state: 'Unclaimed' },
       { slot: 2, id: 's20000000000', phase: 'running', draining: false, stopping: true },
     ]);
+  });
+});
+
+describe('summaryJson', () => {
+  it('shows the serving slots as `running`, second, as status --json always did', () => {
+    const summary = summarize(DESIRED, [running(0)], new SlotLedger(), new Map(), NOW);
+    expect(JSON.stringify(summaryJson(summary))).toBe(
+      '{"desired":4,"running":1,"starting":0,"draining":0,"stopping":0,"backoff":0,"claimed":0,"idle":0,"factoryDraining":false}',
+    );
+    expect(summaryJson(undefined)).toBeUndefined();
   });
 });

@@ -4,7 +4,8 @@ import type { SlotLedger } from './slot-ledger.js';
 /** How many slots are in each state after a reconcile pass. */
 export interface SlotSummary {
   desired: number;
-  running: number;
+  /** Running and not told to drain or stop: the slots that take jobs. */
+  serving: number;
   starting: number;
   draining: number;
   /** Being stopped at once (`scale --force`). */
@@ -15,6 +16,15 @@ export interface SlotSummary {
   factoryDraining: boolean;
   /** The oldest heartbeat time (unix seconds) among running slots that write one. */
   oldestHeartbeatEpoch?: number;
+}
+
+/** The summary as `status --json` and /status show it: there the serving slots have always been `running`. */
+export type SlotSummaryJson = Omit<SlotSummary, 'serving'> & { running: number };
+
+export function summaryJson(summary: SlotSummary | undefined): SlotSummaryJson | undefined {
+  if (!summary) return undefined;
+  const { desired, serving, ...rest } = summary;
+  return { desired, running: serving, ...rest };
 }
 
 /** One slot container as `status` shows it. */
@@ -42,7 +52,7 @@ export function summarize(
   const epochs = running.flatMap((c) => (c.heartbeat ? [c.heartbeat.epoch] : []));
   return {
     desired: desired.slots,
-    running: serving.length,
+    serving: serving.length,
     starting: ledger.creatingCount,
     draining: running.length - serving.length - stopping,
     stopping,
