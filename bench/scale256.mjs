@@ -13,7 +13,7 @@ const name = 'dcvm-bench-scale';
 function reconcileCpuMs() {
   const now = Date.now();
   const observed = Array.from({ length: slots }, (_, slot) => ({
-    id: `id-${slot}`, slot, templateHash: 'h', phase: 'running', createdAt: now - 60_000, startedAt: now - 60_000, draining: false,
+    id: `id-${slot}`, slot, templateHash: 'h', phase: 'running', createdAt: now - 60_000, draining: false,
     heartbeat: { phase: 'running', state: slot % 2 ? 'Claimed' : 'Unclaimed', epoch: now / 1000 },
   }));
   const input = { desired: { slots, draining: false, templateHash: 'h', indexLimit: Infinity }, observed, now, retryAt: new Map(), creating: new Set() };

@@ -76,7 +76,7 @@ describe('reconcile: creates in flight', () => {
 
   it('counts a create in flight once when the list already shows its container running (no surplus drain)', () => {
     // createAndStart has started the container but not returned yet: the slot is both in `creating` and running.
-    const actions = reconcile(input([running(0), running(1, { id: 'just-started', startedAt: 5000 })], { slots: 2, creating: [1] }));
+    const actions = reconcile(input([running(0), running(1, { id: 'just-started', createdAt: 5000 })], { slots: 2, creating: [1] }));
     expect(lines(actions)).toEqual([]);
   });
 
@@ -84,7 +84,7 @@ describe('reconcile: creates in flight', () => {
     const observed = [running(0, { heartbeat: busy() }), running(1, { heartbeat: busy() })];
     expect(lines(reconcile(input(observed, { slots: 2, creating: [2, 3] })))).toEqual([]);
     // Once they run, the pass after chooses among all four: the newest (the two just made) go.
-    const after = [...observed, running(2, { startedAt: 9000 }), running(3, { startedAt: 9000 })];
+    const after = [...observed, running(2, { createdAt: 9000 }), running(3, { createdAt: 9000 })];
     expect(lines(reconcile(input(after, { slots: 2 })))).toEqual(['drain s2 scale-down', 'drain s3 scale-down']);
   });
 
@@ -96,23 +96,23 @@ describe('reconcile: creates in flight', () => {
 
 describe('reconcile: one container per slot index', () => {
   it('keeps the oldest running of two on one index and drains the other as a duplicate', () => {
-    const observed = [running(0, { id: 'newer', startedAt: 2000 }), running(0, { id: 'older', startedAt: 1000 })];
+    const observed = [running(0, { id: 'newer', createdAt: 2000 }), running(0, { id: 'older', createdAt: 1000 })];
     expect(lines(reconcile(input(observed, { slots: 1 })))).toEqual(['drain newer duplicate']);
   });
 
   it('drains every duplicate but the oldest when there are three', () => {
-    const observed = [running(1, { id: 'b', startedAt: 2 }), running(1, { id: 'a', startedAt: 1 }), running(1, { id: 'c', startedAt: 3 })];
+    const observed = [running(1, { id: 'b', createdAt: 2 }), running(1, { id: 'a', createdAt: 1 }), running(1, { id: 'c', createdAt: 3 })];
     expect(lines(reconcile(input(observed, { slots: 2 })))).toEqual(['create 0', 'drain b duplicate', 'drain c duplicate']);
   });
 
   it('keeps the kept one on the next pass, once the duplicate drains (the decision does not flip)', () => {
-    const observed = [running(0, { id: 'older', startedAt: 1000 }), running(0, { id: 'newer', startedAt: 2000, draining: true })];
+    const observed = [running(0, { id: 'older', createdAt: 1000 }), running(0, { id: 'newer', createdAt: 2000, draining: true })];
     expect(lines(reconcile(input(observed, { slots: 1 })))).toEqual([]);
   });
 
   it('breaks a tie in start time the same way on every pass', () => {
-    const a = running(0, { id: 'a', startedAt: 1000 });
-    const b = running(0, { id: 'b', startedAt: 1000 });
+    const a = running(0, { id: 'a', createdAt: 1000 });
+    const b = running(0, { id: 'b', createdAt: 1000 });
     const first = reconcile(input([a, b], { slots: 1 }));
     const second = reconcile(input([b, a], { slots: 1 }));
     expect(lines(first)).toEqual(lines(second));
@@ -120,7 +120,7 @@ describe('reconcile: one container per slot index', () => {
   });
 
   it('drains an undrained newcomer on an index whose older pilot is draining', () => {
-    const observed = [running(0, { id: 'old', startedAt: 1000, draining: true }), running(0, { id: 'new', startedAt: 2000 })];
+    const observed = [running(0, { id: 'old', createdAt: 1000, draining: true }), running(0, { id: 'new', createdAt: 2000 })];
     expect(lines(reconcile(input(observed, { slots: 1 })))).toEqual(['create 1', 'drain new duplicate']);
   });
 
@@ -186,31 +186,31 @@ describe('reconcile: scale down picks victims that cost least', () => {
   it.each<[string, ObservedContainer[], number, string[]]>([
     [
       'idle pilots before busy ones, however old',
-      [running(0, { heartbeat: busy(), startedAt: 300 }), running(1, { heartbeat: idle(), startedAt: 100 }), running(2, { heartbeat: busy(), startedAt: 200 })],
+      [running(0, { heartbeat: busy(), createdAt: 300 }), running(1, { heartbeat: idle(), createdAt: 100 }), running(2, { heartbeat: busy(), createdAt: 200 })],
       2,
       ['drain s1 scale-down'],
     ],
     [
       'among busy pilots alike in index, the newest',
-      [running(0, { heartbeat: busy(), startedAt: 100 }), running(2, { heartbeat: busy(), startedAt: 300 }), running(3, { heartbeat: busy(), startedAt: 200 })],
+      [running(0, { heartbeat: busy(), createdAt: 100 }), running(2, { heartbeat: busy(), createdAt: 300 }), running(3, { heartbeat: busy(), createdAt: 200 })],
       2,
       ['drain s2 scale-down'],
     ],
     [
       'a pilot without a heartbeat yet is not idle',
-      [running(0, { heartbeat: idle(), startedAt: 100 }), running(1, { startedAt: 300 })],
+      [running(0, { heartbeat: idle(), createdAt: 100 }), running(1, { createdAt: 300 })],
       1,
       ['drain s0 scale-down'],
     ],
     [
       'a starting pilot whose startd says Unclaimed is not idle yet',
-      [running(0, { heartbeat: idle(), startedAt: 100 }), running(1, { heartbeat: heartbeat({ phase: 'starting' }), startedAt: 300 })],
+      [running(0, { heartbeat: idle(), createdAt: 100 }), running(1, { heartbeat: heartbeat({ phase: 'starting' }), createdAt: 300 })],
       1,
       ['drain s0 scale-down'],
     ],
     [
       'at equal cost, an index at or above N first, even if older',
-      [running(0, { startedAt: 300 }), running(1, { startedAt: 200 }), running(5, { startedAt: 100 })],
+      [running(0, { createdAt: 300 }), running(1, { createdAt: 200 }), running(5, { createdAt: 100 })],
       2,
       ['drain s5 scale-down'],
     ],
@@ -222,17 +222,17 @@ describe('reconcile: scale down picks victims that cost least', () => {
     ],
     [
       'at equal cost and start, the highest index',
-      [running(0, { startedAt: 100 }), running(1, { startedAt: 100 }), running(2, { startedAt: 100 })],
+      [running(0, { createdAt: 100 }), running(1, { createdAt: 100 }), running(2, { createdAt: 100 })],
       1,
       ['drain s1 scale-down', 'drain s2 scale-down'],
     ],
     [
       'more victims than idle pilots: the idle ones, then the newest busy ones',
       [
-        running(0, { heartbeat: idle(), startedAt: 400 }),
-        running(1, { heartbeat: busy(), startedAt: 100 }),
-        running(2, { heartbeat: busy(), startedAt: 300 }),
-        running(3, { heartbeat: busy(), startedAt: 200 }),
+        running(0, { heartbeat: idle(), createdAt: 400 }),
+        running(1, { heartbeat: busy(), createdAt: 100 }),
+        running(2, { heartbeat: busy(), createdAt: 300 }),
+        running(3, { heartbeat: busy(), createdAt: 200 }),
       ],
       1,
       ['drain s0 scale-down', 'drain s2 scale-down', 'drain s3 scale-down'],
@@ -268,7 +268,7 @@ describe('reconcile: scale --force stops the victims at once', () => {
   it.each<[string, ObservedContainer[], Parameters<typeof input>[1], string[]]>([
     [
       'the same victims as a drain would take, idle first, stopped instead',
-      [running(0, { heartbeat: busy(), startedAt: 300 }), running(1, { heartbeat: idle(), startedAt: 100 }), running(2, { heartbeat: busy(), startedAt: 200 })],
+      [running(0, { heartbeat: busy(), createdAt: 300 }), running(1, { heartbeat: idle(), createdAt: 100 }), running(2, { heartbeat: busy(), createdAt: 200 })],
       { slots: 1, forceScaleDown: true },
       ['stop s1 scale-down', 'stop s2 scale-down'],
     ],
@@ -283,7 +283,7 @@ describe('reconcile: scale --force stops the victims at once', () => {
     ['not a pilot already draining or being stopped', [running(0), running(1, { draining: true })], { slots: 0, forceScaleDown: true }, ['stop s0 scale-down']],
     [
       'a duplicate still drains: it is not a scale-down',
-      [running(0, { id: 'a', startedAt: 1 }), running(0, { id: 'b', startedAt: 2 })],
+      [running(0, { id: 'a', createdAt: 1 }), running(0, { id: 'b', createdAt: 2 })],
       { slots: 1, forceScaleDown: true },
       ['drain b duplicate'],
     ],
@@ -358,8 +358,8 @@ describe('reconcile: idempotence', () => {
     ['empty → fill', input([], { slots: 4 })],
     ['gaps', input([running(1), running(3)], { slots: 5 })],
     ['exited and never started', input([exited(0), created(1), running(2)], { slots: 3 })],
-    ['duplicates', input([running(0, { id: 'a' }), running(0, { id: 'b', startedAt: 5000 }), running(0, { id: 'c', startedAt: 6000 })], { slots: 2 })],
-    ['duplicates beside a draining one', input([running(0, { id: 'd', draining: true, startedAt: 1 }), running(0, { id: 'u', startedAt: 2 })], { slots: 1 })],
+    ['duplicates', input([running(0, { id: 'a' }), running(0, { id: 'b', createdAt: 5000 }), running(0, { id: 'c', createdAt: 6000 })], { slots: 2 })],
+    ['duplicates beside a draining one', input([running(0, { id: 'd', draining: true, createdAt: 1 }), running(0, { id: 'u', createdAt: 2 })], { slots: 1 })],
     ['template change, pinned', input([running(0, { templateHash: OLD }), running(1, { templateHash: OLD })], { slots: 2, indexLimit: 2 })],
     ['template change, unpinned', input([running(0, { templateHash: OLD }), running(1)], { slots: 3 })],
     ['factory draining', input([running(0), running(1, { draining: true }), exited(2)], { slots: 3, draining: true })],
@@ -400,14 +400,12 @@ describe('reconcile: random starting states converge', () => {
       const slot = int(25);
       const roll = random();
       const phase = roll < 0.6 ? 'running' : roll < 0.75 ? 'created' : 'exited';
-      const startedAt = 1000 + int(50);
       observed.push({
         id: `r${observed.length}`,
         slot,
         templateHash: random() < 0.7 ? CURRENT : OLD,
         phase,
-        createdAt: startedAt,
-        ...(phase === 'created' ? {} : { startedAt }),
+        createdAt: 1000 + int(50),
         draining: phase === 'running' && random() < 0.2,
         ...(phase === 'running' && random() < 0.5 ? { heartbeat: random() < 0.5 ? idle() : busy() } : {}),
       });
@@ -468,7 +466,7 @@ describe('reconcile: random starting states converge', () => {
       checkStep(desired, world, actions);
       if (world.creating.size > 0) {
         // The creates in flight finish: each is a running pilot of the template, in place of its created container.
-        const done = [...world.creating].map((slot) => running(slot, { id: `inflight${slot}`, startedAt: world.now, createdAt: world.now }));
+        const done = [...world.creating].map((slot) => running(slot, { id: `inflight${slot}`, createdAt: world.now }));
         const observed = applyActions(world.observed, actions, desired.templateHash, world.now);
         world = { ...world, observed: [...observed.filter((c) => !(c.phase === 'created' && world.creating.has(c.slot))), ...done], creating: new Set() };
         continue;

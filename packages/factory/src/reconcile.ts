@@ -19,8 +19,8 @@ export interface ObservedContainer {
   slot: number;
   templateHash: string;
   phase: 'created' | 'running' | 'exited';
+  /** Unix ms the engine made it; a running container was started right after (see `ListedContainer.createdAt`). */
   createdAt: number;
-  startedAt?: number;
   exitCode?: number;
   /** The factory told it to drain (remembered, or its heartbeat says so). */
   draining: boolean;
@@ -49,7 +49,7 @@ export type Action =
 function byKeepPreference(a: ObservedContainer, b: ObservedContainer): number {
   if ((a.phase === 'running') !== (b.phase === 'running')) return a.phase === 'running' ? -1 : 1;
   // Docker's times are whole seconds: the id breaks a tie, so every pass keeps the same one.
-  return (a.startedAt ?? a.createdAt) - (b.startedAt ?? b.createdAt) || a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 /** What taking a container away costs: not started, then idle, then busy. */
@@ -115,7 +115,7 @@ export function reconcile({ desired, observed, now, retryAt, creating }: Reconci
       (a, b) =>
         removalCost(a) - removalCost(b) ||
         Number(b.slot >= desired.slots) - Number(a.slot >= desired.slots) ||
-        (b.startedAt ?? b.createdAt) - (a.startedAt ?? a.createdAt) ||
+        b.createdAt - a.createdAt ||
         b.slot - a.slot,
     );
     // Creates in flight are the cheapest victims (not started) but cannot be taken back midway: only running pilots

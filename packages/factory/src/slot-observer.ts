@@ -61,7 +61,6 @@ export class SlotObserver {
             templateHash: c.templateHash,
             phase,
             createdAt: c.createdAt,
-            startedAt: phase === 'created' ? undefined : c.createdAt,
             draining: ledger.isDraining({ id: c.id, draining: heartbeat?.phase === 'draining' }),
             ...(heartbeat ? { heartbeat } : {}),
           };

@@ -5,16 +5,14 @@ export const CURRENT = 'current-hash';
 export const OLD = 'old-hash';
 export const NOW = 1_000_000;
 
-/** A running pilot on `slot`, started at `startedAt` (default: 1000 + slot, so a higher index is newer). */
+/** A running pilot on `slot`, made (and started) at `createdAt` (default: 1000 + slot, so a higher index is newer). */
 export function running(slot: number, overrides: Partial<ObservedContainer> = {}): ObservedContainer {
-  const startedAt = overrides.startedAt ?? 1000 + slot;
   return {
     id: `s${slot}`,
     slot,
     templateHash: CURRENT,
     phase: 'running',
-    createdAt: startedAt,
-    startedAt,
+    createdAt: 1000 + slot,
     draining: false,
     ...overrides,
   };
@@ -67,7 +65,7 @@ export function applyActions(
   let next = [...observed];
   for (const action of actions) {
     if (action.kind === 'create') {
-      next.push(running(action.slot, { id: `new${action.slot}@${now}#${next.length}`, templateHash, createdAt: now, startedAt: now }));
+      next.push(running(action.slot, { id: `new${action.slot}@${now}#${next.length}`, templateHash, createdAt: now }));
     } else if (action.kind === 'drain') {
       next = next.map((c) => (c.id === action.id ? { ...c, draining: true } : c));
     } else {
