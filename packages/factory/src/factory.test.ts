@@ -91,8 +91,8 @@ describe('Factory: filling', () => {
 
   it('writes each slot’s directories before it asks the engine for the slot’s container', async () => {
     const order: string[] = [];
-    const prepare = slotDirs.prepare.bind(slotDirs);
-    slotDirs.prepare = (slot, files) => (order.push(`prepare:${slot}`), prepare(slot, files));
+    const write = slotDirs.writePilotFiles.bind(slotDirs);
+    slotDirs.writePilotFiles = (slot, files) => (order.push(`write:${slot}`), write(slot, files));
     const empty = slotDirs.emptyScratch.bind(slotDirs);
     slotDirs.emptyScratch = (slot) => (order.push(`empty:${slot}`), empty(slot));
     const create = runtime.createAndStart.bind(runtime);
@@ -100,15 +100,15 @@ describe('Factory: filling', () => {
     await startFactory({ slots: 4 });
     for (const slot of [0, 1, 2, 3]) {
       const created = order.indexOf(`create:f-slot-${slot}`);
-      expect(created).toBeGreaterThan(order.indexOf(`prepare:${slot}`));
+      expect(created).toBeGreaterThan(order.indexOf(`write:${slot}`));
       expect(created).toBeGreaterThan(order.indexOf(`empty:${slot}`));
     }
   });
 
   it('renders each slot’s pilot directory, and mounts it', async () => {
     await startFactory({ slots: 2 });
-    expect([...slotDirs.prepared.keys()].sort()).toEqual([0, 1]);
-    expect(slotDirs.prepared.get(1)!.map((f) => f.path)).toContain(ENTRYPOINT);
+    expect([...slotDirs.pilotFiles.keys()].sort()).toEqual([0, 1]);
+    expect(slotDirs.pilotFiles.get(1)!.map((f) => f.path)).toContain(ENTRYPOINT);
     expect(onSlot(1).options.HostConfig?.Binds?.[0]).toBe(`${slotDirs.dirOf(1)}:/pilot`);
   });
 
@@ -525,7 +525,7 @@ describe('Factory: a new template rolls the slots over', () => {
     await tick();
     expect(runtime.running().map((c) => c.labels[LABELS.templateHash])).toEqual([templateHash(next), templateHash(next)]);
     expect(seen['slot-exited'].map(([e]) => e.reason)).toEqual(['drained', 'drained']);
-    expect(slotDirs.prepared.get(0)!.find((f) => f.path === 'condor_config')).toBeDefined();
+    expect(slotDirs.pilotFiles.get(0)!.find((f) => f.path === 'condor_config')).toBeDefined();
   });
 
   it('changes the index limit with the template', async () => {

@@ -60,8 +60,8 @@ const create = (slot: number): Action => ({ kind: 'create', slot });
 describe('SlotActuator: create', () => {
   it('writes the slot’s directories, then makes and starts its container', async () => {
     const order: string[] = [];
-    const prepare = slotDirs.prepare.bind(slotDirs);
-    slotDirs.prepare = (slot, files) => (order.push('prepare'), prepare(slot, files));
+    const write = slotDirs.writePilotFiles.bind(slotDirs);
+    slotDirs.writePilotFiles = (slot, files) => (order.push('write'), write(slot, files));
     const empty = slotDirs.emptyScratch.bind(slotDirs);
     slotDirs.emptyScratch = (slot) => (order.push('empty'), empty(slot));
     const make = runtime.createAndStart.bind(runtime);
@@ -70,8 +70,8 @@ describe('SlotActuator: create', () => {
     act.enqueue(create(2));
     expect(ledger.isInFlight(create(2))).toBe(true);
     await settle();
-    expect(order).toEqual(['prepare', 'empty', 'create']);
-    expect(slotDirs.prepared.get(2)!.map((f) => f.path)).toContain(ENTRYPOINT);
+    expect(order).toEqual(['write', 'empty', 'create']);
+    expect(slotDirs.pilotFiles.get(2)!.map((f) => f.path)).toContain(ENTRYPOINT);
     expect(runtime.running().map((c) => [c.name, c.labels[LABELS.templateHash]])).toEqual([['f-slot-2', templateHash(TEMPLATE)]]);
     expect(said).toEqual(['slot-created:2']);
     expect(ledger.isInFlight(create(2))).toBe(false);

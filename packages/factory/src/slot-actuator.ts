@@ -99,7 +99,7 @@ export class SlotActuator {
     const hash = templateHash(template);
     const containerOptions = slotContainerOptions({ template, hash, factory: name, slot, hostPilotDir, hostScratchDir, options });
     // Nothing of this slot runs now (its index was free): what an earlier pilot's jobs left in its scratch goes.
-    await Promise.all([slotDirs.prepare(slot, render(options)), slotDirs.emptyScratch(slot)]);
+    await Promise.all([slotDirs.writePilotFiles(slot, render(options)), slotDirs.emptyScratch(slot)]);
     const id = await runtime.createAndStart(containerOptions);
     events.emit('slot-created', { slot, id, durationMs: clock.now() - started });
   }

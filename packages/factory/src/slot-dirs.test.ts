@@ -27,7 +27,7 @@ describe('HostSlotDirs', () => {
   });
 
   it('writes the rendered files into the slot directory, with their modes, and returns it', async () => {
-    const dir = await dirs.prepare(2, [
+    const dir = await dirs.writePilotFiles(2, [
       { path: 'condor_config', content: 'A = 1\n', mode: 0o644 },
       { path: 'entrypoint.sh', content: '#!/bin/sh\n', mode: 0o755 },
     ]);

@@ -13,7 +13,7 @@ export interface SlotDirs {
   /** Empties slot i's scratch directory (making it when missing) and returns it. */
   emptyScratch(slot: number): Promise<string>;
   /** Writes the rendered pilot files into slot i's directory and returns it. */
-  prepare(slot: number, files: readonly RenderedFile[]): Promise<string>;
+  writePilotFiles(slot: number, files: readonly RenderedFile[]): Promise<string>;
   /** The slot's heartbeat, if it was written by a container started at or after `notBefore` (unix ms). */
   heartbeat(slot: number, notBefore: number): Promise<Heartbeat | undefined>;
 }
@@ -52,7 +52,7 @@ export class HostSlotDirs implements SlotDirs {
     return path.join(this.root, `slot-${slot}`);
   }
 
-  async prepare(slot: number, files: readonly RenderedFile[]): Promise<string> {
+  async writePilotFiles(slot: number, files: readonly RenderedFile[]): Promise<string> {
     const dir = this.dirOf(slot);
     writePilotDir(dir, files);
     return dir;

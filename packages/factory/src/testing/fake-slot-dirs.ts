@@ -9,15 +9,16 @@ export class FakeSlotDirs implements SlotDirs {
   readonly emptied: number[] = [];
   /** Each emptying takes the next error, if any, and fails with it. */
   readonly emptyFailures: Error[] = [];
-  readonly prepared = new Map<number, readonly RenderedFile[]>();
+  /** The pilot files each slot was last given. */
+  readonly pilotFiles = new Map<number, readonly RenderedFile[]>();
   readonly heartbeats = new Map<number, Heartbeat>();
 
   dirOf(slot: number): string {
     return `${this.root}/slot-${slot}`;
   }
 
-  async prepare(slot: number, files: readonly RenderedFile[]): Promise<string> {
-    this.prepared.set(slot, files);
+  async writePilotFiles(slot: number, files: readonly RenderedFile[]): Promise<string> {
+    this.pilotFiles.set(slot, files);
     return this.dirOf(slot);
   }
 
