@@ -1,4 +1,4 @@
-import type { Heartbeat } from '@docker-cernvm/pilot';
+import { type Heartbeat, isIdle } from '@docker-cernvm/pilot';
 
 /** What the site asked for. */
 export interface DesiredState {
@@ -55,7 +55,7 @@ function byKeepPreference(a: ObservedContainer, b: ObservedContainer): number {
 /** What taking a container away costs: not started, then idle, then busy. */
 function removalCost(c: ObservedContainer): number {
   if (c.phase === 'created') return 0;
-  if (c.heartbeat?.phase === 'running' && c.heartbeat.state === 'Unclaimed') return 1;
+  if (isIdle(c.heartbeat)) return 1;
   return 2;
 }
 

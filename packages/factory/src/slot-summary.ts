@@ -1,3 +1,4 @@
+import { isIdle } from '@docker-cernvm/pilot';
 import type { DesiredState, ObservedContainer } from './reconcile.js';
 import type { SlotLedger } from './slot-ledger.js';
 
@@ -58,7 +59,7 @@ export function summarize(
     stopping,
     backoff: [...retryAt.values()].filter((t) => t > now).length,
     claimed: running.filter((c) => c.heartbeat?.state === 'Claimed').length,
-    idle: serving.filter((c) => c.heartbeat?.phase === 'running' && c.heartbeat.state === 'Unclaimed').length,
+    idle: serving.filter((c) => isIdle(c.heartbeat)).length,
     factoryDraining: desired.draining,
     ...(epochs.length ? { oldestHeartbeatEpoch: Math.min(...epochs) } : {}),
   };
