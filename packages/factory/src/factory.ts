@@ -33,9 +33,10 @@ export interface FactoryOptions {
 }
 
 /**
- * The level-triggered loop: observe (one list call, plus heartbeat files), decide (the pure `reconcile`), act
- * (through a bounded queue). Docker events and a slow resync wake it; the engine is the only database, so a
- * restarted factory adopts what is there.
+ * The level-triggered loop: observe (SlotObserver: one list call, plus heartbeat files), decide (the pure `reconcile`),
+ * act (SlotActuator: a bounded queue), with what the engine does not show kept in a SlotLedger. Docker events, the
+ * ends of actions and a slow resync wake it (WakeScheduler); the engine is the only database, so a restarted factory
+ * adopts what is there.
  */
 export class Factory {
   readonly events = new EventEmitter<FactoryEvents>();
