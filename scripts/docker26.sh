@@ -6,8 +6,8 @@
 #   scripts/docker26.sh env     prints DOCKER_HOST=… and DOCKER_CERNVM_ENGINE_ROOT=… for the running engine
 #   scripts/docker26.sh status  exits 0 when the engine this script started runs
 #   scripts/docker26.sh root    builds the root if needed and prints its path
-#   scripts/docker26.sh stop    stops the dockerd this script started (by its recorded pid) and unmounts only
-#                               the binds this script made
+#   scripts/docker26.sh stop    stops the dockerd this script started (by its recorded pid), unmounts only
+#                               the binds this script made and deletes the engine's bridge
 #
 # The root lives in /var/cache/docker-cernvm-test/<version> (built in a temporary directory and renamed into place
 # when complete; flock serialises builds, as in test/fixtures/condor-root.sh). The engine's state (/var/lib/docker,
@@ -16,8 +16,9 @@
 # on this engine lands in the host's root directory, not the container's (setns into the container's mount
 # namespace, whose root was never pivoted); the HTCondor pool suites exec into containers and stay on the main
 # engine, and test/support/engine.ts runs a test's command in a slot with nsenter into its mount namespace and root
-# instead. There is no bridge (--bridge=none): containers use the host network, and a build with a RUN step needs
-# --network host. The host's /tmp is shared into the root, so bind mounts of paths under /tmp mean the same
+# instead. The engine gets a bridge of its own ($BRIDGE, made before it starts and deleted after it stops, no NAT):
+# with --bridge=none a dockerd deletes the host's docker0 (docs/testing.md). Containers use the host network, and a
+# build with a RUN step that reaches out needs --network host. The host's /tmp is shared into the root, so bind mounts of paths under /tmp mean the same
 # directory to the engine as to the tests. The host's / is private here, so a mount made under /tmp after the start
 # would not reach the root: $SHARED_DIR is made a shared mount first, and its copy in the root follows it (tests
 # that mount under a slot's bound tree later keep their directories there: `env` prints DOCKER_CERNVM_SHARED_DIR).
@@ -32,6 +33,9 @@ PID_FILE="$RUN_DIR/dockerd.pid"
 BINDS_FILE="$RUN_DIR/binds"
 LOG=${DOCKER26_LOG:-/tmp/docker-cernvm-docker26.log}
 SHARED_DIR=/tmp/docker-cernvm-shared
+# A name and a /24 of this engine only; the private engine of test/support/private-engine.ts has its own.
+BRIDGE=dcvm-docker26
+BRIDGE_ADDRESS=10.213.26.1/24
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -109,6 +113,27 @@ unbind_recorded() {
   rm -f "$BINDS_FILE"
 }
 
+# What a stopped (or killed) dockerd leaves mounted in our root: its own bind of its root directory and its network
+# namespace. Nothing else under the root is touched.
+unmount_engine_leftovers() {
+  local leftover
+  for leftover in "$ROOT/run/docker/netns/default" "$ROOT/var/lib/docker"; do
+    while mountpoint -q "$leftover"; do umount "$leftover" || break; done
+  done
+}
+
+# The engine's own bridge, made anew: a killed run may have left it.
+bridge_up() {
+  bridge_down
+  ip link add "$BRIDGE" type bridge
+  ip addr add "$BRIDGE_ADDRESS" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+}
+
+bridge_down() {
+  if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link delete "$BRIDGE"; fi
+}
+
 start() {
   build_root
   mkdir -p "$RUN_DIR"
@@ -118,8 +143,10 @@ start() {
     log "docker 26 already runs (pid $pid)"
     return 0
   fi
-  # A run that died without stop may have left its binds: take back only those it recorded.
+  # A run that died without stop may have left its mounts and its bridge: take back only what it made.
+  unmount_engine_leftovers
   unbind_recorded
+  bridge_up
   : >"$BINDS_FILE"
   # A shared mount under /tmp, before /tmp is bound into the root: mounts made under it later show in the root too.
   mkdir -p "$SHARED_DIR"
@@ -143,7 +170,7 @@ start() {
   started=$(date +%s%N)
   log "starting docker 26 in $ROOT (log: $LOG)"
   setsid chroot "$ROOT" /usr/bin/env DOCKER_RAMDISK=true PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-    dockerd --bridge=none --iptables=false --ip6tables=false >"$LOG" 2>&1 </dev/null &
+    dockerd --bridge="$BRIDGE" --iptables=false --ip-masq=false --ip6tables=false >"$LOG" 2>&1 </dev/null &
   local pid=$!
   printf '%s\n' "$pid" >"$PID_FILE"
   for _ in $(seq 1 120); do
@@ -177,13 +204,9 @@ stop() {
     fi
   fi
   rm -f "$PID_FILE"
-  # What the stopped dockerd leaves mounted in our root: its own bind of its root directory and its network
-  # namespace. Nothing else under the root is touched.
-  local leftover
-  for leftover in "$ROOT/run/docker/netns/default" "$ROOT/var/lib/docker"; do
-    while mountpoint -q "$leftover"; do umount "$leftover" || break; done
-  done
+  unmount_engine_leftovers
   unbind_recorded
+  bridge_down
 }
 
 case "${1:-}" in
