@@ -45,8 +45,14 @@ stop_started_engine() {
   [ -n "$STARTED_DOCKERD_PID" ] || return 0
   kill "$STARTED_DOCKERD_PID" 2>/dev/null || true
   for _ in $(seq 1 60); do
-    kill -0 "$STARTED_DOCKERD_PID" 2>/dev/null || return 0
+    kill -0 "$STARTED_DOCKERD_PID" 2>/dev/null || break
     sleep 0.5
   done
-  kill -9 "$STARTED_DOCKERD_PID" 2>/dev/null || true
+  if kill -0 "$STARTED_DOCKERD_PID" 2>/dev/null; then
+    kill -9 "$STARTED_DOCKERD_PID" 2>/dev/null || true
+    sleep 1
+  fi
+  # A stopped dockerd leaves its network namespace mounted; the engine started here was the only user of it.
+  while mountpoint -q /run/docker/netns/default; do umount /run/docker/netns/default || break; done
+  STARTED_DOCKERD_PID=""
 }
