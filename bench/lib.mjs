@@ -27,16 +27,15 @@ export async function prepareBench(name) {
  * log line (already seen or still to come) that satisfies it, and the time since the process was spawned.
  */
 export class BenchFactory {
-  /** `bin`: another build's command (bench/compare-builds.mjs); this checkout's by default. */
-  constructor(bench, { name, slots, extra = [], env = {}, bin = FACTORY_BIN }) {
+  constructor(bench, { name, slots, extra = [], env = {} }) {
     this.name = name;
     this.socket = path.join(bench.dir, `${name}.sock`);
     this.startedAt = performance.now();
     this.lines = [];
     this.waiters = [];
     this.child = spawn(
-      bin,
-      ['start', '--name', name, '--slots', String(slots), '--image', bench.image, '--slot-command', 'image',
+      process.execPath,
+      [FACTORY_BIN, 'start', '--name', name, '--slots', String(slots), '--image', bench.image, '--slot-command', 'image',
         '--token-file', bench.tokenFile, '--state-dir', path.join(bench.dir, 'state'), '--socket', this.socket,
         '--listen', '127.0.0.1:0', '--no-pin', '--memory-mb', '64', '--log-format', 'json', ...extra],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } },
@@ -125,8 +124,8 @@ export async function warmSlotImage(bench) {
  * time zones), the pilot's entrypoint script and the engine's list, inspect and events paths on disk: 0-14 ms of
  * each timed start, read back while the clock ran, that `docker run` never paid.
  */
-export async function warmFactory(bench, bin = FACTORY_BIN) {
-  const factory = new BenchFactory(bench, { name: 'dcvm-bench-warm', slots: 1, bin });
+export async function warmFactory(bench) {
+  const factory = new BenchFactory(bench, { name: 'dcvm-bench-warm', slots: 1 });
   await factory.until((l) => l.event === 'slot-started');
   await factory.stop();
 }

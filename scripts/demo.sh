@@ -30,7 +30,7 @@ ensure_engine
 npm run --silent build >/dev/null
 
 mounter=(node packages/mounter/dist/cli/bin.js --cvmfs-dir "$CVMFS")
-factory_cli=(packages/factory/bin/docker-cernvm-factory.cjs)  # run by its shebang, with its node flags
+factory_cli=(node packages/factory/dist/cli/bin.js)
 FACTORY_PID=""
 CM=""
 

@@ -8,7 +8,7 @@ import { docker } from './engine.js';
 
 // From the package's entry, as node resolves it: right from the sources (tests) and from test/dist (benchmarks).
 const FACTORY_DIR = path.dirname(path.dirname(createRequire(import.meta.url).resolve('@docker-cernvm/factory')));
-/** The command as the package installs it (its `bin`: the bundle's launcher), run by its own `#!` line. */
+/** The command as the package installs it (its `bin`), run by this node. */
 export const FACTORY_BIN = path.join(
   FACTORY_DIR,
   (JSON.parse(readFileSync(path.join(FACTORY_DIR, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['docker-cernvm-factory'] ?? '',
@@ -27,7 +27,7 @@ export class FactoryProcess {
   private stderr = '';
 
   constructor(args: readonly string[], env: Record<string, string> = {}) {
-    this.child = spawn(FACTORY_BIN, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [FACTORY_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString('utf8')));
     this.child.stdout!.resume();
     this.exit = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
@@ -103,7 +103,7 @@ export function startTestFactory(
 
 /** Runs `docker-cernvm-factory <args>` to its end: exit code and output. */
 export async function factoryCommand(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(FACTORY_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [FACTORY_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));

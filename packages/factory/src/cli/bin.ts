@@ -1,5 +1,4 @@
-// The command's entry: run unbundled (node dist/cli/bin.js) or, as installed, bundled into one file that
-// bin/docker-cernvm-factory.cjs loads (scripts/bundle.mjs). No top-level await: the bundle is CommonJS.
+#!/usr/bin/env node
 import './zod-jitless.js'; // first: before any module builds a schema
 import { createMounter } from '@docker-cernvm/mounter';
 import { SystemMountHost } from '@docker-cernvm/pilot';
