@@ -2,18 +2,17 @@
 import './zod-jitless.js'; // first: before any module builds a schema
 import { createMounter } from '@docker-cernvm/mounter';
 import { SystemMountHost } from '@docker-cernvm/pilot';
-import type Docker from 'dockerode';
+import Docker from 'dockerode';
 import { systemClock } from '../clock.js';
 import { DockerodeRuntime } from '../docker-runtime.js';
-import { engineClient } from '../engine-client.js';
 import { runCli } from './main.js';
 
 // Until runCli settles, an uncaught failure must not look like success.
 process.exitCode = 1;
-// One engine client for the runtime and the mounter: one pool of connections, a CA bundle read once. Made when first
-// asked for, so --help and the control commands never set one up.
+// One engine client (dockerode's, from DOCKER_HOST and its friends) for the runtime and the mounter. Made when first
+// asked for: --help and the control commands never read DOCKER_CERT_PATH.
 let engine: Docker | undefined;
-const sharedEngine = (): Docker => (engine ??= engineClient());
+const sharedEngine = (): Docker => (engine ??= new Docker());
 void runCli(process.argv.slice(2), {
   io: {
     stdout: (text) => process.stdout.write(text),
