@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import './zod-jitless.js'; // first: before any module builds a schema
 import { createMounter } from '@docker-cernvm/mounter';
 import { SystemMountHost } from '@docker-cernvm/pilot';
 import Docker from 'dockerode';
