@@ -238,7 +238,6 @@ describe('runCli: bad input', () => {
 });
 
 describe('runCli: help', () => {
-  // The factory skips yargs' help cache (main.ts): the help still comes out whole, and nothing is started.
   it('prints the commands for --help and the options of start for start --help, exiting 0', async () => {
     // yargs prints help with console.log.
     const printed: string[] = [];

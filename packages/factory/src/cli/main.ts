@@ -19,17 +19,6 @@ function isUsageError(error: unknown): boolean {
  */
 const PARSER_FIELDS = /^(?:-[^-=]*[_$]|--(?:_|\$0)(?:[=.]|$))/;
 
-/**
- * yargs renders a command's whole help text just after calling its handler, in case the handler asks for it later
- * (ours never do). That is ~35 ms of string-width work on the way to a fill's first container: the renderer is made
- * a no-op. `--help` and usage errors render their text on their own path and are unchanged (main.test.ts).
- */
-function skipHelpCache(parser: object): void {
-  const internal = parser as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } };
-  const usage = internal.getInternalMethods?.().getUsageInstance?.();
-  if (usage?.cacheHelpMessage) usage.cacheHelpMessage = () => undefined;
-}
-
 /** Runs `docker-cernvm-factory` with these arguments and returns the exit code; never exits the process itself. */
 export async function runCli(args: readonly string[], context: CliContext): Promise<number> {
   let handlerStarted = false;
@@ -51,7 +40,7 @@ export async function runCli(args: readonly string[], context: CliContext): Prom
     }, false)
     .demandCommand(1, 'name a command: start, scale, drain, resume or status')
     .strict()
-    // Messages in English whatever LANG says: the same words in logs, docs and tests, bundled or not.
+    // Messages in English whatever LANG says: the same words in logs, docs and tests.
     .detectLocale(false)
     // A flag given twice means the last one, as a service file overridden by hand expects (`--no-pin … --pin`).
     .parserConfiguration({ 'duplicate-arguments-array': false })
@@ -60,7 +49,6 @@ export async function runCli(args: readonly string[], context: CliContext): Prom
     .help()
     .version(false)
     .wrap(Math.min(110, process.stdout.columns || 110));
-  skipHelpCache(parser);
   try {
     await parser.parseAsync();
     return EXIT_OK;
