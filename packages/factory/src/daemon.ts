@@ -272,7 +272,6 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   });
   try {
     await factory.start(firstList);
-    metrics.collectProcessMetrics();
     follower?.start();
   } catch (error) {
     // The error is reported and the process must end: nothing (events stream, timers, handlers) may keep it up.

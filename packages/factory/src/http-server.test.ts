@@ -14,7 +14,6 @@ let base: string;
 
 beforeEach(async () => {
   metrics = new FactoryMetrics();
-  metrics.collectProcessMetrics();
   health = { healthy: true, reason: 'ok' };
   refreshes = 0;
   order = [];

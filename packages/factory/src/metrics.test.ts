@@ -55,7 +55,6 @@ beforeEach(() => {
   runtime = new FakeRuntime(clock);
   slotDirs = new FakeSlotDirs();
   metrics = new FactoryMetrics(() => clock.now());
-  metrics.collectProcessMetrics();
   factory = undefined;
 });
 
@@ -77,17 +76,6 @@ describe('FactoryMetrics: before anything happens', () => {
     expect(sampleValue(samples, 'cernvm_factory_container_starts_total')).toBe(0);
     expect(sampleValue(samples, 'process_cpu_user_seconds_total')).toBeGreaterThanOrEqual(0);
     expect(samples.some((s) => s.name.startsWith('nodejs_'))).toBe(true);
-  });
-
-  it('has node’s process metrics only once asked for them (the daemon asks after its first pass), and asked twice, once', async () => {
-    const fresh = new FactoryMetrics();
-    const names = async () => (await fresh.registry.getMetricsAsJSON()).map((m) => m.name);
-    expect((await names()).filter((n) => n.startsWith('process_') || n.startsWith('nodejs_'))).toEqual([]);
-    fresh.collectProcessMetrics();
-    fresh.collectProcessMetrics();
-    const after = await names();
-    expect(after).toContain('process_cpu_user_seconds_total');
-    expect(after.filter((n) => n === 'process_cpu_user_seconds_total')).toHaveLength(1);
   });
 
   it('keeps a registry of its own: two instances do not share counts', async () => {

@@ -71,22 +71,10 @@ export class FactoryMetrics {
     for (const state of ['starting', 'running', 'draining', 'stopping', 'backoff']) this.slots.set({ state }, 0);
     for (const reason of ['drained', 'clean', 'failed']) this.exits.inc({ reason }, 0);
     this.eventsConnected.set(0);
+    collectDefaultMetrics({ register: this.registry });
   }
 
   private readonly now: () => number;
-
-  private processMetrics = false;
-
-  /**
-   * Adds node's process metrics (CPU, memory, event loop lag, GC; prom-client's defaults), once. Not made with the
-   * rest: setting them up took about 1.5 ms of a start, ahead of the first container, so the daemon adds them once
-   * its first pass has sent its creates.
-   */
-  collectProcessMetrics(): void {
-    if (this.processMetrics) return;
-    this.processMetrics = true;
-    collectDefaultMetrics({ register: this.registry });
-  }
 
   /** For the runtime's request counter. */
   readonly countRequest = (operation: string): void => {
