@@ -1,21 +1,39 @@
 // What the factory benchmarks share: a factory process whose JSON log lines can be awaited, the engine's view of
 // its slots, resource samples from /proc, percentiles, and the markdown + JSON output. Run after `npm run build`.
 import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { FACTORY_BIN, controlRequest, removeFactoryContainers, slotContainers } from '../test/dist/support/factory-process.js';
-import { buildSlotImage } from '../test/dist/support/slot-image.js';
+import { LABELS, sendControlRequest } from '@docker-cernvm/factory';
+import Dockerode from 'dockerode';
+import { buildSlotImage } from './slot-image.mjs';
 
 export const run = promisify(execFile);
-export { removeFactoryContainers, slotContainers };
+export const docker = new Dockerode();
 
+/** The command as the factory package installs it (its `bin`), run by this node. */
+const FACTORY_DIR = fileURLToPath(new URL('../packages/factory/', import.meta.url));
+const FACTORY_BIN = path.join(FACTORY_DIR, JSON.parse(readFileSync(path.join(FACTORY_DIR, 'package.json'), 'utf8')).bin['docker-cernvm-factory']);
+
+/** A factory's containers as the engine lists them, by slot. */
+export async function slotContainers(factory) {
+  const list = await docker.listContainers({ all: true, filters: { label: [`${LABELS.factory}=${factory}`] } });
+  return list
+    .map((c) => ({ id: c.Id, slot: Number(c.Labels[LABELS.slot]), state: c.State, created: c.Created }))
+    .sort((a, b) => a.slot - b.slot);
+}
+
+export async function removeFactoryContainers(factory) {
+  for (const c of await slotContainers(factory)) await docker.getContainer(c.id).remove({ force: true }).catch(() => undefined);
+}
 
 /** A scratch directory with a stand-in token (the slot image never reads it) and the slot image built. */
 export async function prepareBench(name) {
-  const image = await buildSlotImage();
+  const image = await buildSlotImage(docker);
   const dir = await mkdtemp(path.join(tmpdir(), `docker-cernvm-bench-${name}-`));
   const tokenFile = path.join(dir, 'pool.token');
   await writeFile(tokenFile, 'bench\n', { mode: 0o600 });
@@ -80,7 +98,7 @@ export class BenchFactory {
   }
 
   request(body) {
-    return controlRequest(this.socket, body);
+    return sendControlRequest(this.socket, body);
   }
 
   async stop() {
@@ -171,7 +189,6 @@ export async function report(name, markdown, json) {
  */
 export class EngineEvents {
   static async open(label) {
-    const { docker } = await import('../test/dist/support/engine.js');
     const stream = await docker.getEvents({ filters: { type: ['container'], label: [label] } });
     return new EngineEvents(stream);
   }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Dockerode from 'dockerode';
-import { createMounter } from '../packages/mounter/dist/index.js';
+import { createMounter } from '@docker-cernvm/mounter';
 
 const run = promisify(execFile);
 const iterations = Number(process.env.ITERATIONS ?? 50);

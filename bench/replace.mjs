@@ -3,14 +3,13 @@
 // Each victim has run 10 s or more, so each kill is a first crash (replaced at once), never a crash loop.
 // Run as root with a Docker engine, after `npm run build`: `node bench/replace.mjs`.
 import { performance } from 'node:perf_hooks';
-import { BenchFactory, EngineEvents, percentile, prepareBench, report, sleep, slotContainers } from './lib.mjs';
+import { BenchFactory, EngineEvents, docker, percentile, prepareBench, report, sleep, slotContainers } from './lib.mjs';
 
 const slots = Number(process.env.SLOTS ?? 16);
 const kills = Number(process.env.KILLS ?? 50);
 const name = 'dcvm-bench-replace';
 const bench = await prepareBench('replace');
 const events = await EngineEvents.open(`org.docker-cernvm.factory=${name}`);
-const { docker } = await import('../test/dist/support/engine.js');
 const factory = new BenchFactory(bench, { name, slots });
 const latencies = [];
 try {

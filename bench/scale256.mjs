@@ -3,7 +3,7 @@
 // reconcile-pass duration histogram (which includes listing the containers). Run as root with a Docker engine,
 // after `npm run build`: `node bench/scale256.mjs` (SLOTS=256).
 import { performance } from 'node:perf_hooks';
-import { reconcile } from '../packages/factory/dist/reconcile.js';
+import { reconcile } from '@docker-cernvm/factory';
 import { BenchFactory, EngineEvents, median, metricValue, prepareBench, processSample, report, sleep } from './lib.mjs';
 
 const slots = Number(process.env.SLOTS ?? 256);

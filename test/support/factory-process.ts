@@ -6,7 +6,7 @@ import path from 'node:path';
 import type Dockerode from 'dockerode';
 import { docker } from './engine.js';
 
-// From the package's entry, as node resolves it: right from the sources (tests) and from test/dist (benchmarks).
+// From the package's entry, as node resolves it.
 const FACTORY_DIR = path.dirname(path.dirname(createRequire(import.meta.url).resolve('@docker-cernvm/factory')));
 /** The command as the package installs it (its `bin`), run by this node. */
 export const FACTORY_BIN = path.join(

@@ -1,6 +1,7 @@
 import { chmod, copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type Dockerode from 'dockerode';
 import { docker } from './engine.js';
 import { BUSYBOX } from './standin-repository.js';
@@ -8,31 +9,12 @@ import { BUSYBOX } from './standin-repository.js';
 export const SLOT_IMAGE = 'docker-cernvm-test/slot:1';
 
 /**
- * A stand-in pilot for the factory's tests: runs until signalled. SIGUSR1 exits 0 after $SLOT_DRAIN_SECONDS,
+ * The image's command (test/fixtures/slot.sh, which the benchmarks build the same image from): a stand-in pilot for
+ * the factory's tests that runs until signalled. SIGUSR1 exits 0 after $SLOT_DRAIN_SECONDS,
  * SIGTERM exits 0, $SLOT_CRASH or a file /pilot/crash makes it exit 1 at once. Like the real entrypoint it writes a heartbeat into
  * /pilot/status every second; its state is Unclaimed unless the test writes another into /pilot/state.
  */
-const SLOT_SCRIPT = `#!/bin/sh
-# The traps come first, as in the real entrypoint: a drain sent the moment the container starts must not end it by
-# the signal's default action (exit 138) before they are set.
-DRAIN=
-trap 'DRAIN=1' USR1
-trap 'exit 0' TERM
-if [ -n "\${SLOT_CRASH:-}" ] || [ -e /pilot/crash ]; then echo "slot: crashing as asked" >&2; exit 1; fi
-STARTED=$(date +%s)
-PHASE=running
-heartbeat() {
-  [ -d /pilot/status ] || return 0
-  state=$(cat /pilot/state 2>/dev/null || echo Unclaimed)
-  printf '{"time":"%s","epoch":%s,"startedEpoch":%s,"phase":"%s","state":"%s","activity":"Idle","jobId":null,"drainReason":null}\\n' \\
-    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(date +%s)" "$STARTED" "$PHASE" "$state" >/pilot/status/heartbeat.json.tmp &&
-    mv /pilot/status/heartbeat.json.tmp /pilot/status/heartbeat.json
-}
-drain() { PHASE=draining; heartbeat; sleep "\${SLOT_DRAIN_SECONDS:-0}"; exit 0; }
-trap drain USR1
-[ -z "$DRAIN" ] || drain
-while :; do heartbeat; sleep 1 & wait $!; done
-`;
+const SLOT_SCRIPT = fileURLToPath(new URL('../fixtures/slot.sh', import.meta.url));
 
 const APPLETS = ['sh', 'sleep', 'date', 'printf', 'mv', 'cat', 'echo'];
 
@@ -44,7 +26,8 @@ export async function buildSlotImage(engine: Dockerode = docker): Promise<string
     await copyFile(BUSYBOX, path.join(context, 'bin', 'busybox'));
     await chmod(path.join(context, 'bin', 'busybox'), 0o755);
     for (const applet of APPLETS) await symlink('busybox', path.join(context, 'bin', applet));
-    await writeFile(path.join(context, 'slot.sh'), SLOT_SCRIPT, { mode: 0o755 });
+    await copyFile(SLOT_SCRIPT, path.join(context, 'slot.sh'));
+    await chmod(path.join(context, 'slot.sh'), 0o755);
     await writeFile(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY bin /bin\nCOPY slot.sh /slot.sh\nCMD ["/slot.sh"]\n');
     const stream = await engine.buildImage({ context, src: ['Dockerfile', 'bin', 'slot.sh'] }, { t: SLOT_IMAGE });
     await new Promise<void>((resolve, reject) =>
