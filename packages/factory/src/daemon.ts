@@ -1,90 +1,27 @@
 import path from 'node:path';
-import { type MountHost, checkHostToken, checkMountSources } from '@docker-cernvm/pilot';
-import type { CliContext, FactoryMounter, FactorySignal } from './cli/context.js';
+import type { CliContext, FactorySignal } from './cli/context.js';
 import type { FactoryConfig } from './config.js';
 import type { ControlRequest } from './control-protocol.js';
 import { ControlServer } from './control-server.js';
-import type { EngineFacts, SlotRuntime } from './docker-runtime.js';
 import { FactoryError } from './errors.js';
 import { Factory } from './factory.js';
 import { wireLogs } from './factory-logs.js';
 import { type HealthState, ObservationServer } from './http-server.js';
-import { checkSlotImage, versionNumber } from './image-check.js';
+import { versionNumber } from './image-check.js';
 import { type ConfigLayers, loadFactoryConfig } from './load-config.js';
 import { type Logger, createLogger } from './logger.js';
 import { FactoryMetrics } from './metrics.js';
+import { checkPinning, engineFactsOnce, preflight } from './preflight.js';
 import { HostSlotDirs } from './slot-dirs.js';
 import { summaryJson } from './slot-summary.js';
 import { SnapshotFollower } from './snapshot-follower.js';
 import { socketPathOf } from './socket-path.js';
-import { type SlotTemplate, slotPilotOptions, templateHash, templateOf } from './template.js';
+import { templateHash, templateOf } from './template.js';
 
 export interface DaemonOptions {
   layers: ConfigLayers;
   /** End with exit code 0 once a drain has let the last pilot go. */
   exitWhenDrained: boolean;
-}
-
-/** Refuses more pinned slots than the engine has cores, before anything changes. */
-function checkPinning(slots: number, coresPerSlot: number, facts: EngineFacts): void {
-  const pinnedCores = slots * coresPerSlot;
-  if (pinnedCores > facts.cpus) {
-    throw new FactoryError(
-      'E_PIN_OVERCOMMIT',
-      `${slots} slots × ${coresPerSlot} core(s) need ${pinnedCores} pinned cores, but this host has ${facts.cpus}: run fewer slots or pass --no-pin`,
-    );
-  }
-}
-
-/**
- * The engine's facts (its cores), asked for once and only when pinning needs them: /info is the slowest answer of a
- * start, and without pinning nothing waits on it. A failed ask is asked again next time.
- */
-function engineFactsOnce(runtime: SlotRuntime): () => Promise<EngineFacts> {
-  let asked: Promise<EngineFacts> | undefined;
-  return () => {
-    if (!asked) {
-      asked = runtime.facts();
-      asked.catch(() => (asked = undefined));
-    }
-    return asked;
-  };
-}
-
-/**
- * Everything checked before a slot is made from this configuration: pinning, token, image, pilot options, mount
- * sources. The engine's facts (when pinning), the token and the image are awaited together, since each waits on
- * something else (the engine, the disk) and the first container waits on all of them; a failure is still reported in
- * this order: engine, pinning, token, image.
- */
-async function prepare(
-  config: FactoryConfig,
-  engineFacts: () => Promise<EngineFacts>,
-  mounter: FactoryMounter,
-  host: MountHost,
-): Promise<{ template: SlotTemplate; indexLimit: number }> {
-  const [engine, token, image] = await Promise.allSettled([
-    config.pin ? engineFacts() : undefined,
-    checkHostToken(config.tokenFile),
-    checkSlotImage(config.image, mounter),
-  ]);
-  const facts = outcome(engine);
-  if (facts) checkPinning(config.slots, config.coresPerSlot, facts);
-  outcome(token);
-  const template = templateOf(config, outcome(image).cernvmVersion);
-  slotPilotOptions(template, config.name, 0); // every slot's pilot options are valid before anything is made
-  // Every mount source exists and can propagate, and none shows the token or the slots' own directories to jobs.
-  await checkMountSources(host, {
-    mounts: template.mounts,
-    protectedPaths: [config.tokenFile, path.join(config.stateDir, config.name), path.join(config.scratchDir, config.name)],
-  });
-  return { template, indexLimit: facts ? Math.floor(facts.cpus / config.coresPerSlot) : Number.POSITIVE_INFINITY };
-}
-
-/** The value a settled promise kept, or the error it failed with. */
-function outcome<T>(settled: PromiseSettledResult<T>): T {
-  if (settled.status === 'rejected') throw settled.reason;
-  return settled.value;
 }
 
 /** Keys a reload cannot change in a running factory: they name where it lives. */
@@ -119,7 +56,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   const firstList = runtime.list(config.name);
   firstList.catch(() => undefined); // a refused start never reads it
   const engineFacts = engineFactsOnce(runtime);
-  const { template, indexLimit } = await prepare(config, engineFacts, mounter, host);
+  const { template, indexLimit } = await preflight(config, engineFacts, mounter, host);
 
   const factory = new Factory({
     name: config.name,
@@ -141,7 +78,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     for (const key of RESTART_KEYS) {
       if (next[key] !== config[key]) logger.log('warn', 'reload-ignored', { key, reason: 'takes effect at the next start' });
     }
-    const prepared = await prepare({ ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig, engineFacts, mounter, host);
+    const prepared = await preflight({ ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig, engineFacts, mounter, host);
     config = { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig;
     factory.setTemplate(prepared.template, prepared.indexLimit);
     factory.setSlots(next.slots);
