@@ -11,11 +11,11 @@ import { createMounter } from '@docker-cernvm/mounter';
 
 const run = promisify(execFile);
 const iterations = Number(process.env.ITERATIONS ?? 50);
-const branch = 'cernvm-prod.bench.invalid';
+const repository = 'cernvm-prod.bench.invalid';
 const tag = 'docker-cernvm-bench/cernvm:4';
 
 const tmp = await mkdtemp(path.join(tmpdir(), 'docker-cernvm-bench-'));
-const root = path.join(tmp, 'cvmfs', branch, 'cvm4');
+const root = path.join(tmp, 'cvmfs', repository, 'cvm4');
 await mkdir(path.join(root, 'bin'), { recursive: true });
 await copyFile('/bin/busybox', path.join(root, 'bin', 'busybox'));
 await symlink('busybox', path.join(root, 'bin', 'sh'));
@@ -24,7 +24,7 @@ const baselineTarget = path.join(tmp, 'baseline-target');
 await mkdir(baselineTarget);
 
 const mounter = createMounter({ paths: { cvmfsDir: path.join(tmp, 'cvmfs') } });
-const { imageId } = await mounter.register({ tag, branch });
+const { imageId } = await mounter.register({ tag, repository });
 
 const samples = { mount: [], unmount: [], baselineMount: [], baselineUnmount: [] };
 const time = async (list, action) => {
@@ -35,7 +35,7 @@ const time = async (list, action) => {
 try {
   for (let i = 0; i < iterations; i += 1) {
     await time(samples.mount, () => mounter.mount({ tag }));
-    await time(samples.unmount, () => mounter.unmountAll({ branch }));
+    await time(samples.unmount, () => mounter.unmountAll({ repository }));
     await time(samples.baselineMount, async () => {
       await run('mount', ['--bind', root, baselineTarget]);
       await run('mount', ['-o', 'remount,bind,ro', baselineTarget]);
@@ -43,7 +43,7 @@ try {
     await time(samples.baselineUnmount, () => run('umount', [baselineTarget]));
   }
 } finally {
-  await mounter.unmountAll({ branch }).catch(() => undefined);
+  await mounter.unmountAll({ repository }).catch(() => undefined);
   await run('umount', [baselineTarget]).catch(() => undefined);
 }
 const size = (await new Dockerode().getImage(imageId).inspect()).Size;

@@ -21,7 +21,7 @@ const describeEngine = engineUp ? describe : describe.skip;
 // Test-only factory names: cleaning up never touches a site's own factory.
 const NAME = 'dcvm-test-factory';
 const CRASH_NAME = 'dcvm-test-crashing';
-const PLACEHOLDER_BRANCH = 'cernvm-prod.test.invalid';
+const PLACEHOLDER_REPOSITORY = 'cernvm-prod.test.invalid';
 
 const running = (containers: SlotContainer[]) => containers.filter((c) => c.state === 'running');
 const slotsOf = (containers: SlotContainer[]) => containers.map((c) => c.slot).sort((a, b) => a - b);
@@ -221,7 +221,7 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
   it('refuses an empty docker-cernvm placeholder, naming the mount command, and starts nothing', async () => {
     const mounter = createMounter({ paths: { cvmfsDir: path.join(tmp, 'cvmfs'), stateDir: path.join(tmp, 'mounter-state') } });
     const tag = 'docker-cernvm-test/empty-placeholder:1';
-    await mounter.register({ tag, branch: PLACEHOLDER_BRANCH });
+    await mounter.register({ tag, repository: PLACEHOLDER_REPOSITORY });
     try {
       const factory = new FactoryProcess(['start', '--name', NAME, '--slots', '1', '--image', tag, '--token-file', tokenFile,
         '--state-dir', path.join(tmp, 'state'), '--scratch-dir', path.join(tmp, 'scratch'), '--no-pin']);
@@ -229,7 +229,7 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
       expect(factory.output).toMatch(new RegExp(`^error: ${tag} is a docker-cernvm placeholder with no CernVM root mounted over it: run docker-cernvm mount --tag ${tag} first\n$`));
       expect(await slotContainers(NAME)).toEqual([]);
     } finally {
-      await cleanUpTestMounts(mounter, PLACEHOLDER_BRANCH);
+      await cleanUpTestMounts(mounter, PLACEHOLDER_REPOSITORY);
     }
   }, 60_000);
 

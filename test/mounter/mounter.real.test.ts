@@ -21,7 +21,7 @@ import { TMP_PREFIX, cleanUpTestMounts, hostMounts } from '../support/cleanup.js
 import { makeCernvmRoot, makeStandInRepository } from '../support/standin-repository.js';
 
 // A test-only repository name, so cleaning up never touches a site's real CernVM mounts.
-const BRANCH = 'cernvm-prod.test.invalid';
+const REPOSITORY = 'cernvm-prod.test.invalid';
 const SNAP_A = 'cernvm-system-4.6.0.0';
 const SNAP_B = 'cernvm-system-4.7.1.0';
 const IMAGE = 'docker-cernvm-test/cernvm';
@@ -36,7 +36,7 @@ const run = promisify(execFile);
 
 /** Everything an interrupted earlier run may have left: containers, binds, repository mounts, images, the helper. */
 async function cleanUp(mounter: Mounter): Promise<void> {
-  await cleanUpTestMounts(mounter, BRANCH);
+  await cleanUpTestMounts(mounter, REPOSITORY);
   const helper = await readFile(MOUNT_HELPER, 'utf8').catch(() => '');
   if (helper.includes(HELPER_MARK)) await rm(MOUNT_HELPER);
 }
@@ -66,7 +66,7 @@ describeEngine('docker-cernvm on a real Docker engine', () => {
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(tmpdir(), TMP_PREFIX));
     cvmfsDir = path.join(tmp, 'cvmfs');
-    repository = path.join(cvmfsDir, BRANCH);
+    repository = path.join(cvmfsDir, REPOSITORY);
     await makeStandInRepository(repository, '4.7.1.0', [SNAP_A, SNAP_B]);
     mounter = createMounter({ paths: { cvmfsDir, mountBase: path.join(tmp, 'mnt'), stateDir: path.join(tmp, 'state') } });
     await cleanUp(mounter);
@@ -88,10 +88,10 @@ describeEngine('docker-cernvm on a real Docker engine', () => {
   });
 
   it('registers one small placeholder per snapshot, idempotently', async () => {
-    const a = await mounter.register({ tag: `${IMAGE}:a`, branch: BRANCH, snapshot: SNAP_A });
-    const b = await mounter.register({ tag: `${IMAGE}:b`, branch: BRANCH, snapshot: SNAP_B });
+    const a = await mounter.register({ tag: `${IMAGE}:a`, repository: REPOSITORY, snapshot: SNAP_A });
+    const b = await mounter.register({ tag: `${IMAGE}:b`, repository: REPOSITORY, snapshot: SNAP_B });
     expect(a.imageId).not.toBe(b.imageId);
-    await expect(mounter.register({ tag: `${IMAGE}:a`, branch: BRANCH, snapshot: SNAP_A })).resolves.toMatchObject({
+    await expect(mounter.register({ tag: `${IMAGE}:a`, repository: REPOSITORY, snapshot: SNAP_A })).resolves.toMatchObject({
       imageId: a.imageId,
       created: false,
     });
@@ -99,7 +99,7 @@ describeEngine('docker-cernvm on a real Docker engine', () => {
     // The containerd image store counts the image's manifest and index (JSON, about 1.7 KB here) in Size too.
     const store = (await mounter.status()).storage.store;
     expect(inspected.Size).toBeLessThanOrEqual(store === 'containerd' ? 2048 : 1024);
-    expect(inspected.Config.Labels).toMatchObject({ 'org.docker-cernvm.branch': BRANCH, 'org.docker-cernvm.snapshot': SNAP_A });
+    expect(inspected.Config.Labels).toMatchObject({ 'org.docker-cernvm.branch': REPOSITORY, 'org.docker-cernvm.snapshot': SNAP_A });
     const layerA = (await mounter.inspectPlaceholder(`${IMAGE}:a`))?.layerDir;
     const layerB = (await mounter.inspectPlaceholder(`${IMAGE}:b`))?.layerDir;
     expect(layerA).toBeDefined();
@@ -121,8 +121,8 @@ describeEngine('docker-cernvm on a real Docker engine', () => {
     expect(inB).toEqual({ exitCode: 0, output: 'CernVM 4.7.1.0\n' });
     await expect(mounter.mount({ tag: `${IMAGE}:a` })).resolves.toMatchObject({ action: 'unchanged' });
     const status = await mounter.status();
-    const shown = status.placeholders.filter((p) => p.pair.branch === BRANCH).map((p) => describePair(p.pair));
-    expect(shown.sort()).toEqual([`${BRANCH}@${SNAP_A}`, `${BRANCH}@${SNAP_B}`]);
+    const shown = status.placeholders.filter((p) => p.pair.repository === REPOSITORY).map((p) => describePair(p.pair));
+    expect(shown.sort()).toEqual([`${REPOSITORY}@${SNAP_A}`, `${REPOSITORY}@${SNAP_B}`]);
   });
 
   it('gives each container a writable copy and leaves the source untouched', async () => {
@@ -141,23 +141,23 @@ describeEngine('docker-cernvm on a real Docker engine', () => {
   it('refuses to unmount while a container uses a root, naming it, then unmounts once it is gone', async () => {
     const busy = await startInImage(`${IMAGE}:a`, ['sleep', '300'], 'docker-cernvm-test-busy');
     const before = await hostMounts.table();
-    const refusal = await mounter.unmountAll({ branch: BRANCH }).catch((error: unknown) => error);
+    const refusal = await mounter.unmountAll({ repository: REPOSITORY }).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(MounterError);
     expect(refusal).toMatchObject({ code: 'E_MOUNT_BUSY', message: expect.stringContaining('docker-cernvm-test-busy (running)') });
     expect((await hostMounts.table()).map((e) => e.mountPoint)).toEqual(before.map((e) => e.mountPoint));
     await busy.remove({ force: true });
-    const result = await mounter.unmountAll({ branch: BRANCH });
+    const result = await mounter.unmountAll({ repository: REPOSITORY });
     expect(result.unboundLayers).toHaveLength(2);
     const status = await mounter.status();
-    expect(status.placeholders.filter((p) => p.pair.branch === BRANCH && p.bound)).toEqual([]);
+    expect(status.placeholders.filter((p) => p.pair.repository === REPOSITORY && p.bound)).toEqual([]);
   });
 
   it('leaves the source intact when a mounted placeholder is removed', async () => {
-    const root = path.join(tmp, 'fragile', BRANCH);
+    const root = path.join(tmp, 'fragile', REPOSITORY);
     await makeCernvmRoot(path.join(root, 'cvm4'), '4.7.1.0');
     const before = await listTree(root);
     const fragile = createMounter({ paths: { cvmfsDir: path.join(tmp, 'fragile') } });
-    const { imageId, layerDir } = await fragile.mount({ tag: `${IMAGE}:fragile`, branch: BRANCH });
+    const { imageId, layerDir } = await fragile.mount({ tag: `${IMAGE}:fragile`, repository: REPOSITORY });
     await docker.getImage(imageId).remove({ force: true }).catch(() => undefined);
     expect(await listTree(root)).toEqual(before);
     await hostMounts.unmountAll(layerDir).catch(() => undefined);
@@ -170,7 +170,7 @@ describeEngine('docker-cernvm on a real Docker engine', () => {
       throw new Error(`${MOUNT_HELPER} exists and is not the test helper: a real CernVM-FS client is installed`);
     }
     // The client shows the repository without its virtual snapshot directory, so a snapshot needs cvmfs2.
-    const served = path.join(tmp, 'served', BRANCH);
+    const served = path.join(tmp, 'served', REPOSITORY);
     await makeCernvmRoot(path.join(served, 'cvm4'), '4.7.1.0');
     await writeFile(MOUNT_HELPER, `#!/bin/sh\n${HELPER_MARK}\nexec mount --bind -o ro "${served}" "$2"\n`);
     await chmod(MOUNT_HELPER, 0o755);
@@ -194,15 +194,15 @@ describeEngine('docker-cernvm on a real Docker engine', () => {
       cvmfs2Command: fakeCvmfs2,
     });
     try {
-      const current = await viaClient.mount({ tag: `${IMAGE}:client`, branch: BRANCH });
-      expect(current.rootDir).toBe(path.join(mountBase, `static_cernvm_${BRANCH}`, 'cvm4'));
-      const pinned = await viaClient.mount({ tag: `${IMAGE}:pinned`, branch: BRANCH, snapshot: SNAP_A });
-      expect(pinned.rootDir).toBe(path.join(mountBase, `static_cernvm_${BRANCH}@${SNAP_A}`, 'cvm4'));
+      const current = await viaClient.mount({ tag: `${IMAGE}:client`, repository: REPOSITORY });
+      expect(current.rootDir).toBe(path.join(mountBase, `static_cernvm_${REPOSITORY}`, 'cvm4'));
+      const pinned = await viaClient.mount({ tag: `${IMAGE}:pinned`, repository: REPOSITORY, snapshot: SNAP_A });
+      expect(pinned.rootDir).toBe(path.join(mountBase, `static_cernvm_${REPOSITORY}@${SNAP_A}`, 'cvm4'));
       expect(await runInImage(`${IMAGE}:client`, ['cat', '/etc/cernvm-release'])).toEqual({ exitCode: 0, output: 'CernVM 4.7.1.0\n' });
       expect(await runInImage(`${IMAGE}:pinned`, ['cat', '/etc/cernvm-release'])).toEqual({ exitCode: 0, output: 'CernVM 4.6.0.0\n' });
-      const result = await viaClient.unmountAll({ branch: BRANCH });
+      const result = await viaClient.unmountAll({ repository: REPOSITORY });
       expect(result.unmountedRepositories.sort()).toEqual(
-        [path.join(mountBase, `static_cernvm_${BRANCH}`), path.join(mountBase, `static_cernvm_${BRANCH}@${SNAP_A}`)].sort(),
+        [path.join(mountBase, `static_cernvm_${REPOSITORY}`), path.join(mountBase, `static_cernvm_${REPOSITORY}@${SNAP_A}`)].sort(),
       );
       expect((await hostMounts.table()).filter((e) => e.mountPoint.startsWith(mountBase))).toEqual([]);
     } finally {

@@ -7,12 +7,12 @@ export const TMP_PREFIX = 'docker-cernvm-it-';
 export const hostMounts = new MountOps(new SystemHostCommands());
 
 /**
- * Removes what an interrupted earlier run may have left for this test branch: test containers, binds over
+ * Removes what an interrupted earlier run may have left for this test repository: test containers, binds over
  * placeholders, stand-in repository mounts under a test directory, and unused placeholders.
  */
-export async function cleanUpTestMounts(mounter: Mounter, branch: string): Promise<void> {
+export async function cleanUpTestMounts(mounter: Mounter, repository: string): Promise<void> {
   await removeTestContainers();
-  await mounter.unmountAll({ branch });
+  await mounter.unmountAll({ repository });
   for (const orphan of (await mounter.status()).orphanBinds) {
     if (orphan.deleted || orphan.source?.includes(TMP_PREFIX)) await hostMounts.unmountAll(orphan.layerDir);
   }

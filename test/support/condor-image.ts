@@ -10,7 +10,7 @@ const run = promisify(execFile);
 const FIXTURE_SCRIPT = new URL('../fixtures/condor-root.sh', import.meta.url).pathname;
 
 /** A test-only repository name, so cleaning up never touches a site's real CernVM mounts. */
-export const CONDOR_BRANCH = 'condor-root.test.invalid';
+export const CONDOR_REPOSITORY = 'condor-root.test.invalid';
 export const CONDOR_IMAGE = 'docker-cernvm-test/condor:trixie';
 
 /** The Debian 13 + HTCondor root, built once per machine by the fixture script (about a minute when cold). */
@@ -40,12 +40,12 @@ export async function mountCondorSnapshots(versions: readonly string[]): Promise
   const tmp = await mkdtemp(path.join(tmpdir(), TMP_PREFIX));
   const cvmfsDir = path.join(tmp, 'cvmfs');
   const mounter = createMounter({ paths: { cvmfsDir, mountBase: path.join(tmp, 'mnt'), stateDir: path.join(tmp, 'state') } });
-  await cleanUpTestMounts(mounter, CONDOR_BRANCH);
+  await cleanUpTestMounts(mounter, CONDOR_REPOSITORY);
   const publish = async (version: string) => {
     const marker = path.join(tmp, 'markers', version);
     await mkdir(marker, { recursive: true });
     await writeFile(path.join(marker, `.installed_cernvm-system-${version}`), '');
-    const target = path.join(cvmfsDir, CONDOR_BRANCH, '.cvmfs', 'snapshots', `cernvm-system-${version}`, 'cvm4');
+    const target = path.join(cvmfsDir, CONDOR_REPOSITORY, '.cvmfs', 'snapshots', `cernvm-system-${version}`, 'cvm4');
     await mkdir(target, { recursive: true });
     await run('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${marker}:${root}`, target]);
   };
@@ -53,7 +53,7 @@ export async function mountCondorSnapshots(versions: readonly string[]): Promise
   for (const version of versions) {
     await publish(version);
     const tag = `docker-cernvm-test/condor:${version}`;
-    await mounter.mount({ tag, branch: CONDOR_BRANCH, snapshot: `cernvm-system-${version}` });
+    await mounter.mount({ tag, repository: CONDOR_REPOSITORY, snapshot: `cernvm-system-${version}` });
     images.set(version, tag);
   }
   return {
@@ -62,7 +62,7 @@ export async function mountCondorSnapshots(versions: readonly string[]): Promise
     cvmfsDir,
     publish,
     async release() {
-      await cleanUpTestMounts(mounter, CONDOR_BRANCH);
+      await cleanUpTestMounts(mounter, CONDOR_REPOSITORY);
       await removeUnmounted(tmp);
     },
   };
@@ -83,23 +83,23 @@ export interface MountedCondorImage {
 
 /**
  * Serves the HTCondor root the way production serves CernVM: a repository directory (here a read-only bind of the
- * fixture root at `<cvmfs>/<branch>/cvm4`) mounted over a placeholder with docker-cernvm's own library.
+ * fixture root at `<cvmfs>/<repository>/cvm4`) mounted over a placeholder with docker-cernvm's own library.
  */
 export async function mountCondorImage(): Promise<MountedCondorImage> {
   const root = await condorRoot();
   const tmp = await mkdtemp(path.join(tmpdir(), TMP_PREFIX));
   const cvmfsDir = path.join(tmp, 'cvmfs');
   const mounter = createMounter({ paths: { cvmfsDir, mountBase: path.join(tmp, 'mnt'), stateDir: path.join(tmp, 'state') } });
-  await cleanUpTestMounts(mounter, CONDOR_BRANCH);
-  const standIn = path.join(cvmfsDir, CONDOR_BRANCH, 'cvm4');
+  await cleanUpTestMounts(mounter, CONDOR_REPOSITORY);
+  const standIn = path.join(cvmfsDir, CONDOR_REPOSITORY, 'cvm4');
   await mkdir(standIn, { recursive: true });
   await hostMounts.bindReadOnly(root, standIn);
-  await mounter.mount({ tag: CONDOR_IMAGE, branch: CONDOR_BRANCH });
+  await mounter.mount({ tag: CONDOR_IMAGE, repository: CONDOR_REPOSITORY });
   return {
     image: CONDOR_IMAGE,
     mounter,
     async release() {
-      await cleanUpTestMounts(mounter, CONDOR_BRANCH);
+      await cleanUpTestMounts(mounter, CONDOR_REPOSITORY);
       await removeUnmounted(tmp);
     },
   };

@@ -18,15 +18,15 @@ describe('newerSnapshot', () => {
 function mounterWith(snapshot: string | undefined, available: string[] | undefined) {
   const calls: string[] = [];
   const status = (tag: string): PlaceholderStatus =>
-    ({ imageId: 'sha256:x', tags: [tag], pair: { branch: 'cernvm-prod.cern.ch', ...(snapshot ? { snapshot } : {}) }, layerDir: '/l' }) as unknown as PlaceholderStatus;
+    ({ imageId: 'sha256:x', tags: [tag], pair: { repository: 'cernvm-prod.cern.ch', ...(snapshot ? { snapshot } : {}) }, layerDir: '/l' }) as unknown as PlaceholderStatus;
   const mounter: FollowMounter = {
     inspectPlaceholder: async (tag) => {
       calls.push(`inspect ${tag}`);
       return tag.startsWith('site/') ? undefined : status(tag);
     },
-    snapshots: async (branch) => {
-      calls.push(`snapshots ${branch}`);
-      return { branch, repositoryDir: '/cvmfs/x', available, mounted: [] };
+    snapshots: async (repository) => {
+      calls.push(`snapshots ${repository}`);
+      return { repository, repositoryDir: '/cvmfs/x', available, mounted: [] };
     },
     mount: async (request) => {
       calls.push(`mount ${request.tag} ${request.snapshot}`);
@@ -82,7 +82,7 @@ describe('SnapshotFollower', () => {
         looks += 1;
         throw new Error('engine down');
       },
-      snapshots: async () => ({ branch: 'b', repositoryDir: '/', available: [], mounted: [] }),
+      snapshots: async () => ({ repository: 'b', repositoryDir: '/', available: [], mounted: [] }),
       mount: async () => ({}) as Awaited<ReturnType<FollowMounter['mount']>>,
     };
     const f = new SnapshotFollower(mounter, clock, 1000, 'cernvm:4', async () => undefined, (e) => void errors.push(e));

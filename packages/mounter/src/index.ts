@@ -1,6 +1,6 @@
 // The mounter's library API, for the factory and for scripts.
 export { MounterError, type MounterErrorCode } from './errors.js';
-export { checkBranch, checkSnapshot, checkRootPath, parseImageRef, formatImageRef, type ImageRef } from './names.js';
+export { checkRepository, checkSnapshot, checkRootPath, parseImageRef, formatImageRef, type ImageRef } from './names.js';
 export {
   LABELS,
   LABEL_PREFIX,
@@ -18,7 +18,7 @@ export { compareVersions, cernvmVersionOf } from './cernvm-root.js';
 export { type LayerStorage, layerStorageOf, resolveLayerDir, chainId } from './layer-dir.js';
 export {
   Mounter,
-  DEFAULT_BRANCH,
+  DEFAULT_REPOSITORY,
   DEFAULT_ROOT,
   type MountRequest,
   type MountResult,

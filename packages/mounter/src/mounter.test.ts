@@ -13,7 +13,7 @@ import { FakeContainerd } from './testing/fake-containerd.js';
 import { FakeEngine } from './testing/fake-engine.js';
 import { FakeHost } from './testing/fake-host.js';
 
-const BRANCH = 'cernvm-prod.cern.ch';
+const REPOSITORY = 'cernvm-prod.cern.ch';
 
 async function cernvmRoot(dir: string, version: string): Promise<void> {
   await mkdir(path.join(dir, 'bin'), { recursive: true });
@@ -47,7 +47,7 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
       cvmfsConfigDir: path.join(tmp, 'etc-cvmfs'),
       stateDir: path.join(tmp, 'state'),
     };
-    repo = path.join(paths.cvmfsDir, BRANCH);
+    repo = path.join(paths.cvmfsDir, REPOSITORY);
     await cernvmRoot(path.join(repo, 'cvm4'), '4.7.1.0');
     await cernvmRoot(path.join(repo, 'cvm3'), '3.6.5.0');
     await cernvmRoot(path.join(repo, '.cvmfs', 'snapshots', 'cernvm-system-4.6.0.0', 'cvm4'), '4.6.0.0');
@@ -138,7 +138,7 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
 
     it('says what to install when ctr is missing, and changes nothing', async () => {
       const containerd = host.containerd;
-      await mounter.register({ tag: 'cernvm:4', branch: BRANCH });
+      await mounter.register({ tag: 'cernvm:4', repository: REPOSITORY });
       host.containerd = undefined;
       await expect(mounter.mount({ tag: 'cernvm:4' })).rejects.toMatchObject({
         code: 'E_NO_CONTAINERD',
@@ -152,7 +152,7 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
   describe('mount', () => {
     it('registers a missing placeholder and binds the root read-only over its layer', async () => {
       const result = await mounter.mount({ tag: 'cernvm:4' });
-      expect(result).toMatchObject({ action: 'mounted', version: 'cernvm-system-4.7.1.0', pair: { branch: BRANCH } });
+      expect(result).toMatchObject({ action: 'mounted', version: 'cernvm-system-4.7.1.0', pair: { repository: REPOSITORY } });
       expect(result.rootDir).toBe(path.join(repo, 'cvm4'));
       expect(engine.calls).toContain('build cernvm:4');
       expect(hostChanges()).toEqual([
@@ -218,7 +218,7 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
     });
 
     it('refuses a placeholder registered for another pair', async () => {
-      await mounter.register({ tag: 'cernvm:4', branch: BRANCH });
+      await mounter.register({ tag: 'cernvm:4', repository: REPOSITORY });
       await expect(mounter.mount({ tag: 'cernvm:4', snapshot: 'cernvm-system-4.6.0.0' })).rejects.toMatchObject({
         code: 'E_PAIR_MISMATCH',
       });
@@ -233,10 +233,10 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
 
     it.each([
       [{ tag: '../x' }],
-      [{ tag: 'cernvm:4', branch: 'a b' }],
+      [{ tag: 'cernvm:4', repository: 'a b' }],
       [{ tag: 'cernvm:4', snapshot: ';rm' }],
       [{ tag: 'cernvm:4', root: '../../etc' }],
-      [{ tag: 'cernvm:4', branch: '' }],
+      [{ tag: 'cernvm:4', repository: '' }],
     ])('refuses bad names before touching the engine or the host: %j', async (request) => {
       await expect(mounter.mount(request)).rejects.toMatchObject({ code: 'E_BAD_NAME' });
       expect(engine.calls).toEqual([]);
@@ -252,10 +252,10 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
 
     it('mounts the repository with mount -t cvmfs when the client does not show it', async () => {
       await rm(repo, { recursive: true });
-      const staticDir = path.join(paths.mountBase, `static_cernvm_${BRANCH}`);
+      const staticDir = path.join(paths.mountBase, `static_cernvm_${REPOSITORY}`);
       await cernvmRoot(path.join(staticDir, 'cvm4'), '4.7.1.0'); // what the client would show once mounted
       const result = await mounter.mount({ tag: 'cernvm:4' });
-      expect(hostChanges()[0]).toBe(`mount -t cvmfs ${BRANCH} ${staticDir}`);
+      expect(hostChanges()[0]).toBe(`mount -t cvmfs ${REPOSITORY} ${staticDir}`);
       expect(result.rootDir).toBe(path.join(staticDir, 'cvm4'));
       expect(mountAt(host.table, staticDir)?.fsType).toBe('fuse');
     });
@@ -264,14 +264,14 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
       await rm(path.join(repo, '.cvmfs'), { recursive: true });
       await mkdir(path.join(paths.cvmfsConfigDir, 'config.d'), { recursive: true });
       await writeFile(path.join(paths.cvmfsConfigDir, 'default.conf'), 'CVMFS_HTTP_PROXY=DIRECT\n');
-      await writeFile(path.join(paths.cvmfsConfigDir, 'config.d', `${BRANCH}.local`), 'CVMFS_CLAIM_OWNERSHIP=no\n');
-      const pinnedDir = path.join(paths.mountBase, `static_cernvm_${BRANCH}@v46`);
+      await writeFile(path.join(paths.cvmfsConfigDir, 'config.d', `${REPOSITORY}.local`), 'CVMFS_CLAIM_OWNERSHIP=no\n');
+      const pinnedDir = path.join(paths.mountBase, `static_cernvm_${REPOSITORY}@v46`);
       await cernvmRoot(path.join(pinnedDir, 'cvm4'), '4.6.0.0');
       const result = await mounter.mount({ tag: 'cernvm:v46', snapshot: 'v46' });
       expect(result.rootDir).toBe(path.join(pinnedDir, 'cvm4'));
-      const privateConf = path.join(paths.stateDir, 'cvmfs', `${BRANCH}@v46`, 'client.conf');
-      const chain = [path.join(paths.cvmfsConfigDir, 'default.conf'), path.join(paths.cvmfsConfigDir, 'config.d', `${BRANCH}.local`), privateConf];
-      expect(host.calls).toContain(`cvmfs2 -o config=${chain.join(':')},allow_other ${BRANCH} ${pinnedDir}`);
+      const privateConf = path.join(paths.stateDir, 'cvmfs', `${REPOSITORY}@v46`, 'client.conf');
+      const chain = [path.join(paths.cvmfsConfigDir, 'default.conf'), path.join(paths.cvmfsConfigDir, 'config.d', `${REPOSITORY}.local`), privateConf];
+      expect(host.calls).toContain(`cvmfs2 -o config=${chain.join(':')},allow_other ${REPOSITORY} ${pinnedDir}`);
       const conf = await readFile(privateConf, 'utf8');
       expect(conf).toContain('CVMFS_REPOSITORY_TAG=v46');
       expect(conf).toMatch(/CVMFS_CACHE_BASE=.*v46/);
@@ -279,7 +279,7 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
 
     it('takes back the repository mount it made when a later step fails', async () => {
       await rm(repo, { recursive: true });
-      const staticDir = path.join(paths.mountBase, `static_cernvm_${BRANCH}`);
+      const staticDir = path.join(paths.mountBase, `static_cernvm_${REPOSITORY}`);
       await cernvmRoot(path.join(staticDir, 'cvm4'), '4.7.1.0');
       await expect(mounter.mount({ tag: 'cernvm:4', root: 'cvm9' })).rejects.toMatchObject({
         code: 'E_NO_CERNVM_ROOT',
@@ -311,7 +311,7 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
   describe('describeImage', () => {
     it('tells a missing tag, an ordinary image and a placeholder apart, with what is bound over the placeholder', async () => {
       engine.addForeignImage('busybox:latest');
-      await mounter.register({ tag: 'cernvm:empty', branch: BRANCH, snapshot: 'cernvm-system-4.6.0.0' }); // another pair: its own layer
+      await mounter.register({ tag: 'cernvm:empty', repository: REPOSITORY, snapshot: 'cernvm-system-4.6.0.0' }); // another pair: its own layer
       const mounted = await mounter.mount({ tag: 'cernvm:4' });
       expect(await mounter.describeImage('nothing:here')).toEqual({ kind: 'missing' });
       expect(await mounter.describeImage('busybox')).toEqual({ kind: 'ordinary' });
@@ -344,7 +344,7 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
     it('counts containers of every image sharing the layer before remounting it', async () => {
       engine.noCache = true;
       const a = await mounter.mount({ tag: 'cernvm:a' });
-      const b = await mounter.register({ tag: 'cernvm:b', branch: BRANCH });
+      const b = await mounter.register({ tag: 'cernvm:b', repository: REPOSITORY });
       expect(b.imageId).not.toBe(a.imageId);
       engine.users.set(a.imageId, [{ id: 'c', name: 'slot-9', state: 'running' }]);
       await expect(mounter.mount({ tag: 'cernvm:b', root: 'cvm3' })).rejects.toMatchObject({
@@ -354,7 +354,7 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
     });
 
     it('does not take an image built FROM a placeholder for one', async () => {
-      const a = await mounter.register({ tag: 'cernvm:a', branch: BRANCH });
+      const a = await mounter.register({ tag: 'cernvm:a', repository: REPOSITORY });
       const base = engine.byTag('cernvm:a')!;
       engine.images.set('sha256:child', { ...base, id: 'sha256:child', tags: ['site/app:1'], layers: [...base.layers, 'sha256:x'] });
       await expect(mounter.mount({ tag: 'site/app:1' })).rejects.toMatchObject({ code: 'E_NOT_PLACEHOLDER' });
@@ -366,11 +366,11 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
 
   it('ignores mounts under the mount base whose names are not ours', () => {
     const repositories = new RepositoryLocator(new MountOps(host), paths);
-    for (const name of ['static_cernvm_x', `static_cernvm_${BRANCH}@a@b`, `static_cernvm_${BRANCH}@;rm`, `static_cernvm_${BRANCH}@x/sub`]) {
+    for (const name of ['static_cernvm_x', `static_cernvm_${REPOSITORY}@a@b`, `static_cernvm_${REPOSITORY}@;rm`, `static_cernvm_${REPOSITORY}@x/sub`]) {
       host.add({ device: '0:9', root: '/', mountPoint: path.join(paths.mountBase, name), options: ['ro'], fsType: 'fuse', source: 'x' });
     }
-    host.add({ device: '0:9', root: '/', mountPoint: path.join(paths.mountBase, `static_cernvm_${BRANCH}@v1`), options: ['ro'], fsType: 'fuse', source: 'x' });
-    expect(repositories.repositoryMounts(host.table).map((r) => [r.branch, r.snapshot])).toEqual([[BRANCH, 'v1']]);
+    host.add({ device: '0:9', root: '/', mountPoint: path.join(paths.mountBase, `static_cernvm_${REPOSITORY}@v1`), options: ['ro'], fsType: 'fuse', source: 'x' });
+    expect(repositories.repositoryMounts(host.table).map((r) => [r.repository, r.snapshot])).toEqual([[REPOSITORY, 'v1']]);
   });
 
   it.each(['relative/dir', '/a,b', '/a:b', '/a b', '/x/../y', '/$HOME'])('refuses directory option %j', (dir) => {
@@ -381,29 +381,29 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
 
   describe('register', () => {
     it('is idempotent for the same pair', async () => {
-      const first = await mounter.register({ tag: 'cernvm:4', branch: BRANCH });
-      const second = await mounter.register({ tag: 'cernvm:4', branch: BRANCH });
+      const first = await mounter.register({ tag: 'cernvm:4', repository: REPOSITORY });
+      const second = await mounter.register({ tag: 'cernvm:4', repository: REPOSITORY });
       expect(second).toEqual({ ...first, created: false });
       expect(engine.calls.filter((c) => c.startsWith('build'))).toHaveLength(1);
     });
 
     it('gives each (repository, snapshot) pair its own layer', async () => {
-      const a = await mounter.register({ tag: 'cernvm:a', branch: BRANCH });
-      const b = await mounter.register({ tag: 'cernvm:b', branch: BRANCH, snapshot: 'cernvm-system-4.6.0.0' });
+      const a = await mounter.register({ tag: 'cernvm:a', repository: REPOSITORY });
+      const b = await mounter.register({ tag: 'cernvm:b', repository: REPOSITORY, snapshot: 'cernvm-system-4.6.0.0' });
       expect(engine.byTag('cernvm:a')?.layers).not.toEqual(engine.byTag('cernvm:b')?.layers);
       expect(a.imageId).not.toBe(b.imageId);
     });
 
     it('moves an unused tag to a new pair and removes the old placeholder', async () => {
-      const old = await mounter.register({ tag: 'cernvm:4', branch: BRANCH });
-      await mounter.register({ tag: 'cernvm:4', branch: BRANCH, snapshot: 'cernvm-system-4.6.0.0' });
+      const old = await mounter.register({ tag: 'cernvm:4', repository: REPOSITORY });
+      await mounter.register({ tag: 'cernvm:4', repository: REPOSITORY, snapshot: 'cernvm-system-4.6.0.0' });
       expect(engine.calls).toContain(`rmi ${old.imageId}`);
     });
 
     it('refuses to move a mounted tag to another pair', async () => {
       await mounter.mount({ tag: 'cernvm:4' });
       await expect(
-        mounter.register({ tag: 'cernvm:4', branch: BRANCH, snapshot: 'cernvm-system-4.6.0.0' }),
+        mounter.register({ tag: 'cernvm:4', repository: REPOSITORY, snapshot: 'cernvm-system-4.6.0.0' }),
       ).rejects.toMatchObject({ code: 'E_TAG_IN_USE' });
     });
 
@@ -428,7 +428,7 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
 
     it('unbinds every placeholder, then the repository mounts of ours', async () => {
       await rm(repo, { recursive: true });
-      const staticDir = path.join(paths.mountBase, `static_cernvm_${BRANCH}`);
+      const staticDir = path.join(paths.mountBase, `static_cernvm_${REPOSITORY}`);
       await cernvmRoot(path.join(staticDir, 'cvm4'), '4.7.1.0');
       const { layerDir } = await mounter.mount({ tag: 'cernvm:4' });
       const result = await mounter.unmountAll();
@@ -436,12 +436,12 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
       expect(host.table.map((e) => e.mountPoint)).toEqual(['/']);
     });
 
-    it('with --branch leaves other repositories alone', async () => {
+    it('with a repository leaves the other repositories alone', async () => {
       const other = path.join(paths.cvmfsDir, 'cernvm-sl7.cern.ch');
       await cernvmRoot(path.join(other, 'cvm3'), '3.1.0.0');
       const prod = await mounter.mount({ tag: 'cernvm:4' });
-      const sl7 = await mounter.mount({ tag: 'cernvm:sl7', branch: 'cernvm-sl7.cern.ch', root: 'cvm3' });
-      await mounter.unmountAll({ branch: 'cernvm-sl7.cern.ch' });
+      const sl7 = await mounter.mount({ tag: 'cernvm:sl7', repository: 'cernvm-sl7.cern.ch', root: 'cvm3' });
+      await mounter.unmountAll({ repository: 'cernvm-sl7.cern.ch' });
       expect(mountAt(host.table, sl7.layerDir)).toBeUndefined();
       expect(mountAt(host.table, prod.layerDir)).toBeDefined();
     });
@@ -482,7 +482,7 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
   describe('status, snapshots and prune', () => {
     it('reports each placeholder, what is bound there and who uses it', async () => {
       const a = await mounter.mount({ tag: 'cernvm:4' });
-      await mounter.register({ tag: 'cernvm:empty', branch: BRANCH, snapshot: 'cernvm-system-4.6.0.0' });
+      await mounter.register({ tag: 'cernvm:empty', repository: REPOSITORY, snapshot: 'cernvm-system-4.6.0.0' });
       engine.users.set(a.imageId, [{ id: 'c', name: 'slot-0', state: 'running' }]);
       const report = await mounter.status();
       const mounted = report.placeholders.find((p) => p.tags.includes('cernvm:4'));
@@ -497,15 +497,15 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
 
     it('lists published snapshots and the mounted ones', async () => {
       await mounter.mount({ tag: 'cernvm:old', snapshot: 'cernvm-system-4.6.0.0' });
-      const report = await mounter.snapshots(BRANCH);
+      const report = await mounter.snapshots(REPOSITORY);
       expect(report.available).toEqual(['cernvm-system-4.6.0.0']);
       expect(report.mounted).toEqual([{ tags: ['cernvm:old'], snapshot: 'cernvm-system-4.6.0.0', version: undefined }]);
     });
 
     it('prunes only placeholders that are neither bound nor used', async () => {
       await mounter.mount({ tag: 'cernvm:bound' });
-      const used = await mounter.register({ tag: 'cernvm:used', branch: BRANCH, snapshot: 'cernvm-system-4.6.0.0' });
-      const idle = await mounter.register({ tag: 'cernvm:idle', branch: 'cernvm-sl7.cern.ch' });
+      const used = await mounter.register({ tag: 'cernvm:used', repository: REPOSITORY, snapshot: 'cernvm-system-4.6.0.0' });
+      const idle = await mounter.register({ tag: 'cernvm:idle', repository: 'cernvm-sl7.cern.ch' });
       engine.users.set(used.imageId, [{ id: 'c', name: 'x', state: 'created' }]);
       const result = await mounter.prune();
       expect(result).toEqual({ removed: [{ imageId: idle.imageId, tags: ['cernvm:idle'] }], failed: [], kept: 2 });

@@ -25,7 +25,7 @@ import {
   sameIdentity,
   sourcePathOf,
 } from './mountinfo.js';
-import { checkBranch, checkRootPath, checkSnapshot, formatImageRef, parseImageRef } from './names.js';
+import { checkRepository, checkRootPath, checkSnapshot, formatImageRef, parseImageRef } from './names.js';
 import {
   type PlaceholderPair,
   describePair,
@@ -37,12 +37,12 @@ import {
 import { type Reporter, silentReporter } from './reporter.js';
 import type { RepositoryLocator, RepositoryMount, Undo } from './repository.js';
 
-export const DEFAULT_BRANCH = 'cernvm-prod.cern.ch';
+export const DEFAULT_REPOSITORY = 'cernvm-prod.cern.ch';
 export const DEFAULT_ROOT = 'cvm4';
 
 export interface RegisterRequest {
   tag: string;
-  branch?: string;
+  repository?: string;
   snapshot?: string;
 }
 
@@ -56,7 +56,7 @@ export interface RegisterResult {
 export interface MountRequest {
   tag: string;
   /** Defaults to the placeholder's own repository, or cernvm-prod.cern.ch for a new one. */
-  branch?: string;
+  repository?: string;
   snapshot?: string;
   /** `cvm4` (default), `cvm3`, or a sub-path of the repository. */
   root?: string;
@@ -107,7 +107,7 @@ export interface UnmountResult {
 }
 
 export interface SnapshotsReport {
-  branch: string;
+  repository: string;
   repositoryDir: string;
   /** undefined when the repository publishes no snapshot directory. */
   available: string[] | undefined;
@@ -228,7 +228,7 @@ export class Mounter {
     const ref = formatImageRef(parseImageRef(request.tag));
     // As in mount: an empty --snapshot is a bad name, not "no snapshot".
     if (request.snapshot !== undefined) checkSnapshot(request.snapshot);
-    const pair = this.pairOf(request.branch ?? DEFAULT_BRANCH, request.snapshot);
+    const pair = this.pairOf(request.repository ?? DEFAULT_REPOSITORY, request.snapshot);
     const existing = await this.docker.inspectImage(ref);
     if (existing) {
       const existingPair = this.placeholderPair(ref, existing);
@@ -244,7 +244,7 @@ export class Mounter {
 
   async mount(request: MountRequest): Promise<MountResult> {
     const ref = formatImageRef(parseImageRef(request.tag));
-    if (request.branch !== undefined) checkBranch(request.branch);
+    if (request.repository !== undefined) checkRepository(request.repository);
     if (request.snapshot !== undefined) checkSnapshot(request.snapshot);
     const root = checkRootPath(request.root ?? DEFAULT_ROOT);
     const storage = await this.storage();
@@ -252,8 +252,8 @@ export class Mounter {
     const existing = await this.docker.inspectImage(ref);
     const pair = existing
       ? this.placeholderPair(ref, existing)
-      : this.pairOf(request.branch ?? DEFAULT_BRANCH, request.snapshot);
-    const wantedPair = this.pairOf(request.branch ?? pair.branch, request.snapshot ?? pair.snapshot);
+      : this.pairOf(request.repository ?? DEFAULT_REPOSITORY, request.snapshot);
+    const wantedPair = this.pairOf(request.repository ?? pair.repository, request.snapshot ?? pair.snapshot);
     if (!samePair(pair, wantedPair)) {
       throw new MounterError(
         'E_PAIR_MISMATCH',
@@ -266,7 +266,7 @@ export class Mounter {
       let image = existing;
       if (!image) {
         // A placeholder registered for this request goes again if the request fails.
-        const { imageId, created } = await this.register({ tag: ref, branch: pair.branch, snapshot: pair.snapshot });
+        const { imageId, created } = await this.register({ tag: ref, repository: pair.repository, snapshot: pair.snapshot });
         // Only the tag: the engine may have reused an image another tag shares (its build cache).
         if (created) undo(() => this.docker.untag(ref));
         image = await this.docker.inspectImage(imageId);
@@ -274,13 +274,13 @@ export class Mounter {
       }
       const imageId = image.id;
       const layerDir = await this.layerDirOf(storage, image);
-      const repositoryDir = await this.reporter.step(`Mounting main CernVM branch ${pair.branch}`, () =>
-        this.repositories.ensure(pair.branch, undo),
+      const repositoryDir = await this.reporter.step(`Mounting main CernVM repository ${pair.repository}`, () =>
+        this.repositories.ensure(pair.repository, undo),
       );
       const snapshot = pair.snapshot;
       const baseDir = snapshot
         ? await this.reporter.step(`Mounting CernVM snapshot ${snapshot}`, () =>
-            this.repositories.ensureSnapshot(pair.branch, repositoryDir, snapshot, undo),
+            this.repositories.ensureSnapshot(pair.repository, repositoryDir, snapshot, undo),
           )
         : repositoryDir;
       const rootDir = await resolveCernvmRoot(baseDir, root);
@@ -326,14 +326,14 @@ export class Mounter {
    * Unbinds every placeholder of ours (or of one repository), then our repository mounts; refuses while in use.
    * With `tag`, only that image is unbound (an old snapshot after a roll) and the repository mounts stay for the rest.
    */
-  async unmountAll(options: { branch?: string; tag?: string } = {}): Promise<UnmountResult> {
-    if (options.branch !== undefined) checkBranch(options.branch);
+  async unmountAll(options: { repository?: string; tag?: string } = {}): Promise<UnmountResult> {
+    if (options.repository !== undefined) checkRepository(options.repository);
     const tagRef = options.tag === undefined ? undefined : formatImageRef(parseImageRef(options.tag));
     const storage = await this.storage();
     const table = await this.mounts.table();
     const placeholders = await this.placeholderLayers(storage);
     const selected = placeholders.filter(
-      (p) => (!options.branch || p.pair.branch === options.branch) && (!tagRef || p.image.tags.includes(tagRef)),
+      (p) => (!options.repository || p.pair.repository === options.repository) && (!tagRef || p.image.tags.includes(tagRef)),
     );
     if (tagRef && selected.length === 0) {
       throw new MounterError('E_NO_IMAGE', `no docker-cernvm placeholder is tagged ${tagRef}`);
@@ -352,7 +352,7 @@ export class Mounter {
       );
     }
 
-    const orphans = options.branch || tagRef ? [] : this.orphanLayerDirs(storage, table, placeholders);
+    const orphans = options.repository || tagRef ? [] : this.orphanLayerDirs(storage, table, placeholders);
     const unboundLayers: string[] = [];
     for (const layerDir of [...bound.map((p) => p.layerDir), ...orphans]) {
       await this.reporter.step(`Unmounting ${layerDir}`, () => this.mounts.unmountAll(layerDir));
@@ -361,14 +361,14 @@ export class Mounter {
 
     const repositories = this.repositories
       .repositoryMounts(await this.mounts.table())
-      .filter((r) => !tagRef && (!options.branch || r.branch === options.branch))
+      .filter((r) => !tagRef && (!options.repository || r.repository === options.repository))
       // Snapshot mounts first: nothing of ours stacks on them, but the main mount reads more naturally last.
       .sort((a, b) => Number(!a.snapshot) - Number(!b.snapshot));
     const unmountedRepositories: string[] = [];
-    for (const repository of repositories) {
-      const label = `Unmounting CernVM ${repository.snapshot ? `snapshot ${repository.snapshot}` : 'branch'} ${repository.branch}`;
-      await this.reporter.step(label, () => this.mounts.unmountAll(repository.mountPoint));
-      unmountedRepositories.push(repository.mountPoint);
+    for (const mount of repositories) {
+      const label = `Unmounting CernVM ${mount.snapshot ? `snapshot ${mount.snapshot}` : 'repository'} ${mount.repository}`;
+      await this.reporter.step(label, () => this.mounts.unmountAll(mount.mountPoint));
+      unmountedRepositories.push(mount.mountPoint);
     }
     return { unboundLayers, unmountedRepositories };
   }
@@ -385,25 +385,25 @@ export class Mounter {
     return { storage, placeholders: statuses, orphanBinds, repositories: this.repositories.repositoryMounts(table) };
   }
 
-  async snapshots(branch: string): Promise<SnapshotsReport> {
-    checkBranch(branch);
+  async snapshots(repository: string): Promise<SnapshotsReport> {
+    checkRepository(repository);
     const storage = await this.storage();
     const table = await this.mounts.table();
-    const repositoryDir = await this.repositories.find(branch, table);
+    const repositoryDir = await this.repositories.find(repository, table);
     if (!repositoryDir) {
       throw new MounterError(
         'E_NO_REPOSITORY',
-        `${branch} is not mounted: neither ${this.repositories.paths.cvmfsDir}/${branch} nor ` +
-          `${this.repositories.staticMountPoint(branch)} shows it; run docker-cernvm mount first`,
+        `${repository} is not mounted: neither ${this.repositories.paths.cvmfsDir}/${repository} nor ` +
+          `${this.repositories.staticMountPoint(repository)} shows it; run docker-cernvm mount first`,
       );
     }
     const placeholders = await this.placeholderLayers(storage);
     const mounted = await Promise.all(
       placeholders
-        .filter((p) => p.pair.branch === branch && mountAt(table, p.layerDir))
+        .filter((p) => p.pair.repository === repository && mountAt(table, p.layerDir))
         .map(async (p) => ({ tags: p.image.tags, snapshot: p.pair.snapshot, version: await cernvmVersionOf(p.layerDir) })),
     );
-    return { branch, repositoryDir, available: await this.repositories.listSnapshots(repositoryDir), mounted };
+    return { repository, repositoryDir, available: await this.repositories.listSnapshots(repositoryDir), mounted };
   }
 
   /** Removes placeholders that are neither bound nor used by any container. */
@@ -466,9 +466,9 @@ export class Mounter {
     };
   }
 
-  private pairOf(branch: string, snapshot: string | undefined): PlaceholderPair {
-    checkBranch(branch);
-    return snapshot === undefined || snapshot === '' ? { branch } : { branch, snapshot: checkSnapshot(snapshot) };
+  private pairOf(repository: string, snapshot: string | undefined): PlaceholderPair {
+    checkRepository(repository);
+    return snapshot === undefined || snapshot === '' ? { repository } : { repository, snapshot: checkSnapshot(snapshot) };
   }
 
   private placeholderPair(ref: string, image: ImageDetails): PlaceholderPair {

@@ -1,7 +1,7 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { MounterError } from './errors.js';
-import { checkBranch, checkRootPath, checkSnapshot, parseImageRef } from './names.js';
+import { checkRepository, checkRootPath, checkSnapshot, parseImageRef } from './names.js';
 import { SHELL_METACHARACTERS, anyName, isOneLine } from './testing/arbitraries.js';
 
 // Hundreds of runs each: more than jest's 5 s default when the whole suite runs in parallel.
@@ -41,17 +41,17 @@ function expectNameRefusal(error: unknown): void {
   expect(isOneLine(e.message)).toBe(true);
 }
 
-const validBranch = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,8}[a-z0-9](?:\.[a-z0-9][a-z0-9-]{0,5}[a-z0-9]){1,3}$/);
+const validRepository = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,8}[a-z0-9](?:\.[a-z0-9][a-z0-9-]{0,5}[a-z0-9]){1,3}$/);
 const validSnapshot = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/);
 const validImage = fc.stringMatching(/^[a-z0-9]+(?:[._-][a-z0-9]+)?(?:\/[a-z0-9]+)?(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,10})?$/);
 const validRoot = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,10}(?:\/[A-Za-z0-9_][A-Za-z0-9._-]{0,10}){0,3}$/);
 
 describe('names: any string is either a safe name or a one-line E_BAD_NAME', () => {
-  it('checkBranch: accepted repository names are DNS names, never a path or a shell word', () => {
+  it('checkRepository: accepted repository names are DNS names, never a path or a shell word', () => {
     let accepted = 0;
     fc.assert(
-      fc.property(anyName(validBranch), (name) => {
-        const result = outcome(() => checkBranch(name));
+      fc.property(anyName(validRepository), (name) => {
+        const result = outcome(() => checkRepository(name));
         if ('refused' in result) return expectNameRefusal(result.refused);
         accepted++;
         expect(result.accepted).toBe(name);
@@ -132,7 +132,7 @@ describe('names: any string is either a safe name or a one-line E_BAD_NAME', () 
       .map(([a, c, b]) => `${a}${c}${b}`);
     fc.assert(
       fc.property(hostile, (name) => {
-        for (const check of [checkBranch, checkSnapshot, checkRootPath, parseImageRef]) {
+        for (const check of [checkRepository, checkSnapshot, checkRootPath, parseImageRef]) {
           const result = outcome(() => check(name));
           expect('refused' in result).toBe(true);
           if ('refused' in result) expectNameRefusal(result.refused);

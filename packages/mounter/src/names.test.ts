@@ -1,16 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
-import { checkBranch, checkRootPath, checkSnapshot, parseImageRef } from './names.js';
+import { checkRepository, checkRootPath, checkSnapshot, parseImageRef } from './names.js';
 
 const hostile = ['', '../x', 'a b', ';rm', 'a/../b', '$(id)', '`id`', 'a\nb', '-rf', '.hidden', 'x|y', 'a&b'];
 
-describe('checkBranch', () => {
+describe('checkRepository', () => {
   it.each(['cernvm-prod.cern.ch', 'cernvm-sl7.cern.ch', 'sft.cern.ch', 'repo.example.org'])('accepts %s', (name) => {
-    expect(checkBranch(name)).toBe(name);
+    expect(checkRepository(name)).toBe(name);
   });
   it.each([...hostile, 'cern', 'CERNVM.cern.ch', 'a..b', 'x.cern.ch/', '/cvmfs/x.cern.ch', `${'a'.repeat(64)}.ch`])(
     'refuses %j with E_BAD_NAME',
     (name) => {
-      expect(() => checkBranch(name)).toThrow(expect.objectContaining({ code: 'E_BAD_NAME', isUsageError: true }));
+      expect(() => checkRepository(name)).toThrow(expect.objectContaining({ code: 'E_BAD_NAME', isUsageError: true }));
     },
   );
 });
@@ -56,7 +56,7 @@ describe('refusal messages', () => {
     ['a\u007fb', String.raw`"a\u007fb"`],
     ['cernvm\u2010prod.cern.ch', String.raw`"cernvm\u2010prod.cern.ch"`],
   ])('show %j escaped, on one line of printable ASCII', (name, shown) => {
-    for (const check of [checkBranch, checkSnapshot, checkRootPath, parseImageRef]) {
+    for (const check of [checkRepository, checkSnapshot, checkRootPath, parseImageRef]) {
       expect(() => check(name)).toThrow(expect.objectContaining({ message: expect.stringContaining(` ${shown}: expected`) }));
       expect(() => check(name)).toThrow(expect.objectContaining({ message: expect.stringMatching(/^[\x20-\x7e]+$/) }));
     }

@@ -3,7 +3,7 @@ import { MounterError } from './errors.js';
 // Every name that ends up in a path or on a command line passes one of these checks first.
 
 /** A CVMFS fully qualified repository name: DNS labels, at least two, lower case. */
-const BRANCH = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+const REPOSITORY = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
 /** A CVMFS tag name: no slash, no leading dot or dash, so it is always one plain path component. */
 const SNAPSHOT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -24,14 +24,14 @@ export function quoted(value: string): string {
   return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-export function checkBranch(branch: string): string {
-  if (branch.length > 253 || !BRANCH.test(branch)) {
+export function checkRepository(repository: string): string {
+  if (repository.length > 253 || !REPOSITORY.test(repository)) {
     throw new MounterError(
       'E_BAD_NAME',
-      `invalid repository name ${quoted(branch)}: expected a fully qualified name such as cernvm-prod.cern.ch`,
+      `invalid repository name ${quoted(repository)}: expected a fully qualified name such as cernvm-prod.cern.ch`,
     );
   }
-  return branch;
+  return repository;
 }
 
 export function checkSnapshot(snapshot: string): string {

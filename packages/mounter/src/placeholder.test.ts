@@ -3,16 +3,16 @@ import { LABELS, pairFromLabels, placeholderBuildContext, placeholderLabels } fr
 
 describe('placeholder', () => {
   it('builds a byte-identical context for the same pair and a different one per pair', async () => {
-    const a = await placeholderBuildContext({ branch: 'cernvm-prod.cern.ch' });
-    expect(await placeholderBuildContext({ branch: 'cernvm-prod.cern.ch' })).toEqual(a);
-    expect(await placeholderBuildContext({ branch: 'cernvm-prod.cern.ch', snapshot: 's1' })).not.toEqual(a);
-    expect(await placeholderBuildContext({ branch: 'cernvm-devel.cern.ch' })).not.toEqual(a);
+    const a = await placeholderBuildContext({ repository: 'cernvm-prod.cern.ch' });
+    expect(await placeholderBuildContext({ repository: 'cernvm-prod.cern.ch' })).toEqual(a);
+    expect(await placeholderBuildContext({ repository: 'cernvm-prod.cern.ch', snapshot: 's1' })).not.toEqual(a);
+    expect(await placeholderBuildContext({ repository: 'cernvm-devel.cern.ch' })).not.toEqual(a);
   });
 
   it('reads back the pair it labels, and nothing from foreign labels', () => {
-    const pair = { branch: 'cernvm-prod.cern.ch', snapshot: 'cernvm-system-4.7.1.0' };
+    const pair = { repository: 'cernvm-prod.cern.ch', snapshot: 'cernvm-system-4.7.1.0' };
     expect(pairFromLabels(placeholderLabels(pair))).toEqual(pair);
-    expect(pairFromLabels(placeholderLabels({ branch: 'x.cern.ch' }))).toEqual({ branch: 'x.cern.ch' });
+    expect(pairFromLabels(placeholderLabels({ repository: 'x.cern.ch' }))).toEqual({ repository: 'x.cern.ch' });
     expect(pairFromLabels({ [LABELS.branch]: 'x.cern.ch' })).toBeUndefined();
     expect(pairFromLabels(null)).toBeUndefined();
   });

@@ -8,29 +8,29 @@ export const LABELS = {
   snapshot: `${LABEL_PREFIX}.snapshot`,
 } as const;
 
-/** The file inside the placeholder; its content differs per (branch, snapshot), so each pair gets its own layer. */
+/** The file inside the placeholder; its content differs per (repository, snapshot), so each pair gets its own layer. */
 export const PLACEHOLDER_FILE = '.docker-cernvm-placeholder';
 
 /** What a placeholder stands for. An absent snapshot means the repository's current state. */
 export interface PlaceholderPair {
-  branch: string;
+  repository: string;
   snapshot?: string;
 }
 
 export function placeholderLabels(pair: PlaceholderPair): Record<string, string> {
   return {
     [LABELS.placeholder]: '1',
-    [LABELS.branch]: pair.branch,
+    [LABELS.branch]: pair.repository,
     [LABELS.snapshot]: pair.snapshot ?? '',
   };
 }
 
 /** Reads the pair back from an image's labels; undefined when the image is not a placeholder of ours. */
 export function pairFromLabels(labels: Record<string, string> | null | undefined): PlaceholderPair | undefined {
-  const branch = labels?.[LABELS.branch];
-  if (labels?.[LABELS.placeholder] !== '1' || !branch) return undefined;
+  const repository = labels?.[LABELS.branch];
+  if (labels?.[LABELS.placeholder] !== '1' || !repository) return undefined;
   const snapshot = labels[LABELS.snapshot];
-  return snapshot ? { branch, snapshot } : { branch };
+  return snapshot ? { repository, snapshot } : { repository };
 }
 
 /** The pair of a placeholder image. An image built FROM a placeholder inherits its labels but has more layers. */
@@ -39,17 +39,17 @@ export function placeholderPairOf(image: { labels: Record<string, string>; layer
 }
 
 export function samePair(a: PlaceholderPair, b: PlaceholderPair): boolean {
-  return a.branch === b.branch && (a.snapshot ?? '') === (b.snapshot ?? '');
+  return a.repository === b.repository && (a.snapshot ?? '') === (b.snapshot ?? '');
 }
 
 export function describePair(pair: PlaceholderPair): string {
-  return pair.snapshot ? `${pair.branch}@${pair.snapshot}` : pair.branch;
+  return pair.snapshot ? `${pair.repository}@${pair.snapshot}` : pair.repository;
 }
 
 export function placeholderContent(pair: PlaceholderPair): string {
   return [
     'This directory is a docker-cernvm mount point: a CernVM root from CernVM-FS is bound over it.',
-    `repository=${pair.branch}`,
+    `repository=${pair.repository}`,
     `snapshot=${pair.snapshot ?? ''}`,
     '',
   ].join('\n');

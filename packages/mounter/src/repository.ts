@@ -5,7 +5,7 @@ import { isDirectory, isFile, isPopulatedDirectory } from './fs-checks.js';
 import type { MountOps } from './mount-ops.js';
 import { type MountEntry, mountAt } from './mountinfo.js';
 import { compareVersions } from './cernvm-root.js';
-import { checkBranch, checkSnapshot, quoted } from './names.js';
+import { checkRepository, checkSnapshot, quoted } from './names.js';
 
 export interface RepositoryPaths {
   /** Where the site's CVMFS client (autofs) shows repositories. */
@@ -29,7 +29,7 @@ const STATIC_PREFIX = 'static_cernvm_';
 
 /** A repository mount of ours, recognised by its mount point's name. */
 export interface RepositoryMount {
-  branch: string;
+  repository: string;
   snapshot?: string;
   mountPoint: string;
   fsType: string;
@@ -78,34 +78,34 @@ export class RepositoryLocator {
     };
   }
 
-  staticMountPoint(branch: string, snapshot?: string): string {
-    return path.join(this.paths.mountBase, `${STATIC_PREFIX}${branch}${snapshot ? `@${snapshot}` : ''}`);
+  staticMountPoint(repository: string, snapshot?: string): string {
+    return path.join(this.paths.mountBase, `${STATIC_PREFIX}${repository}${snapshot ? `@${snapshot}` : ''}`);
   }
 
   /** The repository's directory if the host shows it already; never mounts. */
-  async find(branch: string, table: readonly MountEntry[]): Promise<string | undefined> {
-    const shared = path.join(this.paths.cvmfsDir, branch);
+  async find(repository: string, table: readonly MountEntry[]): Promise<string | undefined> {
+    const shared = path.join(this.paths.cvmfsDir, repository);
     if (await isPopulatedDirectory(shared)) return shared;
-    const own = this.staticMountPoint(branch);
+    const own = this.staticMountPoint(repository);
     if (mountAt(table, own) && (await isPopulatedDirectory(own))) return own;
     return undefined;
   }
 
   /** The repository's directory, mounting it with `mount -t cvmfs` when the host does not show it. */
-  async ensure(branch: string, undo: Undo): Promise<string> {
+  async ensure(repository: string, undo: Undo): Promise<string> {
     const table = await this.mounts.table();
-    const found = await this.find(branch, table);
+    const found = await this.find(repository, table);
     if (found) return found;
-    const target = this.staticMountPoint(branch);
+    const target = this.staticMountPoint(repository);
     // A mount of ours that shows nothing (a dead FUSE client) is replaced, not stacked upon.
     if (mountAt(table, target)) await this.mounts.unmountAll(target);
     await this.makeMountPoint(target, undo);
     try {
-      await this.mounts.mountCvmfs(branch, target);
+      await this.mounts.mountCvmfs(repository, target);
     } catch (cause) {
       throw new MounterError(
         'E_NO_REPOSITORY',
-        `${path.join(this.paths.cvmfsDir, branch)} is not available and mounting ${branch} at ${target} failed ` +
+        `${path.join(this.paths.cvmfsDir, repository)} is not available and mounting ${repository} at ${target} failed ` +
           `(is the CernVM-FS client installed and the repository configured? see docker-cernvm setup-repo): ` +
           (cause as Error).message,
         { cause },
@@ -113,7 +113,7 @@ export class RepositoryLocator {
     }
     undo(() => this.mounts.unmount(target));
     if (!(await isPopulatedDirectory(target))) {
-      throw new MounterError('E_NO_REPOSITORY', `${branch} mounted at ${target} but shows no files`);
+      throw new MounterError('E_NO_REPOSITORY', `${repository} mounted at ${target} but shows no files`);
     }
     return target;
   }
@@ -129,38 +129,38 @@ export class RepositoryLocator {
    * The directory showing a snapshot: the repository's virtual snapshot directory when it publishes one, else a
    * private mount pinned to that tag with its own cache and workspace.
    */
-  async ensureSnapshot(branch: string, repositoryDir: string, snapshot: string, undo: Undo): Promise<string> {
+  async ensureSnapshot(repository: string, repositoryDir: string, snapshot: string, undo: Undo): Promise<string> {
     const published = await this.listSnapshots(repositoryDir);
     if (published) {
       if (!published.includes(snapshot)) {
         const recent = published.slice(-5).join(', ') || 'none';
         throw new MounterError(
           'E_NO_SNAPSHOT',
-          `${branch} has no snapshot ${snapshot} (newest: ${recent}; see docker-cernvm snapshots)`,
+          `${repository} has no snapshot ${snapshot} (newest: ${recent}; see docker-cernvm snapshots)`,
         );
       }
       return path.join(repositoryDir, '.cvmfs', 'snapshots', snapshot);
     }
-    const target = this.staticMountPoint(branch, snapshot);
+    const target = this.staticMountPoint(repository, snapshot);
     if (mountAt(await this.mounts.table(), target)) {
       if (await isPopulatedDirectory(target)) return target;
       await this.mounts.unmountAll(target);
     }
-    const configFiles = await this.writePrivateConfig(branch, snapshot);
+    const configFiles = await this.writePrivateConfig(repository, snapshot);
     await this.makeMountPoint(target, undo);
     try {
-      await this.mounts.mountCvmfsPrivate(branch, target, configFiles);
+      await this.mounts.mountCvmfsPrivate(repository, target, configFiles);
     } catch (cause) {
       throw new MounterError(
         'E_NO_SNAPSHOT',
-        `${branch} publishes no snapshot directory and a private mount pinned to ${snapshot} failed: ` +
+        `${repository} publishes no snapshot directory and a private mount pinned to ${snapshot} failed: ` +
           (cause as Error).message,
         { cause },
       );
     }
     undo(() => this.mounts.unmount(target));
     if (!(await isPopulatedDirectory(target))) {
-      throw new MounterError('E_NO_SNAPSHOT', `${branch} pinned to ${snapshot} at ${target} shows no files`);
+      throw new MounterError('E_NO_SNAPSHOT', `${repository} pinned to ${snapshot} at ${target} shows no files`);
     }
     return target;
   }
@@ -179,20 +179,20 @@ export class RepositoryLocator {
   }
 
   /** The client's usual configuration chain, then ours: pinned tag, private cache and workspace. */
-  private async writePrivateConfig(branch: string, snapshot: string): Promise<string[]> {
-    const domain = branch.split('.').slice(1).join('.');
+  private async writePrivateConfig(repository: string, snapshot: string): Promise<string[]> {
+    const domain = repository.split('.').slice(1).join('.');
     const conf = this.paths.cvmfsConfigDir;
     const chain = [
       path.join(conf, 'default.conf'),
       path.join(conf, 'default.local'),
       path.join(conf, 'domain.d', `${domain}.conf`),
       path.join(conf, 'domain.d', `${domain}.local`),
-      path.join(conf, 'config.d', `${branch}.conf`),
-      path.join(conf, 'config.d', `${branch}.local`),
+      path.join(conf, 'config.d', `${repository}.conf`),
+      path.join(conf, 'config.d', `${repository}.local`),
     ];
     const existing = [];
     for (const file of chain) if (await isFile(file)) existing.push(file);
-    const privateDir = path.join(this.paths.stateDir, 'cvmfs', `${branch}@${snapshot}`);
+    const privateDir = path.join(this.paths.stateDir, 'cvmfs', `${repository}@${snapshot}`);
     await mkdir(path.join(privateDir, 'cache'), { recursive: true });
     const ours = path.join(privateDir, 'client.conf');
     await writeFile(
@@ -215,11 +215,11 @@ export class RepositoryLocator {
     const mounts = new Map<string, RepositoryMount>();
     for (const entry of table) {
       if (!entry.mountPoint.startsWith(prefix)) continue;
-      const [branch, snapshot, ...rest] = entry.mountPoint.slice(prefix.length).split('@');
-      if (!branch || rest.length || !isValidName(checkBranch, branch)) continue;
+      const [repository, snapshot, ...rest] = entry.mountPoint.slice(prefix.length).split('@');
+      if (!repository || rest.length || !isValidName(checkRepository, repository)) continue;
       if (snapshot !== undefined && !isValidName(checkSnapshot, snapshot)) continue;
       mounts.set(entry.mountPoint, {
-        branch,
+        repository,
         ...(snapshot ? { snapshot } : {}),
         mountPoint: entry.mountPoint,
         fsType: entry.fsType,

@@ -18,7 +18,7 @@ describe('setup-repo', () => {
   it('writes the client configuration and fetches a missing key', async () => {
     const fetched: string[] = [];
     const plan = await planSetupRepo({
-      branch: 'cernvm-devel.cern.ch',
+      repository: 'cernvm-devel.cern.ch',
       configDir,
       serverUrl: 'http://127.0.0.1:9/cvmfs/@fqrn@',
       keysUrl: 'http://127.0.0.1:9/keys/@fqrn@.pub',
@@ -47,10 +47,10 @@ describe('setup-repo', () => {
     const { port } = server.address() as AddressInfo;
     try {
       const keysUrl = `http://127.0.0.1:${port}/keys/@fqrn@.pub`;
-      await applySetupRepo(await planSetupRepo({ branch: 'cernvm-prod.cern.ch', configDir, keysUrl }));
+      await applySetupRepo(await planSetupRepo({ repository: 'cernvm-prod.cern.ch', configDir, keysUrl }));
       expect(requested).toEqual(['/keys/cernvm-prod.cern.ch.pub']);
       expect(await readFile(path.join(configDir, 'keys', 'cern.ch', 'cernvm-prod.cern.ch.pub'), 'utf8')).toBe(KEY);
-      const missing = await planSetupRepo({ branch: 'cernvm-devel.cern.ch', configDir, keysUrl });
+      const missing = await planSetupRepo({ repository: 'cernvm-devel.cern.ch', configDir, keysUrl });
       await expect(applySetupRepo(missing)).rejects.toMatchObject({
         code: 'E_FETCH_FAILED',
         message: expect.stringContaining('HTTP 404'),
@@ -63,7 +63,7 @@ describe('setup-repo', () => {
   it('keeps a key that is already there', async () => {
     await mkdir(path.join(configDir, 'keys', 'cern.ch'), { recursive: true });
     await writeFile(path.join(configDir, 'keys', 'cern.ch', 'cernvm-prod.cern.ch.pub'), KEY);
-    const plan = await planSetupRepo({ branch: 'cernvm-prod.cern.ch', configDir });
+    const plan = await planSetupRepo({ repository: 'cernvm-prod.cern.ch', configDir });
     expect(plan.keyUrl).toBeUndefined();
     await applySetupRepo(plan, async () => {
       throw new Error('must not fetch');
@@ -71,7 +71,7 @@ describe('setup-repo', () => {
   });
 
   it('writes nothing when the key is not a PEM public key', async () => {
-    const plan = await planSetupRepo({ branch: 'cernvm-prod.cern.ch', configDir });
+    const plan = await planSetupRepo({ repository: 'cernvm-prod.cern.ch', configDir });
     await expect(applySetupRepo(plan, async () => Buffer.from('<html>404</html>'))).rejects.toMatchObject({
       code: 'E_FETCH_FAILED',
     });
@@ -79,7 +79,7 @@ describe('setup-repo', () => {
   });
 
   it.each(['ftp://x/@fqrn@', 'not a url', 'http://x/$(id)', 'http://x/"'])('refuses server URL %j', async (url) => {
-    await expect(planSetupRepo({ branch: 'cernvm-prod.cern.ch', configDir, serverUrl: url })).rejects.toMatchObject({
+    await expect(planSetupRepo({ repository: 'cernvm-prod.cern.ch', configDir, serverUrl: url })).rejects.toMatchObject({
       code: 'E_BAD_OPTION',
     });
   });
@@ -89,7 +89,7 @@ describe('setup-repo', () => {
   it.each(['/etc/cvmfs"; reboot; "', '/tmp/$(id)', '/tmp/`id`', 'etc/cvmfs', '/tmp/a b', '/tmp/../etc'])(
     'refuses config directory %j before writing anything',
     async (dir) => {
-      await expect(planSetupRepo({ branch: 'cernvm-prod.cern.ch', configDir: dir })).rejects.toMatchObject({
+      await expect(planSetupRepo({ repository: 'cernvm-prod.cern.ch', configDir: dir })).rejects.toMatchObject({
         code: 'E_BAD_OPTION',
         message: expect.stringMatching(/^invalid --cvmfs-config-dir /),
       });

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MounterError } from './errors.js';
 import { isFile } from './fs-checks.js';
-import { checkBranch, checkSnapshot, quoted } from './names.js';
+import { checkRepository, checkSnapshot, quoted } from './names.js';
 import { checkDirectoryOption } from './repository.js';
 
 /** The Stratum 0 that serves the CernVM repositories; `@fqrn@` is the client's own placeholder. */
@@ -11,7 +11,7 @@ export const DEFAULT_SERVER_URL = 'http://hepvm.cern.ch/cvmfs/@fqrn@';
 export const DEFAULT_KEYS_URL = 'http://hepvm.cern.ch/cvmfs/@fqrn@.pub';
 
 export interface SetupRepoRequest {
-  branch: string;
+  repository: string;
   serverUrl?: string;
   keysUrl?: string;
   /** Pins the repository to a tag: the mount then never updates. */
@@ -53,14 +53,14 @@ function checkUrl(url: string, option: string): string {
 
 /** Plans the client configuration for a CernVM repository: every input is checked before anything is written. */
 export async function planSetupRepo(request: SetupRepoRequest): Promise<SetupRepoPlan> {
-  const branch = checkBranch(request.branch);
+  const repository = checkRepository(request.repository);
   const serverUrl = checkUrl(request.serverUrl ?? DEFAULT_SERVER_URL, '--server-url');
   const keysUrl = checkUrl(request.keysUrl ?? DEFAULT_KEYS_URL, '--keys-url');
   const snapshot = request.snapshot === undefined ? undefined : checkSnapshot(request.snapshot);
   // It is written into CVMFS_PUBLIC_KEY="…" of a file the client sources as shell: plain characters only.
   const configDir = checkDirectoryOption('--cvmfs-config-dir', request.configDir ?? '/etc/cvmfs');
-  const domain = branch.split('.').slice(1).join('.');
-  const keyFile = path.join(configDir, 'keys', domain, `${branch}.pub`);
+  const domain = repository.split('.').slice(1).join('.');
+  const keyFile = path.join(configDir, 'keys', domain, `${repository}.pub`);
   const lines = [
     '# Written by docker-cernvm setup-repo',
     `CVMFS_SERVER_URL="${serverUrl}"`,
@@ -71,10 +71,10 @@ export async function planSetupRepo(request: SetupRepoRequest): Promise<SetupRep
     '',
   ];
   return {
-    configFile: path.join(configDir, 'config.d', `${branch}.local`),
+    configFile: path.join(configDir, 'config.d', `${repository}.local`),
     configText: lines.join('\n'),
     keyFile,
-    keyUrl: (await isFile(keyFile)) ? undefined : keysUrl.replaceAll('@fqrn@', branch),
+    keyUrl: (await isFile(keyFile)) ? undefined : keysUrl.replaceAll('@fqrn@', repository),
   };
 }
 

@@ -44,7 +44,7 @@ export function placeholderStatus(overrides: Partial<PlaceholderStatus> = {}): P
   return {
     imageId: 'sha256:0123456789abcdef',
     tags: ['cernvm:4'],
-    pair: { branch: 'cernvm-prod.cern.ch' },
+    pair: { repository: 'cernvm-prod.cern.ch' },
     layerDir: '/var/lib/docker/overlay2/0123456789abcdef/diff',
     bound: { source: '/cvmfs/cernvm-prod.cern.ch/cvm4', readOnly: true, deleted: false },
     version: '4.7.2',

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { DockerApi } from '../docker-api.js';
 import { MountOps } from '../mount-ops.js';
 import { Mounter } from '../mounter.js';
-import { checkBranch, checkRootPath, checkSnapshot, parseImageRef } from '../names.js';
+import { checkRepository, checkRootPath, checkSnapshot, parseImageRef } from '../names.js';
 import { RepositoryLocator } from '../repository.js';
 import { anyName, isOneLine, pathLike, shelly } from '../testing/arbitraries.js';
 import { type FlagSpec, RUNTIME_ERROR, STACK_FRAME, argvOf, oddValue } from '../testing/argv.js';
@@ -40,7 +40,7 @@ const dirValue = fc.oneof(
 
 const names = {
   tag: fc.oneof(fc.constantFrom('cernvm:4', 'cernvm:4.7', 'site/cernvm:prod'), anyName(fc.constant('cernvm:4'))),
-  branch: fc.oneof(fc.constantFrom('cernvm-prod.cern.ch', 'sft.cern.ch'), anyName(fc.constant('cernvm-prod.cern.ch'))),
+  repository: fc.oneof(fc.constantFrom('cernvm-prod.cern.ch', 'sft.cern.ch'), anyName(fc.constant('cernvm-prod.cern.ch'))),
   snapshot: fc.oneof(fc.constantFrom('cernvm-system-4.7.1.0', 'snap-1'), anyName(fc.constant('snap-1'))),
   root: fc.oneof(fc.constantFrom('cvm4', 'cvm3', 'cvm4/bin'), anyName(fc.constant('cvm4'))),
 };
@@ -53,7 +53,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'cvmfs-config-dir', value: dirValue },
   { name: 'cvmfs2', value: fc.oneof(fc.constant('cvmfs2'), oddValue()) },
   { name: 'tag', value: names.tag },
-  { name: 'branch', value: names.branch },
+  { name: 'branch', value: names.repository },
   { name: 'snapshot', value: names.snapshot },
   { name: 'root', value: names.root },
   { name: 'server-url', value: fc.oneof(fc.constant('http://example.org/cvmfs/@fqrn@'), oddValue(), shelly()) },
@@ -146,17 +146,17 @@ describe('docker-cernvm: any argv', () => {
 
   /** A command with valid arguments, and which of its flags take which kind of name. */
   const WITH_NAMES: [command: string[], flag: string, check: (value: string) => unknown][] = [
-    [['register', '--tag', 'cernvm:4'], '--branch', checkBranch],
+    [['register', '--tag', 'cernvm:4'], '--branch', checkRepository],
     [['register', '--tag', 'cernvm:4'], '--snapshot', checkSnapshot],
     [['register'], '--tag', parseImageRef],
     [['mount'], '--tag', parseImageRef],
-    [['mount', '--tag', 'cernvm:4'], '--branch', checkBranch],
+    [['mount', '--tag', 'cernvm:4'], '--branch', checkRepository],
     [['mount', '--tag', 'cernvm:4'], '--snapshot', checkSnapshot],
     [['mount', '--tag', 'cernvm:4'], '--root', checkRootPath],
-    [['unmount-all'], '--branch', checkBranch],
+    [['unmount-all'], '--branch', checkRepository],
     [['unmount-all'], '--tag', parseImageRef],
-    [['snapshots'], '--branch', checkBranch],
-    [['setup-repo'], '--branch', checkBranch],
+    [['snapshots'], '--branch', checkRepository],
+    [['setup-repo'], '--branch', checkRepository],
     [['setup-repo', '--branch', 'cernvm-prod.cern.ch'], '--snapshot', checkSnapshot],
   ];
 

@@ -51,7 +51,7 @@ describe('docker-cernvm command line', () => {
 
   it('mounts, printing each step on stderr and the snapshot in use on stdout', async () => {
     await expect(run('mount', '--tag', 'cernvm:4')).resolves.toBe(EXIT_OK);
-    expect(err).toContain('Mounting main CernVM branch cernvm-prod.cern.ch …ok');
+    expect(err).toContain('Mounting main CernVM repository cernvm-prod.cern.ch …ok');
     expect(out).toBe('CernVM snapshot in use: cernvm-system-4.7.1.0\n');
   });
 
@@ -60,7 +60,7 @@ describe('docker-cernvm command line', () => {
     expect(out).toMatch(/^sha256:[0-9a-f]{64}\n$/);
     out = '';
     await expect(run('status', '--json')).resolves.toBe(EXIT_OK);
-    expect(JSON.parse(out).placeholders[0].pair).toEqual({ branch: 'cernvm-prod.cern.ch' });
+    expect(JSON.parse(out).placeholders[0].pair).toEqual({ repository: 'cernvm-prod.cern.ch' });
   });
 
   it.each([

@@ -33,7 +33,7 @@ export function mountCommand(context: CliContext): CommandModule<GlobalArgs, Mou
     handler: async (argv) => {
       const result = await mounterFor(context, argv).mount({
         tag: argv.tag,
-        branch: argv.branch,
+        repository: argv.branch,
         snapshot: argv.snapshot,
         root: argv.root,
       });

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { DEFAULT_BRANCH } from '../../mounter.js';
+import { DEFAULT_REPOSITORY } from '../../mounter.js';
 import { describePair } from '../../placeholder.js';
 import { type CliContext, type GlobalArgs, mounterFor, printJson, oneValue } from '../context.js';
 
@@ -16,12 +16,12 @@ export function registerCommand(context: CliContext): CommandModule<GlobalArgs, 
     builder: (argv) =>
       argv
         .option('tag', { type: 'string', coerce: oneValue('tag'), demandOption: true, requiresArg: true, describe: 'Image NAME[:TAG]' })
-        .option('branch', { type: 'string', coerce: oneValue('branch'), default: DEFAULT_BRANCH, requiresArg: true, describe: 'CernVM repository' })
+        .option('branch', { type: 'string', coerce: oneValue('branch'), default: DEFAULT_REPOSITORY, requiresArg: true, describe: 'CernVM repository' })
         .option('snapshot', { type: 'string', coerce: oneValue('snapshot'), requiresArg: true, describe: 'Repository tag (snapshot) to stand for' }),
     handler: async (argv) => {
       const result = await mounterFor(context, argv).register({
         tag: argv.tag,
-        branch: argv.branch,
+        repository: argv.branch,
         snapshot: argv.snapshot,
       });
       if (argv.json) return printJson(context.io, result);

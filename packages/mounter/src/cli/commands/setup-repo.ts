@@ -23,7 +23,7 @@ export function setupRepoCommand(context: CliContext): CommandModule<GlobalArgs,
         .option('dry-run', { type: 'boolean', default: false, describe: 'Show what would be written' }),
     handler: async (argv) => {
       const plan = await planSetupRepo({
-        branch: argv.branch,
+        repository: argv.branch,
         serverUrl: argv['server-url'],
         keysUrl: argv['keys-url'],
         snapshot: argv.snapshot,

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { DEFAULT_BRANCH } from '../../mounter.js';
+import { DEFAULT_REPOSITORY } from '../../mounter.js';
 import { type CliContext, type GlobalArgs, mounterFor, printJson, oneValue } from '../context.js';
 
 interface SnapshotsArgs extends GlobalArgs {
@@ -11,13 +11,13 @@ export function snapshotsCommand(context: CliContext): CommandModule<GlobalArgs,
     command: 'snapshots',
     describe: 'List the snapshots a CernVM repository publishes, marking the mounted ones',
     builder: (argv) =>
-      argv.option('branch', { type: 'string', coerce: oneValue('branch'), default: DEFAULT_BRANCH, requiresArg: true, describe: 'CernVM repository' }),
+      argv.option('branch', { type: 'string', coerce: oneValue('branch'), default: DEFAULT_REPOSITORY, requiresArg: true, describe: 'CernVM repository' }),
     handler: async (argv) => {
       const report = await mounterFor(context, argv).snapshots(argv.branch);
       if (argv.json) return printJson(context.io, report);
       const mounted = new Map(report.mounted.map((m) => [m.snapshot ?? '', m]));
       if (!report.available) {
-        context.io.stderr(`${report.branch} publishes no snapshot directory (.cvmfs/snapshots)\n`);
+        context.io.stderr(`${report.repository} publishes no snapshot directory (.cvmfs/snapshots)\n`);
       }
       for (const name of report.available ?? []) {
         const m = mounted.get(name);

@@ -27,7 +27,7 @@ export function formatStatus(report: StatusReport): string {
     lines.push(
       '',
       `${p.tags.join(', ') || '<untagged>'} (${p.imageId.replace('sha256:', '').slice(0, 12)})`,
-      `  repository  ${p.pair.branch}`,
+      `  repository  ${p.pair.repository}`,
       `  snapshot    ${p.pair.snapshot ?? '(current)'}`,
       `  layer       ${p.layerDir}`,
       `  bound       ${describeBound(p.bound)}`,
@@ -40,7 +40,7 @@ export function formatStatus(report: StatusReport): string {
   }
   if (report.repositories.length) lines.push('', 'repository mounts:');
   for (const r of report.repositories) {
-    lines.push(`  ${r.mountPoint}  ${r.branch}${r.snapshot ? ` @ ${r.snapshot}` : ''} (${r.fsType})`);
+    lines.push(`  ${r.mountPoint}  ${r.repository}${r.snapshot ? ` @ ${r.snapshot}` : ''} (${r.fsType})`);
   }
   return `${lines.join('\n')}\n`;
 }

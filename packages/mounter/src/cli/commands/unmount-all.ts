@@ -21,7 +21,7 @@ export function unmountAllCommand(context: CliContext): CommandModule<GlobalArgs
           describe: 'Only this image (an old snapshot after a roll); repository mounts stay',
         }),
     handler: async (argv) => {
-      const result = await mounterFor(context, argv).unmountAll({ branch: argv.branch, tag: argv.tag });
+      const result = await mounterFor(context, argv).unmountAll({ repository: argv.branch, tag: argv.tag });
       if (argv.json) return printJson(context.io, result);
       if (result.unboundLayers.length + result.unmountedRepositories.length === 0) {
         context.io.stderr('nothing of docker-cernvm is mounted\n');
