@@ -12,12 +12,12 @@ cd "$(dirname "$0")/.."
 SLOTS=${DEMO_SLOTS:-4}
 JOBS=${DEMO_JOBS:-8}
 NAME=docker-cernvm-demo
-BRANCH=cernvm-prod.demo.invalid
+REPOSITORY=cernvm-prod.demo.invalid
 TAG=docker-cernvm-demo/cernvm:4
 TRUST_DOMAIN=demo.invalid
 WORK=$PWD/.cache/demo
 CVMFS=$WORK/cvmfs
-STANDIN=$CVMFS/$BRANCH/cvm4
+STANDIN=$CVMFS/$REPOSITORY/cvm4
 METRICS=${DEMO_METRICS:-127.0.0.1:9720}
 
 say() { printf '%s\n' "$*" >&2; }
@@ -46,7 +46,7 @@ cleanup() {
   fi
   docker ps -aq --filter "label=org.docker-cernvm.factory=$NAME" | xargs -r docker rm -f >/dev/null
   [ -n "$CM" ] && docker rm -f "$CM" >/dev/null 2>&1
-  "${mounter[@]}" unmount-all --branch "$BRANCH" >/dev/null 2>&1 || true
+  "${mounter[@]}" unmount-all --repository "$REPOSITORY" >/dev/null 2>&1 || true
   mountpoint -q "$STANDIN" && umount "$STANDIN"
   "${mounter[@]}" prune >/dev/null 2>&1 || true
   say "cleaned up: no demo container, mount or image is left"
@@ -61,7 +61,7 @@ if ! mountpoint -q "$STANDIN"; then
   mount --bind "$root" "$STANDIN"
   mount -o remount,bind,ro "$STANDIN"
 fi
-"${mounter[@]}" mount --tag "$TAG" --branch "$BRANCH"
+"${mounter[@]}" mount --tag "$TAG" --repository "$REPOSITORY"
 
 # 2. A local pool: collector, negotiator and schedd in one container, a fresh signing key, a token for the pilots.
 port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')

@@ -53,6 +53,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'cvmfs-config-dir', value: dirValue },
   { name: 'cvmfs2', value: fc.oneof(fc.constant('cvmfs2'), oddValue()) },
   { name: 'tag', value: names.tag },
+  { name: 'repository', value: names.repository },
   { name: 'branch', value: names.repository },
   { name: 'snapshot', value: names.snapshot },
   { name: 'root', value: names.root },
@@ -146,18 +147,19 @@ describe('docker-cernvm: any argv', () => {
 
   /** A command with valid arguments, and which of its flags take which kind of name. */
   const WITH_NAMES: [command: string[], flag: string, check: (value: string) => unknown][] = [
-    [['register', '--tag', 'cernvm:4'], '--branch', checkRepository],
+    [['register', '--tag', 'cernvm:4'], '--repository', checkRepository],
     [['register', '--tag', 'cernvm:4'], '--snapshot', checkSnapshot],
     [['register'], '--tag', parseImageRef],
     [['mount'], '--tag', parseImageRef],
-    [['mount', '--tag', 'cernvm:4'], '--branch', checkRepository],
+    [['mount', '--tag', 'cernvm:4'], '--repository', checkRepository],
     [['mount', '--tag', 'cernvm:4'], '--snapshot', checkSnapshot],
     [['mount', '--tag', 'cernvm:4'], '--root', checkRootPath],
-    [['unmount-all'], '--branch', checkRepository],
+    [['unmount-all'], '--repository', checkRepository],
     [['unmount-all'], '--tag', parseImageRef],
-    [['snapshots'], '--branch', checkRepository],
+    [['snapshots'], '--repository', checkRepository],
     [['setup-repo'], '--branch', checkRepository],
-    [['setup-repo', '--branch', 'cernvm-prod.cern.ch'], '--snapshot', checkSnapshot],
+    [['setup-repo'], '--repository', checkRepository],
+    [['setup-repo', '--repository', 'cernvm-prod.cern.ch'], '--snapshot', checkSnapshot],
   ];
 
   it('refuses a bad name for any command with exit 2, before any host command or engine call', async () => {
@@ -200,7 +202,7 @@ describe('docker-cernvm: any argv', () => {
     let accepted = 0;
     await fc.assert(
       fc.asyncProperty(args, async (options) => {
-        const argv = ['setup-repo', '--json', '--branch', 'cernvm-prod.cern.ch', ...Object.entries(options).flat()];
+        const argv = ['setup-repo', '--json', '--repository', 'cernvm-prod.cern.ch', ...Object.entries(options).flat()];
         const result = await run(argv);
         expectContract(result, argv);
         if (result.code !== EXIT_OK) return;

@@ -63,18 +63,35 @@ describe('docker-cernvm command line', () => {
     expect(JSON.parse(out).placeholders[0].pair).toEqual({ repository: 'cernvm-prod.cern.ch' });
   });
 
+  it("takes --branch, the option's former name, as --repository", async () => {
+    await expect(run('register', '--tag', 'cernvm:sl7', '--branch', 'cernvm-sl7.cern.ch')).resolves.toBe(EXIT_OK);
+    await expect(run('mount', '--tag', 'cernvm:4', '--branch', 'cernvm-prod.cern.ch')).resolves.toBe(EXIT_OK);
+    out = '';
+    await expect(run('status', '--json')).resolves.toBe(EXIT_OK);
+    const pairs = (JSON.parse(out) as { placeholders: Array<{ pair: unknown }> }).placeholders.map((p) => p.pair);
+    expect(pairs).toEqual(expect.arrayContaining([{ repository: 'cernvm-sl7.cern.ch' }, { repository: 'cernvm-prod.cern.ch' }]));
+    const unbound = async (...args: string[]) => {
+      out = '';
+      await expect(run('unmount-all', '--json', ...args)).resolves.toBe(EXIT_OK);
+      return (JSON.parse(out) as { unboundLayers: string[] }).unboundLayers.length;
+    };
+    await expect(unbound('--branch', 'cernvm-sl7.cern.ch')).resolves.toBe(0);
+    await expect(unbound('--branch', 'cernvm-prod.cern.ch')).resolves.toBe(1);
+  });
+
   it.each([
     [['mount', '--tag', '../x']],
+    [['mount', '--tag', 'cernvm:4', '--repository', 'a b']],
     [['mount', '--tag', 'cernvm:4', '--branch', 'a b']],
     [['mount', '--tag', 'cernvm:4', '--snapshot', ';rm']],
     [['mount', '--tag', 'cernvm:4', '--root', '../etc']],
     [['mount', '--tag']],
     [['mount']],
     [['mount', '--tag', 'cernvm:4', '--bogus']],
-    [['register', '--tag', 'cernvm:4', '--branch', '']],
+    [['register', '--tag', 'cernvm:4', '--repository', '']],
     [['unmount-all', '--branch', '../x']],
-    [['snapshots', '--branch', '$(id)']],
-    [['setup-repo', '--branch', 'x.cern.ch', '--server-url', 'file:///etc/passwd']],
+    [['snapshots', '--repository', '$(id)']],
+    [['setup-repo', '--repository', 'x.cern.ch', '--server-url', 'file:///etc/passwd']],
     [['frobnicate']],
     [['--state-dir', '/tmp/a,b', 'status']],
     [['--mount-base', 'mnt', 'unmount-all']],

@@ -4,7 +4,7 @@ import { type CliContext, type GlobalArgs, mounterFor, printJson, oneValue } fro
 
 interface MountArgs extends GlobalArgs {
   tag: string;
-  branch?: string;
+  repository?: string;
   snapshot?: string;
   root: string;
 }
@@ -16,9 +16,10 @@ export function mountCommand(context: CliContext): CommandModule<GlobalArgs, Mou
     builder: (argv) =>
       argv
         .option('tag', { type: 'string', coerce: oneValue('tag'), demandOption: true, requiresArg: true, describe: 'Image NAME[:TAG]' })
-        .option('branch', {
+        .option('repository', {
+          alias: 'branch',
           type: 'string',
-          coerce: oneValue('branch'),
+          coerce: oneValue('repository'),
           requiresArg: true,
           describe: "CernVM repository (default: the placeholder's own, else cernvm-prod.cern.ch)",
         })
@@ -33,7 +34,7 @@ export function mountCommand(context: CliContext): CommandModule<GlobalArgs, Mou
     handler: async (argv) => {
       const result = await mounterFor(context, argv).mount({
         tag: argv.tag,
-        repository: argv.branch,
+        repository: argv.repository,
         snapshot: argv.snapshot,
         root: argv.root,
       });

@@ -5,7 +5,7 @@ import { type CliContext, type GlobalArgs, mounterFor, printJson, oneValue } fro
 
 interface RegisterArgs extends GlobalArgs {
   tag: string;
-  branch: string;
+  repository: string;
   snapshot?: string;
 }
 
@@ -16,12 +16,12 @@ export function registerCommand(context: CliContext): CommandModule<GlobalArgs, 
     builder: (argv) =>
       argv
         .option('tag', { type: 'string', coerce: oneValue('tag'), demandOption: true, requiresArg: true, describe: 'Image NAME[:TAG]' })
-        .option('branch', { type: 'string', coerce: oneValue('branch'), default: DEFAULT_REPOSITORY, requiresArg: true, describe: 'CernVM repository' })
+        .option('repository', { alias: 'branch', type: 'string', coerce: oneValue('repository'), default: DEFAULT_REPOSITORY, requiresArg: true, describe: 'CernVM repository' })
         .option('snapshot', { type: 'string', coerce: oneValue('snapshot'), requiresArg: true, describe: 'Repository tag (snapshot) to stand for' }),
     handler: async (argv) => {
       const result = await mounterFor(context, argv).register({
         tag: argv.tag,
-        repository: argv.branch,
+        repository: argv.repository,
         snapshot: argv.snapshot,
       });
       if (argv.json) return printJson(context.io, result);

@@ -3,7 +3,7 @@ import { applySetupRepo, planSetupRepo } from '../../setup-repo.js';
 import { type CliContext, type GlobalArgs, printJson, oneValue } from '../context.js';
 
 interface SetupRepoArgs extends GlobalArgs {
-  branch: string;
+  repository: string;
   'server-url'?: string;
   'keys-url'?: string;
   snapshot?: string;
@@ -16,14 +16,14 @@ export function setupRepoCommand(context: CliContext): CommandModule<GlobalArgs,
     describe: 'Configure the CernVM-FS client for a CernVM repository and fetch its public key when missing',
     builder: (argv) =>
       argv
-        .option('branch', { type: 'string', coerce: oneValue('branch'), demandOption: true, requiresArg: true, describe: 'CernVM repository' })
+        .option('repository', { alias: 'branch', type: 'string', coerce: oneValue('repository'), demandOption: true, requiresArg: true, describe: 'CernVM repository' })
         .option('server-url', { type: 'string', coerce: oneValue('server-url'), requiresArg: true, describe: 'CVMFS_SERVER_URL (@fqrn@ allowed)' })
         .option('keys-url', { type: 'string', coerce: oneValue('keys-url'), requiresArg: true, describe: 'Where to fetch <repo>.pub (@fqrn@ allowed)' })
         .option('snapshot', { type: 'string', coerce: oneValue('snapshot'), requiresArg: true, describe: 'Pin the repository to this tag' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'Show what would be written' }),
     handler: async (argv) => {
       const plan = await planSetupRepo({
-        repository: argv.branch,
+        repository: argv.repository,
         serverUrl: argv['server-url'],
         keysUrl: argv['keys-url'],
         snapshot: argv.snapshot,

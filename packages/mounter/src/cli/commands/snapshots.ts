@@ -3,7 +3,7 @@ import { DEFAULT_REPOSITORY } from '../../mounter.js';
 import { type CliContext, type GlobalArgs, mounterFor, printJson, oneValue } from '../context.js';
 
 interface SnapshotsArgs extends GlobalArgs {
-  branch: string;
+  repository: string;
 }
 
 export function snapshotsCommand(context: CliContext): CommandModule<GlobalArgs, SnapshotsArgs> {
@@ -11,9 +11,9 @@ export function snapshotsCommand(context: CliContext): CommandModule<GlobalArgs,
     command: 'snapshots',
     describe: 'List the snapshots a CernVM repository publishes, marking the mounted ones',
     builder: (argv) =>
-      argv.option('branch', { type: 'string', coerce: oneValue('branch'), default: DEFAULT_REPOSITORY, requiresArg: true, describe: 'CernVM repository' }),
+      argv.option('repository', { alias: 'branch', type: 'string', coerce: oneValue('repository'), default: DEFAULT_REPOSITORY, requiresArg: true, describe: 'CernVM repository' }),
     handler: async (argv) => {
-      const report = await mounterFor(context, argv).snapshots(argv.branch);
+      const report = await mounterFor(context, argv).snapshots(argv.repository);
       if (argv.json) return printJson(context.io, report);
       const mounted = new Map(report.mounted.map((m) => [m.snapshot ?? '', m]));
       if (!report.available) {

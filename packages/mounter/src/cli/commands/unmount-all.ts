@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { type CliContext, type GlobalArgs, mounterFor, printJson, oneValue } from '../context.js';
 
 interface UnmountArgs extends GlobalArgs {
-  branch?: string;
+  repository?: string;
   tag?: string;
 }
 
@@ -13,7 +13,7 @@ export function unmountAllCommand(context: CliContext): CommandModule<GlobalArgs
     describe: 'Unbind every placeholder, then the repository mounts; refuses while containers use them',
     builder: (argv) =>
       argv
-        .option('branch', { type: 'string', coerce: oneValue('branch'), requiresArg: true, describe: 'Only this CernVM repository' })
+        .option('repository', { alias: 'branch', type: 'string', coerce: oneValue('repository'), requiresArg: true, describe: 'Only this CernVM repository' })
         .option('tag', {
           type: 'string',
           coerce: oneValue('tag'),
@@ -21,7 +21,7 @@ export function unmountAllCommand(context: CliContext): CommandModule<GlobalArgs
           describe: 'Only this image (an old snapshot after a roll); repository mounts stay',
         }),
     handler: async (argv) => {
-      const result = await mounterFor(context, argv).unmountAll({ repository: argv.branch, tag: argv.tag });
+      const result = await mounterFor(context, argv).unmountAll({ repository: argv.repository, tag: argv.tag });
       if (argv.json) return printJson(context.io, result);
       if (result.unboundLayers.length + result.unmountedRepositories.length === 0) {
         context.io.stderr('nothing of docker-cernvm is mounted\n');
