@@ -99,7 +99,7 @@ describeEngine('docker-cernvm on a real Docker engine', () => {
     // The containerd image store counts the image's manifest and index (JSON, about 1.7 KB here) in Size too.
     const store = (await mounter.status()).storage.store;
     expect(inspected.Size).toBeLessThanOrEqual(store === 'containerd' ? 2048 : 1024);
-    expect(inspected.Config.Labels).toMatchObject({ 'org.docker-cernvm.branch': REPOSITORY, 'org.docker-cernvm.snapshot': SNAP_A });
+    expect(inspected.Config.Labels).toMatchObject({ 'org.docker-cernvm.repository': REPOSITORY, 'org.docker-cernvm.snapshot': SNAP_A });
     const layerA = (await mounter.inspectPlaceholder(`${IMAGE}:a`))?.layerDir;
     const layerB = (await mounter.inspectPlaceholder(`${IMAGE}:b`))?.layerDir;
     expect(layerA).toBeDefined();

@@ -3,6 +3,7 @@ export { MounterError, type MounterErrorCode } from './errors.js';
 export { checkRepository, checkSnapshot, checkRootPath, parseImageRef, formatImageRef, type ImageRef } from './names.js';
 export {
   LABELS,
+  FORMER_REPOSITORY_LABEL,
   LABEL_PREFIX,
   PLACEHOLDER_FILE,
   pairFromLabels,

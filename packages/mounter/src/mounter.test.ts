@@ -8,6 +8,7 @@ import { EngineRoot } from './engine-root.js';
 import { MountOps } from './mount-ops.js';
 import { mountAt } from './mountinfo.js';
 import { Mounter } from './mounter.js';
+import { FORMER_REPOSITORY_LABEL, LABELS, placeholderBuildContext } from './placeholder.js';
 import { RepositoryLocator } from './repository.js';
 import { FakeContainerd } from './testing/fake-containerd.js';
 import { FakeEngine } from './testing/fake-engine.js';
@@ -385,6 +386,15 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
       const second = await mounter.register({ tag: 'cernvm:4', repository: REPOSITORY });
       expect(second).toEqual({ ...first, created: false });
       expect(engine.calls.filter((c) => c.startsWith('build'))).toHaveLength(1);
+    });
+
+    it('keeps a placeholder registered under the former repository label, and mounts it', async () => {
+      const pair = { repository: REPOSITORY, snapshot: 'cernvm-system-4.6.0.0' };
+      const earlier = { [LABELS.placeholder]: '1', [FORMER_REPOSITORY_LABEL]: REPOSITORY, [LABELS.snapshot]: pair.snapshot };
+      const imageId = await engine.buildImage(await placeholderBuildContext(pair), 'cernvm:old', earlier);
+      await expect(mounter.register({ tag: 'cernvm:old', ...pair })).resolves.toEqual({ imageId, tag: 'cernvm:old', pair, created: false });
+      await expect(mounter.mount({ tag: 'cernvm:old' })).resolves.toMatchObject({ imageId, pair, action: 'mounted' });
+      expect(engine.calls.filter((c) => c.startsWith('build'))).toEqual(['build cernvm:old']);
     });
 
     it('gives each (repository, snapshot) pair its own layer', async () => {

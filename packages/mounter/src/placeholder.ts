@@ -4,9 +4,12 @@ import { pack } from 'tar-stream';
 export const LABEL_PREFIX = 'org.docker-cernvm';
 export const LABELS = {
   placeholder: `${LABEL_PREFIX}.placeholder`,
-  branch: `${LABEL_PREFIX}.branch`,
+  repository: `${LABEL_PREFIX}.repository`,
   snapshot: `${LABEL_PREFIX}.snapshot`,
 } as const;
+
+/** Where placeholders registered before the repository label was named so keep it; read, never written. */
+export const FORMER_REPOSITORY_LABEL = `${LABEL_PREFIX}.branch`;
 
 /** The file inside the placeholder; its content differs per (repository, snapshot), so each pair gets its own layer. */
 export const PLACEHOLDER_FILE = '.docker-cernvm-placeholder';
@@ -20,14 +23,14 @@ export interface PlaceholderPair {
 export function placeholderLabels(pair: PlaceholderPair): Record<string, string> {
   return {
     [LABELS.placeholder]: '1',
-    [LABELS.branch]: pair.repository,
+    [LABELS.repository]: pair.repository,
     [LABELS.snapshot]: pair.snapshot ?? '',
   };
 }
 
 /** Reads the pair back from an image's labels; undefined when the image is not a placeholder of ours. */
 export function pairFromLabels(labels: Record<string, string> | null | undefined): PlaceholderPair | undefined {
-  const repository = labels?.[LABELS.branch];
+  const repository = labels?.[LABELS.repository] || labels?.[FORMER_REPOSITORY_LABEL];
   if (labels?.[LABELS.placeholder] !== '1' || !repository) return undefined;
   const snapshot = labels[LABELS.snapshot];
   return snapshot ? { repository, snapshot } : { repository };
