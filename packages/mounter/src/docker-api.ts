@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { MounterError } from './errors.js';
-import type { EngineStorageInfo, ImageLayerInfo } from './layer-dir.js';
+import type { ImageLayerInfo } from './layer-dir.js';
+import type { EngineStorageInfo } from './layer-storage.js';
 import { LABELS } from './placeholder.js';
 
 /** A container that uses an image's layer (created from it or from an image built on it). */

@@ -16,7 +16,8 @@ export { MountOps, type MountOpsOptions } from './mount-ops.js';
 export { RepositoryLocator, DEFAULT_REPOSITORY_PATHS, type RepositoryPaths } from './repository.js';
 export { type Reporter, silentReporter } from './reporter.js';
 export { compareVersions, cernvmVersionOf } from './cernvm-root.js';
-export { type LayerStorage, layerStorageOf, resolveLayerDir, chainId } from './layer-dir.js';
+export { type LayerStorage, layerStorageOf } from './layer-storage.js';
+export { resolveLayerDir, chainId } from './layer-dir.js';
 export {
   Mounter,
   DEFAULT_REPOSITORY,

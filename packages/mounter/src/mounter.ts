@@ -5,16 +5,8 @@ import type { ContainerUse, DockerApi, ImageDetails } from './docker-api.js';
 import { MounterError } from './errors.js';
 import { type ContainerdSnapshots, DEFAULT_CONTAINERD_SOCKETS, type SnapshotLocation } from './containerd-snapshots.js';
 import { EngineRoot } from './engine-root.js';
-import {
-  type ContainerdStorage,
-  type ImageLayerInfo,
-  type LayerStorage,
-  chainId,
-  checkSnapshotDir,
-  isLayerDir,
-  layerStorageOf,
-  resolveLayerDir,
-} from './layer-dir.js';
+import { type ImageLayerInfo, chainId, checkSnapshotDir, isLayerDir, resolveLayerDir } from './layer-dir.js';
+import { type ContainerdStorage, type LayerStorage, layerStorageOf } from './layer-storage.js';
 import type { MountOps } from './mount-ops.js';
 import {
   type MountEntry,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ContainerUse, DockerApi, ImageDetails } from '../docker-api.js';
-import type { EngineStorageInfo } from '../layer-dir.js';
+import type { EngineStorageInfo } from '../layer-storage.js';
 import { LABELS } from '../placeholder.js';
 import type { FakeContainerd } from './fake-containerd.js';
 

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { describeUsers } from '../../bind-rules.js';
-import type { LayerStorage } from '../../layer-dir.js';
+import type { LayerStorage } from '../../layer-storage.js';
 import type { BoundSource, StatusReport } from '../../mounter.js';
 import { type CliContext, type GlobalArgs, mounterFor, printJson } from '../context.js';
 
