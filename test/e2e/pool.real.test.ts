@@ -170,7 +170,7 @@ describePool('docker-cernvm end to end: factory slots in a real HTCondor pool', 
     expect(containers.filter((c) => c.state === 'running')).toHaveLength(4);
     expect(factory.logs().filter((l) => l.event === 'slot-draining' && l.reason === 'template')).toHaveLength(4);
     // Nothing uses A any more: it unmounts, while B stays bound and in use.
-    await expect(condor.mounter.unmountAll({ tag: imageA })).resolves.toMatchObject({ unboundLayers: [expect.any(String)] });
+    await expect(condor.mounter.unmountImage(imageA)).resolves.toMatchObject({ unboundLayers: [expect.any(String)] });
   }, 480_000);
 
   it('follows the repository with --follow-snapshot: a newly published snapshot is mounted and the slots roll to it', async () => {

@@ -456,29 +456,6 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
       expect(mountAt(host.table, prod.layerDir)).toBeDefined();
     });
 
-    it('with --tag unbinds only that image, even while another snapshot of the repository is in use', async () => {
-      const old = await mounter.mount({ tag: 'cernvm:a', snapshot: 'cernvm-system-4.6.0.0' });
-      const current = await mounter.mount({ tag: 'cernvm:b' });
-      engine.users.set(current.imageId, [{ id: 'c', name: 'slot-0', state: 'running' }]);
-      const before = host.table.length;
-      const result = await mounter.unmountAll({ tag: 'cernvm:a' });
-      expect(result).toEqual({ unboundLayers: [old.layerDir], unmountedRepositories: [] });
-      expect(mountAt(host.table, old.layerDir)).toBeUndefined();
-      expect(mountAt(host.table, current.layerDir)).toBeDefined();
-      expect(host.table).toHaveLength(before - 1);
-    });
-
-    it('with --tag refuses while that image is in use, and names an unknown tag', async () => {
-      const old = await mounter.mount({ tag: 'cernvm:a' });
-      engine.users.set(old.imageId, [{ id: 'c', name: 'slot-3', state: 'running' }]);
-      await expect(mounter.unmountAll({ tag: 'cernvm:a' })).rejects.toMatchObject({ code: 'E_MOUNT_BUSY', message: expect.stringContaining('slot-3') });
-      expect(mountAt(host.table, old.layerDir)).toBeDefined();
-      await expect(mounter.unmountAll({ tag: 'cernvm:nope' })).rejects.toMatchObject({
-        code: 'E_NO_IMAGE',
-        message: 'no docker-cernvm placeholder is tagged cernvm:nope',
-      });
-    });
-
     it('also unbinds a layer whose placeholder was removed, and everything stacked there', async () => {
       const { imageId, layerDir, rootDir } = await mounter.mount({ tag: 'cernvm:4' });
       await host.run('mount', ['--bind', rootDir, layerDir]);
@@ -486,6 +463,34 @@ describe.each(['overlay2', 'containerd'] as const)('Mounter against a fake %s en
       expect((await mounter.status()).orphanBinds.map((o) => o.layerDir)).toEqual([layerDir]);
       await mounter.unmountAll();
       expect(mountAt(host.table, layerDir)).toBeUndefined();
+    });
+  });
+
+  describe('unmountImage', () => {
+    it('unbinds only that image, even while another snapshot of the repository is in use', async () => {
+      const old = await mounter.mount({ tag: 'cernvm:a', snapshot: 'cernvm-system-4.6.0.0' });
+      const current = await mounter.mount({ tag: 'cernvm:b' });
+      engine.users.set(current.imageId, [{ id: 'c', name: 'slot-0', state: 'running' }]);
+      const before = host.table.length;
+      const result = await mounter.unmountImage('cernvm:a');
+      expect(result).toEqual({ unboundLayers: [old.layerDir], unmountedRepositories: [] });
+      expect(mountAt(host.table, old.layerDir)).toBeUndefined();
+      expect(mountAt(host.table, current.layerDir)).toBeDefined();
+      expect(host.table).toHaveLength(before - 1);
+    });
+
+    it('refuses while that image is in use, and names an unknown tag or one of another repository', async () => {
+      const old = await mounter.mount({ tag: 'cernvm:a' });
+      engine.users.set(old.imageId, [{ id: 'c', name: 'slot-3', state: 'running' }]);
+      await expect(mounter.unmountImage('cernvm:a')).rejects.toMatchObject({ code: 'E_MOUNT_BUSY', message: expect.stringContaining('slot-3') });
+      expect(mountAt(host.table, old.layerDir)).toBeDefined();
+      await expect(mounter.unmountImage('cernvm:nope')).rejects.toMatchObject({
+        code: 'E_NO_IMAGE',
+        message: 'no docker-cernvm placeholder is tagged cernvm:nope',
+      });
+      engine.users.clear();
+      await expect(mounter.unmountImage('cernvm:a', { repository: 'cernvm-sl7.cern.ch' })).rejects.toMatchObject({ code: 'E_NO_IMAGE' });
+      expect(mountAt(host.table, old.layerDir)).toBeDefined();
     });
   });
 

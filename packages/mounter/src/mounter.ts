@@ -113,6 +113,13 @@ export interface PruneResult {
   kept: number;
 }
 
+/** A placeholder image, what it stands for, and the layer directory a root is bound over. */
+interface PlaceholderLayer {
+  image: ImageDetails;
+  pair: PlaceholderPair;
+  layerDir: string;
+}
+
 export interface MounterDeps {
   docker: DockerApi;
   mounts: MountOps;
@@ -314,46 +321,19 @@ export class Mounter {
     });
   }
 
-  /**
-   * Unbinds every placeholder of ours (or of one repository), then our repository mounts; refuses while in use.
-   * With `tag`, only that image is unbound (an old snapshot after a roll) and the repository mounts stay for the rest.
-   */
-  async unmountAll(options: { repository?: string; tag?: string } = {}): Promise<UnmountResult> {
+  /** Unbinds every placeholder of ours (or of one repository), then our repository mounts; refuses while in use. */
+  async unmountAll(options: { repository?: string } = {}): Promise<UnmountResult> {
     if (options.repository !== undefined) checkRepository(options.repository);
-    const tagRef = options.tag === undefined ? undefined : formatImageRef(parseImageRef(options.tag));
     const storage = await this.storage();
     const table = await this.mounts.table();
     const placeholders = await this.placeholderLayers(storage);
-    const selected = placeholders.filter(
-      (p) => (!options.repository || p.pair.repository === options.repository) && (!tagRef || p.image.tags.includes(tagRef)),
-    );
-    if (tagRef && selected.length === 0) {
-      throw new MounterError('E_NO_IMAGE', `no docker-cernvm placeholder is tagged ${tagRef}`);
-    }
-    const bound = selected.filter((p) => mountAt(table, p.layerDir));
-
-    const busy: string[] = [];
-    for (const placeholder of bound) {
-      const users = await this.layerUsers(storage, placeholder.layerDir, placeholders);
-      if (users.length) busy.push(`${placeholder.image.tags[0] ?? placeholder.image.id}: ${describeUsers(users)}`);
-    }
-    if (busy.length) {
-      throw new MounterError(
-        'E_MOUNT_BUSY',
-        `refusing to unmount, containers use CernVM roots: ${busy.join('; ')}; stop and remove them first`,
-      );
-    }
-
-    const orphans = options.repository || tagRef ? [] : this.orphanLayerDirs(storage, table, placeholders);
-    const unboundLayers: string[] = [];
-    for (const layerDir of [...bound.map((p) => p.layerDir), ...orphans]) {
-      await this.reporter.step(`Unmounting ${layerDir}`, () => this.mounts.unmountAll(layerDir));
-      unboundLayers.push(layerDir);
-    }
+    const selected = placeholders.filter((p) => !options.repository || p.pair.repository === options.repository);
+    const orphans = options.repository ? [] : this.orphanLayerDirs(storage, table, placeholders);
+    const unboundLayers = await this.unbindLayers(storage, table, placeholders, selected, orphans);
 
     const repositories = this.repositories
       .repositoryMounts(await this.mounts.table())
-      .filter((r) => !tagRef && (!options.repository || r.repository === options.repository))
+      .filter((r) => !options.repository || r.repository === options.repository)
       // Snapshot mounts first: nothing of ours stacks on them, but the main mount reads more naturally last.
       .sort((a, b) => Number(!a.snapshot) - Number(!b.snapshot));
     const unmountedRepositories: string[] = [];
@@ -363,6 +343,23 @@ export class Mounter {
       unmountedRepositories.push(mount.mountPoint);
     }
     return { unboundLayers, unmountedRepositories };
+  }
+
+  /**
+   * Unbinds the one placeholder tagged so (an old snapshot after a roll), refusing while in use; the repository
+   * mounts stay for the rest. With `repository`, only a placeholder standing for that repository qualifies.
+   */
+  async unmountImage(tag: string, options: { repository?: string } = {}): Promise<UnmountResult> {
+    if (options.repository !== undefined) checkRepository(options.repository);
+    const ref = formatImageRef(parseImageRef(tag));
+    const storage = await this.storage();
+    const table = await this.mounts.table();
+    const placeholders = await this.placeholderLayers(storage);
+    const selected = placeholders.filter(
+      (p) => p.image.tags.includes(ref) && (!options.repository || p.pair.repository === options.repository),
+    );
+    if (selected.length === 0) throw new MounterError('E_NO_IMAGE', `no docker-cernvm placeholder is tagged ${ref}`);
+    return { unboundLayers: await this.unbindLayers(storage, table, placeholders, selected, []), unmountedRepositories: [] };
   }
 
   async status(): Promise<StatusReport> {
@@ -443,7 +440,7 @@ export class Mounter {
   }
 
   private async placeholderStatus(
-    { image, pair, layerDir }: { image: ImageDetails; pair: PlaceholderPair; layerDir: string },
+    { image, pair, layerDir }: PlaceholderLayer,
     table: readonly MountEntry[],
   ): Promise<PlaceholderStatus> {
     const entry = mountAt(table, layerDir);
@@ -503,6 +500,34 @@ export class Mounter {
     }
   }
 
+  /** Unbinds the bound ones of these placeholders and the orphaned layer directories; refuses first if any is in use. */
+  private async unbindLayers(
+    storage: LayerStorage,
+    table: readonly MountEntry[],
+    placeholders: readonly PlaceholderLayer[],
+    selected: readonly PlaceholderLayer[],
+    orphans: readonly string[],
+  ): Promise<string[]> {
+    const bound = selected.filter((p) => mountAt(table, p.layerDir));
+    const busy: string[] = [];
+    for (const placeholder of bound) {
+      const users = await this.layerUsers(storage, placeholder.layerDir, placeholders);
+      if (users.length) busy.push(`${placeholder.image.tags[0] ?? placeholder.image.id}: ${describeUsers(users)}`);
+    }
+    if (busy.length) {
+      throw new MounterError(
+        'E_MOUNT_BUSY',
+        `refusing to unmount, containers use CernVM roots: ${busy.join('; ')}; stop and remove them first`,
+      );
+    }
+    const unboundLayers: string[] = [];
+    for (const layerDir of [...bound.map((p) => p.layerDir), ...orphans]) {
+      await this.reporter.step(`Unmounting ${layerDir}`, () => this.mounts.unmountAll(layerDir));
+      unboundLayers.push(layerDir);
+    }
+    return unboundLayers;
+  }
+
   /** Layer directories with a bind of ours whose placeholder image is gone. */
   private orphanLayerDirs(
     storage: LayerStorage,
@@ -514,7 +539,7 @@ export class Mounter {
     return [...bound].filter((mountPoint) => isLayerDir(storage, mountPoint) && !known.has(mountPoint));
   }
 
-  private async placeholderLayers(storage: LayerStorage) {
+  private async placeholderLayers(storage: LayerStorage): Promise<PlaceholderLayer[]> {
     const images = await this.docker.listPlaceholders();
     const placeholders = images.flatMap((image) => {
       const pair = placeholderPairOf(image);

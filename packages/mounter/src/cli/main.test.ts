@@ -79,6 +79,16 @@ describe('docker-cernvm command line', () => {
     await expect(unbound('--branch', 'cernvm-prod.cern.ch')).resolves.toBe(1);
   });
 
+  it('unmount-all --tag unbinds that image only, and fails for a tag of another repository', async () => {
+    await expect(run('mount', '--tag', 'cernvm:4')).resolves.toBe(EXIT_OK);
+    err = '';
+    await expect(run('unmount-all', '--tag', 'cernvm:4', '--repository', 'cernvm-sl7.cern.ch')).resolves.toBe(EXIT_FAILURE);
+    expect(err).toBe('error: no docker-cernvm placeholder is tagged cernvm:4\n');
+    out = '';
+    await expect(run('unmount-all', '--json', '--tag', 'cernvm:4')).resolves.toBe(EXIT_OK);
+    expect(JSON.parse(out)).toEqual({ unboundLayers: [expect.stringContaining('/diff')], unmountedRepositories: [] });
+  });
+
   it.each([
     [['mount', '--tag', '../x']],
     [['mount', '--tag', 'cernvm:4', '--repository', 'a b']],

@@ -21,7 +21,9 @@ export function unmountAllCommand(context: CliContext): CommandModule<GlobalArgs
           describe: 'Only this image (an old snapshot after a roll); repository mounts stay',
         }),
     handler: async (argv) => {
-      const result = await mounterFor(context, argv).unmountAll({ repository: argv.repository, tag: argv.tag });
+      const mounter = mounterFor(context, argv);
+      const only = { repository: argv.repository };
+      const result = argv.tag === undefined ? await mounter.unmountAll(only) : await mounter.unmountImage(argv.tag, only);
       if (argv.json) return printJson(context.io, result);
       if (result.unboundLayers.length + result.unmountedRepositories.length === 0) {
         context.io.stderr('nothing of docker-cernvm is mounted\n');
