@@ -1,5 +1,8 @@
 // Shared jest settings for every workspace: ts-jest in native ESM mode, `.js` dropped from relative imports.
+import { fileURLToPath } from 'node:url';
 import { createDefaultEsmPreset } from 'ts-jest';
+
+const packages = fileURLToPath(new URL('packages/', import.meta.url));
 
 export function projectConfig(displayName, testMatch) {
   return {
@@ -7,8 +10,9 @@ export function projectConfig(displayName, testMatch) {
     ...createDefaultEsmPreset({ tsconfig: '<rootDir>/tsconfig.json' }),
     testEnvironment: 'node',
     testMatch,
+    // The workspace packages from their sources, so the tests need no build.
     moduleNameMapper: {
-      '^@docker-cernvm/(mounter|pilot|factory)$': '<rootDir>/../packages/$1/src/index.ts',
+      '^@docker-cernvm/(cli-kit|mounter|pilot|factory)$': `${packages}$1/src/index.ts`,
       '^(\\.{1,2}/.*)\\.js$': '$1',
     },
   };

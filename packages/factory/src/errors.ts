@@ -1,3 +1,5 @@
+import { CliError } from '@docker-cernvm/cli-kit';
+
 /** Stable codes a script can branch on; the message is for the site admin. */
 export type FactoryErrorCode =
   | 'E_BAD_OPTION' // a flag or environment value outside its pattern or range
@@ -13,19 +15,10 @@ export type FactoryErrorCode =
 
 const USAGE_CODES: ReadonlySet<FactoryErrorCode> = new Set(['E_BAD_OPTION', 'E_BAD_CONFIG', 'E_BAD_SLOTS', 'E_PIN_OVERCOMMIT']);
 
-export class FactoryError extends Error {
+export class FactoryError extends CliError<FactoryErrorCode> {
   override readonly name = 'FactoryError';
 
-  constructor(
-    readonly code: FactoryErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-
-  /** True when the input was at fault rather than the system: exit code 2, nothing changed. */
-  get isUsageError(): boolean {
+  override get isUsageError(): boolean {
     return USAGE_CODES.has(this.code);
   }
 }

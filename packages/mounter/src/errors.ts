@@ -1,3 +1,5 @@
+import { CliError } from '@docker-cernvm/cli-kit';
+
 /** Stable codes a script or the factory can branch on; the message is for the site admin. */
 export type MounterErrorCode =
   | 'E_BAD_NAME' // a repository, snapshot, image or root name outside its strict pattern
@@ -20,19 +22,10 @@ export type MounterErrorCode =
 /** Codes that mean "the request was wrong", reported with exit code 2 and nothing changed. */
 const USAGE_CODES: ReadonlySet<MounterErrorCode> = new Set(['E_BAD_NAME', 'E_BAD_OPTION']);
 
-export class MounterError extends Error {
+export class MounterError extends CliError<MounterErrorCode> {
   override readonly name = 'MounterError';
 
-  constructor(
-    readonly code: MounterErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-
-  /** True when the input was at fault rather than the system. */
-  get isUsageError(): boolean {
+  override get isUsageError(): boolean {
     return USAGE_CODES.has(this.code);
   }
 }

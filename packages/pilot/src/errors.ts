@@ -1,3 +1,5 @@
+import { CliError } from '@docker-cernvm/cli-kit';
+
 /** Stable codes a script or the factory can branch on; the message is for the site admin. */
 export type PilotErrorCode =
   | 'E_BAD_OPTION' // an option outside its pattern or range
@@ -9,19 +11,10 @@ export type PilotErrorCode =
 
 const USAGE_CODES: ReadonlySet<PilotErrorCode> = new Set(['E_BAD_OPTION', 'E_BAD_CONFIG', 'E_BAD_TOKEN', 'E_BAD_MOUNT']);
 
-export class PilotError extends Error {
+export class PilotError extends CliError<PilotErrorCode> {
   override readonly name = 'PilotError';
 
-  constructor(
-    readonly code: PilotErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-
-  /** True when the input was at fault rather than the system: exit code 2, nothing changed. */
-  get isUsageError(): boolean {
+  override get isUsageError(): boolean {
     return USAGE_CODES.has(this.code);
   }
 }

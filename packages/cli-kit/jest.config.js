@@ -1,0 +1,3 @@
+import { projectConfig } from '../../jest.project.js';
+
+export default projectConfig('cli-kit', ['<rootDir>/src/**/*.test.ts']);
