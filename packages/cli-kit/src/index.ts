@@ -1,1 +1,2 @@
 export { CliError } from './cli-error.js';
+export { printable } from './printable.js';

@@ -1,4 +1,5 @@
-import { jobEnvironmentSchema, keyPath, mountsSchema, printable } from '@docker-cernvm/pilot';
+import { printable } from '@docker-cernvm/cli-kit';
+import { jobEnvironmentSchema, keyPath, mountsSchema } from '@docker-cernvm/pilot';
 import * as z from 'zod';
 import { FactoryError } from './errors.js';
 

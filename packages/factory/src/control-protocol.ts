@@ -1,4 +1,4 @@
-import { printable } from '@docker-cernvm/pilot';
+import { printable } from '@docker-cernvm/cli-kit';
 import * as z from 'zod';
 import { MAX_SLOTS } from './config.js';
 

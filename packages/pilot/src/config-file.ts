@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { printable } from '@docker-cernvm/cli-kit';
 import { PilotError } from './errors.js';
-import { printable } from './printable.js';
 
 /**
  * Reads a YAML (or JSON) file into a plain object (the pilot's options, the factory's configuration); the schema

@@ -16,7 +16,7 @@ export { checkHostToken } from './token-check.js';
 export { DockerodePilotEngine, type PilotEngine } from './docker-api.js';
 export { PilotRunner, type RunRequest, type RunnerIo, type SignalSource } from './runner.js';
 export { readOptionsFile } from './config-file.js';
-export { keyPath, printable } from './printable.js';
+export { keyPath } from './key-path.js';
 export { classAdLiteral } from './condor-config.js';
 export { mountSchema, mountsSchema, mountOf, checkMountTargets, isWithin, SCRATCH_TARGET, type SlotMount, type SlotMountInput } from './mounts.js';
 export { SystemMountHost, checkMountSources, mountOfPath, type MountHost, type HostMountOf, type MountSourceCheck } from './host-mounts.js';

@@ -1,6 +1,7 @@
+import { printable } from '@docker-cernvm/cli-kit';
 import * as z from 'zod';
 import { PilotError } from './errors.js';
-import { keyPath, printable } from './printable.js';
+import { keyPath } from './key-path.js';
 import { MOUNT_PATH, type SlotMount, checkMountTargets, isWithin, mountsSchema } from './mounts.js';
 
 /** Everything that decides one slot's HTCondor configuration; validated, with defaults applied. */

@@ -1,4 +1,4 @@
-import { printable } from '@docker-cernvm/pilot';
+import { printable } from '@docker-cernvm/cli-kit';
 import yargs from 'yargs';
 import { drainCommand, resumeCommand, scaleCommand, statusCommand } from './commands/control.js';
 import { startCommand } from './commands/start.js';

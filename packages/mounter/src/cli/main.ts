@@ -1,3 +1,4 @@
+import { printable } from '@docker-cernvm/cli-kit';
 import yargs from 'yargs';
 import { MounterError } from '../errors.js';
 import { type CliContext, globalOptions } from './context.js';
@@ -69,7 +70,5 @@ export async function runCli(args: readonly string[], context: CliContext): Prom
  * separators are escaped either way, so an argument cannot break the line or drive the terminal.
  */
 export function errorLine(message: string, usage: boolean): string {
-  const text = usage ? message : (message.split('\n')[0] ?? '');
-  // eslint-disable-next-line no-control-regex -- finding control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return printable(usage ? message : (message.split('\n')[0] ?? ''));
 }

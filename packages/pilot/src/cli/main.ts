@@ -1,6 +1,6 @@
 import yargs, { type CommandModule } from 'yargs';
 import { PilotError } from '../errors.js';
-import { printable } from '../printable.js';
+import { printable } from '@docker-cernvm/cli-kit';
 import { renderCommand } from './commands/render.js';
 import { runCommand } from './commands/run.js';
 import type { CliContext } from './context.js';
