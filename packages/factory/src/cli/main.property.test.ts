@@ -12,7 +12,8 @@ import { fakeMounter } from '../testing/fake-mounter.js';
 import { FakeMountHost } from '../testing/fake-mount-host.js';
 import { FakeSignals } from '../testing/fake-signals.js';
 import type { CliContext } from './context.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli } from './main.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '@docker-cernvm/cli-kit';
+import { runCli } from './main.js';
 
 // Hundreds of runs each: more than jest's 5 s default when the whole suite runs in parallel.
 jest.setTimeout(30_000);

@@ -13,7 +13,8 @@ import { type FlagSpec, RUNTIME_ERROR, STACK_FRAME, argvOf, oddValue } from '../
 import { FakeEngine } from '../testing/fake-engine.js';
 import { FakeHost } from '../testing/fake-host.js';
 import type { CliContext } from './context.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli } from './main.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '@docker-cernvm/cli-kit';
+import { runCli } from './main.js';
 
 // Hundreds of runs each: more than jest's 5 s default when the whole suite runs in parallel.
 jest.setTimeout(30_000);

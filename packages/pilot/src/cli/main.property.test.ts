@@ -7,7 +7,8 @@ import { type FlagSpec, RUNTIME_ERROR, STACK_FRAME, argvPiece, isOneLine, oddVal
 import { FakePilotEngine } from '../testing/fake-pilot-engine.js';
 import { FakeSignals } from '../testing/fake-signals.js';
 import type { CliContext } from './context.js';
-import { EXIT_OK, EXIT_USAGE, runCli } from './main.js';
+import { EXIT_OK, EXIT_USAGE } from '@docker-cernvm/cli-kit';
+import { runCli } from './main.js';
 
 // Hundreds of runs each: more than jest's 5 s default when the whole suite runs in parallel.
 jest.setTimeout(30_000);

@@ -6,7 +6,8 @@ import { parseCondorConfig } from '../testing/condor-config-parser.js';
 import { FakePilotEngine } from '../testing/fake-pilot-engine.js';
 import { FakeSignals } from '../testing/fake-signals.js';
 import type { CliContext } from './context.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli } from './main.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '@docker-cernvm/cli-kit';
+import { runCli } from './main.js';
 
 const POOL = ['--collector', '127.0.0.1', '--trust-domain', 'pool.example.org'];
 
@@ -135,9 +136,7 @@ describe('docker-cernvm-pilot command line', () => {
       ['a missing required option', ['--collector', '127.0.0.1', '--slot-name', 's'], /^error: trustDomain: missing \(required\)\n$/],
       ['--network-interface in bridge mode', [...POOL, '--slot-name', 's', '--network', 'bridge', '--network-interface', '192.0.2.1'], /networkInterface/],
       ['a missing --site-config file', [...POOL, '--slot-name', 's', '--site-config', '/nonexistent/site.conf'], /--site-config: cannot read/],
-      // Found by main.property.test.ts: a negated or dotted string option reached a check as a boolean or an object,
-      // and an argument's control characters went raw into the error line.
-      ['-_, which yargs reads into its list of positional words', [...POOL, '--slot-name', 's', '-_'], /^error: Unknown argument: -_\n$/],
+      // Found by main.property.test.ts: a negated or dotted string option reached a check as a boolean or an object.
       ['a negated string option', [...POOL, '--slot-name', 's', '--no-collector'], /^error: --collector: expected one value, such as --collector VALUE\n$/],
       ['a dotted string option', [...POOL, '--slot-name.x', 's'], /^error: --slot-name: expected one value/],
       ['a negated repeatable option', [...POOL, '--slot-name', 's', '--no-attribute'], /^error: --attribute: expected a value/],

@@ -11,7 +11,8 @@ import { FakeClock } from '../../testing/fake-clock.js';
 import { FakeRuntime } from '../../testing/fake-runtime.js';
 import { FakeSignals } from '../../testing/fake-signals.js';
 import type { CliContext } from '../context.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli } from '../main.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '@docker-cernvm/cli-kit';
+import { runCli } from '../main.js';
 import { formatStatus } from './control.js';
 import { FakeMountHost } from '../../testing/fake-mount-host.js';
 
