@@ -1,5 +1,5 @@
+import { oneValue } from '@docker-cernvm/cli-kit';
 import type { Argv } from 'yargs';
-import { MounterError } from '../errors.js';
 import type { Mounter } from '../mounter.js';
 import type { Reporter } from '../reporter.js';
 import type { RepositoryPaths } from '../repository.js';
@@ -37,17 +37,6 @@ export interface GlobalArgs {
   'engine-root': string;
   ctr: string;
   'containerd-socket': string | undefined;
-}
-
-/**
- * A string option's check: `--no-cvmfs-dir` would make it false and `--tag.x v` an object, and either would reach
- * a path or a name check as something that is not text. Refused by name instead, before any handler runs.
- */
-export function oneValue(flag: string): (value: unknown) => string {
-  return (value) => {
-    if (typeof value !== 'string') throw new MounterError('E_BAD_OPTION', `--${flag}: expected one value, such as --${flag} VALUE`);
-    return value;
-  };
 }
 
 export function globalOptions(argv: Argv): Argv<GlobalArgs> {

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { oneValue, textValues } from '@docker-cernvm/cli-kit';
 import path from 'node:path';
 import type { Argv } from 'yargs';
 import { readOptionsFile } from '../config-file.js';
@@ -49,28 +50,6 @@ const INTEGER_FLAGS: [flag: keyof PilotArgs, key: string, describe: string][] = 
   ['max-lifetime', 'maxLifetimeSeconds', 'Seconds after which the pilot drains peacefully (default 0 = never)'],
   ['heartbeat', 'heartbeatSeconds', 'Seconds between heartbeat writes (default 5)'],
 ];
-
-/**
- * A string option's check: `--no-x` makes it false and `--x.y v` an object, and either would reach a check as
- * something that is not text; refused by name instead, before any handler runs. Given twice, the last one counts,
- * as in docker-cernvm-factory.
- */
-export function oneValue(flag: string): (value: unknown) => string {
-  return (value) => {
-    const last: unknown = Array.isArray(value) ? value.at(-1) : value;
-    if (typeof last !== 'string') throw new PilotError('E_BAD_OPTION', `--${flag}: expected one value, such as --${flag} VALUE`);
-    return last;
-  };
-}
-
-/** The same for a repeatable option: every value must be text. */
-export function textValues(flag: string): (value: unknown) => string[] {
-  return (value) => {
-    const values: unknown[] = Array.isArray(value) ? value : [value];
-    if (!values.every((v) => typeof v === 'string')) throw new PilotError('E_BAD_OPTION', `--${flag}: expected a value, such as --${flag} VALUE`);
-    return values as string[];
-  };
-}
 
 export function pilotOptionFlags<T>(argv: Argv<T>): Argv<T & PilotArgs> {
   let result = argv.option('config', {

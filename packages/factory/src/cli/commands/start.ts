@@ -1,8 +1,8 @@
+import { oneValue, textValues } from '@docker-cernvm/cli-kit';
 import type { Argv, CommandModule } from 'yargs';
 import { runDaemon } from '../../daemon.js';
 import { type ScalarKey, SCALAR_KEYS, flagOf } from '../../load-config.js';
 import type { CliContext } from '../context.js';
-import { oneValue, textValues } from '../control-args.js';
 
 type StartArgs = { config?: string } & Partial<Record<string, string | boolean>>;
 

@@ -1,6 +1,7 @@
+import { oneValue } from '@docker-cernvm/cli-kit';
 import type { CommandModule } from 'yargs';
 import { DEFAULT_ROOT } from '../../mounter.js';
-import { type CliContext, type GlobalArgs, mounterFor, printJson, oneValue } from '../context.js';
+import { type CliContext, type GlobalArgs, mounterFor, printJson } from '../context.js';
 
 interface MountArgs extends GlobalArgs {
   tag: string;

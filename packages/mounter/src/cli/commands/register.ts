@@ -1,7 +1,8 @@
+import { oneValue } from '@docker-cernvm/cli-kit';
 import type { CommandModule } from 'yargs';
 import { DEFAULT_REPOSITORY } from '../../mounter.js';
 import { describePair } from '../../placeholder.js';
-import { type CliContext, type GlobalArgs, mounterFor, printJson, oneValue } from '../context.js';
+import { type CliContext, type GlobalArgs, mounterFor, printJson } from '../context.js';
 
 interface RegisterArgs extends GlobalArgs {
   tag: string;

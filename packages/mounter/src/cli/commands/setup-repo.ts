@@ -1,6 +1,7 @@
+import { oneValue } from '@docker-cernvm/cli-kit';
 import type { CommandModule } from 'yargs';
 import { applySetupRepo, planSetupRepo } from '../../setup-repo.js';
-import { type CliContext, type GlobalArgs, printJson, oneValue } from '../context.js';
+import { type CliContext, type GlobalArgs, printJson } from '../context.js';
 
 interface SetupRepoArgs extends GlobalArgs {
   repository: string;

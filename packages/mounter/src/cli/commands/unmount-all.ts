@@ -1,5 +1,6 @@
+import { oneValue } from '@docker-cernvm/cli-kit';
 import type { CommandModule } from 'yargs';
-import { type CliContext, type GlobalArgs, mounterFor, printJson, oneValue } from '../context.js';
+import { type CliContext, type GlobalArgs, mounterFor, printJson } from '../context.js';
 
 interface UnmountArgs extends GlobalArgs {
   repository?: string;

@@ -1,10 +1,11 @@
 import path from 'node:path';
+import { oneValue } from '@docker-cernvm/cli-kit';
 import type { Argv, CommandModule } from 'yargs';
 import { writePilotDir } from '../../pilot-dir.js';
 import { render } from '../../render.js';
 import type { CliContext } from '../context.js';
 import { printJson } from '../context.js';
-import { type PilotArgs, oneValue, pilotOptionFlags, pilotOptionsFromArgs } from '../pilot-args.js';
+import { type PilotArgs, pilotOptionFlags, pilotOptionsFromArgs } from '../pilot-args.js';
 
 interface RenderArgs extends PilotArgs {
   out: string;

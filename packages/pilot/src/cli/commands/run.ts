@@ -1,9 +1,10 @@
 import path from 'node:path';
+import { oneValue } from '@docker-cernvm/cli-kit';
 import type { Argv, CommandModule } from 'yargs';
 import { PilotRunner } from '../../runner.js';
 import type { CliContext } from '../context.js';
 import { SCRATCH_TARGET } from '../../mounts.js';
-import { type PilotArgs, mountFlags, oneValue, pilotOptionFlags, pilotOptionsFromArgs } from '../pilot-args.js';
+import { type PilotArgs, mountFlags, pilotOptionFlags, pilotOptionsFromArgs } from '../pilot-args.js';
 
 interface RunArgs extends PilotArgs {
   image: string;
