@@ -13,6 +13,7 @@ export function projectConfig(displayName, testMatch) {
     // The workspace packages from their sources, so the tests need no build.
     moduleNameMapper: {
       '^@docker-cernvm/(cli-kit|mounter|pilot|factory)$': `${packages}$1/src/index.ts`,
+      '^@docker-cernvm/cli-kit/testing$': `${packages}cli-kit/src/testing/index.ts`,
       '^(\\.{1,2}/.*)\\.js$': '$1',
     },
   };

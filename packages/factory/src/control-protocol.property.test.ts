@@ -10,12 +10,11 @@ import { runCli } from './cli/main.js';
 import { MAX_SLOTS } from './config.js';
 import { MAX_REQUEST_BYTES, parseControlRequest } from './control-protocol.js';
 import { sendControlRequest } from './control-server.js';
-import { isOneLine } from './testing/arbitraries.js';
+import { FakeSignals, isOneLine } from '@docker-cernvm/cli-kit/testing';
 import { FakeClock } from './testing/fake-clock.js';
 import { fakeMounter } from './testing/fake-mounter.js';
 import { FakeRuntime } from './testing/fake-runtime.js';
 import { FakeMountHost } from './testing/fake-mount-host.js';
-import { FakeSignals } from './testing/fake-signals.js';
 
 // Hundreds of runs each: more than jest's 5 s default when the whole suite runs in parallel.
 jest.setTimeout(30_000);

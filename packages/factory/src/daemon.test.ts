@@ -12,7 +12,7 @@ import { FactoryError } from './errors.js';
 import type { SlotStatus, SlotSummaryJson } from './factory.js';
 import { FakeClock } from './testing/fake-clock.js';
 import { FakeRuntime } from './testing/fake-runtime.js';
-import { FakeSignals } from './testing/fake-signals.js';
+import { FakeSignals } from '@docker-cernvm/cli-kit/testing';
 import { parsePrometheus, sampleValue } from './testing/prometheus.js';
 import { FakeMountHost } from './testing/fake-mount-host.js';
 

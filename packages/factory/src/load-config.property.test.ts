@@ -7,7 +7,7 @@ import { parse, stringify } from 'yaml';
 import { factoryConfigSchema } from './config.js';
 import { FactoryError } from './errors.js';
 import { loadFactoryConfig } from './load-config.js';
-import { isOneLine } from './testing/arbitraries.js';
+import { isOneLine } from '@docker-cernvm/cli-kit/testing';
 
 // Hundreds of runs each: more than jest's 5 s default when the whole suite runs in parallel.
 jest.setTimeout(30_000);

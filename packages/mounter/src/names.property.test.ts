@@ -1,8 +1,8 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { MounterError } from './errors.js';
+import { SHELL_METACHARACTERS, anyName, isOneLine } from '@docker-cernvm/cli-kit/testing';
 import { checkRepository, checkRootPath, checkSnapshot, parseImageRef } from './names.js';
-import { SHELL_METACHARACTERS, anyName, isOneLine } from './testing/arbitraries.js';
 
 // Hundreds of runs each: more than jest's 5 s default when the whole suite runs in parallel.
 jest.setTimeout(30_000);

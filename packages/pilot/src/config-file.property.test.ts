@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { readOptionsFile } from './config-file.js';
 import { PilotError } from './errors.js';
 import { checkOptionsFile, pilotOptionsSchema } from './options.js';
-import { isOneLine } from './testing/arbitraries.js';
+import { isOneLine } from '@docker-cernvm/cli-kit/testing';
 
 // Hundreds of runs each: more than jest's 5 s default when the whole suite runs in parallel.
 jest.setTimeout(30_000);

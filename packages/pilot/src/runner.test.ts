@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pilotContainerOptions } from './container-spec.js';
 import { type RunRequest, PilotRunner } from './runner.js';
 import { FakePilotEngine } from './testing/fake-pilot-engine.js';
-import { FakeSignals } from './testing/fake-signals.js';
+import { FakeSignals } from '@docker-cernvm/cli-kit/testing';
 import { testOptions } from './testing/pilot-options.js';
 
 describe('PilotRunner', () => {

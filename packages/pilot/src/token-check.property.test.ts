@@ -4,7 +4,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PilotError } from './errors.js';
-import { isOneLine } from './testing/arbitraries.js';
+import { isOneLine } from '@docker-cernvm/cli-kit/testing';
 import { checkHostToken } from './token-check.js';
 
 // Hundreds of runs each: more than jest's 5 s default when the whole suite runs in parallel.

@@ -8,7 +8,7 @@ import { LABELS } from '../labels.js';
 import { placeholderStatus } from '../testing/builders.js';
 import { FakeClock } from '../testing/fake-clock.js';
 import { FakeRuntime, engineError } from '../testing/fake-runtime.js';
-import { FakeSignals } from '../testing/fake-signals.js';
+import { FakeSignals } from '@docker-cernvm/cli-kit/testing';
 import type { CliContext } from './context.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '@docker-cernvm/cli-kit';
 import { runCli } from './main.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseCondorConfig } from '../testing/condor-config-parser.js';
 import { FakePilotEngine } from '../testing/fake-pilot-engine.js';
-import { FakeSignals } from '../testing/fake-signals.js';
+import { FakeSignals } from '@docker-cernvm/cli-kit/testing';
 import type { CliContext } from './context.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '@docker-cernvm/cli-kit';
 import { runCli } from './main.js';

@@ -9,7 +9,7 @@ import { FactoryError } from '../../errors.js';
 import { socketPathOf } from '../../socket-path.js';
 import { FakeClock } from '../../testing/fake-clock.js';
 import { FakeRuntime } from '../../testing/fake-runtime.js';
-import { FakeSignals } from '../../testing/fake-signals.js';
+import { FakeSignals } from '@docker-cernvm/cli-kit/testing';
 import type { CliContext } from '../context.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '@docker-cernvm/cli-kit';
 import { runCli } from '../main.js';
