@@ -3,11 +3,11 @@ import fc from 'fast-check';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { factoryConfigSchema } from './config.js';
 import { FactoryError } from './errors.js';
 import { loadFactoryConfig } from './load-config.js';
-import { isOneLine } from '@docker-cernvm/cli-kit/testing';
+import { documentTextOf, isOneLine } from '@docker-cernvm/cli-kit/testing';
 
 // Hundreds of runs each: more than jest's 5 s default when the whole suite runs in parallel.
 jest.setTimeout(30_000);
@@ -29,15 +29,7 @@ const value = fc.oneof(
 );
 const key = fc.oneof(fc.constantFrom(...KEYS, ...KEYS, 'slot', 'Slots', '__proto__', ''), fc.string({ maxLength: 6 }));
 const mapping = fc.dictionary(key, value, { maxKeys: 5 }).map((m) => ({ slots: 1, ...m }));
-const documentText = fc.oneof(
-  mapping.map((m) => stringify(m)),
-  mapping.map((m) => JSON.stringify(m)),
-  fc.jsonValue({ maxDepth: 3 }).map((v) => stringify(v) ?? ''),
-  fc
-    .tuple(mapping.map((m) => stringify(m)), fc.nat(), fc.constantFrom('[', '{', ': :', '\t', '"', '- ', '&a', '*b', '\0', '%YAML 9\n---\n'))
-    .map(([text, at, piece]) => `${text.slice(0, at % (text.length + 1))}${piece}${text.slice(at % (text.length + 1))}`),
-  fc.string({ maxLength: 40 }),
-);
+const documentText = documentTextOf(mapping);
 
 describe('factory --config: any document', () => {
   it('loads, or is refused with one line naming the file (and the key)', async () => {

@@ -3,11 +3,10 @@ import fc from 'fast-check';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
 import { readOptionsFile } from './config-file.js';
 import { PilotError } from './errors.js';
 import { checkOptionsFile, pilotOptionsSchema } from './options.js';
-import { isOneLine } from '@docker-cernvm/cli-kit/testing';
+import { documentTextOf, isOneLine } from '@docker-cernvm/cli-kit/testing';
 
 // Hundreds of runs each: more than jest's 5 s default when the whole suite runs in parallel.
 jest.setTimeout(30_000);
@@ -28,15 +27,7 @@ const value = fc.oneof(
 const mapping = fc.dictionary(fc.oneof(fc.constantFrom(...KEYS, 'colector', 'Cpus', '__proto__', ''), fc.string({ maxLength: 8 })), value, {
   maxKeys: 5,
 });
-/** A document's text: YAML or JSON of a value, or text broken on purpose. */
-export const documentText = fc.oneof(
-  mapping.map((m) => stringify(m)),
-  mapping.map((m) => JSON.stringify(m)),
-  fc.jsonValue({ maxDepth: 3 }).map((v) => stringify(v) ?? ''),
-  fc.tuple(mapping.map((m) => stringify(m)), fc.nat(), fc.constantFrom('[', '{', ': :', '\t', '"', '- ', '&a', '*b', '!!binary ', '\0', '%YAML 9\n---\n'))
-    .map(([text, at, piece]) => `${text.slice(0, at % (text.length + 1))}${piece}${text.slice(at % (text.length + 1))}`),
-  fc.string({ maxLength: 40 }),
-);
+const documentText = documentTextOf(mapping);
 
 describe('pilot options file: any document', () => {
   it('is read and checked, or refused with one E_BAD_CONFIG line naming the file (and the key)', async () => {
