@@ -50,6 +50,11 @@ describe('checkFactoryConfig', () => {
     expect(config).not.toHaveProperty('pilot');
   });
 
+  it('takes paths as the pilot and its mounts do: plain names, `@` and `+` among them', () => {
+    const paths = { tokenFile: '/etc/site@x/pool+1.token', stateDir: '/var/lib/a@b', scratchDir: '/scratch+1', cvmfsDir: '/cvmfs', socket: '/run/f@1.sock' };
+    expect(checkFactoryConfig({ slots: 1, ...paths }, new Map())).toMatchObject(paths);
+  });
+
   it.each([0, 1, 64, MAX_SLOTS])('accepts %i slots', (slots) => {
     expect(checkFactoryConfig({ slots }, new Map()).slots).toBe(slots);
   });
@@ -87,16 +92,16 @@ describe('checkFactoryConfig', () => {
       ['an image with a space', { slots: 1, image: 'cernvm 4' }, 'image: expected an image NAME[:TAG]'],
       ['an image with shell characters', { slots: 1, image: 'cernvm;rm' }, 'image: expected an image NAME[:TAG]'],
       ['an unknown slot command', { slots: 1, slotCommand: 'bash' }, 'slotCommand: expected pilot (the rendered entrypoint) or image (its own command)'],
-      ['a collector that is a number', { slots: 1, collector: 9618 }, 'collector: expected HOST[:PORT]'],
-      ['a relative token file', { slots: 1, tokenFile: 'pool.token' }, 'tokenFile: expected an absolute path'],
-      ['a token file path with a space', { slots: 1, tokenFile: '/etc/pool token' }, 'tokenFile: expected an absolute path'],
-      ['a token file path with ..', { slots: 1, tokenFile: '/etc/../pool.token' }, 'tokenFile: expected an absolute path'],
-      ['a state dir ending in .', { slots: 1, stateDir: '/var/lib/.' }, 'stateDir: expected an absolute path'],
+      ['a collector that is a number', { slots: 1, collector: 9618 }, 'collector: expected a string'],
+      ['a relative token file', { slots: 1, tokenFile: 'pool.token' }, 'tokenFile: expected an absolute path of plain names (letters, digits, . _ @ + -)'],
+      ['a token file path with a space', { slots: 1, tokenFile: '/etc/pool token' }, 'tokenFile: expected an absolute path of plain names (letters, digits, . _ @ + -)'],
+      ['a token file path with ..', { slots: 1, tokenFile: '/etc/../pool.token' }, 'tokenFile: expected an absolute path of plain names (letters, digits, . _ @ + -)'],
+      ['a state dir ending in .', { slots: 1, stateDir: '/var/lib/.' }, 'stateDir: expected an absolute path of plain names (letters, digits, . _ @ + -)'],
       ['an unknown network mode', { slots: 1, networkMode: 'none' }, 'networkMode: expected host or bridge'],
       ['zero cores per slot', { slots: 1, coresPerSlot: 0 }, 'coresPerSlot: expected a whole number of cores ≥ 1'],
       ['pin as text', { slots: 1, pin: 'yes' }, 'pin: expected true or false'],
       ['too little memory', { slots: 1, memoryMb: 10 }, 'memoryMb: expected whole megabytes ≥ 64'],
-      ['a relative state dir', { slots: 1, stateDir: 'state' }, 'stateDir: expected an absolute path'],
+      ['a relative state dir', { slots: 1, stateDir: 'state' }, 'stateDir: expected an absolute path of plain names (letters, digits, . _ @ + -)'],
       ['a zero resync', { slots: 1, resyncSeconds: 0 }, 'resyncSeconds: expected whole seconds ≥ 1'],
       ['too much concurrency', { slots: 1, concurrency: 65 }, 'concurrency: expected a whole number ≤ 64'],
       ['an unknown onExit', { slots: 1, onExit: 'kill' }, 'onExit: expected leave (pilots keep running) or stop'],
@@ -107,11 +112,17 @@ describe('checkFactoryConfig', () => {
       ['pilot as text', { slots: 1, pilot: 'fast' }, 'pilot: expected a mapping'],
       ['a negative idle shutdown', { slots: 1, pilot: { idleShutdownSeconds: -5 } }, 'pilot.idleShutdownSeconds: expected whole seconds ≥ 0'],
       ['a heartbeat as text', { slots: 1, pilot: { heartbeatSeconds: 'often' } }, 'pilot.heartbeatSeconds: expected whole seconds'],
-      ['an empty START', { slots: 1, pilot: { start: '' } }, 'pilot.start: expected a ClassAd expression'],
+      ['an empty START', { slots: 1, pilot: { start: '' } }, 'pilot.start: expected not empty'],
       ['attributes as a list', { slots: 1, pilot: { attributes: ['a'] } }, 'pilot.attributes: expected a mapping'],
-      ['an attribute that is a list', { slots: 1, pilot: { attributes: { A: [1] } } }, 'pilot.attributes.A: expected a string, a number or true/false'],
+      ['an attribute that is a list', { slots: 1, pilot: { attributes: { A: [1] } } }, 'pilot.attributes.A: expected a one-line string, a number or true/false'],
       ['site snippets as text', { slots: 1, pilot: { siteSnippets: 'x' } }, 'pilot.siteSnippets: expected a list'],
       ['a site snippet name that is a number', { slots: 1, pilot: { siteSnippets: [{ name: 1, content: '' }] } }, 'pilot.siteSnippets.0.name: expected a string'],
+      // The pilot's own rules: what a slot's pilot would refuse, the factory refuses before it starts one.
+      ['a collector that is a URL', { slots: 1, collector: 'http://cm.example.org' }, 'collector: expected a host name or address with an optional :port'],
+      ['a trust domain with a slash', { slots: 1, trustDomain: 'pool/x' }, 'trustDomain: expected a domain name like pool.example.org'],
+      ['an interface that is not an address', { slots: 1, networkInterface: 'eth0;x' }, 'networkInterface: expected an address of this host, like 192.0.2.10'],
+      ['a reserved attribute', { slots: 1, pilot: { attributes: { NUM_CPUS: 64 } } }, 'pilot.attributes.NUM_CPUS: expected a name HTCondor does not set itself'],
+      ['a site snippet name with a slash', { slots: 1, pilot: { siteSnippets: [{ name: '../x', content: '' }] } }, 'pilot.siteSnippets.0.name: expected letters, digits, dot, dash or underscore'],
     ])('%s', (_name, values, expected) => {
       const error = fileError(values);
       expect(error.code).toBe('E_BAD_CONFIG');

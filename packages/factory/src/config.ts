@@ -1,34 +1,28 @@
 import { printable } from '@docker-cernvm/cli-kit';
-import { jobEnvironmentSchema, keyPath, mountsSchema } from '@docker-cernvm/pilot';
+import { absolutePath, envName, keyPath, memoryMbSchema, mountsSchema, pilotOptionsSchema, wholeNumber } from '@docker-cernvm/pilot';
 import * as z from 'zod';
 import { FactoryError } from './errors.js';
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,40}$/;
 const IMAGE = /^[a-z0-9][a-z0-9._/-]{0,200}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/;
-// No `.` or `..` component (as in the pilot's options): a path in the config says where it is.
-const ABSOLUTE_PATH = /^(?:\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9._@-]+)+$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 /** The upper bound on slots: far above any host's cores, low enough that a typo is caught. */
 export const MAX_SLOTS = 4096;
 
-const wholeNumber = (min: number, max: number, unit = 'a whole number') =>
-  z.number({ error: unit }).int(unit).min(min, `${unit} ≥ ${min}`).max(max, `${unit} ≤ ${max}`);
+/** What the factory hands on to each slot's pilot is checked by the pilot's own rules, limits and words. */
+const pilotRules = pilotOptionsSchema.shape;
 
 /** Pilot settings every slot shares; slot name and slot attributes are added per slot. */
-const pilotSchema = z
-  .object({
-    idleShutdownSeconds: wholeNumber(0, 31_536_000, 'whole seconds').optional(),
-    maxLifetimeSeconds: wholeNumber(0, 31_536_000, 'whole seconds').optional(),
-    heartbeatSeconds: wholeNumber(1, 300, 'whole seconds').optional(),
-    start: z.string({ error: 'a ClassAd expression' }).min(1).optional(),
-    diskMb: wholeNumber(1, 1_073_741_824, 'whole megabytes').optional(),
-    attributes: z
-      .record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'a string, a number or true/false' }))
-      .optional(),
-    siteSnippets: z.array(z.object({ name: z.string(), content: z.string() }).strict()).optional(),
-    /** Non-secret variables for every job (STARTER_JOB_ENVIRONMENT), checked as the pilot checks them. */
-    jobEnvironment: jobEnvironmentSchema.optional(),
+const pilotSchema = pilotOptionsSchema
+  .pick({
+    idleShutdownSeconds: true,
+    maxLifetimeSeconds: true,
+    heartbeatSeconds: true,
+    start: true,
+    diskMb: true,
+    attributes: true,
+    siteSnippets: true,
+    jobEnvironment: true,
   })
   .strict();
 
@@ -39,22 +33,20 @@ export const factoryConfigSchema = z
     slots: wholeNumber(0, MAX_SLOTS, 'a whole number of slots'),
     image: z.string({ error: 'an image NAME[:TAG]' }).regex(IMAGE, 'an image NAME[:TAG]'),
     slotCommand: z.enum(['pilot', 'image'], { error: 'pilot (the rendered entrypoint) or image (its own command)' }),
-    collector: z.string({ error: 'HOST[:PORT]' }),
-    trustDomain: z.string({ error: 'a domain name' }).optional(),
-    tokenFile: z.string({ error: 'an absolute path' }).regex(ABSOLUTE_PATH, 'an absolute path'),
-    networkMode: z.enum(['host', 'bridge'], { error: 'host or bridge' }),
-    networkInterface: z.string({ error: 'an address' }).optional(),
-    coresPerSlot: wholeNumber(1, 1024, 'a whole number of cores'),
+    collector: pilotRules.collector,
+    trustDomain: pilotRules.trustDomain.optional(),
+    tokenFile: absolutePath(),
+    networkMode: pilotRules.networkMode.unwrap(),
+    networkInterface: pilotRules.networkInterface,
+    coresPerSlot: pilotRules.cpus.unwrap(),
     pin: z.boolean({ error: 'true or false' }),
-    memoryMb: wholeNumber(64, 16_777_216, 'whole megabytes'),
-    stateDir: z.string({ error: 'an absolute path' }).regex(ABSOLUTE_PATH, 'an absolute path'),
+    memoryMb: memoryMbSchema,
+    stateDir: absolutePath(),
     /** Each slot's scratch directory (HTCondor's EXECUTE) is <scratchDir>/<name>/slot-<i> on the host. */
-    scratchDir: z.string({ error: 'an absolute path' }).regex(ABSOLUTE_PATH, 'an absolute path'),
+    scratchDir: absolutePath(),
     /** Host paths bound into every slot: /cvmfs or single repositories, site files. */
     mounts: mountsSchema.optional(),
-    environment: z
-      .record(z.string().regex(ENV_NAME, 'an environment variable name'), z.string({ error: 'a string value' }))
-      .optional(),
+    environment: z.record(envName, z.string({ error: 'a string value' })).optional(),
     pilot: pilotSchema.optional(),
     resyncSeconds: wholeNumber(1, 3600, 'whole seconds'),
     concurrency: wholeNumber(1, 64, 'a whole number'),
@@ -64,10 +56,10 @@ export const factoryConfigSchema = z
     listen: z
       .string({ error: 'HOST:PORT or none' })
       .regex(/^(?:none|[A-Za-z0-9.-]+:\d{1,5})$/, 'HOST:PORT for /metrics, /healthz and /status, or none'),
-    socket: z.string({ error: 'an absolute path' }).regex(ABSOLUTE_PATH, 'an absolute path').optional(),
+    socket: absolutePath().optional(),
     followSnapshot: z.boolean({ error: 'true or false' }),
     followIntervalSeconds: wholeNumber(1, 86_400, 'whole seconds'),
-    cvmfsDir: z.string({ error: 'an absolute path' }).regex(ABSOLUTE_PATH, 'an absolute path'),
+    cvmfsDir: absolutePath(),
   })
   .strict();
 

@@ -21,5 +21,6 @@ export { classAdLiteral } from './condor-config.js';
 export { mountSchema, mountsSchema, mountOf, checkMountTargets, isWithin, SCRATCH_TARGET, type SlotMount, type SlotMountInput } from './mounts.js';
 export { SystemMountHost, checkMountSources, mountOfPath, type MountHost, type HostMountOf, type MountSourceCheck } from './host-mounts.js';
 export { emptyScratchDir, scratchDirOf } from './scratch-dir.js';
-export { jobEnvironmentSchema } from './options.js';
+export { jobEnvironmentSchema, memoryMbSchema } from './options.js';
+export { absolutePath, envName, wholeNumber } from './value-rules.js';
 export { jobEnvironmentValue } from './condor-config.js';

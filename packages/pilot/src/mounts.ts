@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { PilotError } from './errors.js';
+import { absolutePath } from './value-rules.js';
 
 /** A host path bound into the slot: CVMFS (all of /cvmfs or one repository), site files, data. */
 export interface SlotMount {
@@ -18,10 +19,6 @@ export interface SlotMount {
 /** Where a slot's scratch directory (HTCondor's EXECUTE) is mounted in the container. */
 export const SCRATCH_TARGET = '/scratch';
 
-// Plain names only: no `.` or `..` component, no spaces, no shell or HTCondor metacharacters, no `:` (Docker's
-// separator). A path says where it is.
-export const MOUNT_PATH = /^(?:\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9._@+-]+)+$/;
-
 /** Container paths a mount may not be, or be inside: the kernel's, the OS's own programs, HTCondor's own files. */
 const SYSTEM_TARGETS = ['/proc', '/sys', '/dev', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/usr', '/boot', '/run', '/var/run', '/etc/condor', '/var/lib/condor', '/var/log/condor'];
 /** Container paths a mount may not be exactly (shadowing all of them breaks the OS), though it may be inside them. */
@@ -36,16 +33,13 @@ export function isWithin(inner: string, outer: string): boolean {
   return inner === outer || outer === '/' || inner.startsWith(`${outer}/`);
 }
 
-const mountPath = (what: string) =>
-  z.string({ error: `an absolute ${what} path` }).regex(MOUNT_PATH, `an absolute ${what} path of plain names (letters, digits, . _ @ + -)`);
-
 /** One entry of `mounts:` in a configuration file; the target defaults to the source. */
 export const mountSchema = z
   .object({
-    source: mountPath('host')
+    source: absolutePath('host')
       .refine((p) => !KERNEL_SOURCES.some((k) => isWithin(p, k)), 'a host path outside /proc, /sys and /dev')
       .refine((p) => !FORBIDDEN_SOURCES.some((f) => isWithin(f, p) || isWithin(p, f)), 'a host path that neither is nor holds the Docker socket or the engine’s files'),
-    target: mountPath('container')
+    target: absolutePath('container')
       .refine((p) => !SYSTEM_TARGETS.some((s) => isWithin(p, s)) && !SYSTEM_PARENTS.includes(p), 'a container path that does not hide the system (not /usr, /etc, /proc, … or HTCondor’s own)')
       .optional(),
     readOnly: z.boolean({ error: 'true or false' }).default(true),

@@ -127,12 +127,12 @@ describe('checkPilotOptions refuses bad input with one line naming the key', () 
   });
 
   it('says what is expected in words, never "Invalid input" or a zod type name', () => {
-    expect(refusal({ cpus: 1.5 }).message).toBe('cpus: expected a whole number');
+    expect(refusal({ cpus: 1.5 }).message).toBe('cpus: expected a whole number of cores');
     expect(refusal({ memoryMb: 'lots' }).message).toBe('memoryMb: expected auto or whole megabytes');
     expect(refusal({ attributes: { start: 1 } }).message).toBe('attributes.start: expected a name HTCondor does not set itself');
     expect(refusal({ attributes: { '1a': 1 } }).message).toBe('attributes.1a: expected a ClassAd attribute name');
     expect(refusal({ attributes: { A: null } }).message).toBe('attributes.A: expected a one-line string, a number or true/false');
-    expect(refusal({ cpus: '2' }).message).toBe('cpus: expected a number');
+    expect(refusal({ cpus: '2' }).message).toBe('cpus: expected a whole number of cores');
   });
 
   it('names an unknown key', () => {
@@ -162,7 +162,7 @@ describe('checkPilotOptions refuses bad input with one line naming the key', () 
 
 describe('with a source file', () => {
   it.each<[string, Record<string, unknown>, string]>([
-    ['a bad value', { cpus: 0 }, 'pilot.yaml: cpus: expected at least 1'],
+    ['a bad value', { cpus: 0 }, 'pilot.yaml: cpus: expected a whole number of cores ≥ 1'],
     ['an unknown key', { bogus: 1 }, 'pilot.yaml: unknown key "bogus"'],
     ['networkInterface in bridge mode', { networkMode: 'bridge', networkInterface: '192.0.2.10' }, 'pilot.yaml: networkInterface:'],
     ['ccbAddress in host mode', { ccbAddress: 'cm.example.org' }, 'pilot.yaml: ccbAddress:'],

@@ -2,7 +2,8 @@ import { printable } from '@docker-cernvm/cli-kit';
 import * as z from 'zod';
 import { PilotError } from './errors.js';
 import { keyPath } from './key-path.js';
-import { MOUNT_PATH, type SlotMount, checkMountTargets, isWithin, mountsSchema } from './mounts.js';
+import { type SlotMount, checkMountTargets, isWithin, mountsSchema } from './mounts.js';
+import { absolutePath, envName, wholeNumber } from './value-rules.js';
 
 /** Everything that decides one slot's HTCondor configuration; validated, with defaults applied. */
 export interface PilotOptions {
@@ -44,8 +45,6 @@ const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9]
 const HOST_PORT = /^(?<host>[^:\s]+)(?::(?<port>\d{1,5}))?$/;
 const DOMAIN = HOST;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-// No `.` or `..` component: the path is a mount target and a config value, and must say where it is.
-const ABSOLUTE_PATH = /^(?:\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9._-]+)+$/;
 const ATTRIBUTE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 /**
  * Names an attribute must not take: the slot ad's own, and every knob the pilot renders (an attribute is written as a
@@ -63,7 +62,6 @@ const RESERVED_ATTRIBUTES = new Set(
   ],
 );
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 /** Names that say "secret": the job environment is written into the slot's configuration, readable by every job. */
 const SECRET_NAME = /TOKEN|PASSW(?:OR)?D|PASSPHRASE|SECRET|CREDENTIAL|PRIVATE_?KEY|API_?KEY|ACCESS_?KEY/i;
 
@@ -75,9 +73,7 @@ const jobEnvValue = z
   .refine((value) => !value.includes('$'), 'a value without $ (HTCondor would expand $(...); jobs see no shell expansion)');
 
 export const jobEnvironmentSchema = z.record(
-  z
-    .string()
-    .regex(ENV_NAME, 'an environment variable name')
+  envName
     .refine((name) => !/^_?CONDOR_/i.test(name), 'a name HTCondor does not set itself (not _CONDOR_*)')
     .refine(
       (name) => !SECRET_NAME.test(name),
@@ -95,7 +91,8 @@ const hostPort = z
     return port >= 1 && port <= 65535;
   }, 'a port between 1 and 65535');
 
-const seconds = (max: number) => z.number().int('whole seconds').min(0, 'zero or more').max(max, `at most ${max}`);
+/** The container's memory in MB: the pilot's `memoryMb` when not `auto`, and the factory's per-slot limit. */
+export const memoryMbSchema = wholeNumber(64, 16_777_216, 'whole megabytes');
 
 const oneLine = z
   .string()
@@ -109,22 +106,18 @@ export const pilotOptionsSchema = z
     collector: hostPort,
     trustDomain: z.string().regex(DOMAIN, 'a domain name like pool.example.org'),
     uidDomain: z.string().regex(DOMAIN, 'a domain name like pool.example.org').optional(),
-    tokenFile: z.string().regex(ABSOLUTE_PATH, 'an absolute path of plain names').optional(),
-    pilotDir: z.string().regex(ABSOLUTE_PATH, 'an absolute path of plain names').optional(),
+    tokenFile: absolutePath().optional(),
+    pilotDir: absolutePath().optional(),
     slotName: z.string().regex(NAME, 'letters, digits, dot, dash or underscore, at most 63'),
-    cpus: z.number().int('a whole number').min(1, 'at least 1').max(1024, 'at most 1024').optional(),
-    memoryMb: z
-      .union([z.literal('auto'), z.number().int('whole megabytes').min(64, 'at least 64').max(16_777_216)], {
-        error: 'auto or whole megabytes',
-      })
-      .optional(),
-    diskMb: z.number().int('whole megabytes').min(1, 'at least 1').max(1_073_741_824).optional(),
-    networkMode: z.enum(['host', 'bridge']).optional(),
+    cpus: wholeNumber(1, 1024, 'a whole number of cores').optional(),
+    memoryMb: z.union([z.literal('auto'), memoryMbSchema], { error: 'auto or whole megabytes' }).optional(),
+    diskMb: wholeNumber(1, 1_073_741_824, 'whole megabytes').optional(),
+    networkMode: z.enum(['host', 'bridge'], { error: 'host or bridge' }).optional(),
     networkInterface: z.string().regex(HOST, 'an address of this host, like 192.0.2.10').optional(),
     ccbAddress: hostPort.optional(),
-    idleShutdownSeconds: seconds(31_536_000).optional(),
-    maxLifetimeSeconds: seconds(31_536_000).optional(),
-    heartbeatSeconds: z.number().int('whole seconds').min(1, 'at least 1').max(300, 'at most 300').optional(),
+    idleShutdownSeconds: wholeNumber(0, 31_536_000, 'whole seconds').optional(),
+    maxLifetimeSeconds: wholeNumber(0, 31_536_000, 'whole seconds').optional(),
+    heartbeatSeconds: wholeNumber(1, 300, 'whole seconds').optional(),
     start: oneLine.optional(),
     attributes: z
       .record(
@@ -140,11 +133,12 @@ export const pilotOptionsSchema = z
         z.object({
           name: z.string().regex(NAME, 'letters, digits, dot, dash or underscore'),
           content: z.string().max(65_536, 'at most 64 KB'),
-        }),
+        })
+        .strict(),
       )
       .optional(),
     jobEnvironment: jobEnvironmentSchema.optional(),
-    executeDir: z.string().regex(MOUNT_PATH, 'an absolute path of plain names').optional(),
+    executeDir: absolutePath().optional(),
     mounts: mountsSchema.optional(),
   })
   .strict();

@@ -100,7 +100,7 @@ describe('runCli: bad input', () => {
     ['no command', [], /^error: name a command: start, scale, drain, resume or status$/],
     ['a bad --memory-mb', start('--slots', '1', '--memory-mb', '12'), /^error: --memory-mb: expected whole megabytes ≥ 64$/],
     ['a bad --name', start('--slots', '1', '--name', '../x'), /^error: --name: expected lower-case letters/],
-    ['a relative --token-file', start('--slots', '1', '--token-file', 'pool.token'), /^error: --token-file: expected an absolute path$/],
+    ['a relative --token-file', start('--slots', '1', '--token-file', 'pool.token'), /^error: --token-file: expected an absolute path of plain names \(letters, digits, \. _ @ \+ -\)$/],
     [
       'more pinned slots than cores',
       start('--slots', '4'),
@@ -115,7 +115,7 @@ describe('runCli: bad input', () => {
     ['a malformed --mount', start('--slots', '1', '--mount', '/a:/b:bogus'), /^error: --mount: expected SOURCE\[:TARGET\]\[:ro\|rw,rslave\|rprivate\], got "\/a:\/b:bogus"$/],
     ['a --mount over the system', start('--slots', '1', '--mount', '/data:/usr'), /^error: --mount \/data:\/usr: target: expected a container path that does not hide the system/],
     ['a --mount on the scratch directory', start('--slots', '1', '--no-pin', '--mount', '/data:/scratch'), /^error: mounts\.0\.target: expected a path apart from the slot's own \/scratch/],
-    ['a bad --scratch-dir', start('--slots', '1', '--scratch-dir', 'scratch'), /^error: --scratch-dir: expected an absolute path$/],
+    ['a bad --scratch-dir', start('--slots', '1', '--scratch-dir', 'scratch'), /^error: --scratch-dir: expected an absolute path of plain names \(letters, digits, \. _ @ \+ -\)$/],
   ])('%s: one error line, exit 2, nothing made', async (_name, args, message) => {
     expect(await runCli(args, context)).toBe(EXIT_USAGE);
     const [line] = err.split('\n');

@@ -126,7 +126,7 @@ describe('docker-cernvm-pilot command line', () => {
       ['an unknown flag', [...POOL, '--slot-name', 's', '--bogus', '1'], /bogus/],
       ['a flag without its value', [...POOL, '--slot-name'], /slot-name/],
       ['--cpus abc', [...POOL, '--slot-name', 's', '--cpus', 'abc'], /^error: --cpus: expected a whole number, got "abc"\n$/],
-      ['--cpus 0', [...POOL, '--slot-name', 's', '--cpus', '0'], /^error: cpus: expected at least 1\n$/],
+      ['--cpus 0', [...POOL, '--slot-name', 's', '--cpus', '0'], /^error: cpus: expected a whole number of cores ≥ 1\n$/],
       ['--cpus -1', [...POOL, '--slot-name', 's', '--cpus', '-1'], /cpus/],
       ['a URL as collector', ['--collector', 'http://cm.example.org', '--trust-domain', 'p.org', '--slot-name', 's'], /^error: collector: /],
       ['a collector with a bad port', ['--collector', '127.0.0.1:70000', '--trust-domain', 'p.org', '--slot-name', 's'], /collector/],
@@ -171,7 +171,7 @@ describe('docker-cernvm-pilot command line', () => {
     it('a config file with a value of the wrong type, naming the file and the key', async () => {
       const config = await file('pilot.yaml', 'collector: 127.0.0.1\ntrustDomain: pool.example.org\nslotName: s\ncpus: two\n');
       await expect(render('--config', config)).resolves.toBe(EXIT_USAGE);
-      expect(err).toBe(`error: ${config}: cpus: expected a number\n`);
+      expect(err).toBe(`error: ${config}: cpus: expected a whole number of cores\n`);
       await expect(stat(outDir)).rejects.toThrow(/ENOENT/);
     });
 
