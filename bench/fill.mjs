@@ -11,7 +11,19 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { BenchFactory, EngineEvents, median, prepareBench, removeFactoryContainers, report, resetHostState, run, seconds, warmFactory, warmSlotImage } from './lib.mjs';
+import {
+  BenchFactory,
+  EngineEvents,
+  median,
+  prepareBench,
+  removeFactoryContainers,
+  report,
+  resetHostState,
+  run,
+  seconds,
+  warmFactory,
+  warmSlotImage,
+} from './lib.mjs';
 
 const sizes = (process.env.SLOTS ?? '16,64').split(',').map(Number);
 const rounds = Number(process.env.ROUNDS ?? 3);
@@ -25,7 +37,11 @@ const bench = await prepareBench('fill');
 // processes a second), and skips that where there is none, as the baselines' slots once did, sparing them CPU that the
 // factory's slots took from the engine while it was still making the rest.
 const slotsMax = Math.max(...sizes);
-const binds = (i) => [`${bench.dir}/run/pilot-${i}:/pilot`, `${bench.tokenFile}:/pilot/tokens.d/pool.token:ro`, `${bench.dir}/run/scratch-${i}:/scratch`];
+const binds = (i) => [
+  `${bench.dir}/run/pilot-${i}:/pilot`,
+  `${bench.tokenFile}:/pilot/tokens.d/pool.token:ro`,
+  `${bench.dir}/run/scratch-${i}:/scratch`,
+];
 await Promise.all(
   Array.from({ length: slotsMax }, (_, i) => [
     mkdir(`${bench.dir}/run/pilot-${i}/tokens.d`, { recursive: true }),
@@ -39,7 +55,9 @@ const composeCli = (...args) => run('docker-compose', ['-f', compose, '-p', 'dcv
 await writeFile(
   compose,
   `version: "2.4"\nservices:\n  slot:\n    image: ${bench.image}\n    network_mode: host\n    init: true\n    mem_limit: 64m\n    memswap_limit: 64m\n` +
-    `    volumes:\n${binds(0).map((b) => `      - ${b}\n`).join('')}    labels:\n      - ${label}\n`,
+    `    volumes:\n${binds(0)
+      .map((b) => `      - ${b}\n`)
+      .join('')}    labels:\n      - ${label}\n`,
 );
 const events = await EngineEvents.open(label);
 const factoryEvents = await EngineEvents.open(`org.docker-cernvm.factory=${factoryName}`);
@@ -85,7 +103,9 @@ const contenders = {
     return [at - started, (await factoryEvents.nth('create', 1, started)) - started];
   },
   async dockerRun(n) {
-    const volumes = binds('{}').map((b) => `-v ${b}`).join(' ');
+    const volumes = binds('{}')
+      .map((b) => `-v ${b}`)
+      .join(' ');
     return dockerRunOf(n, `--memory 64m --memory-swap 64m ${volumes}`);
   },
   async dockerRunBare(n) {
@@ -149,7 +169,13 @@ const firsts = results.map(
 const rows = results.flatMap((r) =>
   [
     [`factory start --slots ${r.slots}`, r.medianMs.factory, r.vsDockerRun, r.vsCompose, r.vsDockerRunBare],
-    [`running factory, scale 0 → ${r.slots}`, r.medianMs.factoryRunning, r.runningVsDockerRun, r.runningVsCompose, r.runningVsDockerRunBare],
+    [
+      `running factory, scale 0 → ${r.slots}`,
+      r.medianMs.factoryRunning,
+      r.runningVsDockerRun,
+      r.runningVsCompose,
+      r.runningVsDockerRunBare,
+    ],
   ].map(
     ([which, ms, vsRun, vsCompose, vsBare]) =>
       `| ${r.slots} | ${which} | ${seconds(ms)} | ${seconds(r.medianMs.dockerRun)} | ${seconds(r.medianMs.compose)} | ` +

@@ -17,7 +17,10 @@ export const docker = new Dockerode();
 
 /** The command as the factory package installs it (its `bin`), run by this node. */
 const FACTORY_DIR = fileURLToPath(new URL('../packages/factory/', import.meta.url));
-const FACTORY_BIN = path.join(FACTORY_DIR, JSON.parse(readFileSync(path.join(FACTORY_DIR, 'package.json'), 'utf8')).bin['docker-cernvm-factory']);
+const FACTORY_BIN = path.join(
+  FACTORY_DIR,
+  JSON.parse(readFileSync(path.join(FACTORY_DIR, 'package.json'), 'utf8')).bin['docker-cernvm-factory'],
+);
 
 /** A factory's containers as the engine lists them, by slot. */
 export async function slotContainers(factory) {
@@ -28,7 +31,11 @@ export async function slotContainers(factory) {
 }
 
 export async function removeFactoryContainers(factory) {
-  for (const c of await slotContainers(factory)) await docker.getContainer(c.id).remove({ force: true }).catch(() => undefined);
+  for (const c of await slotContainers(factory))
+    await docker
+      .getContainer(c.id)
+      .remove({ force: true })
+      .catch(() => undefined);
 }
 
 /** A scratch directory with a stand-in token (the slot image never reads it) and the slot image built. */
@@ -53,9 +60,32 @@ export class BenchFactory {
     this.waiters = [];
     this.child = spawn(
       process.execPath,
-      [FACTORY_BIN, 'start', '--name', name, '--slots', String(slots), '--image', bench.image, '--slot-command', 'image',
-        '--token-file', bench.tokenFile, '--state-dir', path.join(bench.dir, 'state'), '--socket', this.socket,
-        '--listen', '127.0.0.1:0', '--no-pin', '--memory-mb', '64', '--log-format', 'json', ...extra],
+      [
+        FACTORY_BIN,
+        'start',
+        '--name',
+        name,
+        '--slots',
+        String(slots),
+        '--image',
+        bench.image,
+        '--slot-command',
+        'image',
+        '--token-file',
+        bench.tokenFile,
+        '--state-dir',
+        path.join(bench.dir, 'state'),
+        '--socket',
+        this.socket,
+        '--listen',
+        '127.0.0.1:0',
+        '--no-pin',
+        '--memory-mb',
+        '64',
+        '--log-format',
+        'json',
+        ...extra,
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } },
     );
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
@@ -81,7 +111,10 @@ export class BenchFactory {
     const seen = this.lines.find(predicate);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name}: no matching log line in ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${this.name}: no matching log line in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.waiters.push({ predicate, resolve: (line) => (clearTimeout(timer), resolve(line)) });
       this.exited.then((code) => reject(new Error(`${this.name} exited with ${code}`)));
     });
@@ -133,7 +166,19 @@ export async function resetHostState(warm) {
  * CLI's and the engine's paths of `docker run` in the page cache.
  */
 export async function warmSlotImage(bench) {
-  await run('docker', ['run', '--rm', '--network', 'host', '--init', '--memory', '64m', '--entrypoint', '/bin/busybox', bench.image, 'true']);
+  await run('docker', [
+    'run',
+    '--rm',
+    '--network',
+    'host',
+    '--init',
+    '--memory',
+    '64m',
+    '--entrypoint',
+    '/bin/busybox',
+    bench.image,
+    'true',
+  ]);
 }
 
 /**
@@ -179,7 +224,10 @@ export async function report(name, markdown, json) {
   console.log(markdown);
   const dir = new URL('./results/', import.meta.url);
   await mkdir(dir, { recursive: true });
-  await writeFile(new URL(`${name}.json`, dir), `${JSON.stringify({ ...json, measuredAt: new Date().toISOString() }, null, 2)}\n`);
+  await writeFile(
+    new URL(`${name}.json`, dir),
+    `${JSON.stringify({ ...json, measuredAt: new Date().toISOString() }, null, 2)}\n`,
+  );
   await writeFile(new URL(`${name}.md`, dir), `${markdown}\n`);
 }
 
@@ -204,7 +252,12 @@ export class EngineEvents {
       buffer = lines.pop();
       for (const text of lines.filter(Boolean)) {
         const event = JSON.parse(text);
-        this.events.push({ action: event.Action, id: event.Actor?.ID, attributes: event.Actor?.Attributes ?? {}, at: performance.now() });
+        this.events.push({
+          action: event.Action,
+          id: event.Actor?.ID,
+          attributes: event.Actor?.Attributes ?? {},
+          at: performance.now(),
+        });
         this.waiters = this.waiters.filter((w) => !(w.check() && (w.resolve(), true)));
       }
     });
@@ -219,7 +272,10 @@ export class EngineEvents {
     const check = () => this.count(action, since) >= n;
     if (!check()) {
       await new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`only ${this.count(action, since)} of ${n} ${action} events in ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`only ${this.count(action, since)} of ${n} ${action} events in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         this.waiters.push({ check, resolve: () => (clearTimeout(timer), resolve()) });
       });
     }

@@ -68,7 +68,9 @@ const ms = (v) => `${v.toFixed(1)} ms`;
 console.log(`| operation | p50 | p95 | baseline p50 (bare mount/umount) | ratio | target |`);
 console.log(`| --- | --- | --- | --- | --- | --- |`);
 for (const r of results.rows) {
-  console.log(`| ${r.name} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.baselineP50)} | ${r.ratio.toFixed(2)}× | ${r.target} |`);
+  console.log(
+    `| ${r.name} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.baselineP50)} | ${r.ratio.toFixed(2)}× | ${r.target} |`,
+  );
 }
 console.log(`\nplaceholder image: ${size} bytes (target ≤ 1024); ${iterations} iterations, alternating`);
 await mkdir(new URL('./results/', import.meta.url), { recursive: true });

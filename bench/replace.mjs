@@ -15,7 +15,9 @@ const latencies = [];
 try {
   await factory.running(slots);
   while (latencies.length < kills) {
-    const eligible = (await slotContainers(name)).filter((c) => c.state === 'running' && Date.now() / 1000 - c.created >= 12);
+    const eligible = (await slotContainers(name)).filter(
+      (c) => c.state === 'running' && Date.now() / 1000 - c.created >= 12,
+    );
     if (!eligible.length) {
       await sleep(250);
       continue;
@@ -25,7 +27,13 @@ try {
     await docker.getContainer(victim.id).kill();
     // The start of a new container on the victim's index.
     const replacement = () =>
-      events.events.find((e) => e.action === 'start' && e.at >= killedAt && e.id !== victim.id && e.attributes['org.docker-cernvm.slot'] === String(victim.slot));
+      events.events.find(
+        (e) =>
+          e.action === 'start' &&
+          e.at >= killedAt &&
+          e.id !== victim.id &&
+          e.attributes['org.docker-cernvm.slot'] === String(victim.slot),
+      );
     while (!replacement()) await sleep(5);
     const started = replacement();
     latencies.push(started.at - killedAt);

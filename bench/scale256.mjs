@@ -13,10 +13,21 @@ const name = 'dcvm-bench-scale';
 function reconcileCpuMs() {
   const now = Date.now();
   const observed = Array.from({ length: slots }, (_, slot) => ({
-    id: `id-${slot}`, slot, templateHash: 'h', phase: 'running', createdAt: now - 60_000, draining: false,
+    id: `id-${slot}`,
+    slot,
+    templateHash: 'h',
+    phase: 'running',
+    createdAt: now - 60_000,
+    draining: false,
     heartbeat: { phase: 'running', state: slot % 2 ? 'Claimed' : 'Unclaimed', epoch: now / 1000 },
   }));
-  const input = { desired: { slots, draining: false, templateHash: 'h', indexLimit: Infinity }, observed, now, retryAt: new Map(), creating: new Set() };
+  const input = {
+    desired: { slots, draining: false, templateHash: 'h', indexLimit: Infinity },
+    observed,
+    now,
+    retryAt: new Map(),
+    creating: new Set(),
+  };
   const times = [];
   for (let i = 0; i < 1000; i += 1) {
     const start = process.cpuUsage();

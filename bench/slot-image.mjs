@@ -19,7 +19,10 @@ export async function buildSlotImage(docker) {
     for (const applet of APPLETS) await symlink('busybox', path.join(context, 'bin', applet));
     await copyFile(SLOT_SCRIPT, path.join(context, 'slot.sh'));
     await chmod(path.join(context, 'slot.sh'), 0o755);
-    await writeFile(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY bin /bin\nCOPY slot.sh /slot.sh\nCMD ["/slot.sh"]\n');
+    await writeFile(
+      path.join(context, 'Dockerfile'),
+      'FROM scratch\nCOPY bin /bin\nCOPY slot.sh /slot.sh\nCMD ["/slot.sh"]\n',
+    );
     const stream = await docker.buildImage({ context, src: ['Dockerfile', 'bin', 'slot.sh'] }, { t: SLOT_IMAGE });
     await new Promise((resolve, reject) =>
       docker.modem.followProgress(stream, (error, output) => {

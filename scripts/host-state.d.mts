@@ -10,5 +10,9 @@ export declare const ALLOWED_FILE: string;
 export declare function parseLinks(ipOutput: string): string[];
 export declare function parseMounts(mountinfo: string): string[];
 export declare function parseAllowed(text: string): AllowedLeftover[];
-export declare function compareHostStates(before: Partial<HostState>, after: Partial<HostState>, allowed?: readonly AllowedLeftover[]): string[];
+export declare function compareHostStates(
+  before: Partial<HostState>,
+  after: Partial<HostState>,
+  allowed?: readonly AllowedLeftover[],
+): string[];
 export declare function recordHostState(): HostState;

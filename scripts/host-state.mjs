@@ -42,8 +42,14 @@ export function parseAllowed(text) {
     const line = raw.replace(/#.*/, '').trim();
     if (!line) continue;
     const [kind, pattern] = line.split(/\s+/, 2);
-    if (!KINDS.includes(kind) || !pattern) throw new Error(`host-state: not "KIND GLOB" with KIND one of ${KINDS.join(', ')}: ${raw}`);
-    const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    if (!KINDS.includes(kind) || !pattern)
+      throw new Error(`host-state: not "KIND GLOB" with KIND one of ${KINDS.join(', ')}: ${raw}`);
+    const regex = new RegExp(
+      `^${pattern
+        .split('*')
+        .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    );
     allowed.push({ kind, pattern, regex });
   }
   return allowed;
@@ -102,12 +108,18 @@ function main([command, file]) {
     writeFileSync(file, `${JSON.stringify(recordHostState(), null, 1)}\n`);
     return 0;
   }
-  const differences = compareHostStates(JSON.parse(readFileSync(file, 'utf8')), recordHostState(), parseAllowed(readFileSync(ALLOWED_FILE, 'utf8')));
+  const differences = compareHostStates(
+    JSON.parse(readFileSync(file, 'utf8')),
+    recordHostState(),
+    parseAllowed(readFileSync(ALLOWED_FILE, 'utf8')),
+  );
   if (differences.length === 0) {
     console.error('host-state: the host is as the suite found it (links, mounts, containers, images)');
     return 0;
   }
-  console.error(`host-state: the suite left the host changed (${differences.length} ${differences.length === 1 ? "difference" : "differences"}; allowed leftovers: ${ALLOWED_FILE}):`);
+  console.error(
+    `host-state: the suite left the host changed (${differences.length} ${differences.length === 1 ? 'difference' : 'differences'}; allowed leftovers: ${ALLOWED_FILE}):`,
+  );
   for (const difference of differences) console.error(`  ${difference}`);
   return 1;
 }

@@ -13,7 +13,8 @@ async function exportedNames(): Promise<Set<string>> {
   const names = new Set<string>();
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
     names.add(metric.name);
-    if (String(metric.type) === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${metric.name}${suffix}`);
+    if (String(metric.type) === 'histogram')
+      for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${metric.name}${suffix}`);
   }
   return names;
 }
@@ -33,14 +34,15 @@ describe('deploy/', () => {
 
   it('factory.example.yaml documents every top-level key of the schema', async () => {
     const text = await read('factory.example.yaml');
-    for (const key of Object.keys(factoryConfigSchema.shape)) expect([key, text.includes(`${key}:`)]).toEqual([key, true]);
+    for (const key of Object.keys(factoryConfigSchema.shape))
+      expect([key, text.includes(`${key}:`)]).toEqual([key, true]);
   });
 
   it('every alert rule names metrics the factory exports, and covers what operators asked for', async () => {
     const names = await exportedNames();
-    const rules = (parse(await read('prometheus-alerts.yaml')) as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap(
-      (g) => g.rules,
-    );
+    const rules = (
+      parse(await read('prometheus-alerts.yaml')) as { groups: { rules: { alert: string; expr: string }[] }[] }
+    ).groups.flatMap((g) => g.rules);
     expect(rules.map((r) => r.alert).sort()).toEqual([
       'CernvmFactoryBelowDesired',
       'CernvmFactoryCrashLooping',
@@ -49,17 +51,21 @@ describe('deploy/', () => {
     ]);
     for (const rule of rules) {
       expect(referenced(rule.expr).length).toBeGreaterThan(0);
-      for (const name of referenced(rule.expr)) expect([rule.alert, names.has(name) ? name : `missing ${name}`]).toEqual([rule.alert, name]);
+      for (const name of referenced(rule.expr))
+        expect([rule.alert, names.has(name) ? name : `missing ${name}`]).toEqual([rule.alert, name]);
     }
   });
 
   it('every Grafana panel queries metrics the factory exports', async () => {
     const names = await exportedNames();
-    const dashboard = JSON.parse(await read('grafana-dashboard.json')) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const dashboard = JSON.parse(await read('grafana-dashboard.json')) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
     expect(dashboard.panels.length).toBeGreaterThanOrEqual(6);
     for (const panel of dashboard.panels) {
       for (const target of panel.targets) {
-        for (const name of referenced(target.expr)) expect([panel.title, names.has(name) ? name : `missing ${name}`]).toEqual([panel.title, name]);
+        for (const name of referenced(target.expr))
+          expect([panel.title, names.has(name) ? name : `missing ${name}`]).toEqual([panel.title, name]);
       }
     }
   });

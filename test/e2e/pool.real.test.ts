@@ -7,7 +7,13 @@ import { CentralManager, TRUST_DOMAIN } from '../support/central-manager.js';
 import { type MountedSnapshots, mountCondorSnapshots, removeUnmounted } from '../support/condor-image.js';
 import { realEngineAvailable } from '../support/engine.js';
 import { writeFile } from 'node:fs/promises';
-import { FactoryProcess, controlRequest, removeFactoryContainers, slotContainers, waitFor } from '../support/factory-process.js';
+import {
+  FactoryProcess,
+  controlRequest,
+  removeFactoryContainers,
+  slotContainers,
+  waitFor,
+} from '../support/factory-process.js';
 
 const engineUp = await realEngineAvailable('end to end on a real HTCondor pool');
 const describePool = engineUp ? describe : describe.skip;
@@ -98,18 +104,31 @@ describePool('docker-cernvm end to end: factory slots in a real HTCondor pool', 
 
   it('fills 4 slots that the collector shows with Cpus 1, and runs 12 jobs in them to completion', async () => {
     factory = startFactory(NAMES.fill, 4, ['--image', imageA]);
-    const ads = await waitFor(async () => {
-      const slots = await factorySlots(NAMES.fill);
-      return slots.length === 4 ? slots : undefined;
-    }, 120_000, 'four slots in the collector');
+    const ads = await waitFor(
+      async () => {
+        const slots = await factorySlots(NAMES.fill);
+        return slots.length === 4 ? slots : undefined;
+      },
+      120_000,
+      'four slots in the collector',
+    );
     expect(ads.map((ad) => ad.DockerCernvmSlot).sort()).toEqual([0, 1, 2, 3]);
     expect(ads.every((ad) => ad.Cpus === 1 && ad.Memory === 512 && ad.CernVMVersion === VERSION_A)).toBe(true);
 
-    await pool.submit({ name: 'twelve', command: 'sleep 2; echo "ok $(hostname)"', count: 12, requirements: `DockerCernvmFactory == "${NAMES.fill}"` });
-    const done = await waitFor(async () => {
-      const events = await terminated('twelve');
-      return events.length === 12 ? events : undefined;
-    }, 240_000, 'twelve jobs to finish');
+    await pool.submit({
+      name: 'twelve',
+      command: 'sleep 2; echo "ok $(hostname)"',
+      count: 12,
+      requirements: `DockerCernvmFactory == "${NAMES.fill}"`,
+    });
+    const done = await waitFor(
+      async () => {
+        const events = await terminated('twelve');
+        return events.length === 12 ? events : undefined;
+      },
+      240_000,
+      'twelve jobs to finish',
+    );
     expect(done.every((e) => e.text.includes('return value 0'))).toBe(true);
     expect((await pool.events('twelve')).map((e) => e.code)).not.toContain('004');
     expect(await factorySlots(NAMES.fill)).toHaveLength(4);
@@ -117,9 +136,22 @@ describePool('docker-cernvm end to end: factory slots in a real HTCondor pool', 
 
   it('drains mid-run on SIGUSR1: every running job completes without eviction, every slot exits 0, the factory exits 0', async () => {
     factory = startFactory(NAMES.drain, 4, ['--image', imageA, '--exit-when-drained']);
-    await waitFor(async () => ((await factorySlots(NAMES.drain)).length === 4 ? true : undefined), 120_000, 'four slots');
-    await pool.submit({ name: 'drained', command: 'sleep 25; echo done', count: 4, requirements: `DockerCernvmFactory == "${NAMES.drain}"` });
-    await waitFor(async () => ((await pool.events('drained')).filter((e) => e.code === '001').length === 4 ? true : undefined), 180_000, 'four jobs running');
+    await waitFor(
+      async () => ((await factorySlots(NAMES.drain)).length === 4 ? true : undefined),
+      120_000,
+      'four slots',
+    );
+    await pool.submit({
+      name: 'drained',
+      command: 'sleep 25; echo done',
+      count: 4,
+      requirements: `DockerCernvmFactory == "${NAMES.drain}"`,
+    });
+    await waitFor(
+      async () => ((await pool.events('drained')).filter((e) => e.code === '001').length === 4 ? true : undefined),
+      180_000,
+      'four jobs running',
+    );
 
     factory.signal('SIGUSR1');
     const { code } = await factory.exit;
@@ -139,9 +171,23 @@ describePool('docker-cernvm end to end: factory slots in a real HTCondor pool', 
     const config = path.join(tmp, 'roll.yaml');
     await writeFile(config, `slots: 4\nimage: ${imageA}\n`);
     factory = startFactory(NAMES.roll, undefined, ['--config', config]);
-    await waitFor(async () => ((await factorySlots(NAMES.roll)).filter((a) => a.CernVMVersion === VERSION_A).length === 4 ? true : undefined), 120_000, 'four A slots');
-    await pool.submit({ name: 'rolled', command: 'sleep 20; echo done', count: 4, requirements: `DockerCernvmFactory == "${NAMES.roll}"` });
-    await waitFor(async () => ((await pool.events('rolled')).filter((e) => e.code === '001').length === 4 ? true : undefined), 180_000, 'four jobs running');
+    await waitFor(
+      async () =>
+        (await factorySlots(NAMES.roll)).filter((a) => a.CernVMVersion === VERSION_A).length === 4 ? true : undefined,
+      120_000,
+      'four A slots',
+    );
+    await pool.submit({
+      name: 'rolled',
+      command: 'sleep 20; echo done',
+      count: 4,
+      requirements: `DockerCernvmFactory == "${NAMES.roll}"`,
+    });
+    await waitFor(
+      async () => ((await pool.events('rolled')).filter((e) => e.code === '001').length === 4 ? true : undefined),
+      180_000,
+      'four jobs running',
+    );
 
     await writeFile(config, `slots: 4\nimage: ${imageB}\n`);
     const rollStarted = Date.now();
@@ -149,18 +195,26 @@ describePool('docker-cernvm end to end: factory slots in a real HTCondor pool', 
     // Measure how long fewer than 4 slots took new jobs, polling the factory's own count of serving slots.
     let belowMs = 0;
     let last = Date.now();
-    await waitFor(async () => {
-      const status = (await controlRequest(socketPath(NAMES.roll), { command: 'status' })).result as { summary?: { running: number } };
-      const now = Date.now();
-      if ((status.summary?.running ?? 0) < 4) belowMs += now - last;
-      last = now;
-      const ads = await factorySlots(NAMES.roll);
-      // Every A container gone, not merely stopped: one Docker is still removing holds A's layer in use.
-      const containers = await slotContainers(NAMES.roll);
-      const allRunning = containers.length === 4 && containers.every((c) => c.state === 'running');
-      return ads.length === 4 && ads.every((a) => a.CernVMVersion === VERSION_B) && allRunning ? true : undefined;
-    }, 240_000, 'four B slots, and the A pilots gone');
-    console.log(`rolling upgrade: ${((Date.now() - rollStarted) / 1000).toFixed(1)} s to roll 4 busy slots; slots stood below the desired 4 for ${(belowMs / 1000).toFixed(1)} s`);
+    await waitFor(
+      async () => {
+        const status = (await controlRequest(socketPath(NAMES.roll), { command: 'status' })).result as {
+          summary?: { running: number };
+        };
+        const now = Date.now();
+        if ((status.summary?.running ?? 0) < 4) belowMs += now - last;
+        last = now;
+        const ads = await factorySlots(NAMES.roll);
+        // Every A container gone, not merely stopped: one Docker is still removing holds A's layer in use.
+        const containers = await slotContainers(NAMES.roll);
+        const allRunning = containers.length === 4 && containers.every((c) => c.state === 'running');
+        return ads.length === 4 && ads.every((a) => a.CernVMVersion === VERSION_B) && allRunning ? true : undefined;
+      },
+      240_000,
+      'four B slots, and the A pilots gone',
+    );
+    console.log(
+      `rolling upgrade: ${((Date.now() - rollStarted) / 1000).toFixed(1)} s to roll 4 busy slots; slots stood below the desired 4 for ${(belowMs / 1000).toFixed(1)} s`,
+    );
 
     const events = await pool.events('rolled');
     expect(events.filter((e) => e.code === '005')).toHaveLength(4);
@@ -184,14 +238,26 @@ describePool('docker-cernvm end to end: factory slots in a real HTCondor pool', 
       '--cvmfs-dir',
       condor.cvmfsDir,
     ]);
-    await waitFor(async () => ((await factorySlots(NAMES.follow)).filter((a) => a.CernVMVersion === VERSION_B).length === 2 ? true : undefined), 120_000, 'two B slots');
+    await waitFor(
+      async () =>
+        (await factorySlots(NAMES.follow)).filter((a) => a.CernVMVersion === VERSION_B).length === 2 ? true : undefined,
+      120_000,
+      'two B slots',
+    );
     await condor.publish(next);
-    await waitFor(async () => {
-      const ads = await factorySlots(NAMES.follow);
-      return ads.length === 2 && ads.every((a) => a.CernVMVersion === next) ? true : undefined;
-    }, 180_000, `two slots on ${next}`);
+    await waitFor(
+      async () => {
+        const ads = await factorySlots(NAMES.follow);
+        return ads.length === 2 && ads.every((a) => a.CernVMVersion === next) ? true : undefined;
+      },
+      180_000,
+      `two slots on ${next}`,
+    );
     const followed = factory.logs().find((l) => l.event === 'snapshot-followed');
-    expect(followed).toMatchObject({ snapshot: `cernvm-system-${next}`, image: `docker-cernvm-test/condor:cernvm-system-${next}` });
+    expect(followed).toMatchObject({
+      snapshot: `cernvm-system-${next}`,
+      image: `docker-cernvm-test/condor:cernvm-system-${next}`,
+    });
     expect(factory.logs().filter((l) => l.event === 'slot-draining' && l.reason === 'template')).toHaveLength(2);
   }, 360_000);
 
@@ -199,9 +265,21 @@ describePool('docker-cernvm end to end: factory slots in a real HTCondor pool', 
     const config = path.join(tmp, 'lifetime.yaml');
     await writeFile(config, `pilot:\n  maxLifetimeSeconds: 20\n  heartbeatSeconds: 2\n`);
     factory = startFactory(NAMES.lifetime, 1, ['--image', imageB, '--config', config]);
-    const exited = await waitFor(async () => factory!.logs().find((l) => l.event === 'slot-exited'), 120_000, 'the pilot to retire');
+    const exited = await waitFor(
+      async () => factory!.logs().find((l) => l.event === 'slot-exited'),
+      120_000,
+      'the pilot to retire',
+    );
     expect(exited).toMatchObject({ code: 0, reason: 'clean', slot: 0 });
-    await waitFor(async () => (factory!.logs().filter((l) => l.event === 'slot-started').length >= 2 ? true : undefined), 60_000, 'a replacement');
-    await waitFor(async () => ((await factorySlots(NAMES.lifetime)).length === 1 ? true : undefined), 60_000, 'the new pilot in the collector');
+    await waitFor(
+      async () => (factory!.logs().filter((l) => l.event === 'slot-started').length >= 2 ? true : undefined),
+      60_000,
+      'a replacement',
+    );
+    await waitFor(
+      async () => ((await factorySlots(NAMES.lifetime)).length === 1 ? true : undefined),
+      60_000,
+      'the new pilot in the collector',
+    );
   }, 240_000);
 });

@@ -41,18 +41,39 @@ describe('the docker-cernvm-factory command', () => {
   describe('an engine over TLS', () => {
     // A TLS server on 127.0.0.1 with a self-signed certificate: it notes each request and answers 500, so the
     // factory stops right after its first ones. Its certificate also serves as the client's in DOCKER_CERT_PATH.
-    async function withTlsEngine(test: (engine: { port: number; dir: string; certDir: string; requests: string[] }) => Promise<void>) {
+    async function withTlsEngine(
+      test: (engine: { port: number; dir: string; certDir: string; requests: string[] }) => Promise<void>,
+    ) {
       const dir = await mkdtemp(path.join(tmpdir(), 'docker-cernvm-bin-tls-'));
       const certDir = path.join(dir, 'certs');
       await mkdir(certDir);
       const [key, cert] = [path.join(certDir, 'key.pem'), path.join(certDir, 'cert.pem')];
-      await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-        '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert]);
+      await run('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ]);
       await writeFile(path.join(certDir, 'ca.pem'), await readFile(cert));
       const requests: string[] = [];
       const server = createServer({ key: await readFile(key), cert: await readFile(cert) }, (request, response) => {
         requests.push(`${request.method} ${request.url}`);
-        response.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"test engine: no engine here"}');
+        response
+          .writeHead(500, { 'content-type': 'application/json' })
+          .end('{"message":"test engine: no engine here"}');
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       try {
@@ -64,9 +85,26 @@ describe('the docker-cernvm-factory command', () => {
       }
     }
 
-    const startArgs = (dir: string) => ['start', '--name', 'dcvm-test-bin-tls', '--slots', '0', '--token-file', path.join(dir, 'pool.token'),
-      '--state-dir', dir, '--socket', path.join(dir, 's.sock'), '--listen', 'none'];
-    const tlsEnv = (port: number, certPath = '') => ({ DOCKER_HOST: `tcp://127.0.0.1:${port}`, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certPath });
+    const startArgs = (dir: string) => [
+      'start',
+      '--name',
+      'dcvm-test-bin-tls',
+      '--slots',
+      '0',
+      '--token-file',
+      path.join(dir, 'pool.token'),
+      '--state-dir',
+      dir,
+      '--socket',
+      path.join(dir, 's.sock'),
+      '--listen',
+      'none',
+    ];
+    const tlsEnv = (port: number, certPath = '') => ({
+      DOCKER_HOST: `tcp://127.0.0.1:${port}`,
+      DOCKER_TLS_VERIFY: '1',
+      DOCKER_CERT_PATH: certPath,
+    });
 
     it('is trusted with its CA in DOCKER_CERT_PATH, as dockerode reads it', async () => {
       await withTlsEngine(async ({ port, dir, certDir, requests }) => {
@@ -78,7 +116,10 @@ describe('the docker-cernvm-factory command', () => {
 
     it('is trusted with its CA in NODE_EXTRA_CA_CERTS, as node reads it', async () => {
       await withTlsEngine(async ({ port, dir, certDir, requests }) => {
-        const { code, stderr } = await runBin(startArgs(dir), { ...tlsEnv(port), NODE_EXTRA_CA_CERTS: path.join(certDir, 'ca.pem') });
+        const { code, stderr } = await runBin(startArgs(dir), {
+          ...tlsEnv(port),
+          NODE_EXTRA_CA_CERTS: path.join(certDir, 'ca.pem'),
+        });
         expect(requests).toContain('GET /info');
         expect({ code, stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/test engine: no engine here/) });
       });

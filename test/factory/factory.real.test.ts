@@ -72,7 +72,9 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
     const filled = await runningSlots(8);
     expect(slotsOf(filled)).toEqual(range(8));
     // Filling takes nothing away: no drain, no removal, no failed create.
-    expect(factory.logs().filter((l) => ['slot-draining', 'slot-removed', 'action-failed'].includes(l.event))).toEqual([]);
+    expect(factory.logs().filter((l) => ['slot-draining', 'slot-removed', 'action-failed'].includes(l.event))).toEqual(
+      [],
+    );
 
     const victims = filled.filter((c) => [1, 4, 6].includes(c.slot));
     await Promise.all(victims.map((c) => docker.getContainer(c.id).kill()));
@@ -100,7 +102,16 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
     await writeFile(path.join(elsewhere, 'keep.conf'), 'KEEP = 1\n');
     startFactory(1);
     const [slot] = await runningSlots(1);
-    const planted = await execIn(docker.getContainer(slot!.id), ['/bin/busybox', 'sh', '-c', `/bin/busybox rm -rf /pilot/config.d && /bin/busybox ln -s ${elsewhere} /pilot/config.d`], '0');
+    const planted = await execIn(
+      docker.getContainer(slot!.id),
+      [
+        '/bin/busybox',
+        'sh',
+        '-c',
+        `/bin/busybox rm -rf /pilot/config.d && /bin/busybox ln -s ${elsewhere} /pilot/config.d`,
+      ],
+      '0',
+    );
     expect(planted).toEqual({ exitCode: 0, output: '' });
     await docker.getContainer(slot!.id).kill();
     const [replacement] = await waitFor(
@@ -112,7 +123,7 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
       'the slot to be replaced',
     );
     expect(replacement!.slot).toBe(0);
-    expect((await readdir(elsewhere))).toEqual(['keep.conf']);
+    expect(await readdir(elsewhere)).toEqual(['keep.conf']);
     await expect(readFile(path.join(elsewhere, 'keep.conf'), 'utf8')).resolves.toBe('KEEP = 1\n');
     const configDir = path.join(tmp, 'state', NAME, 'slot-0', 'config.d');
     expect((await lstat(configDir)).isDirectory()).toBe(true);
@@ -144,10 +155,18 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
     const filled = await runningSlots(3);
     first.signal('SIGTERM');
     expect((await first.exit).code).toBe(0);
-    expect(running(await slotContainers(NAME)).map((c) => c.id).sort()).toEqual(filled.map((c) => c.id).sort());
+    expect(
+      running(await slotContainers(NAME))
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(filled.map((c) => c.id).sort());
 
     const second = startFactory(3);
-    await waitFor(async () => second.logs().some((l) => l.event === 'progress' || l.event === 'factory-starting'), 30_000, 'start');
+    await waitFor(
+      async () => second.logs().some((l) => l.event === 'progress' || l.event === 'factory-starting'),
+      30_000,
+      'start',
+    );
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(second.logs().filter((l) => l.event === 'slot-started')).toEqual([]);
     expect((await slotContainers(NAME)).map((c) => c.id).sort()).toEqual(filled.map((c) => c.id).sort());
@@ -190,7 +209,9 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
     const http = String(factory.logs().find((l) => l.event === 'factory-starting')?.http);
     const metrics = await (await fetch(`http://${http}/metrics`)).text();
     expect(metrics).toMatch(/^cernvm_factory_slots\{state="backoff"\} 1$/m);
-    expect(Number(/^cernvm_factory_container_exits_total\{reason="failed"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(5);
+    expect(
+      Number(/^cernvm_factory_container_exits_total\{reason="failed"\} (\d+)$/m.exec(metrics)?.[1]),
+    ).toBeGreaterThanOrEqual(5);
     // Slots 1 and 2 kept their first containers all along.
     const now = running(await slotContainers(CRASH_NAME)).filter((c) => c.slot !== 0);
     expect(now.map((c) => c.id).sort()).toEqual(healthy.map((c) => c.id).sort());
@@ -201,7 +222,9 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
     startFactory(2, ['--pin', '--memory-mb', '96']);
     const containers = await runningSlots(2);
     const dir = path.join(tmp, 'state', NAME, 'slot-1');
-    await expect(readFile(path.join(dir, 'config.d', '30-slot.conf'), 'utf8')).resolves.toContain(`STARTD_NAME = ${NAME}-slot-1`);
+    await expect(readFile(path.join(dir, 'config.d', '30-slot.conf'), 'utf8')).resolves.toContain(
+      `STARTD_NAME = ${NAME}-slot-1`,
+    );
     const inspected = await Promise.all(containers.map((c) => docker.getContainer(c.id).inspect()));
     expect(inspected).toHaveLength(2);
     for (const info of inspected) {
@@ -211,22 +234,50 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
       expect(info.HostConfig.Init).toBe(true);
       expect(info.HostConfig.NetworkMode).toBe('host');
       expect(info.HostConfig.Privileged).toBe(false);
-      expect(info.Mounts.find((m) => m.Destination === '/pilot')).toMatchObject({ Source: path.join(tmp, 'state', NAME, `slot-${slot}`) });
-      expect(info.Mounts.find((m) => m.Destination === '/pilot/tokens.d/pool.token')).toMatchObject({ Source: tokenFile, RW: false });
-      expect(info.Config.Labels).toMatchObject({ 'org.docker-cernvm.factory': NAME, 'org.docker-cernvm.version': expect.any(String) });
+      expect(info.Mounts.find((m) => m.Destination === '/pilot')).toMatchObject({
+        Source: path.join(tmp, 'state', NAME, `slot-${slot}`),
+      });
+      expect(info.Mounts.find((m) => m.Destination === '/pilot/tokens.d/pool.token')).toMatchObject({
+        Source: tokenFile,
+        RW: false,
+      });
+      expect(info.Config.Labels).toMatchObject({
+        'org.docker-cernvm.factory': NAME,
+        'org.docker-cernvm.version': expect.any(String),
+      });
       expect(info.Config.Labels['org.docker-cernvm.template-hash']).toMatch(/^[0-9a-f]{12}$/);
     }
   }, 60_000);
 
   it('refuses an empty docker-cernvm placeholder, naming the mount command, and starts nothing', async () => {
-    const mounter = createMounter({ paths: { cvmfsDir: path.join(tmp, 'cvmfs'), stateDir: path.join(tmp, 'mounter-state') } });
+    const mounter = createMounter({
+      paths: { cvmfsDir: path.join(tmp, 'cvmfs'), stateDir: path.join(tmp, 'mounter-state') },
+    });
     const tag = 'docker-cernvm-test/empty-placeholder:1';
     await mounter.register({ tag, repository: PLACEHOLDER_REPOSITORY });
     try {
-      const factory = new FactoryProcess(['start', '--name', NAME, '--slots', '1', '--image', tag, '--token-file', tokenFile,
-        '--state-dir', path.join(tmp, 'state'), '--scratch-dir', path.join(tmp, 'scratch'), '--no-pin']);
+      const factory = new FactoryProcess([
+        'start',
+        '--name',
+        NAME,
+        '--slots',
+        '1',
+        '--image',
+        tag,
+        '--token-file',
+        tokenFile,
+        '--state-dir',
+        path.join(tmp, 'state'),
+        '--scratch-dir',
+        path.join(tmp, 'scratch'),
+        '--no-pin',
+      ]);
       expect((await factory.exit).code).toBe(1);
-      expect(factory.output).toMatch(new RegExp(`^error: ${tag} is a docker-cernvm placeholder with no CernVM root mounted over it: run docker-cernvm mount --tag ${tag} first\n$`));
+      expect(factory.output).toMatch(
+        new RegExp(
+          `^error: ${tag} is a docker-cernvm placeholder with no CernVM root mounted over it: run docker-cernvm mount --tag ${tag} first\n$`,
+        ),
+      );
       expect(await slotContainers(NAME)).toEqual([]);
     } finally {
       await cleanUpTestMounts(mounter, PLACEHOLDER_REPOSITORY);
@@ -235,10 +286,26 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
 
   it('refuses an image the engine does not have, naming the mount command, and starts nothing', async () => {
     const tag = 'docker-cernvm-test/never-built:1';
-    const factory = new FactoryProcess(['start', '--name', NAME, '--slots', '1', '--image', tag, '--token-file', tokenFile,
-      '--state-dir', path.join(tmp, 'state'), '--scratch-dir', path.join(tmp, 'scratch'), '--no-pin']);
+    const factory = new FactoryProcess([
+      'start',
+      '--name',
+      NAME,
+      '--slots',
+      '1',
+      '--image',
+      tag,
+      '--token-file',
+      tokenFile,
+      '--state-dir',
+      path.join(tmp, 'state'),
+      '--scratch-dir',
+      path.join(tmp, 'scratch'),
+      '--no-pin',
+    ]);
     expect((await factory.exit).code).toBe(1);
-    expect(factory.output).toBe(`error: no image ${tag}: mount a CernVM root as it first (docker-cernvm mount --tag ${tag}) or name another with --image\n`);
+    expect(factory.output).toBe(
+      `error: no image ${tag}: mount a CernVM root as it first (docker-cernvm mount --tag ${tag}) or name another with --image\n`,
+    );
     expect(await slotContainers(NAME)).toEqual([]);
   }, 60_000);
 
@@ -251,28 +318,32 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
       [['--slots', '64', '--pin'], /need 64 pinned cores, but this host has \d+: run fewer slots or pass --no-pin/],
       [['--slots', '1', '--bogus'], /Unknown argument: bogus/],
       [['--slots'], /slots/],
-    ])('%j', async (args, message) => {
-      const factory = new FactoryProcess([
-        'start',
-        '--name',
-        NAME,
-        '--image',
-        SLOT_IMAGE,
-        '--token-file',
-        tokenFile,
-        '--state-dir',
-        path.join(tmp, 'state'),
-        '--scratch-dir',
-        path.join(tmp, 'scratch'),
-        ...args,
-      ]);
-      const { code } = await factory.exit;
-      expect(code).toBe(2);
-      const lines = factory.output.trim().split('\n');
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/^error: /);
-      expect(lines[0]).toMatch(message);
-      expect(await slotContainers(NAME)).toEqual([]);
-    }, 30_000);
+    ])(
+      '%j',
+      async (args, message) => {
+        const factory = new FactoryProcess([
+          'start',
+          '--name',
+          NAME,
+          '--image',
+          SLOT_IMAGE,
+          '--token-file',
+          tokenFile,
+          '--state-dir',
+          path.join(tmp, 'state'),
+          '--scratch-dir',
+          path.join(tmp, 'scratch'),
+          ...args,
+        ]);
+        const { code } = await factory.exit;
+        expect(code).toBe(2);
+        const lines = factory.output.trim().split('\n');
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(/^error: /);
+        expect(lines[0]).toMatch(message);
+        expect(await slotContainers(NAME)).toEqual([]);
+      },
+      30_000,
+    );
   });
 });

@@ -25,10 +25,14 @@ const TARGET = `/cvmfs/${REPO}`;
 
 const running = async () => (await slotContainers(NAME)).filter((c) => c.state === 'running');
 const runningSlots = (n: number, ok: (c: SlotContainer[]) => boolean = () => true) =>
-  waitFor(async () => {
-    const now = await running();
-    return now.length === n && ok(now) ? now : undefined;
-  }, 60_000, `${n} running slots`);
+  waitFor(
+    async () => {
+      const now = await running();
+      return now.length === n && ok(now) ? now : undefined;
+    },
+    60_000,
+    `${n} running slots`,
+  );
 // As uid 0: the slot image has no passwd file to look root up in.
 const exec = (c: SlotContainer, command: string) => execIn(docker.getContainer(c.id), ['sh', '-c', command], '0');
 
@@ -66,7 +70,10 @@ describeEngine('slot mounts and scratch on a real Docker engine', () => {
   it('shows a file system the host mounts under the bound tree after the slot started, and the slot cannot write to the read-only mount', async () => {
     factory = startTestFactory(setup, 1, ['--mount', `${repo}:${TARGET}`]);
     const [slot] = await runningSlots(1);
-    expect(await exec(slot!, `cat ${TARGET}/setup.sh`)).toEqual({ exitCode: 0, output: 'export SOFTWARE=from-the-host\n' });
+    expect(await exec(slot!, `cat ${TARGET}/setup.sh`)).toEqual({
+      exitCode: 0,
+      output: 'export SOFTWARE=from-the-host\n',
+    });
 
     // As autofs mounts a repository on first access, after the slot started.
     await shared.mountTmpfs(path.join(repo, 'later'));
@@ -77,7 +84,11 @@ describeEngine('slot mounts and scratch on a real Docker engine', () => {
     expect(write.exitCode).not.toBe(0);
     expect(write.output).toMatch(/Read-only file system/);
     const inspected = await docker.getContainer(slot!.id).inspect();
-    expect(inspected.Mounts.find((m) => m.Destination === TARGET)).toMatchObject({ Source: repo, RW: false, Propagation: 'rslave' });
+    expect(inspected.Mounts.find((m) => m.Destination === TARGET)).toMatchObject({
+      Source: repo,
+      RW: false,
+      Propagation: 'rslave',
+    });
   }, 90_000);
 
   it('starts slots whose scratch is under /var/lib/docker-cernvm, a path that merely starts like the engine root', async () => {
@@ -86,7 +97,10 @@ describeEngine('slot mounts and scratch on a real Docker engine', () => {
     try {
       factory = startTestFactory(setup, 2, ['--scratch-dir', scratch]);
       const slots = await runningSlots(2);
-      expect(await exec(slots[0]!, 'echo ok > /scratch/probe && cat /scratch/probe')).toEqual({ exitCode: 0, output: 'ok\n' });
+      expect(await exec(slots[0]!, 'echo ok > /scratch/probe && cat /scratch/probe')).toEqual({
+        exitCode: 0,
+        output: 'ok\n',
+      });
       expect(factory.logs().filter((l) => l.event === 'action-failed')).toEqual([]);
     } finally {
       factory?.signal('SIGKILL');
@@ -103,7 +117,8 @@ describeEngine('slot mounts and scratch on a real Docker engine', () => {
   it('empties a slot’s scratch when it is replaced, and leaves the other slots’ scratch alone', async () => {
     factory = startTestFactory(setup, 2);
     const before = await runningSlots(2);
-    for (const c of before) expect(await exec(c, `echo job-of-slot-${c.slot} > /scratch/output`)).toMatchObject({ exitCode: 0 });
+    for (const c of before)
+      expect(await exec(c, `echo job-of-slot-${c.slot} > /scratch/output`)).toMatchObject({ exitCode: 0 });
     const scratchOf = (slot: number) => path.join(setup.dir, 'scratch', NAME, `slot-${slot}`);
     expect(await readFile(path.join(scratchOf(0), 'output'), 'utf8')).toBe('job-of-slot-0\n');
 
@@ -127,7 +142,9 @@ describeEngine('slot mounts and scratch on a real Docker engine', () => {
     factory.signal('SIGHUP');
     const [second] = await runningSlots(1, (now) => now[0]!.id !== first!.id);
     expect(second!.templateHash).not.toBe(first!.templateHash);
-    expect(factory.logs().filter((l) => l.event === 'slot-draining')).toEqual([expect.objectContaining({ reason: 'template' })]);
+    expect(factory.logs().filter((l) => l.event === 'slot-draining')).toEqual([
+      expect.objectContaining({ reason: 'template' }),
+    ]);
     expect(factory.logs().find((l) => l.event === 'slot-exited')).toMatchObject({ reason: 'drained', code: 0 });
     expect(await exec(second!, `cat ${TARGET}/setup.sh`)).toMatchObject({ exitCode: 0 });
     // The drained pilot's scratch went with it: the new one starts on an empty directory.
@@ -139,7 +156,9 @@ describeEngine('slot mounts and scratch on a real Docker engine', () => {
       const missing = path.join(shared.dir, 'cvmfs', 'missing.test.invalid');
       const refused = startTestFactory(setup, 1, ['--mount', missing]);
       expect((await refused.exit).code).toBe(2);
-      expect(refused.output).toBe(`error: mounts.0.source ${missing}: does not exist on this host (create it or mount it first)\n`);
+      expect(refused.output).toBe(
+        `error: mounts.0.source ${missing}: does not exist on this host (create it or mount it first)\n`,
+      );
       expect(await slotContainers(NAME)).toEqual([]);
     }, 30_000);
 
@@ -149,7 +168,9 @@ describeEngine('slot mounts and scratch on a real Docker engine', () => {
         const refused = startTestFactory(setup, 1, ['--mount', `${privateDir}:/data`]);
         expect((await refused.exit).code).toBe(2);
         expect(refused.output).toMatch(
-          new RegExp(`^error: mounts\\.0\\.source ${privateDir}: is on the private mount /, .*run mount --make-rshared / .*propagation: rprivate.*\\n$`),
+          new RegExp(
+            `^error: mounts\\.0\\.source ${privateDir}: is on the private mount /, .*run mount --make-rshared / .*propagation: rprivate.*\\n$`,
+          ),
         );
         expect(await slotContainers(NAME)).toEqual([]);
       } finally {

@@ -43,7 +43,9 @@ function parsePrometheus(text: string): { name: string; labels: Record<string, s
     .map((line) => {
       const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
       if (!match) throw new Error(`not Prometheus text: ${line}`);
-      const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+      const labels = Object.fromEntries(
+        [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
+      );
       return { name: match[1]!, labels: labels as Record<string, string>, value: Number(match[3]) };
     });
 }
@@ -53,11 +55,16 @@ describeEngine('operating a running factory on a real Docker engine', () => {
   let factory: FactoryProcess | undefined;
 
   const httpBase = async () => {
-    const line = await waitFor(async () => factory!.logs().find((l) => l.event === 'factory-starting'), 30_000, 'the start line');
+    const line = await waitFor(
+      async () => factory!.logs().find((l) => l.event === 'factory-starting'),
+      30_000,
+      'the start line',
+    );
     return `http://${String(line.http)}`;
   };
   const running = async () => (await slotContainers(NAME)).filter((c) => c.state === 'running');
-  const runningCount = (n: number) => waitFor(async () => ((await running()).length === n ? true : undefined), 60_000, `${n} running`);
+  const runningCount = (n: number) =>
+    waitFor(async () => ((await running()).length === n ? true : undefined), 60_000, `${n} running`);
 
   beforeAll(async () => {
     await buildSlotImage();
@@ -107,7 +114,8 @@ describeEngine('operating a running factory on a real Docker engine', () => {
 
     // Slots 1, 4 and 6 say Claimed in their heartbeats; the other five are idle.
     const claimed = [1, 4, 6];
-    for (const slot of claimed) await writeFile(path.join(setup.dir, 'state', NAME, `slot-${slot}`, 'state'), 'Claimed\n');
+    for (const slot of claimed)
+      await writeFile(path.join(setup.dir, 'state', NAME, `slot-${slot}`, 'state'), 'Claimed\n');
     await waitFor(
       async () => {
         const status = await factoryCommand(['status', '--json', '--socket', socketOf(setup)]);
@@ -123,10 +131,17 @@ describeEngine('operating a running factory on a real Docker engine', () => {
     const survivors = (await running()).map((c) => c.slot);
     // Five idle ones go first, then the newest of the claimed: two claimed ones stay.
     expect(survivors.every((slot) => claimed.includes(slot))).toBe(true);
-    const drained = factory.logs().filter((l) => l.event === 'slot-draining').map((l) => l.slot as number);
+    const drained = factory
+      .logs()
+      .filter((l) => l.event === 'slot-draining')
+      .map((l) => l.slot as number);
     expect(drained).toHaveLength(6);
     // Every idle slot was among the victims.
-    expect(range(8).filter((slot) => !claimed.includes(slot)).every((slot) => drained.includes(slot))).toBe(true);
+    expect(
+      range(8)
+        .filter((slot) => !claimed.includes(slot))
+        .every((slot) => drained.includes(slot)),
+    ).toBe(true);
   }, 120_000);
 
   it('keeps its control socket at mode 0600 and refuses malformed, oversized and unknown requests without changing anything', async () => {
@@ -161,7 +176,9 @@ describeEngine('operating a running factory on a real Docker engine', () => {
   it('says clearly when no factory is running', async () => {
     const result = await factoryCommand(['status', '--socket', path.join(setup.dir, 'nobody.sock')]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`error: no factory is running: nothing answers on ${path.join(setup.dir, 'nobody.sock')}\n`);
+    expect(result.stderr).toBe(
+      `error: no factory is running: nothing answers on ${path.join(setup.dir, 'nobody.sock')}\n`,
+    );
   }, 30_000);
 
   it('serves /metrics whose slot gauges equal what docker ps shows, /healthz, /status, and nothing that writes', async () => {
@@ -171,7 +188,8 @@ describeEngine('operating a running factory on a real Docker engine', () => {
     await waitFor(async () => ((await fetch(`${base}/healthz`)).status === 200 ? true : undefined), 30_000, 'healthy');
     // The pilots' first heartbeats arrive within a second of their start; a scrape reads them from their files.
     await waitFor(
-      async () => ((await (await fetch(`${base}/metrics`)).text()).includes('cernvm_factory_idle_slots 3') ? true : undefined),
+      async () =>
+        (await (await fetch(`${base}/metrics`)).text()).includes('cernvm_factory_idle_slots 3') ? true : undefined,
       30_000,
       'three idle heartbeats',
     );
@@ -182,7 +200,10 @@ describeEngine('operating a running factory on a real Docker engine', () => {
     const value = (name: string, labels: Record<string, string> = {}) =>
       samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
     const dockerPs = (await running()).length;
-    const inMetrics = ['running', 'draining', 'stopping'].reduce((sum, state) => sum + (value('cernvm_factory_slots', { state }) ?? NaN), 0);
+    const inMetrics = ['running', 'draining', 'stopping'].reduce(
+      (sum, state) => sum + (value('cernvm_factory_slots', { state }) ?? NaN),
+      0,
+    );
     expect(inMetrics).toBe(dockerPs);
     expect(value('cernvm_factory_desired_slots')).toBe(3);
     expect(value('cernvm_factory_slots', { state: 'running' })).toBe(3);

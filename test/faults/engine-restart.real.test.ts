@@ -5,7 +5,13 @@ import path from 'node:path';
 import { TMP_PREFIX } from '../support/cleanup.js';
 import { waitConverged } from '../support/converged.js';
 import { realEngineAvailable } from '../support/engine.js';
-import { type FactoryProcess, type TestFactorySetup, removeFactoryContainers, slotContainers, startTestFactory } from '../support/factory-process.js';
+import {
+  type FactoryProcess,
+  type TestFactorySetup,
+  removeFactoryContainers,
+  slotContainers,
+  startTestFactory,
+} from '../support/factory-process.js';
 import { PrivateEngine } from '../support/private-engine.js';
 import { SLOT_IMAGE, buildSlotImage } from '../support/slot-image.js';
 import { waitFor } from '../support/wait.js';
@@ -48,7 +54,11 @@ describeEngine('the factory while its Docker engine restarts', () => {
       await engine.restart();
       const restartedAt = Date.now();
       const after = await waitConverged(NAME, SLOTS, 90_000, engine.docker);
-      rounds.push({ restart, convergedMs: Date.now() - restartedAt, replaced: after.filter((c) => !before.some((b) => b.id === c.id)).length });
+      rounds.push({
+        restart,
+        convergedMs: Date.now() - restartedAt,
+        replaced: after.filter((c) => !before.some((b) => b.id === c.id)).length,
+      });
       // Nothing but the slots: the stopped containers of before the restart were removed, not left beside them.
       expect(await slotContainers(NAME, engine.docker)).toHaveLength(SLOTS);
       before = after;
@@ -64,7 +74,9 @@ describeEngine('the factory while its Docker engine restarts', () => {
     );
     console.log(
       `engine restarts: ${rounds.length}/${RESTARTS} survived; events stream connected ${connected.length} times; ` +
-        rounds.map((r) => `#${r.restart} converged in ${(r.convergedMs / 1000).toFixed(1)} s (${r.replaced} replaced)`).join(', '),
+        rounds
+          .map((r) => `#${r.restart} converged in ${(r.convergedMs / 1000).toFixed(1)} s (${r.replaced} replaced)`)
+          .join(', '),
     );
     // The factory is still the same process, and healthy.
     expect(factory.logs().some((l) => l.event === 'factory-stopped')).toBe(false);

@@ -87,7 +87,9 @@ describeEngine(`the factory under faults on a real Docker engine (FAULT_SEED=${r
     const kept = left.filter((c) => c.state === 'running' && c.slot < final);
     expect(converged.filter((c) => kept.some((k) => k.id === c.id))).toHaveLength(kept.length);
     expect(await observe()).toHaveLength(final);
-    console.log(`factory SIGKILLs: 10/10 recovered; then ${kept.length} adopted of ${left.length} left, converged to ${final}; each kill: ${kills.join('; ')}`);
+    console.log(
+      `factory SIGKILLs: 10/10 recovered; then ${kept.length} adopted of ${left.length} left, converged to ${final}; each kill: ${kills.join('; ')}`,
+    );
   }, 240_000);
 
   it('replaces 100 random container kills, each on its own index, with indices unique throughout', async () => {
@@ -124,7 +126,12 @@ describeEngine(`the factory under faults on a real Docker engine (FAULT_SEED=${r
 
   it('drains while filling: every container it made exits 0, none is left behind, and it exits 0', async () => {
     start(16, ['--exit-when-drained']);
-    await waitFor(async () => factory!.logs().some((l) => l.event === 'slot-started'), 30_000, 'the first slot to start', 5);
+    await waitFor(
+      async () => factory!.logs().some((l) => l.event === 'slot-started'),
+      30_000,
+      'the first slot to start',
+      5,
+    );
     factory!.signal('SIGUSR1');
     const { code } = await factory!.exit;
     expect(code).toBe(0);
@@ -149,7 +156,12 @@ describeEngine(`the factory under faults on a real Docker engine (FAULT_SEED=${r
       60_000,
       'every draining slot to finish',
     );
-    expect(factory!.logs().slice(0, drainedAt).filter((l) => l.event === 'slot-started')).toHaveLength(4);
+    expect(
+      factory!
+        .logs()
+        .slice(0, drainedAt)
+        .filter((l) => l.event === 'slot-started'),
+    ).toHaveLength(4);
     expect((await request({ command: 'resume' }))?.ok).toBe(true);
     await waitConverged(NAME, 3);
   }, 120_000);

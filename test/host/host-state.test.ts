@@ -1,6 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
-import { ALLOWED_FILE, type HostState, compareHostStates, parseAllowed, parseLinks, parseMounts } from '../../scripts/host-state.mjs';
+import {
+  ALLOWED_FILE,
+  type HostState,
+  compareHostStates,
+  parseAllowed,
+  parseLinks,
+  parseMounts,
+} from '../../scripts/host-state.mjs';
 
 // The check .ci/run makes around the suite (scripts/host-state.mjs): its comparison, on recorded states. No engine.
 
@@ -52,7 +59,10 @@ describe('the host-state check', () => {
 
   it('names a container and a link left behind', () => {
     const after = state({ container: ['site-web', 'dcvm-test-slot-0'], link: [...state().link, 'dcvm-it-engine'] });
-    expect(compareHostStates(state(), after)).toEqual(['link left: dcvm-it-engine', 'container left: dcvm-test-slot-0']);
+    expect(compareHostStates(state(), after)).toEqual([
+      'link left: dcvm-it-engine',
+      'container left: dcvm-test-slot-0',
+    ]);
   });
 
   it("excuses only what the allowed file lists: the suite's cached image, the host engine's own netns", async () => {
@@ -60,7 +70,11 @@ describe('the host-state check', () => {
     const before = state({ image: ['debian:12'], mount: ['/ overlay'] });
     const after = state({
       image: ['debian:12', 'docker-cernvm-test/slot:1', 'docker-cernvm-test/cernvm:leaked'],
-      mount: ['/ overlay', '/run/docker/netns/default nsfs', '/var/cache/docker-cernvm-test/trixie-docker26-v1/proc proc'],
+      mount: [
+        '/ overlay',
+        '/run/docker/netns/default nsfs',
+        '/var/cache/docker-cernvm-test/trixie-docker26-v1/proc proc',
+      ],
     });
     expect(compareHostStates(before, after, allowed)).toEqual([
       'mount left: /var/cache/docker-cernvm-test/trixie-docker26-v1/proc proc',
@@ -70,6 +84,8 @@ describe('the host-state check', () => {
 
   it('refuses an allowed file it cannot read', () => {
     expect(() => parseAllowed('mounts /var/cache/*\n')).toThrow('not "KIND GLOB"');
-    expect(parseAllowed('# only a comment\n\nlink dcvm-*  # and one here\n').map((a) => [a.kind, a.pattern])).toEqual([['link', 'dcvm-*']]);
+    expect(parseAllowed('# only a comment\n\nlink dcvm-*  # and one here\n').map((a) => [a.kind, a.pattern])).toEqual([
+      ['link', 'dcvm-*'],
+    ]);
   });
 });

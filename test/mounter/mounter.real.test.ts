@@ -4,19 +4,8 @@ import { promisify } from 'node:util';
 import { access, chmod, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  type Mounter,
-  MounterError,
-  VIEW_KEY_PREFIX,
-  createMounter,
-  describePair,
-} from '@docker-cernvm/mounter';
-import {
-  docker,
-  realEngineAvailable,
-  runInImage,
-  startInImage,
-} from '../support/engine.js';
+import { type Mounter, MounterError, VIEW_KEY_PREFIX, createMounter, describePair } from '@docker-cernvm/mounter';
+import { docker, realEngineAvailable, runInImage, startInImage } from '../support/engine.js';
 import { TMP_PREFIX, cleanUpTestMounts, hostMounts } from '../support/cleanup.js';
 import { makeCernvmRoot, makeStandInRepository } from '../support/standin-repository.js';
 
@@ -31,7 +20,8 @@ const HELPER_MARK = '# docker-cernvm test helper';
 const engineUp = await realEngineAvailable('mounter on the real engine');
 const describeEngine = engineUp ? describe : describe.skip;
 // Docker with the containerd image store says so in its driver status.
-const containerdStore = engineUp && JSON.stringify((await docker.info()).DriverStatus ?? []).includes('io.containerd.snapshotter');
+const containerdStore =
+  engineUp && JSON.stringify((await docker.info()).DriverStatus ?? []).includes('io.containerd.snapshotter');
 const run = promisify(execFile);
 
 /** Everything an interrupted earlier run may have left: containers, binds, repository mounts, images, the helper. */
@@ -44,8 +34,17 @@ async function cleanUp(mounter: Mounter): Promise<void> {
 /** The mounter's temporary views that the engine's own containerd holds now (found as the mounter finds it). */
 async function containerdViews(mounter: Mounter): Promise<string[]> {
   const { storage } = await mounter.status();
-  if (storage.store !== 'containerd' || !storage.containerdAddress) throw new Error(`expected the containerd store, got ${storage.store}`);
-  const snapshots = ['-a', storage.containerdAddress, '-n', storage.namespace, 'snapshots', '--snapshotter', storage.driver];
+  if (storage.store !== 'containerd' || !storage.containerdAddress)
+    throw new Error(`expected the containerd store, got ${storage.store}`);
+  const snapshots = [
+    '-a',
+    storage.containerdAddress,
+    '-n',
+    storage.namespace,
+    'snapshots',
+    '--snapshotter',
+    storage.driver,
+  ];
   const { stdout } = await run('ctr', [...snapshots, 'ls']);
   return stdout
     .split('\n')
@@ -68,7 +67,9 @@ describeEngine('docker-cernvm on a real Docker engine', () => {
     cvmfsDir = path.join(tmp, 'cvmfs');
     repository = path.join(cvmfsDir, REPOSITORY);
     await makeStandInRepository(repository, '4.7.1.0', [SNAP_A, SNAP_B]);
-    mounter = createMounter({ paths: { cvmfsDir, mountBase: path.join(tmp, 'mnt'), stateDir: path.join(tmp, 'state') } });
+    mounter = createMounter({
+      paths: { cvmfsDir, mountBase: path.join(tmp, 'mnt'), stateDir: path.join(tmp, 'state') },
+    });
     await cleanUp(mounter);
   });
 
@@ -91,7 +92,9 @@ describeEngine('docker-cernvm on a real Docker engine', () => {
     const a = await mounter.register({ tag: `${IMAGE}:a`, repository: REPOSITORY, snapshot: SNAP_A });
     const b = await mounter.register({ tag: `${IMAGE}:b`, repository: REPOSITORY, snapshot: SNAP_B });
     expect(a.imageId).not.toBe(b.imageId);
-    await expect(mounter.register({ tag: `${IMAGE}:a`, repository: REPOSITORY, snapshot: SNAP_A })).resolves.toMatchObject({
+    await expect(
+      mounter.register({ tag: `${IMAGE}:a`, repository: REPOSITORY, snapshot: SNAP_A }),
+    ).resolves.toMatchObject({
       imageId: a.imageId,
       created: false,
     });
@@ -99,7 +102,10 @@ describeEngine('docker-cernvm on a real Docker engine', () => {
     // The containerd image store counts the image's manifest and index (JSON, about 1.7 KB here) in Size too.
     const store = (await mounter.status()).storage.store;
     expect(inspected.Size).toBeLessThanOrEqual(store === 'containerd' ? 2048 : 1024);
-    expect(inspected.Config.Labels).toMatchObject({ 'org.docker-cernvm.repository': REPOSITORY, 'org.docker-cernvm.snapshot': SNAP_A });
+    expect(inspected.Config.Labels).toMatchObject({
+      'org.docker-cernvm.repository': REPOSITORY,
+      'org.docker-cernvm.snapshot': SNAP_A,
+    });
     const layerA = (await mounter.inspectPlaceholder(`${IMAGE}:a`))?.layerDir;
     const layerB = (await mounter.inspectPlaceholder(`${IMAGE}:b`))?.layerDir;
     expect(layerA).toBeDefined();
@@ -143,7 +149,10 @@ describeEngine('docker-cernvm on a real Docker engine', () => {
     const before = await hostMounts.table();
     const refusal = await mounter.unmountAll({ repository: REPOSITORY }).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(MounterError);
-    expect(refusal).toMatchObject({ code: 'E_MOUNT_BUSY', message: expect.stringContaining('docker-cernvm-test-busy (running)') });
+    expect(refusal).toMatchObject({
+      code: 'E_MOUNT_BUSY',
+      message: expect.stringContaining('docker-cernvm-test-busy (running)'),
+    });
     expect((await hostMounts.table()).map((e) => e.mountPoint)).toEqual(before.map((e) => e.mountPoint));
     await busy.remove({ force: true });
     const result = await mounter.unmountAll({ repository: REPOSITORY });
@@ -158,7 +167,10 @@ describeEngine('docker-cernvm on a real Docker engine', () => {
     const before = await listTree(root);
     const fragile = createMounter({ paths: { cvmfsDir: path.join(tmp, 'fragile') } });
     const { imageId, layerDir } = await fragile.mount({ tag: `${IMAGE}:fragile`, repository: REPOSITORY });
-    await docker.getImage(imageId).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getImage(imageId)
+      .remove({ force: true })
+      .catch(() => undefined);
     expect(await listTree(root)).toEqual(before);
     await hostMounts.unmountAll(layerDir).catch(() => undefined);
     expect(await listTree(root)).toEqual(before);
@@ -198,11 +210,20 @@ describeEngine('docker-cernvm on a real Docker engine', () => {
       expect(current.rootDir).toBe(path.join(mountBase, `static_cernvm_${REPOSITORY}`, 'cvm4'));
       const pinned = await viaClient.mount({ tag: `${IMAGE}:pinned`, repository: REPOSITORY, snapshot: SNAP_A });
       expect(pinned.rootDir).toBe(path.join(mountBase, `static_cernvm_${REPOSITORY}@${SNAP_A}`, 'cvm4'));
-      expect(await runInImage(`${IMAGE}:client`, ['cat', '/etc/cernvm-release'])).toEqual({ exitCode: 0, output: 'CernVM 4.7.1.0\n' });
-      expect(await runInImage(`${IMAGE}:pinned`, ['cat', '/etc/cernvm-release'])).toEqual({ exitCode: 0, output: 'CernVM 4.6.0.0\n' });
+      expect(await runInImage(`${IMAGE}:client`, ['cat', '/etc/cernvm-release'])).toEqual({
+        exitCode: 0,
+        output: 'CernVM 4.7.1.0\n',
+      });
+      expect(await runInImage(`${IMAGE}:pinned`, ['cat', '/etc/cernvm-release'])).toEqual({
+        exitCode: 0,
+        output: 'CernVM 4.6.0.0\n',
+      });
       const result = await viaClient.unmountAll({ repository: REPOSITORY });
       expect(result.unmountedRepositories.sort()).toEqual(
-        [path.join(mountBase, `static_cernvm_${REPOSITORY}`), path.join(mountBase, `static_cernvm_${REPOSITORY}@${SNAP_A}`)].sort(),
+        [
+          path.join(mountBase, `static_cernvm_${REPOSITORY}`),
+          path.join(mountBase, `static_cernvm_${REPOSITORY}@${SNAP_A}`),
+        ].sort(),
       );
       expect((await hostMounts.table()).filter((e) => e.mountPoint.startsWith(mountBase))).toEqual([]);
     } finally {

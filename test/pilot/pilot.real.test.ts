@@ -55,7 +55,12 @@ describePool('docker-cernvm-pilot in a real HTCondor pool', () => {
   });
 
   /** Starts one pilot the way `docker-cernvm-pilot run` does, in the background. */
-  function startPilot(slotName: string, extra: Record<string, unknown> = {}, memoryMb?: number, scratchRoot?: string): RunningPilot {
+  function startPilot(
+    slotName: string,
+    extra: Record<string, unknown> = {},
+    memoryMb?: number,
+    scratchRoot?: string,
+  ): RunningPilot {
     const options = checkPilotOptions({
       collector: pool.collector,
       trustDomain: TRUST_DOMAIN,
@@ -87,16 +92,22 @@ describePool('docker-cernvm-pilot in a real HTCondor pool', () => {
   /** Waits for a heartbeat that passes the check, and returns every heartbeat seen on the way. */
   async function watchHeartbeat(pilot: RunningPilot, check: (h: Heartbeat) => boolean, timeoutMs: number) {
     const seen: Heartbeat[] = [];
-    const last = await waitFor(async () => {
-      const heartbeat = heartbeatOf(pilot);
-      if (heartbeat && seen.at(-1)?.epoch !== heartbeat.epoch) seen.push(heartbeat);
-      return heartbeat && check(heartbeat) ? heartbeat : undefined;
-    }, timeoutMs, 'the heartbeat');
+    const last = await waitFor(
+      async () => {
+        const heartbeat = heartbeatOf(pilot);
+        if (heartbeat && seen.at(-1)?.epoch !== heartbeat.epoch) seen.push(heartbeat);
+        return heartbeat && check(heartbeat) ? heartbeat : undefined;
+      },
+      timeoutMs,
+      'the heartbeat',
+    );
     return { last, seen };
   }
 
   const slotAd = async (slotName: string) =>
-    (await pool.slots(['Cpus', 'Memory', 'State', 'DockerCernvmTestSlot'])).find((ad) => ad.DockerCernvmTestSlot === slotName);
+    (await pool.slots(['Cpus', 'Memory', 'State', 'DockerCernvmTestSlot'])).find(
+      (ad) => ad.DockerCernvmTestSlot === slotName,
+    );
 
   describe('one pilot, from joining to a peaceful drain', () => {
     let pilot: RunningPilot;
@@ -241,19 +252,23 @@ describePool('docker-cernvm-pilot in a real HTCondor pool', () => {
       ['missing', undefined, /no pool token at \/pilot\/tokens\.d\/pool\.token/, undefined],
       ['empty', '', /is empty/, 0o600],
       ['world-readable', 'not-a-real-token', /has mode 644.*chmod 600/, 0o644],
-    ])('%s token: a clear error and a non-zero exit', async (kind, content, message, mode) => {
-      let tokenFile: string | undefined;
-      if (content !== undefined) {
-        tokenFile = path.join(tmp, `${kind}.token`);
-        await writeFile(tokenFile, content);
-        await chmod(tokenFile, mode!);
-      }
-      const { code, output } = await runWithToken(`bad-${kind}`, tokenFile);
-      expect(code).toBe(78);
-      expect(output).toMatch(message);
-      expect(output).not.toContain('condor_master started');
-      expect(output).not.toContain('not-a-real-token');
-    }, 60_000);
+    ])(
+      '%s token: a clear error and a non-zero exit',
+      async (kind, content, message, mode) => {
+        let tokenFile: string | undefined;
+        if (content !== undefined) {
+          tokenFile = path.join(tmp, `${kind}.token`);
+          await writeFile(tokenFile, content);
+          await chmod(tokenFile, mode!);
+        }
+        const { code, output } = await runWithToken(`bad-${kind}`, tokenFile);
+        expect(code).toBe(78);
+        expect(output).toMatch(message);
+        expect(output).not.toContain('condor_master started');
+        expect(output).not.toContain('not-a-real-token');
+      },
+      60_000,
+    );
   });
 
   it('never shows the token in the container configuration or in its output', async () => {
@@ -264,7 +279,12 @@ describePool('docker-cernvm-pilot in a real HTCondor pool', () => {
     const inspected = await container.inspect();
     pilot.signals.emit('SIGINT');
     expect(await pilot.exit).toBe(0);
-    const visible = JSON.stringify({ env: inspected.Config.Env, labels: inspected.Config.Labels, cmd: inspected.Config.Cmd, args: inspected.Args });
+    const visible = JSON.stringify({
+      env: inspected.Config.Env,
+      labels: inspected.Config.Labels,
+      cmd: inspected.Config.Cmd,
+      args: inspected.Args,
+    });
     expect(visible).not.toContain(token);
     expect(visible).not.toContain(token.slice(0, 40));
     expect(pilot.output()).not.toContain(token.slice(0, 40));

@@ -64,7 +64,10 @@ export class CentralManager {
     }
     await mkdir(path.join(dir, 'jobs'), { recursive: true });
     await chmod(path.join(dir, 'jobs'), 0o777);
-    await writeFile(path.join(dir, 'condor_config'), 'include : /etc/condor/condor_config\nLOCAL_CONFIG_DIR = /cm/config.d\n');
+    await writeFile(
+      path.join(dir, 'condor_config'),
+      'include : /etc/condor/condor_config\nLOCAL_CONFIG_DIR = /cm/config.d\n',
+    );
     await writeFile(path.join(dir, 'config.d', '10-central-manager.conf'), await centralManagerConfig(port));
     await copyFile(new URL('central-manager-start.sh', FIXTURES), path.join(dir, 'start.sh'));
     await chmod(path.join(dir, 'start.sh'), 0o755);
@@ -79,11 +82,19 @@ export class CentralManager {
     await container.start();
     const tokenFile = path.join(dir, 'pool.token');
     const manager = new CentralManager(container, dir, `127.0.0.1:${port}`, tokenFile);
-    await waitFor(async () => (await manager.exec(['condor_status', '-collector', '-af', 'Name'])).exitCode === 0, 60_000, 'the collector');
-    const token = await waitFor(async () => {
-      const made = await manager.exec(['condor_token_create', '-identity', `condor@${TRUST_DOMAIN}`, '-key', 'POOL']);
-      return made.exitCode === 0 ? made.output.trim() : undefined;
-    }, 30_000, 'a pool token');
+    await waitFor(
+      async () => (await manager.exec(['condor_status', '-collector', '-af', 'Name'])).exitCode === 0,
+      60_000,
+      'the collector',
+    );
+    const token = await waitFor(
+      async () => {
+        const made = await manager.exec(['condor_token_create', '-identity', `condor@${TRUST_DOMAIN}`, '-key', 'POOL']);
+        return made.exitCode === 0 ? made.output.trim() : undefined;
+      },
+      30_000,
+      'a pool token',
+    );
     await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
     return manager;
   }
@@ -94,7 +105,13 @@ export class CentralManager {
 
   /** Slot ads the collector holds, with the attributes asked for. */
   async slots(attributes: readonly string[] = ['Name', 'Cpus', 'Memory', 'State', 'Activity']): Promise<SlotAd[]> {
-    const result = await this.exec(['condor_status', '-slots', '-json', '-attributes', ['Name', ...attributes].join(',')]);
+    const result = await this.exec([
+      'condor_status',
+      '-slots',
+      '-json',
+      '-attributes',
+      ['Name', ...attributes].join(','),
+    ]);
     if (result.exitCode !== 0) throw new Error(`condor_status failed: ${result.output}`);
     const text = result.output.trim();
     return text ? (JSON.parse(text) as SlotAd[]) : [];
@@ -118,7 +135,10 @@ export class CentralManager {
       '',
     ].join('\n');
     await writeFile(path.join(jobDir, 'job.sub'), submit, { mode: 0o644 });
-    const submitted = await this.exec(['sh', '-c', `cd /cm/jobs/${job.name} && condor_submit -terse job.sub`], SUBMITTER);
+    const submitted = await this.exec(
+      ['sh', '-c', `cd /cm/jobs/${job.name} && condor_submit -terse job.sub`],
+      SUBMITTER,
+    );
     const cluster = /^(\d+)\.0/m.exec(submitted.output)?.[1];
     if (submitted.exitCode !== 0 || !cluster) throw new Error(`condor_submit failed: ${submitted.output}`);
     await this.exec(['condor_reschedule'], SUBMITTER);

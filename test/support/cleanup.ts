@@ -17,7 +17,8 @@ export async function cleanUpTestMounts(mounter: Mounter, repository: string): P
     if (orphan.deleted || orphan.source?.includes(TMP_PREFIX)) await hostMounts.unmountAll(orphan.layerDir);
   }
   for (const entry of await hostMounts.table()) {
-    if (entry.mountPoint.includes(`/${TMP_PREFIX}`)) await hostMounts.unmountAll(entry.mountPoint).catch(() => undefined);
+    if (entry.mountPoint.includes(`/${TMP_PREFIX}`))
+      await hostMounts.unmountAll(entry.mountPoint).catch(() => undefined);
   }
   await mounter.prune();
 }

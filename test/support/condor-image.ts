@@ -39,7 +39,9 @@ export async function mountCondorSnapshots(versions: readonly string[]): Promise
   const root = await condorRoot();
   const tmp = await mkdtemp(path.join(tmpdir(), TMP_PREFIX));
   const cvmfsDir = path.join(tmp, 'cvmfs');
-  const mounter = createMounter({ paths: { cvmfsDir, mountBase: path.join(tmp, 'mnt'), stateDir: path.join(tmp, 'state') } });
+  const mounter = createMounter({
+    paths: { cvmfsDir, mountBase: path.join(tmp, 'mnt'), stateDir: path.join(tmp, 'state') },
+  });
   await cleanUpTestMounts(mounter, CONDOR_REPOSITORY);
   const publish = async (version: string) => {
     const marker = path.join(tmp, 'markers', version);
@@ -89,7 +91,9 @@ export async function mountCondorImage(): Promise<MountedCondorImage> {
   const root = await condorRoot();
   const tmp = await mkdtemp(path.join(tmpdir(), TMP_PREFIX));
   const cvmfsDir = path.join(tmp, 'cvmfs');
-  const mounter = createMounter({ paths: { cvmfsDir, mountBase: path.join(tmp, 'mnt'), stateDir: path.join(tmp, 'state') } });
+  const mounter = createMounter({
+    paths: { cvmfsDir, mountBase: path.join(tmp, 'mnt'), stateDir: path.join(tmp, 'state') },
+  });
   await cleanUpTestMounts(mounter, CONDOR_REPOSITORY);
   const standIn = path.join(cvmfsDir, CONDOR_REPOSITORY, 'cvm4');
   await mkdir(standIn, { recursive: true });

@@ -8,7 +8,11 @@ import { waitFor } from './wait.js';
  * Not necessarily 0..n-1: a scale-down keeps the slots whose loss costs most (busy, oldest), whatever their index.
  */
 export function convergedShape(containers: readonly SlotContainer[], n: number): boolean {
-  return containers.length === n && containers.every((c) => c.state === 'running') && new Set(containers.map((c) => c.slot)).size === n;
+  return (
+    containers.length === n &&
+    containers.every((c) => c.state === 'running') &&
+    new Set(containers.map((c) => c.slot)).size === n
+  );
 }
 
 /** Two containers on one index, at any moment: the fault tests check it at every observation. */
@@ -20,7 +24,12 @@ export function duplicateSlots(containers: readonly SlotContainer[]): number[] {
 }
 
 /** Waits until the factory's containers have converged to n; fails with what the engine shows if they do not. */
-export async function waitConverged(factory: string, n: number, timeoutMs = 60_000, engine: Dockerode = docker): Promise<SlotContainer[]> {
+export async function waitConverged(
+  factory: string,
+  n: number,
+  timeoutMs = 60_000,
+  engine: Dockerode = docker,
+): Promise<SlotContainer[]> {
   let last: SlotContainer[] = [];
   try {
     return await waitFor(

@@ -24,7 +24,10 @@ export class EngineBridge {
   }
 
   async down(): Promise<void> {
-    const present = await run('ip', ['link', 'show', this.name]).then(() => true, () => false);
+    const present = await run('ip', ['link', 'show', this.name]).then(
+      () => true,
+      () => false,
+    );
     if (present) await run('ip', ['link', 'delete', this.name]);
   }
 }

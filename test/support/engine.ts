@@ -21,7 +21,8 @@ async function engineAnswers(): Promise<boolean> {
  */
 export async function realEngineAvailable(suite: string): Promise<boolean> {
   if (await engineAnswers()) return true;
-  if (process.env.CI) throw new Error(`${suite}: no Docker engine answers, and CI is set: the real-engine tests must run`);
+  if (process.env.CI)
+    throw new Error(`${suite}: no Docker engine answers, and CI is set: the real-engine tests must run`);
   console.warn(`${suite}: skipped, no Docker engine answers (set DOCKER_HOST or start dockerd)`);
   return false;
 }
@@ -74,7 +75,10 @@ export async function execIn(container: Dockerode.Container, command: string[], 
   // directory instead of the container's: there the command runs through nsenter instead, as root.
   const engineRoot = chrootedEngineRoot();
   if (engineRoot) {
-    if (user !== 'root' && user !== '0') throw new Error(`on the engine chrooted in ${engineRoot} a command in a container runs only as root, not ${user}`);
+    if (user !== 'root' && user !== '0')
+      throw new Error(
+        `on the engine chrooted in ${engineRoot} a command in a container runs only as root, not ${user}`,
+      );
     return enterContainer(container, command);
   }
   const exec = await container.exec({ Cmd: command, User: user, AttachStdout: true, AttachStderr: true });
@@ -97,7 +101,9 @@ async function enterContainer(container: Dockerode.Container, command: string[])
   const pid = (await container.inspect()).State.Pid;
   if (!pid) throw new Error(`container ${container.id} runs no process to enter`);
   return new Promise((resolve, reject) => {
-    const child = spawn('nsenter', ['-t', String(pid), '-m', '-r', '-w', '--', ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('nsenter', ['-t', String(pid), '-m', '-r', '-w', '--', ...command], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -109,7 +115,7 @@ async function enterContainer(container: Dockerode.Container, command: string[])
 /** Docker's multiplexed log stream: 8-byte frame headers before each chunk. */
 export function demux(buffer: Buffer): string {
   let text = '';
-  for (let offset = 0; offset + 8 <= buffer.length; ) {
+  for (let offset = 0; offset + 8 <= buffer.length;) {
     const size = buffer.readUInt32BE(offset + 4);
     text += buffer.subarray(offset + 8, offset + 8 + size).toString('utf8');
     offset += 8 + size;

@@ -11,7 +11,9 @@ const FACTORY_DIR = path.dirname(path.dirname(createRequire(import.meta.url).res
 /** The command as the package installs it (its `bin`), run by this node. */
 export const FACTORY_BIN = path.join(
   FACTORY_DIR,
-  (JSON.parse(readFileSync(path.join(FACTORY_DIR, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['docker-cernvm-factory'] ?? '',
+  (JSON.parse(readFileSync(path.join(FACTORY_DIR, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin[
+    'docker-cernvm-factory'
+  ] ?? '',
 );
 
 export interface LogLine {
@@ -27,7 +29,10 @@ export class FactoryProcess {
   private stderr = '';
 
   constructor(args: readonly string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [FACTORY_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [FACTORY_BIN, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString('utf8')));
     this.child.stdout!.resume();
     this.exit = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
@@ -102,7 +107,9 @@ export function startTestFactory(
 }
 
 /** Runs `docker-cernvm-factory <args>` to its end: exit code and output. */
-export async function factoryCommand(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function factoryCommand(
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [FACTORY_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -113,7 +120,10 @@ export async function factoryCommand(args: readonly string[]): Promise<{ code: n
 }
 
 /** One request to a factory's control socket, answered as parsed JSON (fast enough to poll). */
-export function controlRequest(socketPath: string, request: unknown): Promise<{ ok: boolean; result?: unknown; error?: string }> {
+export function controlRequest(
+  socketPath: string,
+  request: unknown,
+): Promise<{ ok: boolean; result?: unknown; error?: string }> {
   return new Promise((resolve, reject) => {
     const socket = connect(socketPath);
     let answer = '';
@@ -148,7 +158,11 @@ export async function slotContainers(factory: string, engine: Dockerode = docker
 }
 
 export async function removeFactoryContainers(factory: string, engine: Dockerode = docker): Promise<void> {
-  for (const c of await slotContainers(factory, engine)) await engine.getContainer(c.id).remove({ force: true }).catch(() => undefined);
+  for (const c of await slotContainers(factory, engine))
+    await engine
+      .getContainer(c.id)
+      .remove({ force: true })
+      .catch(() => undefined);
 }
 
 export { waitFor } from './wait.js';

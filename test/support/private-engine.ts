@@ -50,8 +50,12 @@ export class PrivateEngine {
     this.exited = new Promise((resolve) => child.on('exit', () => resolve()));
     await waitFor(
       async () => {
-        if (child.exitCode !== null) throw new Error(`the private engine exited with ${child.exitCode}; see ${PrivateEngine.LOG}`);
-        return this.docker.ping().then(() => true).catch(() => undefined);
+        if (child.exitCode !== null)
+          throw new Error(`the private engine exited with ${child.exitCode}; see ${PrivateEngine.LOG}`);
+        return this.docker
+          .ping()
+          .then(() => true)
+          .catch(() => undefined);
       },
       60_000,
       'the private engine to answer',

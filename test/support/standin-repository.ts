@@ -27,6 +27,9 @@ export async function makeStandInRepository(
 ): Promise<void> {
   await makeCernvmRoot(path.join(repositoryDir, 'cvm4'), current);
   for (const tag of snapshots) {
-    await makeCernvmRoot(path.join(repositoryDir, '.cvmfs', 'snapshots', tag, 'cvm4'), tag.replace(/^cernvm-system-/, ''));
+    await makeCernvmRoot(
+      path.join(repositoryDir, '.cvmfs', 'snapshots', tag, 'cvm4'),
+      tag.replace(/^cernvm-system-/, ''),
+    );
   }
 }

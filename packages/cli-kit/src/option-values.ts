@@ -17,7 +17,8 @@ export class OptionError extends CliError<'E_BAD_OPTION'> {
 export function oneValue(flag: string): (value: unknown) => string {
   return (value) => {
     const last: unknown = Array.isArray(value) ? value.at(-1) : value;
-    if (typeof last !== 'string') throw new OptionError('E_BAD_OPTION', `--${flag}: expected one value, such as --${flag} VALUE`);
+    if (typeof last !== 'string')
+      throw new OptionError('E_BAD_OPTION', `--${flag}: expected one value, such as --${flag} VALUE`);
     return last;
   };
 }
@@ -26,7 +27,8 @@ export function oneValue(flag: string): (value: unknown) => string {
 export function textValues(flag: string): (value: unknown) => string[] {
   return (value) => {
     const values: unknown[] = Array.isArray(value) ? value : [value];
-    if (!values.every((v) => typeof v === 'string')) throw new OptionError('E_BAD_OPTION', `--${flag}: expected a value, such as --${flag} VALUE`);
+    if (!values.every((v) => typeof v === 'string'))
+      throw new OptionError('E_BAD_OPTION', `--${flag}: expected a value, such as --${flag} VALUE`);
     return values as string[];
   };
 }

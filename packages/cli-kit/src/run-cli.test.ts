@@ -19,7 +19,11 @@ beforeEach(() => {
 });
 
 /** A command whose handler records its arguments, then throws what it is given. */
-function command(name: string, thrown?: unknown, check?: () => void): CommandModule<{ loud: boolean }, { loud: boolean; word?: string }> {
+function command(
+  name: string,
+  thrown?: unknown,
+  check?: () => void,
+): CommandModule<{ loud: boolean }, { loud: boolean; word?: string }> {
   return {
     command: `${name} [word]`,
     describe: name,
@@ -31,7 +35,9 @@ function command(name: string, thrown?: unknown, check?: () => void): CommandMod
   };
 }
 
-function program(...commands: CommandModule<{ loud: boolean }, { loud: boolean; word?: string }>[]): CliProgram<{ loud: boolean }> {
+function program(
+  ...commands: CommandModule<{ loud: boolean }, { loud: boolean; word?: string }>[]
+): CliProgram<{ loud: boolean }> {
   return {
     name: 'demo',
     summary: 'A program for the tests.',
@@ -49,16 +55,23 @@ describe('runProgram', () => {
     expect({ ran, err }).toEqual({ ran: [['say', 'a_b', true]], err: '' });
   });
 
-  it.each(['-_', '-x_', '-$', '--_', '--_=x', '--_.y', '--$0', '--$0=x'])('refuses %j, which yargs would read into its own fields, with exit 2', async (word) => {
-    expect(await run(['say', word], command('say'))).toBe(EXIT_USAGE);
-    expect({ ran, err }).toEqual({ ran: [], err: `error: Unknown argument: ${word}\n` });
-  });
+  it.each(['-_', '-x_', '-$', '--_', '--_=x', '--_.y', '--$0', '--$0=x'])(
+    'refuses %j, which yargs would read into its own fields, with exit 2',
+    async (word) => {
+      expect(await run(['say', word], command('say'))).toBe(EXIT_USAGE);
+      expect({ ran, err }).toEqual({ ran: [], err: `error: Unknown argument: ${word}\n` });
+    },
+  );
 
   it.each<[string, string[], string]>([
     ['no command', [], 'error: name a command: say, fail or check\n'],
     ['an unknown command', ['frobnicate'], 'error: Unknown argument: frobnicate\n'],
     ['an unknown flag', ['say', '--bogus'], 'error: Unknown argument: bogus\n'],
-    ['a control character in an argument', ['say', 'a', 'b\n\u001b[2J'], 'error: Unknown argument: b\\u000a\\u001b[2J\n'],
+    [
+      'a control character in an argument',
+      ['say', 'a', 'b\n\u001b[2J'],
+      'error: Unknown argument: b\\u000a\\u001b[2J\n',
+    ],
   ])('refuses %s with exit 2 and one line, before any handler', async (_name, args, line) => {
     expect(await run(args, command('say'), command('fail'), command('check'))).toBe(EXIT_USAGE);
     expect({ ran, err }).toEqual({ ran: [], err: line });
@@ -78,9 +91,19 @@ describe('runProgram', () => {
   });
 
   it.each<[string, unknown, number, string]>([
-    ['a failure, keeping its first line', new Error('the engine is down\n  at detail'), EXIT_FAILURE, 'error: the engine is down\n'],
+    [
+      'a failure, keeping its first line',
+      new Error('the engine is down\n  at detail'),
+      EXIT_FAILURE,
+      'error: the engine is down\n',
+    ],
     ['a failure of this code', new DemoError('E_DOWN', 'down\nmore'), EXIT_FAILURE, 'error: down\n'],
-    ['a usage error, keeping all of it on one line', new DemoError('E_BAD_INPUT', 'bad "a\nb"'), EXIT_USAGE, 'error: bad "a\\u000ab"\n'],
+    [
+      'a usage error, keeping all of it on one line',
+      new DemoError('E_BAD_INPUT', 'bad "a\nb"'),
+      EXIT_USAGE,
+      'error: bad "a\\u000ab"\n',
+    ],
     ['something not an Error', 'a\u0007string', EXIT_FAILURE, 'error: a\\u0007string\n'],
   ])('reports %s thrown by a handler', async (_name, thrown, code, line) => {
     expect(await run(['fail'], command('fail', thrown))).toBe(code);

@@ -26,7 +26,11 @@ export interface CliProgram<Args> {
  * Runs a program with these arguments and returns its exit code, writing `error: <message>` on stderr for a
  * failure; never exits the process itself.
  */
-export async function runProgram<Args>(args: readonly string[], stderr: (text: string) => void, program: CliProgram<Args>): Promise<number> {
+export async function runProgram<Args>(
+  args: readonly string[],
+  stderr: (text: string) => void,
+  program: CliProgram<Args>,
+): Promise<number> {
   const field = args.find((word) => PARSER_FIELDS.test(word));
   if (field !== undefined) {
     stderr(`error: ${errorLine(`Unknown argument: ${field}`, true)}\n`);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { BACKOFF_MAX_MS, BACKOFF_RESET_AFTER_MS, CLEAN_EXIT_MIN_RUN_MS, CRASH_LOOP_WINDOW_MS, type SlotBackoff, afterExit } from './backoff.js';
+import {
+  BACKOFF_MAX_MS,
+  BACKOFF_RESET_AFTER_MS,
+  CLEAN_EXIT_MIN_RUN_MS,
+  CRASH_LOOP_WINDOW_MS,
+  type SlotBackoff,
+  afterExit,
+} from './backoff.js';
 
 const T0 = 1_000_000;
 
@@ -37,9 +44,17 @@ describe('afterExit', () => {
   });
 
   it.each<[string, { startedAt?: number; finishedAt: number; requested: boolean }, boolean]>([
-    ['an exit the factory asked for (a drain) clears it', { startedAt: T0, finishedAt: T0 + 10, requested: true }, true],
+    [
+      'an exit the factory asked for (a drain) clears it',
+      { startedAt: T0, finishedAt: T0 + 10, requested: true },
+      true,
+    ],
     ['10 minutes up clears it', { startedAt: T0, finishedAt: T0 + BACKOFF_RESET_AFTER_MS, requested: false }, true],
-    ['a moment short of the crash-loop window does not', { startedAt: T0, finishedAt: T0 + CRASH_LOOP_WINDOW_MS - 1, requested: false }, false],
+    [
+      'a moment short of the crash-loop window does not',
+      { startedAt: T0, finishedAt: T0 + CRASH_LOOP_WINDOW_MS - 1, requested: false },
+      false,
+    ],
     ['an exit with no start time (never ran) does not', { finishedAt: T0, requested: false }, false],
   ])('%s', (_name, exit, cleared) => {
     const previous: SlotBackoff = { failures: 6, retryAt: T0 - 1 };
@@ -65,18 +80,25 @@ describe('afterExit', () => {
         state = afterExit(state, { startedAt: now, finishedAt: now + ranFor, requested: false });
         now = Math.max(state!.retryAt, now + ranFor);
       }
-      for (const start of starts) expect(starts.filter((t) => t >= start && t < start + 60_000).length).toBeLessThanOrEqual(10);
+      for (const start of starts)
+        expect(starts.filter((t) => t >= start && t < start + 60_000).length).toBeLessThanOrEqual(10);
     }
   });
 
   it('starts from the first step again after a reset', () => {
-    const long = afterExit({ failures: 9, retryAt: 0 }, { startedAt: T0, finishedAt: T0 + BACKOFF_RESET_AFTER_MS, requested: false });
+    const long = afterExit(
+      { failures: 9, retryAt: 0 },
+      { startedAt: T0, finishedAt: T0 + BACKOFF_RESET_AFTER_MS, requested: false },
+    );
     const next = afterExit(long, { startedAt: T0, finishedAt: T0 + 5, requested: false });
     expect(next).toEqual({ failures: 1, retryAt: T0 + 5 });
   });
 
   it('waits from the time the container finished, not from when the exit was noticed', () => {
-    expect(afterExit({ failures: 1, retryAt: 0 }, { startedAt: 100, finishedAt: 200, requested: false })).toEqual({ failures: 2, retryAt: 1_200 });
+    expect(afterExit({ failures: 1, retryAt: 0 }, { startedAt: 100, finishedAt: 200, requested: false })).toEqual({
+      failures: 2,
+      retryAt: 1_200,
+    });
   });
 
   it('allows at most 10 starts per slot in the first minute of a crash loop', () => {
@@ -107,7 +129,10 @@ describe('afterExit', () => {
   });
 
   it('keeps a failed exit after a minute up as a failure (a first one: replaced at once), unlike a clean one', () => {
-    const state = afterExit({ failures: 3, retryAt: T0 }, { startedAt: T0, finishedAt: T0 + CLEAN_EXIT_MIN_RUN_MS, requested: false, clean: false });
+    const state = afterExit(
+      { failures: 3, retryAt: T0 },
+      { startedAt: T0, finishedAt: T0 + CLEAN_EXIT_MIN_RUN_MS, requested: false, clean: false },
+    );
     expect(state).toEqual({ failures: 1, retryAt: T0 + CLEAN_EXIT_MIN_RUN_MS });
   });
 });

@@ -16,7 +16,8 @@ function errorOf(values: Record<string, unknown>, sources: ReadonlyMap<string, V
 }
 
 /** As if every value came from the file. */
-const fileError = (values: Record<string, unknown>) => errorOf(values, new Map(Object.keys(values).map((key) => [key, FILE])));
+const fileError = (values: Record<string, unknown>) =>
+  errorOf(values, new Map(Object.keys(values).map((key) => [key, FILE])));
 
 describe('checkFactoryConfig', () => {
   it('fills every default but the slot count', () => {
@@ -51,7 +52,13 @@ describe('checkFactoryConfig', () => {
   });
 
   it('takes paths as the pilot and its mounts do: plain names, `@` and `+` among them', () => {
-    const paths = { tokenFile: '/etc/site@x/pool+1.token', stateDir: '/var/lib/a@b', scratchDir: '/scratch+1', cvmfsDir: '/cvmfs', socket: '/run/f@1.sock' };
+    const paths = {
+      tokenFile: '/etc/site@x/pool+1.token',
+      stateDir: '/var/lib/a@b',
+      scratchDir: '/scratch+1',
+      cvmfsDir: '/cvmfs',
+      socket: '/run/f@1.sock',
+    };
     expect(checkFactoryConfig({ slots: 1, ...paths }, new Map())).toMatchObject(paths);
   });
 
@@ -87,42 +94,118 @@ describe('checkFactoryConfig', () => {
       ['fractional slots', { slots: 1.5 }, 'slots: expected a whole number of slots'],
       ['huge slots', { slots: 99_999 }, `slots: expected a whole number of slots ≤ ${MAX_SLOTS}`],
       ['null slots', { slots: null }, 'slots: expected a whole number of slots'],
-      ['a name with spaces', { slots: 1, name: 'my factory' }, 'name: expected lower-case letters, digits, dot, dash or underscore (≤ 41)'],
-      ['a name starting with a dash', { slots: 1, name: '-x' }, 'name: expected lower-case letters, digits, dot, dash or underscore (≤ 41)'],
+      [
+        'a name with spaces',
+        { slots: 1, name: 'my factory' },
+        'name: expected lower-case letters, digits, dot, dash or underscore (≤ 41)',
+      ],
+      [
+        'a name starting with a dash',
+        { slots: 1, name: '-x' },
+        'name: expected lower-case letters, digits, dot, dash or underscore (≤ 41)',
+      ],
       ['an image with a space', { slots: 1, image: 'cernvm 4' }, 'image: expected an image NAME[:TAG]'],
       ['an image with shell characters', { slots: 1, image: 'cernvm;rm' }, 'image: expected an image NAME[:TAG]'],
-      ['an unknown slot command', { slots: 1, slotCommand: 'bash' }, 'slotCommand: expected pilot (the rendered entrypoint) or image (its own command)'],
+      [
+        'an unknown slot command',
+        { slots: 1, slotCommand: 'bash' },
+        'slotCommand: expected pilot (the rendered entrypoint) or image (its own command)',
+      ],
       ['a collector that is a number', { slots: 1, collector: 9618 }, 'collector: expected a string'],
-      ['a relative token file', { slots: 1, tokenFile: 'pool.token' }, 'tokenFile: expected an absolute path of plain names (letters, digits, . _ @ + -)'],
-      ['a token file path with a space', { slots: 1, tokenFile: '/etc/pool token' }, 'tokenFile: expected an absolute path of plain names (letters, digits, . _ @ + -)'],
-      ['a token file path with ..', { slots: 1, tokenFile: '/etc/../pool.token' }, 'tokenFile: expected an absolute path of plain names (letters, digits, . _ @ + -)'],
-      ['a state dir ending in .', { slots: 1, stateDir: '/var/lib/.' }, 'stateDir: expected an absolute path of plain names (letters, digits, . _ @ + -)'],
+      [
+        'a relative token file',
+        { slots: 1, tokenFile: 'pool.token' },
+        'tokenFile: expected an absolute path of plain names (letters, digits, . _ @ + -)',
+      ],
+      [
+        'a token file path with a space',
+        { slots: 1, tokenFile: '/etc/pool token' },
+        'tokenFile: expected an absolute path of plain names (letters, digits, . _ @ + -)',
+      ],
+      [
+        'a token file path with ..',
+        { slots: 1, tokenFile: '/etc/../pool.token' },
+        'tokenFile: expected an absolute path of plain names (letters, digits, . _ @ + -)',
+      ],
+      [
+        'a state dir ending in .',
+        { slots: 1, stateDir: '/var/lib/.' },
+        'stateDir: expected an absolute path of plain names (letters, digits, . _ @ + -)',
+      ],
       ['an unknown network mode', { slots: 1, networkMode: 'none' }, 'networkMode: expected host or bridge'],
       ['zero cores per slot', { slots: 1, coresPerSlot: 0 }, 'coresPerSlot: expected a whole number of cores ≥ 1'],
       ['pin as text', { slots: 1, pin: 'yes' }, 'pin: expected true or false'],
       ['too little memory', { slots: 1, memoryMb: 10 }, 'memoryMb: expected whole megabytes ≥ 64'],
-      ['a relative state dir', { slots: 1, stateDir: 'state' }, 'stateDir: expected an absolute path of plain names (letters, digits, . _ @ + -)'],
+      [
+        'a relative state dir',
+        { slots: 1, stateDir: 'state' },
+        'stateDir: expected an absolute path of plain names (letters, digits, . _ @ + -)',
+      ],
       ['a zero resync', { slots: 1, resyncSeconds: 0 }, 'resyncSeconds: expected whole seconds ≥ 1'],
       ['too much concurrency', { slots: 1, concurrency: 65 }, 'concurrency: expected a whole number ≤ 64'],
       ['an unknown onExit', { slots: 1, onExit: 'kill' }, 'onExit: expected leave (pilots keep running) or stop'],
       ['an unknown log format', { slots: 1, logFormat: 'xml' }, 'logFormat: expected human or json'],
       ['environment as text', { slots: 1, environment: 'A=1' }, 'environment: expected a mapping'],
-      ['an environment name with a dash', { slots: 1, environment: { 'MY-VAR': 'x' } }, 'environment.MY-VAR: expected an environment variable name'],
-      ['an environment value that is a number', { slots: 1, environment: { N: 3 } }, 'environment.N: expected a string value'],
+      [
+        'an environment name with a dash',
+        { slots: 1, environment: { 'MY-VAR': 'x' } },
+        'environment.MY-VAR: expected an environment variable name',
+      ],
+      [
+        'an environment value that is a number',
+        { slots: 1, environment: { N: 3 } },
+        'environment.N: expected a string value',
+      ],
       ['pilot as text', { slots: 1, pilot: 'fast' }, 'pilot: expected a mapping'],
-      ['a negative idle shutdown', { slots: 1, pilot: { idleShutdownSeconds: -5 } }, 'pilot.idleShutdownSeconds: expected whole seconds ≥ 0'],
-      ['a heartbeat as text', { slots: 1, pilot: { heartbeatSeconds: 'often' } }, 'pilot.heartbeatSeconds: expected whole seconds'],
+      [
+        'a negative idle shutdown',
+        { slots: 1, pilot: { idleShutdownSeconds: -5 } },
+        'pilot.idleShutdownSeconds: expected whole seconds ≥ 0',
+      ],
+      [
+        'a heartbeat as text',
+        { slots: 1, pilot: { heartbeatSeconds: 'often' } },
+        'pilot.heartbeatSeconds: expected whole seconds',
+      ],
       ['an empty START', { slots: 1, pilot: { start: '' } }, 'pilot.start: expected not empty'],
       ['attributes as a list', { slots: 1, pilot: { attributes: ['a'] } }, 'pilot.attributes: expected a mapping'],
-      ['an attribute that is a list', { slots: 1, pilot: { attributes: { A: [1] } } }, 'pilot.attributes.A: expected a one-line string, a number or true/false'],
+      [
+        'an attribute that is a list',
+        { slots: 1, pilot: { attributes: { A: [1] } } },
+        'pilot.attributes.A: expected a one-line string, a number or true/false',
+      ],
       ['site snippets as text', { slots: 1, pilot: { siteSnippets: 'x' } }, 'pilot.siteSnippets: expected a list'],
-      ['a site snippet name that is a number', { slots: 1, pilot: { siteSnippets: [{ name: 1, content: '' }] } }, 'pilot.siteSnippets.0.name: expected a string'],
+      [
+        'a site snippet name that is a number',
+        { slots: 1, pilot: { siteSnippets: [{ name: 1, content: '' }] } },
+        'pilot.siteSnippets.0.name: expected a string',
+      ],
       // The pilot's own rules: what a slot's pilot would refuse, the factory refuses before it starts one.
-      ['a collector that is a URL', { slots: 1, collector: 'http://cm.example.org' }, 'collector: expected a host name or address with an optional :port'],
-      ['a trust domain with a slash', { slots: 1, trustDomain: 'pool/x' }, 'trustDomain: expected a domain name like pool.example.org'],
-      ['an interface that is not an address', { slots: 1, networkInterface: 'eth0;x' }, 'networkInterface: expected an address of this host, like 192.0.2.10'],
-      ['a reserved attribute', { slots: 1, pilot: { attributes: { NUM_CPUS: 64 } } }, 'pilot.attributes.NUM_CPUS: expected a name HTCondor does not set itself'],
-      ['a site snippet name with a slash', { slots: 1, pilot: { siteSnippets: [{ name: '../x', content: '' }] } }, 'pilot.siteSnippets.0.name: expected letters, digits, dot, dash or underscore'],
+      [
+        'a collector that is a URL',
+        { slots: 1, collector: 'http://cm.example.org' },
+        'collector: expected a host name or address with an optional :port',
+      ],
+      [
+        'a trust domain with a slash',
+        { slots: 1, trustDomain: 'pool/x' },
+        'trustDomain: expected a domain name like pool.example.org',
+      ],
+      [
+        'an interface that is not an address',
+        { slots: 1, networkInterface: 'eth0;x' },
+        'networkInterface: expected an address of this host, like 192.0.2.10',
+      ],
+      [
+        'a reserved attribute',
+        { slots: 1, pilot: { attributes: { NUM_CPUS: 64 } } },
+        'pilot.attributes.NUM_CPUS: expected a name HTCondor does not set itself',
+      ],
+      [
+        'a site snippet name with a slash',
+        { slots: 1, pilot: { siteSnippets: [{ name: '../x', content: '' }] } },
+        'pilot.siteSnippets.0.name: expected letters, digits, dot, dash or underscore',
+      ],
     ])('%s', (_name, values, expected) => {
       const error = fileError(values);
       expect(error.code).toBe('E_BAD_CONFIG');
@@ -149,7 +232,12 @@ describe('checkFactoryConfig', () => {
   });
 
   it.each<[string, ValueSource, string, string]>([
-    ['an environment variable', { kind: 'env', variable: 'DOCKER_CERNVM_FACTORY_SLOTS' }, 'DOCKER_CERNVM_FACTORY_SLOTS: expected', 'E_BAD_SLOTS'],
+    [
+      'an environment variable',
+      { kind: 'env', variable: 'DOCKER_CERNVM_FACTORY_SLOTS' },
+      'DOCKER_CERNVM_FACTORY_SLOTS: expected',
+      'E_BAD_SLOTS',
+    ],
     ['a flag', { kind: 'flag', flag: 'slots' }, '--slots: expected', 'E_BAD_SLOTS'],
     ['the file', FILE, '/etc/docker-cernvm/factory.yaml: slots: expected', 'E_BAD_CONFIG'],
   ])('blames %s for bad slots, with its own code', (_name, source, prefix, code) => {

@@ -1,5 +1,13 @@
 import { printable } from '@docker-cernvm/cli-kit';
-import { absolutePath, envName, keyPath, memoryMbSchema, mountsSchema, pilotOptionsSchema, wholeNumber } from '@docker-cernvm/pilot';
+import {
+  absolutePath,
+  envName,
+  keyPath,
+  memoryMbSchema,
+  mountsSchema,
+  pilotOptionsSchema,
+  wholeNumber,
+} from '@docker-cernvm/pilot';
 import * as z from 'zod';
 import { FactoryError } from './errors.js';
 
@@ -89,7 +97,8 @@ export const CONFIG_DEFAULTS: Omit<FactoryConfig, 'slots'> = {
 };
 
 /** Where each key's value came from, so an error can name the file line's key, the variable or the flag. */
-export type ValueSource = { kind: 'file'; file: string } | { kind: 'env'; variable: string } | { kind: 'flag'; flag: string };
+export type ValueSource =
+  { kind: 'file'; file: string } | { kind: 'env'; variable: string } | { kind: 'flag'; flag: string };
 
 export function describeSource(key: string, source: ValueSource | undefined): string {
   if (!source) return key;
@@ -99,7 +108,10 @@ export function describeSource(key: string, source: ValueSource | undefined): st
 }
 
 /** Validates the merged layers; the first problem becomes one FactoryError line naming where it came from. */
-export function checkFactoryConfig(merged: Record<string, unknown>, sources: ReadonlyMap<string, ValueSource>): FactoryConfig {
+export function checkFactoryConfig(
+  merged: Record<string, unknown>,
+  sources: ReadonlyMap<string, ValueSource>,
+): FactoryConfig {
   const parsed = factoryConfigSchema.safeParse({ ...CONFIG_DEFAULTS, ...merged });
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
@@ -110,10 +122,16 @@ export function checkFactoryConfig(merged: Record<string, unknown>, sources: Rea
     const file = [...sources.values()].find((s) => s.kind === 'file');
     const key = [...issue.path, issue.keys[0]].join('.');
     // Quoted and escaped: the key is the file's, and may hold a quote, a tab or a newline.
-    throw new FactoryError('E_BAD_CONFIG', printable(`${file?.kind === 'file' ? `${file.file}: ` : ''}unknown key ${JSON.stringify(key)}`));
+    throw new FactoryError(
+      'E_BAD_CONFIG',
+      printable(`${file?.kind === 'file' ? `${file.file}: ` : ''}unknown key ${JSON.stringify(key)}`),
+    );
   }
   const code = source?.kind === 'file' ? 'E_BAD_CONFIG' : top === 'slots' ? 'E_BAD_SLOTS' : 'E_BAD_OPTION';
-  throw new FactoryError(code, printable(`${describeSource(keyPath(issue.path), source)}: expected ${expectation(issue)}`));
+  throw new FactoryError(
+    code,
+    printable(`${describeSource(keyPath(issue.path), source)}: expected ${expectation(issue)}`),
+  );
 }
 
 /** zod's own type names, in the words of a YAML file. */
@@ -130,6 +148,7 @@ const TYPE_WORDS: Readonly<Record<string, string>> = {
 function expectation(issue: z.core.$ZodIssue): string {
   // A record key's own message is inside; the outer one only says "Invalid key in record".
   if (issue.code === 'invalid_key') return issue.issues[0]?.message ?? 'a valid name';
-  if (issue.code === 'invalid_type' && /^Invalid input/.test(issue.message)) return TYPE_WORDS[issue.expected] ?? `a ${issue.expected}`;
+  if (issue.code === 'invalid_type' && /^Invalid input/.test(issue.message))
+    return TYPE_WORDS[issue.expected] ?? `a ${issue.expected}`;
   return issue.message;
 }

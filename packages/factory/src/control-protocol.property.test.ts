@@ -27,8 +27,16 @@ const COMMANDS = ['status', 'drain', 'resume', 'reload', 'scale'];
 /** Request-shaped objects with wrong types, keys and values mixed in. */
 const requestLike = fc.record(
   {
-    command: fc.oneof(fc.constantFrom(...COMMANDS, 'STATUS', 'constructor', '__proto__', ''), fc.jsonValue({ maxDepth: 1 })),
-    slots: fc.oneof(fc.integer({ min: -2, max: MAX_SLOTS + 2 }), fc.double(), fc.constantFrom(1e308, -0, '3', null), fc.jsonValue({ maxDepth: 1 })),
+    command: fc.oneof(
+      fc.constantFrom(...COMMANDS, 'STATUS', 'constructor', '__proto__', ''),
+      fc.jsonValue({ maxDepth: 1 }),
+    ),
+    slots: fc.oneof(
+      fc.integer({ min: -2, max: MAX_SLOTS + 2 }),
+      fc.double(),
+      fc.constantFrom(1e308, -0, '3', null),
+      fc.jsonValue({ maxDepth: 1 }),
+    ),
     force: fc.oneof(fc.boolean(), fc.jsonValue({ maxDepth: 1 })),
     extra: fc.jsonValue({ maxDepth: 1 }),
   },
@@ -38,7 +46,10 @@ const requestLike = fc.record(
 /** Valid requests (the scale small enough for the fake engine's two cores is not needed: the factory runs unpinned). */
 const validRequest = fc.oneof(
   fc.constantFrom('status', 'drain', 'resume', 'reload').map((command) => ({ command })),
-  fc.record({ command: fc.constant('scale'), slots: fc.integer({ min: 0, max: 4 }), force: fc.boolean() }, { requiredKeys: ['command', 'slots'] }),
+  fc.record(
+    { command: fc.constant('scale'), slots: fc.integer({ min: 0, max: 4 }), force: fc.boolean() },
+    { requiredKeys: ['command', 'slots'] },
+  ),
 );
 
 /** The text of a request: valid, JSON of anything, request-like JSON (sometimes damaged), or raw bytes. */
@@ -49,14 +60,24 @@ const requestText = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .tuple(validRequest, fc.dictionary(fc.string({ unit: 'binary', maxLength: 4 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 2 }))
+      .tuple(
+        validRequest,
+        fc.dictionary(fc.string({ unit: 'binary', maxLength: 4 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 2 }),
+      )
       .map(([request, extra]) => JSON.stringify({ ...extra, ...request })),
   },
   {
     weight: 1,
     arbitrary: fc
-      .tuple(requestLike.map((r) => JSON.stringify(r)), fc.nat(), fc.string({ unit: 'binary', maxLength: 2 }))
-      .map(([text, at, piece]) => `${text.slice(0, at % (text.length + 1))}${piece}${text.slice((at % (text.length + 1)) + 1)}`),
+      .tuple(
+        requestLike.map((r) => JSON.stringify(r)),
+        fc.nat(),
+        fc.string({ unit: 'binary', maxLength: 2 }),
+      )
+      .map(
+        ([text, at, piece]) =>
+          `${text.slice(0, at % (text.length + 1))}${piece}${text.slice((at % (text.length + 1)) + 1)}`,
+      ),
   },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }) },
 );
@@ -70,7 +91,11 @@ describe('parseControlRequest: any text', () => {
         expect(Object.keys(result)).toHaveLength(1);
         if ('error' in result) {
           seen.refused++;
-          expect({ text, oneLine: isOneLine(result.error), zod: /Invalid input/.test(result.error) }).toEqual({ text, oneLine: true, zod: false });
+          expect({ text, oneLine: isOneLine(result.error), zod: /Invalid input/.test(result.error) }).toEqual({
+            text,
+            oneLine: true,
+            zod: false,
+          });
           return;
         }
         seen.accepted++;
@@ -121,7 +146,9 @@ function rawRequest(bytes: Buffer): Promise<string> {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => (answer += chunk));
     socket.on('close', () => resolve(answer));
-    socket.on('error', (error: NodeJS.ErrnoException) => (['EPIPE', 'ECONNRESET'].includes(error.code ?? '') ? resolve(answer) : reject(error)));
+    socket.on('error', (error: NodeJS.ErrnoException) =>
+      ['EPIPE', 'ECONNRESET'].includes(error.code ?? '') ? resolve(answer) : reject(error),
+    );
     socket.on('connect', () => socket.end(bytes));
   });
 }
@@ -130,7 +157,8 @@ function rawRequest(bytes: Buffer): Promise<string> {
 function snapshot() {
   return {
     status: sendControlRequest(socketPath, { command: 'status' }).then((s) => {
-      const { desired, factoryDraining } = (s as { summary?: { desired: number; factoryDraining: boolean } }).summary ?? {};
+      const { desired, factoryDraining } =
+        (s as { summary?: { desired: number; factoryDraining: boolean } }).summary ?? {};
       return { desired, factoryDraining, draining: (s as { draining: boolean }).draining };
     }),
     containers: [...runtime.containers.values()].map((c) => `${c.id}:${c.state}`).sort(),
@@ -140,7 +168,22 @@ function snapshot() {
 
 beforeAll(async () => {
   exit = runCli(
-    ['start', '--no-pin', '--slots', '2', '--token-file', token, '--state-dir', path.join(tmp, 'state'), '--socket', socketPath, '--listen', 'none', '--log-format', 'json'],
+    [
+      'start',
+      '--no-pin',
+      '--slots',
+      '2',
+      '--token-file',
+      token,
+      '--state-dir',
+      path.join(tmp, 'state'),
+      '--socket',
+      socketPath,
+      '--listen',
+      'none',
+      '--log-format',
+      'json',
+    ],
     context,
   );
   for (let i = 0; i < 400 && runtime.running().length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -159,7 +202,10 @@ describe('a running factory: any bytes on its control socket', () => {
     {
       weight: 1,
       arbitrary: fc
-        .tuple(fc.constantFrom('{"command":"drain"', '{"command":"scale","slots":0', '['), fc.integer({ min: MAX_REQUEST_BYTES, max: 3 * MAX_REQUEST_BYTES }))
+        .tuple(
+          fc.constantFrom('{"command":"drain"', '{"command":"scale","slots":0', '['),
+          fc.integer({ min: MAX_REQUEST_BYTES, max: 3 * MAX_REQUEST_BYTES }),
+        )
         .map(([start, size]) => Buffer.from(`${start}${' '.repeat(size)}}`)),
     },
   );
@@ -179,7 +225,11 @@ describe('a running factory: any bytes on its control socket', () => {
         const parsed = parseControlRequest(decoded.trim());
         if (tooLarge || 'error' in parsed) {
           expect({ ...where, ok: response.ok }).toEqual({ ...where, ok: false });
-          expect(response.error).toBe(tooLarge ? `request too large: the limit is ${MAX_REQUEST_BYTES} bytes` : (parsed as { error: string }).error);
+          expect(response.error).toBe(
+            tooLarge
+              ? `request too large: the limit is ${MAX_REQUEST_BYTES} bytes`
+              : (parsed as { error: string }).error,
+          );
         }
         if (response.ok) return void seen.accepted++;
         seen.refused++;

@@ -38,16 +38,22 @@ function rawRequest(text: string | Buffer, { end = true } = {}): Promise<string>
     socket.on('data', (chunk: string) => (answer += chunk));
     socket.on('end', () => resolve(answer));
     socket.on('close', () => resolve(answer));
-    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' || error.code === 'ECONNRESET' ? resolve(answer) : reject(error)));
+    socket.on('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'EPIPE' || error.code === 'ECONNRESET' ? resolve(answer) : reject(error),
+    );
     socket.on('connect', () => (end ? socket.end(text) : socket.write(text)));
   });
 }
 
 /** What a SIGKILLed factory leaves behind: a socket file with no process listening on it. */
 async function leaveStaleSocket(at: string): Promise<void> {
-  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(at)}, () => console.log('up'))`], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['-e', `require('net').createServer().listen(${JSON.stringify(at)}, () => console.log('up'))`],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGKILL');
@@ -90,7 +96,11 @@ describe('ControlServer: the socket', () => {
 
   it('refuses to listen where another factory answers, and leaves that one working', async () => {
     await listen();
-    await expectFactoryError(listen(), 'E_ALREADY_RUNNING', `a factory already answers on ${socketPath}: stop it first or use another --name`);
+    await expectFactoryError(
+      listen(),
+      'E_ALREADY_RUNNING',
+      `a factory already answers on ${socketPath}: stop it first or use another --name`,
+    );
     expect(await sendControlRequest(socketPath, { command: 'status' })).toEqual({ echoed: 'status' });
     expect((await stat(socketPath)).mode & 0o777).toBe(0o600);
   });
@@ -107,7 +117,11 @@ describe('ControlServer: the socket', () => {
   it('refuses a path that is not a socket, and leaves that file alone', async () => {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFile(socketPath, 'precious\n');
-    await expectFactoryError(listen(), 'E_BAD_OPTION', `${socketPath} exists and is not a socket: remove it or use another --socket`);
+    await expectFactoryError(
+      listen(),
+      'E_BAD_OPTION',
+      `${socketPath} exists and is not a socket: remove it or use another --socket`,
+    );
     expect(await readFile(socketPath, 'utf8')).toBe('precious\n');
   });
 
@@ -116,14 +130,20 @@ describe('ControlServer: the socket', () => {
     servers = [];
     await server.close();
     await expect(stat(socketPath)).rejects.toMatchObject({ code: 'ENOENT' });
-    await expectFactoryError(sendControlRequest(socketPath, { command: 'status' }), 'E_NOT_RUNNING', `no factory is running: nothing answers on ${socketPath}`);
+    await expectFactoryError(
+      sendControlRequest(socketPath, { command: 'status' }),
+      'E_NOT_RUNNING',
+      `no factory is running: nothing answers on ${socketPath}`,
+    );
   });
 });
 
 describe('ControlServer: requests', () => {
   it('answers a request with one JSON line', async () => {
     await listen();
-    expect(await rawRequest('{"command":"status"}\n', { end: false })).toBe('{"ok":true,"result":{"echoed":"status"}}\n');
+    expect(await rawRequest('{"command":"status"}\n', { end: false })).toBe(
+      '{"ok":true,"result":{"echoed":"status"}}\n',
+    );
     expect(handled).toEqual([{ command: 'status' }]);
   });
 
@@ -156,7 +176,11 @@ describe('ControlServer: requests', () => {
 
   it.each<[string, string, string]>([
     ['malformed JSON', '{"command": "scale", "slots": 5\n', 'malformed request: expected one JSON object'],
-    ['an unknown command', '{"command":"format-disk"}\n', 'unknown command: expected one of status, drain, resume, reload, scale'],
+    [
+      'an unknown command',
+      '{"command":"format-disk"}\n',
+      'unknown command: expected one of status, drain, resume, reload, scale',
+    ],
     ['a wrong type', '{"command":"scale","slots":"3"}\n', 'slots: expected a whole number from 0 to 4096'],
     ['an unknown key', '{"command":"scale","slots":3,"extra":true}\n', 'unknown key "extra"'],
     ['an array', '[]\n', 'malformed request: expected one JSON object'],
@@ -170,9 +194,15 @@ describe('ControlServer: requests', () => {
   it('refuses a request over 4096 bytes without calling the handler, even a valid one', async () => {
     await listen();
     const big = `{"command":"status"${' '.repeat(4100)}}\n`;
-    expect(JSON.parse(await rawRequest(big))).toEqual({ ok: false, error: 'request too large: the limit is 4096 bytes' });
+    expect(JSON.parse(await rawRequest(big))).toEqual({
+      ok: false,
+      error: 'request too large: the limit is 4096 bytes',
+    });
     const huge = `{"command":"scale","slots":3,"pad":"${'x'.repeat(200_000)}"}\n`;
-    expect(JSON.parse(await rawRequest(huge))).toEqual({ ok: false, error: 'request too large: the limit is 4096 bytes' });
+    expect(JSON.parse(await rawRequest(huge))).toEqual({
+      ok: false,
+      error: 'request too large: the limit is 4096 bytes',
+    });
     // Counted in bytes, not characters: 1400 three-byte characters are 4200 bytes.
     expect(JSON.parse(await rawRequest(`{"command":"status","x":"${'€'.repeat(1400)}"}\n`))).toEqual({
       ok: false,
@@ -205,34 +235,57 @@ describe('ControlServer: requests', () => {
 describe('sendControlRequest', () => {
   it('returns the result of an accepted request', async () => {
     await listen();
-    expect(await sendControlRequest(socketPath, { command: 'scale', slots: 2, force: true })).toEqual({ echoed: 'scale' });
+    expect(await sendControlRequest(socketPath, { command: 'scale', slots: 2, force: true })).toEqual({
+      echoed: 'scale',
+    });
     expect(handled).toEqual([{ command: 'scale', slots: 2, force: true }]);
   });
 
   it('says no factory is running when the socket does not exist (E_NOT_RUNNING)', async () => {
     const missing = path.join(tmp, 'nobody.sock');
-    await expectFactoryError(sendControlRequest(missing, { command: 'status' }), 'E_NOT_RUNNING', `no factory is running: nothing answers on ${missing}`);
+    await expectFactoryError(
+      sendControlRequest(missing, { command: 'status' }),
+      'E_NOT_RUNNING',
+      `no factory is running: nothing answers on ${missing}`,
+    );
   });
 
   it('says no factory is running when nothing listens on the socket file (E_NOT_RUNNING)', async () => {
     const at = path.join(tmp, `dead-${counter}.sock`);
     await leaveStaleSocket(at);
-    await expectFactoryError(sendControlRequest(at, { command: 'status' }), 'E_NOT_RUNNING', `no factory is running: nothing answers on ${at}`);
+    await expectFactoryError(
+      sendControlRequest(at, { command: 'status' }),
+      'E_NOT_RUNNING',
+      `no factory is running: nothing answers on ${at}`,
+    );
   });
 
   it('turns a refusal into E_REFUSED with the factory’s reason', async () => {
     await listen();
-    await expectFactoryError(sendControlRequest(socketPath, { command: 'scale', slots: -1 }), 'E_REFUSED', 'slots: expected a whole number from 0 to 4096');
-    await expectFactoryError(sendControlRequest(socketPath, { command: 'frobnicate' }), 'E_REFUSED', /^unknown command/);
+    await expectFactoryError(
+      sendControlRequest(socketPath, { command: 'scale', slots: -1 }),
+      'E_REFUSED',
+      'slots: expected a whole number from 0 to 4096',
+    );
+    await expectFactoryError(
+      sendControlRequest(socketPath, { command: 'frobnicate' }),
+      'E_REFUSED',
+      /^unknown command/,
+    );
     expect(handled).toEqual([]);
   });
 
   it('passes a usage refusal on with its code (the CLI exits 2), and any other failure as E_REFUSED', async () => {
     await listen(async (request) => {
-      if (request.command === 'scale') throw new FactoryError('E_PIN_OVERCOMMIT', 'need 3 pinned cores, but this host has 2');
+      if (request.command === 'scale')
+        throw new FactoryError('E_PIN_OVERCOMMIT', 'need 3 pinned cores, but this host has 2');
       throw new FactoryError('E_ENGINE', 'the engine refused');
     });
-    await expectFactoryError(sendControlRequest(socketPath, { command: 'scale', slots: 3 }), 'E_PIN_OVERCOMMIT', 'need 3 pinned cores, but this host has 2');
+    await expectFactoryError(
+      sendControlRequest(socketPath, { command: 'scale', slots: 3 }),
+      'E_PIN_OVERCOMMIT',
+      'need 3 pinned cores, but this host has 2',
+    );
     await expectFactoryError(sendControlRequest(socketPath, { command: 'status' }), 'E_REFUSED', 'the engine refused');
   });
 
@@ -241,7 +294,11 @@ describe('sendControlRequest', () => {
     const mute = createServer((socket) => socket.once('data', () => socket.end()));
     await new Promise<void>((resolve) => mute.listen(socketPath, resolve));
     try {
-      await expectFactoryError(sendControlRequest(socketPath, { command: 'status' }), 'E_NOT_RUNNING', `the factory on ${socketPath} closed the connection without an answer`);
+      await expectFactoryError(
+        sendControlRequest(socketPath, { command: 'status' }),
+        'E_NOT_RUNNING',
+        `the factory on ${socketPath} closed the connection without an answer`,
+      );
     } finally {
       await new Promise<void>((resolve) => mute.close(() => resolve()));
     }
@@ -262,4 +319,3 @@ describe('sendControlRequest', () => {
     }
   });
 });
-

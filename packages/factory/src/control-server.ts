@@ -1,7 +1,12 @@
 import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import path from 'node:path';
-import { type ControlRequest, type ControlResponse, MAX_REQUEST_BYTES, parseControlRequest } from './control-protocol.js';
+import {
+  type ControlRequest,
+  type ControlResponse,
+  MAX_REQUEST_BYTES,
+  parseControlRequest,
+} from './control-protocol.js';
 import { FactoryError, type FactoryErrorCode } from './errors.js';
 
 export type ControlHandler = (request: ControlRequest) => Promise<unknown>;
@@ -36,10 +41,16 @@ export class ControlServer {
     if (existing) {
       // Only a socket file is ours to replace: a mistyped --socket must not delete a file that happens to be there.
       if (!existing.isSocket()) {
-        throw new FactoryError('E_BAD_OPTION', `${socketPath} exists and is not a socket: remove it or use another --socket`);
+        throw new FactoryError(
+          'E_BAD_OPTION',
+          `${socketPath} exists and is not a socket: remove it or use another --socket`,
+        );
       }
       if (await answers(socketPath)) {
-        throw new FactoryError('E_ALREADY_RUNNING', `a factory already answers on ${socketPath}: stop it first or use another --name`);
+        throw new FactoryError(
+          'E_ALREADY_RUNNING',
+          `a factory already answers on ${socketPath}: stop it first or use another --name`,
+        );
       }
       await rm(socketPath, { force: true }); // left by a factory that was killed
     }
@@ -102,7 +113,9 @@ export async function sendControlRequest(socketPath: string, request: unknown, t
     socket.setEncoding('utf8');
     socket.setTimeout(timeoutMs, () => {
       socket.destroy();
-      reject(new FactoryError('E_NOT_RUNNING', `the factory on ${socketPath} did not answer within ${timeoutMs / 1000} s`));
+      reject(
+        new FactoryError('E_NOT_RUNNING', `the factory on ${socketPath} did not answer within ${timeoutMs / 1000} s`),
+      );
     });
     socket.once('connect', () => socket.write(`${JSON.stringify(request)}\n`));
     socket.on('data', (chunk: string) => (text += chunk));

@@ -116,7 +116,10 @@ async function started(args: string[], n: number): Promise<{ exit: Promise<numbe
   const exit = runCli(args, context);
   let ended = false;
   void exit.then(() => (ended = true));
-  await waitFor(() => ended || (runtime.running().length === n && logged('factory-starting').length === 1), `${n} running pilots`);
+  await waitFor(
+    () => ended || (runtime.running().length === n && logged('factory-starting').length === 1),
+    `${n} running pilots`,
+  );
   expect(ended).toBe(false);
   return { exit };
 }
@@ -149,7 +152,10 @@ describe('runDaemon: start', () => {
     'asks for the first pass’s list with the checks, not after them: one list before the first create (%s)',
     async (_name, args, asked) => {
       const { exit } = await started(start('--slots', '2', ...args), 2);
-      const beforeCreate = runtime.calls.slice(0, runtime.calls.findIndex((call) => call.startsWith('create:')));
+      const beforeCreate = runtime.calls.slice(
+        0,
+        runtime.calls.findIndex((call) => call.startsWith('create:')),
+      );
       expect(beforeCreate.filter((call) => call === 'list' || call === 'facts')).toEqual(asked);
       await stopFactory(exit);
     },
@@ -192,7 +198,11 @@ describe('runDaemon: the control socket', () => {
     await advanceUntil(() => runtime.callsOf('signal:').length === 2, 'two drains');
     expect(runtime.callsOf('signal:').sort()).toEqual(victims.sort());
     expect(runtime.callsOf('stop:')).toEqual([]);
-    expect(logged('control-request').filter((l) => l.command === 'scale').map((l) => l.slots)).toEqual([3, 1]);
+    expect(
+      logged('control-request')
+        .filter((l) => l.command === 'scale')
+        .map((l) => l.slots),
+    ).toEqual([3, 1]);
     await stopFactory(exit);
   });
 
@@ -228,13 +238,17 @@ describe('runDaemon: the control socket', () => {
     const { exit } = await started(start('--slots', '1'), 1);
     const error = await refusal(sendControlRequest(socketPath, { command: 'scale', slots: 3 }));
     expect(error.code).toBe('E_PIN_OVERCOMMIT');
-    expect(error.message).toBe('3 slots × 1 core(s) need 3 pinned cores, but this host has 2: run fewer slots or pass --no-pin');
+    expect(error.message).toBe(
+      '3 slots × 1 core(s) need 3 pinned cores, but this host has 2: run fewer slots or pass --no-pin',
+    );
     await clock.advance(1000);
     expect((await status()).summary?.desired).toBe(1);
     expect(runtime.callsOf('create:')).toHaveLength(1);
     // The command-line client says the same, in one line.
     expect(await runCli(['scale', '3', '--socket', socketPath], context)).toBe(EXIT_USAGE);
-    expect(err.trim().split('\n').at(-1)).toBe('error: 3 slots × 1 core(s) need 3 pinned cores, but this host has 2: run fewer slots or pass --no-pin');
+    expect(err.trim().split('\n').at(-1)).toBe(
+      'error: 3 slots × 1 core(s) need 3 pinned cores, but this host has 2: run fewer slots or pass --no-pin',
+    );
     // Within the cores is fine.
     await sendControlRequest(socketPath, { command: 'scale', slots: 2 });
     await advanceUntil(() => runtime.running().length === 2, 'the second pinned slot');
@@ -252,7 +266,12 @@ describe('runDaemon: the control socket', () => {
         socket.on('error', reject);
         socket.on('connect', () => socket.end(text));
       });
-    for (const text of ['{"command":"scale","slots":5', '{"command":"format-disk"}\n', `{"command":"drain","pad":"${'x'.repeat(5000)}"}\n`, '{"command":"drain","x":1}\n']) {
+    for (const text of [
+      '{"command":"scale","slots":5',
+      '{"command":"format-disk"}\n',
+      `{"command":"drain","pad":"${'x'.repeat(5000)}"}\n`,
+      '{"command":"drain","x":1}\n',
+    ]) {
       expect(await raw(text)).toMatchObject({ ok: false });
     }
     await clock.advance(1000);
@@ -266,7 +285,9 @@ describe('runDaemon: the control socket', () => {
     const { exit } = await started(start('--no-pin', '--slots', '2'), 2);
     await advanceUntil(async () => (await status()).summary?.running === 2, 'two running');
     expect(await runCli(['status', '--socket', socketPath], context)).toBe(EXIT_OK);
-    expect(out).toMatch(/^factory docker-cernvm: 2\/2 running\nimage cernvm:4, template [0-9a-f]{12}\nstarting 0, draining 0, stopping 0, backoff 0, claimed 0, idle 0\n {2}slot 0 {2}[0-9a-f]{12} {2}running {2}-\n {2}slot 1 {2}[0-9a-f]{12} {2}running {2}-\n$/);
+    expect(out).toMatch(
+      /^factory docker-cernvm: 2\/2 running\nimage cernvm:4, template [0-9a-f]{12}\nstarting 0, draining 0, stopping 0, backoff 0, claimed 0, idle 0\n {2}slot 0 {2}[0-9a-f]{12} {2}running {2}-\n {2}slot 1 {2}[0-9a-f]{12} {2}running {2}-\n$/,
+    );
     await stopFactory(exit);
   });
 
@@ -274,7 +295,9 @@ describe('runDaemon: the control socket', () => {
     const { exit } = await started(start('--no-pin', '--slots', '1'), 1);
     const before = err.length;
     expect(await runCli(start('--no-pin', '--slots', '1'), context)).toBe(EXIT_FAILURE);
-    expect(err.slice(before).trim().split('\n').at(-1)).toBe(`error: a factory already answers on ${socketPath}: stop it first or use another --name`);
+    expect(err.slice(before).trim().split('\n').at(-1)).toBe(
+      `error: a factory already answers on ${socketPath}: stop it first or use another --name`,
+    );
     expect((await status()).summary?.desired).toBe(1);
     expect(runtime.callsOf('create:')).toHaveLength(1);
     await stopFactory(exit);
@@ -362,7 +385,10 @@ describe('runDaemon: signals', () => {
     hash = ((await sendControlRequest(socketPath, { command: 'reload' })) as Status).template.hash;
     const first = runtime.running()[0]!;
     runtime.exit(first.id, 0);
-    await advanceUntil(() => runtime.running().some((c) => c.labels['org.docker-cernvm.template-hash'] === hash), 'a pilot on the new template');
+    await advanceUntil(
+      () => runtime.running().some((c) => c.labels['org.docker-cernvm.template-hash'] === hash),
+      'a pilot on the new template',
+    );
     const fresh = runtime.running().find((c) => c.labels['org.docker-cernvm.template-hash'] === hash)!;
     expect(fresh.options.HostConfig?.Mounts).toContainEqual({
       Type: 'bind',
@@ -371,7 +397,9 @@ describe('runDaemon: signals', () => {
       ReadOnly: true,
       BindOptions: { Propagation: 'rslave' },
     });
-    expect(fresh.options.HostConfig?.Binds).toContain(`${path.join(tmp, 'scratch', 'docker-cernvm', 'slot-0')}:/scratch`);
+    expect(fresh.options.HostConfig?.Binds).toContain(
+      `${path.join(tmp, 'scratch', 'docker-cernvm', 'slot-0')}:/scratch`,
+    );
     await stopFactory(exit);
   });
 
@@ -383,7 +411,9 @@ describe('runDaemon: signals', () => {
     await writeFile(config, 'slots: 1\nmounts:\n  - source: /cvmfs/sft.cern.ch\n');
     signals.emit('SIGHUP');
     await waitFor(() => logged('reload-refused').length === 1, 'reload-refused');
-    expect(logged('reload-refused')[0]!.error).toBe('mounts.0.source /cvmfs/sft.cern.ch: does not exist on this host (create it or mount it first)');
+    expect(logged('reload-refused')[0]!.error).toBe(
+      'mounts.0.source /cvmfs/sft.cern.ch: does not exist on this host (create it or mount it first)',
+    );
     expect((await status()).template.hash).toBe(hash);
     await stopFactory(exit);
   });
@@ -395,7 +425,9 @@ describe('runDaemon: signals', () => {
     await writeFile(config, 'slots: 3\n');
     signals.emit('SIGHUP');
     await waitFor(() => logged('reload-refused').length === 1, 'reload-refused');
-    expect(logged('reload-refused')[0]!.error).toBe('3 slots × 1 core(s) need 3 pinned cores, but this host has 2: run fewer slots or pass --no-pin');
+    expect(logged('reload-refused')[0]!.error).toBe(
+      '3 slots × 1 core(s) need 3 pinned cores, but this host has 2: run fewer slots or pass --no-pin',
+    );
     await clock.advance(1000);
     expect((await status()).summary?.desired).toBe(1);
     // Through the socket, the same refusal is the answer.
@@ -411,7 +443,11 @@ describe('runDaemon: signals', () => {
     await writeFile(config, 'slots: 2\nname: other\nconcurrency: 2\n');
     signals.emit('SIGHUP');
     await waitFor(() => logged('factory-reloaded').length === 1, 'the reload');
-    expect(logged('reload-ignored').map((l) => l.key).sort()).toEqual(['concurrency', 'name']);
+    expect(
+      logged('reload-ignored')
+        .map((l) => l.key)
+        .sort(),
+    ).toEqual(['concurrency', 'name']);
     expect((await status()).name).toBe('docker-cernvm');
     await advanceUntil(() => runtime.running().length === 2, '2 pilots');
     expect(runtime.callsOf('create:').every((call) => call.startsWith('create:docker-cernvm-slot-'))).toBe(true);
@@ -433,7 +469,9 @@ describe('runDaemon: signals', () => {
     expect(await exit).toBe(EXIT_OK);
     expect(runtime.containers.size).toBe(0);
     expect(runtime.callsOf('create:')).toHaveLength(2);
-    expect(logs().map((l) => l.event)).toEqual(expect.arrayContaining(['factory-draining', 'factory-drained', 'factory-stopping', 'factory-stopped']));
+    expect(logs().map((l) => l.event)).toEqual(
+      expect.arrayContaining(['factory-draining', 'factory-drained', 'factory-stopping', 'factory-stopped']),
+    );
     expect(logs().at(-1)?.event).toBe('factory-stopped');
     expect(signals.listenerCount).toBe(0);
     expect(clock.pending).toBe(0);
@@ -463,7 +501,13 @@ describe('runDaemon: HTTP', () => {
   it('serves /metrics, /healthz and /status on 127.0.0.1, port 0 taking a free port', async () => {
     const { exit } = await started(start('--no-pin', '--slots', '2', '--listen', '127.0.0.1:0'), 2);
     expect(httpBase()).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
-    await advanceUntil(async () => sampleValue(parsePrometheus(await (await fetch(`${httpBase()}/metrics`)).text()), 'cernvm_factory_slots', { state: 'running' }) === 2, 'metrics');
+    await advanceUntil(
+      async () =>
+        sampleValue(parsePrometheus(await (await fetch(`${httpBase()}/metrics`)).text()), 'cernvm_factory_slots', {
+          state: 'running',
+        }) === 2,
+      'metrics',
+    );
     const text = await (await fetch(`${httpBase()}/metrics`)).text();
     const samples = parsePrometheus(text);
     expect(sampleValue(samples, 'cernvm_factory_desired_slots')).toBe(2);
@@ -487,7 +531,10 @@ describe('runDaemon: HTTP', () => {
   });
 
   it('answers /healthz 503 while the events stream is down, and while no pass has finished lately', async () => {
-    const { exit } = await started(start('--no-pin', '--slots', '1', '--listen', '127.0.0.1:0', '--resync-seconds', '10'), 1);
+    const { exit } = await started(
+      start('--no-pin', '--slots', '1', '--listen', '127.0.0.1:0', '--resync-seconds', '10'),
+      1,
+    );
     for (const stream of runtime.eventStreams) stream.end();
     // The reconnect waits on the fake clock: until it is moved, the stream stays down.
     await waitFor(async () => (await fetch(`${httpBase()}/healthz`)).status === 503, '503');
@@ -511,8 +558,12 @@ describe('runDaemon: HTTP', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const port = (taken.address() as { port: number }).port;
     try {
-      expect(await runCli(start('--no-pin', '--slots', '1', '--listen', `127.0.0.1:${port}`), context)).toBe(EXIT_USAGE);
-      expect(err.trim().split('\n').at(-1)).toMatch(new RegExp(`^error: --listen 127\\.0\\.0\\.1:${port}: cannot listen there \\(.*EADDRINUSE.*\\)$`));
+      expect(await runCli(start('--no-pin', '--slots', '1', '--listen', `127.0.0.1:${port}`), context)).toBe(
+        EXIT_USAGE,
+      );
+      expect(err.trim().split('\n').at(-1)).toMatch(
+        new RegExp(`^error: --listen 127\\.0\\.0\\.1:${port}: cannot listen there \\(.*EADDRINUSE.*\\)$`),
+      );
       await expect(stat(socketPath)).rejects.toMatchObject({ code: 'ENOENT' });
       expect(runtime.callsOf('create:')).toEqual([]);
       expect(signals.listenerCount).toBe(0);

@@ -76,9 +76,15 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   const reload = async (): Promise<unknown> => {
     const next = await loadFactoryConfig(options.layers);
     for (const key of RESTART_KEYS) {
-      if (next[key] !== config[key]) logger.log('warn', 'reload-ignored', { key, reason: 'takes effect at the next start' });
+      if (next[key] !== config[key])
+        logger.log('warn', 'reload-ignored', { key, reason: 'takes effect at the next start' });
     }
-    const prepared = await preflight({ ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig, engineFacts, mounter, host);
+    const prepared = await preflight(
+      { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig,
+      engineFacts,
+      mounter,
+      host,
+    );
     config = { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig;
     factory.setTemplate(prepared.template, prepared.indexLimit);
     factory.setSlots(next.slots);
@@ -90,19 +96,27 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     name: config.name,
     draining: factory.desiredState.draining,
     summary: summaryJson(factory.summary()),
-    template: { image: factory.currentTemplate.image, cernvmVersion: factory.currentTemplate.cernvmVersion, hash: factory.desiredState.templateHash },
+    template: {
+      image: factory.currentTemplate.image,
+      cernvmVersion: factory.currentTemplate.cernvmVersion,
+      hash: factory.desiredState.templateHash,
+    },
     slots: factory.slots(),
   });
 
   const health = (): HealthState => {
     const staleAfter = 2 * config.resyncSeconds * 1000 + 5_000;
     if (!factory.eventsConnected) return { healthy: false, reason: 'the Docker events stream is not connected' };
-    if (clock.now() - factory.lastReconcileTime > staleAfter) return { healthy: false, reason: 'no reconcile pass recently' };
+    if (clock.now() - factory.lastReconcileTime > staleAfter)
+      return { healthy: false, reason: 'no reconcile pass recently' };
     return { healthy: true, reason: 'ok' };
   };
 
   const handle = async (request: ControlRequest): Promise<unknown> => {
-    logger.log('info', 'control-request', { command: request.command, ...(request.command === 'scale' ? { slots: request.slots } : {}) });
+    logger.log('info', 'control-request', {
+      command: request.command,
+      ...(request.command === 'scale' ? { slots: request.slots } : {}),
+    });
     switch (request.command) {
       case 'status':
         await factory.refreshHeartbeats();
@@ -133,7 +147,11 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
           const next = templateOf({ ...config, image: followed.image }, versionNumber(followed.version));
           config = { ...config, image: followed.image };
           factory.setTemplate(next);
-          logger.log('info', 'snapshot-followed', { image: followed.image, snapshot: followed.snapshot, template: templateHash(next) });
+          logger.log('info', 'snapshot-followed', {
+            image: followed.image,
+            snapshot: followed.snapshot,
+            template: templateHash(next),
+          });
         },
         (error) => logger.log('warn', 'snapshot-follow-failed', { error: error.message.split('\n')[0] }),
       )
@@ -146,12 +164,23 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     ControlServer.listen(socketPathOf(config.name, config.socket), handle),
     config.listen === 'none'
       ? undefined
-      : ObservationServer.listen(config.listen.slice(0, separator), Number(config.listen.slice(separator + 1)), observers),
+      : ObservationServer.listen(
+          config.listen.slice(0, separator),
+          Number(config.listen.slice(separator + 1)),
+          observers,
+        ),
   ]);
   if (controlListening.status === 'rejected' || httpListening.status === 'rejected') {
-    await Promise.all([controlListening, httpListening].map((listening) => (listening.status === 'fulfilled' ? listening.value?.close() : undefined)));
+    await Promise.all(
+      [controlListening, httpListening].map((listening) =>
+        listening.status === 'fulfilled' ? listening.value?.close() : undefined,
+      ),
+    );
     if (controlListening.status === 'rejected') throw controlListening.reason;
-    throw new FactoryError('E_BAD_OPTION', `--listen ${config.listen}: cannot listen there (${(httpListening as PromiseRejectedResult).reason.message})`);
+    throw new FactoryError(
+      'E_BAD_OPTION',
+      `--listen ${config.listen}: cannot listen there (${(httpListening as PromiseRejectedResult).reason.message})`,
+    );
   }
   const control = controlListening.value;
   const http = httpListening.value;
@@ -165,7 +194,9 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     http: http ? `${http.address.address}:${http.address.port}` : 'none',
     scratch: path.join(config.scratchDir, config.name),
     // Where each mount shows in the slots; sources and the job environment stay out of the logs.
-    ...(template.mounts.length ? { mounts: template.mounts.map((m) => `${m.target}:${m.readOnly ? 'ro' : 'rw'}`).join(',') } : {}),
+    ...(template.mounts.length
+      ? { mounts: template.mounts.map((m) => `${m.target}:${m.readOnly ? 'ro' : 'rw'}`).join(',') }
+      : {}),
   });
 
   const handlers: [FactorySignal, () => void][] = [];
@@ -181,7 +212,10 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
         return;
       }
       stopping = true;
-      logger.log('info', 'factory-stopping', { why, pilots: mode === 'stop' ? 'stopping' : 'left running for the next start to adopt' });
+      logger.log('info', 'factory-stopping', {
+        why,
+        pilots: mode === 'stop' ? 'stopping' : 'left running for the next start to adopt',
+      });
       follower?.stop();
       void factory.close(mode, config.stopTimeoutSeconds).then(async () => {
         detach();
@@ -201,7 +235,10 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
       ],
       [
         'SIGHUP',
-        () => void reload().catch((error: Error) => logger.log('error', 'reload-refused', { error: error.message.split('\n')[0] })),
+        () =>
+          void reload().catch((error: Error) =>
+            logger.log('error', 'reload-refused', { error: error.message.split('\n')[0] }),
+          ),
       ],
     );
     for (const [s, h] of handlers) signals.on(s, h);

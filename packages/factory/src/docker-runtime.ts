@@ -67,7 +67,10 @@ export class DockerodeRuntime implements SlotRuntime {
 
   async list(factory: string): Promise<ListedContainer[]> {
     this.count('container_list');
-    const containers = await this.docker.listContainers({ all: true, filters: { label: [`${LABELS.factory}=${factory}`] } });
+    const containers = await this.docker.listContainers({
+      all: true,
+      filters: { label: [`${LABELS.factory}=${factory}`] },
+    });
     const listed: ListedContainer[] = [];
     for (const c of containers) {
       const slot = slotOf(c.Labels);

@@ -13,7 +13,12 @@ export type FactoryErrorCode =
   | 'E_ALREADY_RUNNING' // a factory with this name already answers on its socket
   | 'E_REFUSED'; // a running factory refused a control request
 
-const USAGE_CODES: ReadonlySet<FactoryErrorCode> = new Set(['E_BAD_OPTION', 'E_BAD_CONFIG', 'E_BAD_SLOTS', 'E_PIN_OVERCOMMIT']);
+const USAGE_CODES: ReadonlySet<FactoryErrorCode> = new Set([
+  'E_BAD_OPTION',
+  'E_BAD_CONFIG',
+  'E_BAD_SLOTS',
+  'E_PIN_OVERCOMMIT',
+]);
 
 export class FactoryError extends CliError<FactoryErrorCode> {
   override readonly name = 'FactoryError';

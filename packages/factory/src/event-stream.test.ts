@@ -32,9 +32,17 @@ function dockerEvent(action: string, overrides: Record<string, unknown> = {}, at
 }
 
 describe('parseEventLine', () => {
-  it.each(['die', 'start', 'create', 'destroy', 'kill'])('reads a container %s event: id, action, slot and time', (action) => {
-    expect(parseEventLine(JSON.stringify(dockerEvent(action)))).toEqual({ id: ID, action, slot: 3, timeNano: 1_767_225_600_123_456_000 });
-  });
+  it.each(['die', 'start', 'create', 'destroy', 'kill'])(
+    'reads a container %s event: id, action, slot and time',
+    (action) => {
+      expect(parseEventLine(JSON.stringify(dockerEvent(action)))).toEqual({
+        id: ID,
+        action,
+        slot: 3,
+        timeNano: 1_767_225_600_123_456_000,
+      });
+    },
+  );
 
   it('reads a line recorded from Docker 26.1 (API 1.45, containerd image store) and its API 1.52 form without status/id/from', () => {
     const recorded =

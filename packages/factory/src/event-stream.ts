@@ -36,7 +36,13 @@ export function parseEventLine(line: string): EngineEvent | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const v = value as { Type?: string; Action?: string; id?: string; timeNano?: number; Actor?: { ID?: string; Attributes?: Record<string, string> } };
+  const v = value as {
+    Type?: string;
+    Action?: string;
+    id?: string;
+    timeNano?: number;
+    Actor?: { ID?: string; Attributes?: Record<string, string> };
+  };
   const id = v.Actor?.ID ?? v.id;
   if (v.Type !== 'container' || !id || !v.Action) return undefined;
   return { id, action: v.Action, slot: slotOf(v.Actor?.Attributes), timeNano: v.timeNano ?? 0 };

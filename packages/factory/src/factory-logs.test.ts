@@ -66,17 +66,35 @@ describe('wireLogs', () => {
 
   it('warns of a failed exit, with how long it ran and the wait before the next try, in seconds', () => {
     wire('json', false);
-    factory.events.emit('slot-exited', { slot: 1, id: ID, exitCode: 1, reason: 'failed', ranForMs: 240, retryInMs: 1975 });
+    factory.events.emit('slot-exited', {
+      slot: 1,
+      id: ID,
+      exitCode: 1,
+      reason: 'failed',
+      ranForMs: 240,
+      retryInMs: 1975,
+    });
     factory.events.emit('slot-exited', { slot: 1, id: ID, exitCode: 0, reason: 'drained' });
     expect(logged).toEqual([
-      { level: 'warn', event: 'slot-exited', fields: { slot: 1, id: '0123456789ab', code: 1, reason: 'failed', ran_s: 0.2, retry_in_s: 2 } },
-      { level: 'info', event: 'slot-exited', fields: { slot: 1, id: '0123456789ab', code: 0, reason: 'drained', ran_s: undefined, retry_in_s: undefined } },
+      {
+        level: 'warn',
+        event: 'slot-exited',
+        fields: { slot: 1, id: '0123456789ab', code: 1, reason: 'failed', ran_s: 0.2, retry_in_s: 2 },
+      },
+      {
+        level: 'info',
+        event: 'slot-exited',
+        fields: { slot: 1, id: '0123456789ab', code: 0, reason: 'drained', ran_s: undefined, retry_in_s: undefined },
+      },
     ]);
   });
 
   it('logs failures on one line', () => {
     wire('json', false);
-    factory.events.emit('action-failed', { action: { kind: 'stop', slot: 4, id: ID, reason: 'scale-down' }, error: new Error('engine busy\nat line 2') });
+    factory.events.emit('action-failed', {
+      action: { kind: 'stop', slot: 4, id: ID, reason: 'scale-down' },
+      error: new Error('engine busy\nat line 2'),
+    });
     factory.events.emit('error', new Error('list failed\ndetails'));
     factory.events.emit('events-disconnected', 'the engine closed the events stream');
     expect(logged).toEqual([
@@ -88,14 +106,16 @@ describe('wireLogs', () => {
 
   it('shows fill progress on a terminal with human logs, once per change, until filled', () => {
     wire('human', true);
-    for (const serving of [0, 0, 1, 3, 3, 2]) factory.events.emit('reconciled', { summary: summary(serving), durationMs: 1, actions: 0 });
+    for (const serving of [0, 0, 1, 3, 3, 2])
+      factory.events.emit('reconciled', { summary: summary(serving), durationMs: 1, actions: 0 });
     expect(stderr).toBe('slots 0/3 running\nslots 1/3 running\nslots 3/3 running\n');
     expect(logged).toEqual([]);
   });
 
   it('logs progress as events otherwise', () => {
     wire('json', true);
-    for (const serving of [0, 2, 3]) factory.events.emit('reconciled', { summary: summary(serving), durationMs: 1, actions: 0 });
+    for (const serving of [0, 2, 3])
+      factory.events.emit('reconciled', { summary: summary(serving), durationMs: 1, actions: 0 });
     expect(stderr).toBe('');
     expect(logged.map((l) => [l.event, l.fields.running])).toEqual([
       ['progress', 0],
@@ -107,7 +127,12 @@ describe('wireLogs', () => {
   it('writes through a real logger as one JSON object per line', () => {
     const lines: string[] = [];
     const io: CliIo = { stdout: () => undefined, stderr: () => undefined, isTerminal: false };
-    wireLogs(factory, createLogger('json', (line) => lines.push(line)), io, 'json');
+    wireLogs(
+      factory,
+      createLogger('json', (line) => lines.push(line)),
+      io,
+      'json',
+    );
     factory.events.emit('drained');
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'info', event: 'factory-drained' });

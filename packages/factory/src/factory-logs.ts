@@ -17,7 +17,9 @@ export function wireLogs(factory: Factory, logger: Logger, io: CliIo, format: st
   factory.events.on('slot-created', ({ slot, id, durationMs }) =>
     logger.log('info', 'slot-started', { slot, id: shortId(id), ms: durationMs }),
   );
-  factory.events.on('slot-draining', ({ slot, id, reason }) => logger.log('info', 'slot-draining', { slot, id: shortId(id), reason }));
+  factory.events.on('slot-draining', ({ slot, id, reason }) =>
+    logger.log('info', 'slot-draining', { slot, id: shortId(id), reason }),
+  );
   factory.events.on('slot-stopping', ({ slot, id }) => logger.log('info', 'slot-stopping', { slot, id: shortId(id) }));
   factory.events.on('slot-exited', ({ slot, id, exitCode, reason, ranForMs, retryInMs }) =>
     logger.log(reason === 'failed' ? 'warn' : 'info', 'slot-exited', {
@@ -29,12 +31,20 @@ export function wireLogs(factory: Factory, logger: Logger, io: CliIo, format: st
       retry_in_s: retryInMs === undefined ? undefined : Math.round(retryInMs / 100) / 10,
     }),
   );
-  factory.events.on('slot-removed', ({ slot, id, reason }) => logger.log('debug', 'slot-removed', { slot, id: shortId(id), reason }));
+  factory.events.on('slot-removed', ({ slot, id, reason }) =>
+    logger.log('debug', 'slot-removed', { slot, id: shortId(id), reason }),
+  );
   factory.events.on('action-failed', ({ action, error }) =>
-    logger.log('error', 'action-failed', { action: action.kind, slot: action.slot, error: error.message.split('\n')[0] }),
+    logger.log('error', 'action-failed', {
+      action: action.kind,
+      slot: action.slot,
+      error: error.message.split('\n')[0],
+    }),
   );
   factory.events.on('events-disconnected', (reason) => logger.log('warn', 'events-disconnected', { reason }));
   factory.events.on('events-connected', () => logger.log('debug', 'events-connected', {}));
   factory.events.on('drained', () => logger.log('info', 'factory-drained', {}));
-  factory.events.on('error', (error) => logger.log('error', 'reconcile-failed', { error: error.message.split('\n')[0] }));
+  factory.events.on('error', (error) =>
+    logger.log('error', 'reconcile-failed', { error: error.message.split('\n')[0] }),
+  );
 }

@@ -51,7 +51,11 @@ async function startFactory(overrides: Partial<FactoryOptions> = {}): Promise<Fa
 const tick = (ms = DEBOUNCE * 2) => clock.advance(ms);
 
 const slotOfContainer = (c: FakeContainer) => slotOf(c.labels)!;
-const runningSlots = () => runtime.running().map(slotOfContainer).sort((a, b) => a - b);
+const runningSlots = () =>
+  runtime
+    .running()
+    .map(slotOfContainer)
+    .sort((a, b) => a - b);
 const onSlot = (slot: number) => runtime.runningBySlot().get(slot)!;
 const createsOf = (slot: number) => runtime.callsOf(`create:f-slot-${slot}`).length;
 
@@ -322,7 +326,13 @@ describe('Factory: crash-loop backoff', () => {
       expect(runningSlots()).toEqual([0]);
     }
     // Each exit says how long until the slot is tried again (measured from when the exit was seen).
-    expect(seen['slot-exited'].map(([e]) => e.retryInMs)).toEqual([undefined, 1000 - DEBOUNCE, 2000 - DEBOUNCE, 4000 - DEBOUNCE, 8000 - DEBOUNCE]);
+    expect(seen['slot-exited'].map(([e]) => e.retryInMs)).toEqual([
+      undefined,
+      1000 - DEBOUNCE,
+      2000 - DEBOUNCE,
+      4000 - DEBOUNCE,
+      8000 - DEBOUNCE,
+    ]);
   });
 
   it('starts a crash-looping slot at most 10 times in its first minute, and leaves the other slots alone', async () => {
@@ -358,7 +368,10 @@ describe('Factory: crash-loop backoff', () => {
   });
 
   it('backs a slot off when its container cannot be made, instead of trying again at once', async () => {
-    runtime.createFailures.push(engineError(500, 'no space left on device'), engineError(500, 'no space left on device'));
+    runtime.createFailures.push(
+      engineError(500, 'no space left on device'),
+      engineError(500, 'no space left on device'),
+    );
     const start = clock.now();
     const at = (ms: number) => clock.advance(start + ms - clock.now());
     makeFactory({ slots: 1 });
@@ -494,7 +507,11 @@ describe('Factory: scaling', () => {
     factory.setSlots(5);
     await tick();
     expect(runningSlots()).toEqual([0, 1, 2, 3, 4]);
-    expect(runtime.callsOf('create:').slice(4).sort()).toEqual(['create:f-slot-1', 'create:f-slot-3', 'create:f-slot-4']);
+    expect(runtime.callsOf('create:').slice(4).sort()).toEqual([
+      'create:f-slot-1',
+      'create:f-slot-3',
+      'create:f-slot-4',
+    ]);
   });
 
   it('does not drain a pilot whose heartbeat says it is draining already', async () => {
@@ -523,7 +540,10 @@ describe('Factory: a new template rolls the slots over', () => {
     expect(onSlot(1).id).toBe(old[1]!.id);
     runtime.exit(old[1]!.id, 0);
     await tick();
-    expect(runtime.running().map((c) => c.labels[LABELS.templateHash])).toEqual([templateHash(next), templateHash(next)]);
+    expect(runtime.running().map((c) => c.labels[LABELS.templateHash])).toEqual([
+      templateHash(next),
+      templateHash(next),
+    ]);
     expect(seen['slot-exited'].map(([e]) => e.reason)).toEqual(['drained', 'drained']);
     expect(slotDirs.pilotFiles.get(0)!.find((f) => f.path === 'condor_config')).toBeDefined();
   });
@@ -736,9 +756,24 @@ describe('Factory: status between passes', () => {
     slotDirs.heartbeats.set(2, idle());
     await startFactory({ slots: 3 });
     expect(factory.slots()).toEqual([
-      { slot: 0, id: onSlot(0).id.slice(0, 12), phase: 'running', draining: false, stopping: false, state: 'Claimed', jobId: '12.0' },
+      {
+        slot: 0,
+        id: onSlot(0).id.slice(0, 12),
+        phase: 'running',
+        draining: false,
+        stopping: false,
+        state: 'Claimed',
+        jobId: '12.0',
+      },
       { slot: 1, id: onSlot(1).id.slice(0, 12), phase: 'running', draining: false, stopping: false },
-      { slot: 2, id: onSlot(2).id.slice(0, 12), phase: 'running', draining: false, stopping: false, state: 'Unclaimed' },
+      {
+        slot: 2,
+        id: onSlot(2).id.slice(0, 12),
+        phase: 'running',
+        draining: false,
+        stopping: false,
+        state: 'Unclaimed',
+      },
     ]);
     factory.setSlots(2);
     await tick();
@@ -924,4 +959,3 @@ describe('scratch directories', () => {
     expect([...slotDirs.emptied].sort()).toEqual([0, 1]);
   });
 });
-

@@ -65,7 +65,14 @@ export class Factory {
     };
     const { name, runtime, slotDirs, clock } = options;
     const { ledger, events } = this;
-    this.observer = new SlotObserver({ name, runtime, slotDirs, clock, ledger, factoryDraining: () => this.desired.draining });
+    this.observer = new SlotObserver({
+      name,
+      runtime,
+      slotDirs,
+      clock,
+      ledger,
+      factoryDraining: () => this.desired.draining,
+    });
     this.actuator = new SlotActuator({
       name,
       runtime,
@@ -132,7 +139,13 @@ export class Factory {
     // A pass that finished meanwhile saw the engine and the heartbeats later than this: keep its view.
     if (this.lastObserved !== base) return this.lastSummary;
     this.lastObserved = refreshed;
-    this.lastSummary = summarize(this.desired, this.lastObserved, this.ledger, this.lastRetryAt, this.options.clock.now());
+    this.lastSummary = summarize(
+      this.desired,
+      this.lastObserved,
+      this.ledger,
+      this.lastRetryAt,
+      this.options.clock.now(),
+    );
     this.events.emit('summary', this.lastSummary);
     return this.lastSummary;
   }
@@ -185,13 +198,19 @@ export class Factory {
     this.lastObserved = observed;
     const now = this.options.clock.now();
     const retryAt = this.ledger.retryAt();
-    const actions = reconcile({ desired: this.desired, observed, now, retryAt, creating }).filter((action) => !this.ledger.isInFlight(action));
+    const actions = reconcile({ desired: this.desired, observed, now, retryAt, creating }).filter(
+      (action) => !this.ledger.isInFlight(action),
+    );
     for (const action of actions) this.actuator.enqueue(action);
     this.lastReconcileAt = this.options.clock.now();
     this.lastSummary = summarize(this.desired, observed, this.ledger, retryAt, now);
     this.lastRetryAt = retryAt;
     this.events.emit('summary', this.lastSummary);
-    this.events.emit('reconciled', { summary: this.lastSummary, durationMs: this.lastReconcileAt - started, actions: actions.length });
+    this.events.emit('reconciled', {
+      summary: this.lastSummary,
+      durationMs: this.lastReconcileAt - started,
+      actions: actions.length,
+    });
     const drained = this.desired.draining && observed.length === 0 && this.ledger.creatingCount === 0;
     if (drained && !this.drainedSaid) this.events.emit('drained');
     this.drainedSaid = drained;

@@ -91,16 +91,22 @@ describe('ObservationServer', () => {
     expect(await response.text()).toBe('');
   });
 
-  it.each(['POST', 'PUT', 'DELETE', 'PATCH'])('refuses %s with 405: it is read-only, and changes nothing', async (method) => {
-    for (const path of ['/metrics', '/status', '/healthz', '/scale']) {
-      const response = await fetch(`${base}${path}`, { method, body: method === 'DELETE' ? undefined : '{"command":"drain"}' });
-      expect(response.status).toBe(405);
-      expect(response.headers.get('allow')).toBe('GET, HEAD');
-      expect(await response.text()).toBe('read-only: GET only\n');
-    }
-    expect(refreshes).toBe(0);
-    expect(order).toEqual([]);
-  });
+  it.each(['POST', 'PUT', 'DELETE', 'PATCH'])(
+    'refuses %s with 405: it is read-only, and changes nothing',
+    async (method) => {
+      for (const path of ['/metrics', '/status', '/healthz', '/scale']) {
+        const response = await fetch(`${base}${path}`, {
+          method,
+          body: method === 'DELETE' ? undefined : '{"command":"drain"}',
+        });
+        expect(response.status).toBe(405);
+        expect(response.headers.get('allow')).toBe('GET, HEAD');
+        expect(await response.text()).toBe('read-only: GET only\n');
+      }
+      expect(refreshes).toBe(0);
+      expect(order).toEqual([]);
+    },
+  );
 
   it.each(['/', '/metrics/', '/nothing', '/status.json', '/../etc/passwd'])('answers 404 for %s', async (path) => {
     const response = await fetch(`${base}${path}`);

@@ -41,7 +41,9 @@ export class ObservationServer {
             return;
           }
           case '/status':
-            response.writeHead(200, { 'Content-Type': 'application/json' }).end(`${JSON.stringify(sources.status(), null, 2)}\n`);
+            response
+              .writeHead(200, { 'Content-Type': 'application/json' })
+              .end(`${JSON.stringify(sources.status(), null, 2)}\n`);
             return;
           default:
             response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: /metrics, /healthz or /status\n');

@@ -25,24 +25,34 @@ describe('checkSlotImage', () => {
     const error = await errorOf(checkSlotImage('cernvm:4', mounterSaying({ kind: 'missing' })));
     expect(error.code).toBe('E_NO_IMAGE');
     expect(error.isUsageError).toBe(false);
-    expect(error.message).toBe('no image cernvm:4: mount a CernVM root as it first (docker-cernvm mount --tag cernvm:4) or name another with --image');
+    expect(error.message).toBe(
+      'no image cernvm:4: mount a CernVM root as it first (docker-cernvm mount --tag cernvm:4) or name another with --image',
+    );
   });
 
   it('refuses a placeholder with nothing mounted over it, naming docker-cernvm mount', async () => {
-    const error = await errorOf(checkSlotImage('cernvm:4', mounterSaying(placeholder(placeholderStatus({ bound: undefined })))));
+    const error = await errorOf(
+      checkSlotImage('cernvm:4', mounterSaying(placeholder(placeholderStatus({ bound: undefined })))),
+    );
     expect(error.code).toBe('E_NOT_MOUNTED');
     expect(error.isUsageError).toBe(false);
-    expect(error.message).toMatch(/^cernvm:4 is a docker-cernvm placeholder with no CernVM root mounted over it: run docker-cernvm mount --tag cernvm:4 first$/);
+    expect(error.message).toMatch(
+      /^cernvm:4 is a docker-cernvm placeholder with no CernVM root mounted over it: run docker-cernvm mount --tag cernvm:4 first$/,
+    );
   });
 
   it('accepts a mounted placeholder and reports the CernVM version found', async () => {
-    expect(await checkSlotImage('cernvm:4', mounterSaying(placeholder(placeholderStatus({ version: '4.7.2' }))))).toEqual({
+    expect(
+      await checkSlotImage('cernvm:4', mounterSaying(placeholder(placeholderStatus({ version: '4.7.2' })))),
+    ).toEqual({
       placeholder: true,
       cernvmVersion: '4.7.2',
     });
   });
 
   it('accepts a mounted placeholder without a version marker', async () => {
-    expect(await checkSlotImage('cernvm:4', mounterSaying(placeholder(placeholderStatus({ version: undefined }))))).toEqual({ placeholder: true });
+    expect(
+      await checkSlotImage('cernvm:4', mounterSaying(placeholder(placeholderStatus({ version: undefined })))),
+    ).toEqual({ placeholder: true });
   });
 });

@@ -5,7 +5,14 @@ export { reconcile, type Action, type DesiredState, type ObservedContainer, type
 export { afterExit, type SlotBackoff, BACKOFF_BASE_MS, BACKOFF_MAX_MS, BACKOFF_RESET_AFTER_MS } from './backoff.js';
 export { factoryConfigSchema, checkFactoryConfig, CONFIG_DEFAULTS, type FactoryConfig } from './config.js';
 export { loadFactoryConfig, envVariableOf, flagOf, SCALAR_KEYS, type ConfigLayers } from './load-config.js';
-export { templateOf, templateHash, slotPilotOptions, cpusetOf, slotContainerOptions, type SlotTemplate } from './template.js';
+export {
+  templateOf,
+  templateHash,
+  slotPilotOptions,
+  cpusetOf,
+  slotContainerOptions,
+  type SlotTemplate,
+} from './template.js';
 export { DockerodeRuntime, type SlotRuntime, type ListedContainer, type ExitDetails } from './docker-runtime.js';
 export { EventStream, parseEventLine, sinceOf, type EngineEvent } from './event-stream.js';
 export { HostSlotDirs, type SlotDirs } from './slot-dirs.js';

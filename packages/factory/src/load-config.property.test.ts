@@ -24,7 +24,24 @@ const KEYS = Object.keys(factoryConfigSchema.shape);
 const PILOT_KEYS = ['idleShutdownSeconds', 'heartbeatSeconds', 'start', 'attributes', 'siteSnippets', 'bogus'];
 const value = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
-  fc.constantFrom(1, 2, 64, 2048, 0, -1, 1.5, 'cernvm:4', 'host', 'none', 'json', '/var/lib/x', '127.0.0.1:9618', true, 'a\tb', ''),
+  fc.constantFrom(
+    1,
+    2,
+    64,
+    2048,
+    0,
+    -1,
+    1.5,
+    'cernvm:4',
+    'host',
+    'none',
+    'json',
+    '/var/lib/x',
+    '127.0.0.1:9618',
+    true,
+    'a\tb',
+    '',
+  ),
   fc.dictionary(fc.constantFrom(...PILOT_KEYS), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }),
 );
 const key = fc.oneof(fc.constantFrom(...KEYS, ...KEYS, 'slot', 'Slots', '__proto__', ''), fc.string({ maxLength: 6 }));
@@ -47,9 +64,17 @@ describe('factory --config: any document', () => {
           const where = { text, error: String(error) };
           expect({ ...where, factoryError: error instanceof FactoryError }).toEqual({ ...where, factoryError: true });
           const { code, message } = error as FactoryError;
-          expect({ ...where, oneLine: isOneLine(message), zod: /Invalid input/.test(message) }).toEqual({ ...where, oneLine: true, zod: false });
+          expect({ ...where, oneLine: isOneLine(message), zod: /Invalid input/.test(message) }).toEqual({
+            ...where,
+            oneLine: true,
+            zod: false,
+          });
           if (code === 'E_BAD_SLOTS') return expect(message).toMatch(/^--slots: expected how many slots to run/);
-          expect({ ...where, code, file: message.startsWith(`${file}: `) }).toEqual({ ...where, code: 'E_BAD_CONFIG', file: true });
+          expect({ ...where, code, file: message.startsWith(`${file}: `) }).toEqual({
+            ...where,
+            code: 'E_BAD_CONFIG',
+            file: true,
+          });
           const said = message.slice(file.length + 2);
           const unknown = /^unknown key ("(?:[^"\\]|\\.)*")$/.exec(said)?.[1];
           if (unknown !== undefined) {
@@ -57,7 +82,8 @@ describe('factory --config: any document', () => {
             const named = JSON.parse(unknown) as string;
             const document = parse(text) as Record<string, unknown>;
             const pilot = (document.pilot ?? {}) as Record<string, unknown>;
-            const known = Object.hasOwn(document, named) || (named.startsWith('pilot.') && Object.hasOwn(pilot, named.slice(6)));
+            const known =
+              Object.hasOwn(document, named) || (named.startsWith('pilot.') && Object.hasOwn(pilot, named.slice(6)));
             expect({ ...where, named, known }).toEqual({ ...where, named, known: true });
             return;
           }

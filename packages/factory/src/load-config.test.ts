@@ -3,7 +3,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FactoryError } from './errors.js';
-import { type ConfigLayers, SCALAR_KEYS, envVariableOf, flagOf, loadFactoryConfig, readConfigFile } from './load-config.js';
+import {
+  type ConfigLayers,
+  SCALAR_KEYS,
+  envVariableOf,
+  flagOf,
+  loadFactoryConfig,
+  readConfigFile,
+} from './load-config.js';
 
 let tmp: string;
 beforeAll(async () => {
@@ -69,13 +76,15 @@ describe('loadFactoryConfig: layers', () => {
   it('types numbers and booleans given as text by variables and flags', async () => {
     const config = await loadFactoryConfig({
       env: { DOCKER_CERNVM_FACTORY_PIN: 'false', DOCKER_CERNVM_FACTORY_CORES_PER_SLOT: ' 2 ' },
-      flags: { slots: '007', 'memoryMb': '512' },
+      flags: { slots: '007', memoryMb: '512' },
     });
     expect(config).toMatchObject({ pin: false, coresPerSlot: 2, slots: 7, memoryMb: 512 });
   });
 
   it('takes a boolean flag as given (--no-pin)', async () => {
-    expect((await loadFactoryConfig({ env: { DOCKER_CERNVM_FACTORY_PIN: 'true' }, flags: { slots: '1', pin: false } })).pin).toBe(false);
+    expect(
+      (await loadFactoryConfig({ env: { DOCKER_CERNVM_FACTORY_PIN: 'true' }, flags: { slots: '1', pin: false } })).pin,
+    ).toBe(false);
   });
 
   it('ignores an empty variable, as if unset', async () => {
@@ -84,12 +93,17 @@ describe('loadFactoryConfig: layers', () => {
   });
 
   it('ignores variables that are not its own', async () => {
-    const config = await loadFactoryConfig({ env: { DOCKER_CERNVM_FACTORY_BOGUS: 'x', PATH: '/bin' }, flags: { slots: '1' } });
+    const config = await loadFactoryConfig({
+      env: { DOCKER_CERNVM_FACTORY_BOGUS: 'x', PATH: '/bin' },
+      flags: { slots: '1' },
+    });
     expect(config.slots).toBe(1);
   });
 
   it('reads environment and pilot sections from the file only', async () => {
-    const file = await configFile('slots: 2\nenvironment:\n  SITE: T2_XX\npilot:\n  idleShutdownSeconds: 600\n  attributes:\n    Site: T2_XX\n');
+    const file = await configFile(
+      'slots: 2\nenvironment:\n  SITE: T2_XX\npilot:\n  idleShutdownSeconds: 600\n  attributes:\n    Site: T2_XX\n',
+    );
     const config = await loadFactoryConfig({ file, env: {}, flags: {} });
     expect(config.environment).toEqual({ SITE: 'T2_XX' });
     expect(config.pilot).toEqual({ idleShutdownSeconds: 600, attributes: { Site: 'T2_XX' } });
@@ -105,7 +119,9 @@ describe('loadFactoryConfig: a missing slot count', () => {
   it('says every way to give it', async () => {
     const error = await loadError({});
     expect(error.code).toBe('E_BAD_SLOTS');
-    expect(error.message).toBe('--slots: expected how many slots to run (or DOCKER_CERNVM_FACTORY_SLOTS, or slots: in a --config file)');
+    expect(error.message).toBe(
+      '--slots: expected how many slots to run (or DOCKER_CERNVM_FACTORY_SLOTS, or slots: in a --config file)',
+    );
   });
 
   it('names the file that does not set it', async () => {
@@ -143,9 +159,21 @@ describe('loadFactoryConfig: errors name where the value came from', () => {
 
   it.each<[Partial<ConfigLayers>, string, string]>([
     [{ flags: { slots: '1', memoryMb: 'lots' } }, 'E_BAD_OPTION', '--memory-mb: expected whole megabytes'],
-    [{ flags: { slots: '1', onExit: 'kill' } }, 'E_BAD_OPTION', '--on-exit: expected leave (pilots keep running) or stop'],
-    [{ flags: { slots: '1', name: 'Bad Name' } }, 'E_BAD_OPTION', '--name: expected lower-case letters, digits, dot, dash or underscore (≤ 41)'],
-    [{ env: { DOCKER_CERNVM_FACTORY_PIN: 'yes' }, flags: { slots: '1' } }, 'E_BAD_OPTION', 'DOCKER_CERNVM_FACTORY_PIN: expected true or false'],
+    [
+      { flags: { slots: '1', onExit: 'kill' } },
+      'E_BAD_OPTION',
+      '--on-exit: expected leave (pilots keep running) or stop',
+    ],
+    [
+      { flags: { slots: '1', name: 'Bad Name' } },
+      'E_BAD_OPTION',
+      '--name: expected lower-case letters, digits, dot, dash or underscore (≤ 41)',
+    ],
+    [
+      { env: { DOCKER_CERNVM_FACTORY_PIN: 'yes' }, flags: { slots: '1' } },
+      'E_BAD_OPTION',
+      'DOCKER_CERNVM_FACTORY_PIN: expected true or false',
+    ],
     [
       { env: { DOCKER_CERNVM_FACTORY_CORES_PER_SLOT: '0' }, flags: { slots: '1' } },
       'E_BAD_OPTION',
@@ -159,7 +187,9 @@ describe('loadFactoryConfig: errors name where the value came from', () => {
 
   it('blames the flag, not the file, for a value the flag overrode', async () => {
     const file = await configFile('slots: 2\n');
-    expect((await loadError({ file, flags: { slots: 'x' } })).message).toBe('--slots: expected a whole number of slots');
+    expect((await loadError({ file, flags: { slots: 'x' } })).message).toBe(
+      '--slots: expected a whole number of slots',
+    );
   });
 
   it('blames the file, not a flag, for a bad value only the file set', async () => {
@@ -180,7 +210,7 @@ describe('loadFactoryConfig: errors name where the value came from', () => {
     ['slots: 1\nbogus: 1\n', 'unknown key "bogus"'],
     ['slots: 1\npilot:\n  bogus: 1\n', 'unknown key "pilot.bogus"'],
     // Found by load-config.property.test.ts: a key holding a quote or a tab was shown raw.
-    ['slots: 1\n\'"\': 1\n', String.raw`unknown key "\""`],
+    ["slots: 1\n'\"': 1\n", String.raw`unknown key "\""`],
     ['slots: 1\n"a\\tb": 1\n', String.raw`unknown key "a\tb"`],
   ])('a file saying %j: one line naming the file and the key', async (text, message) => {
     const file = await configFile(text);

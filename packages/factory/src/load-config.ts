@@ -114,7 +114,10 @@ export async function loadFactoryConfig(layers: ConfigLayers): Promise<FactoryCo
       const checked = mountSchema.safeParse(entry);
       if (!checked.success) {
         const issue = checked.error.issues[0];
-        throw new FactoryError('E_BAD_OPTION', `--mount ${text}: ${issue?.path.join('.') ?? ''}: expected ${issue?.message ?? 'a valid mount'}`);
+        throw new FactoryError(
+          'E_BAD_OPTION',
+          `--mount ${text}: ${issue?.path.join('.') ?? ''}: expected ${issue?.message ?? 'a valid mount'}`,
+        );
       }
       return entry;
     });
@@ -124,7 +127,10 @@ export async function loadFactoryConfig(layers: ConfigLayers): Promise<FactoryCo
   // The one key without a default: say every way to give it rather than blame no source.
   if (merged.slots === undefined) {
     const file = layers.file ? `slots: in ${layers.file}` : 'slots: in a --config file';
-    throw new FactoryError('E_BAD_SLOTS', `--slots: expected how many slots to run (or ${envVariableOf('slots')}, or ${file})`);
+    throw new FactoryError(
+      'E_BAD_SLOTS',
+      `--slots: expected how many slots to run (or ${envVariableOf('slots')}, or ${file})`,
+    );
   }
   return checkFactoryConfig(merged, sources);
 }

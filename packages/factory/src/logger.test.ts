@@ -5,7 +5,11 @@ const AT = new Date('2026-01-02T03:04:05.678Z');
 
 function capture(format: 'human' | 'json') {
   const lines: string[] = [];
-  const logger = createLogger(format, (line) => lines.push(line), () => AT);
+  const logger = createLogger(
+    format,
+    (line) => lines.push(line),
+    () => AT,
+  );
   return { logger, lines };
 }
 
@@ -46,7 +50,10 @@ describe('createLogger: human', () => {
     const { logger, lines } = capture('human');
     logger.log('info', 'factory-stopped', { retry: undefined });
     logger.log('info', 'factory-drained');
-    expect(lines).toEqual(['2026-01-02T03:04:05.678Z info  factory-stopped\n', '2026-01-02T03:04:05.678Z info  factory-drained\n']);
+    expect(lines).toEqual([
+      '2026-01-02T03:04:05.678Z info  factory-stopped\n',
+      '2026-01-02T03:04:05.678Z info  factory-drained\n',
+    ]);
   });
 });
 

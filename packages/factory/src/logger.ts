@@ -14,7 +14,9 @@ function humanValue(value: string | number | boolean): string {
 export function createLogger(format: 'human' | 'json', write: (line: string) => void, now = () => new Date()): Logger {
   return {
     log(level, event, fields = {}) {
-      const defined = Object.entries(fields).filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined);
+      const defined = Object.entries(fields).filter(
+        (entry): entry is [string, string | number | boolean] => entry[1] !== undefined,
+      );
       if (format === 'json') {
         write(`${JSON.stringify({ time: now().toISOString(), level, event, ...Object.fromEntries(defined) })}\n`);
         return;

@@ -47,7 +47,18 @@ const value = async (name: string, labels: Record<string, string> = {}) => sampl
 
 /** A summary with every count different, so a gauge fed from the wrong field shows. */
 function summary(overrides: Partial<SlotSummary> = {}): SlotSummary {
-  return { desired: 9, serving: 5, starting: 1, draining: 2, stopping: 3, backoff: 4, claimed: 6, idle: 7, factoryDraining: false, ...overrides };
+  return {
+    desired: 9,
+    serving: 5,
+    starting: 1,
+    draining: 2,
+    stopping: 3,
+    backoff: 4,
+    claimed: 6,
+    idle: 7,
+    factoryDraining: false,
+    ...overrides,
+  };
 }
 
 beforeEach(() => {
@@ -82,7 +93,11 @@ describe('FactoryMetrics: before anything happens', () => {
     const other = new FactoryMetrics();
     other.countRequest('container_list');
     expect(await value('cernvm_factory_docker_api_requests_total', { operation: 'container_list' })).toBeUndefined();
-    expect(sampleValue(parsePrometheus(await other.registry.metrics()), 'cernvm_factory_docker_api_requests_total', { operation: 'container_list' })).toBe(1);
+    expect(
+      sampleValue(parsePrometheus(await other.registry.metrics()), 'cernvm_factory_docker_api_requests_total', {
+        operation: 'container_list',
+      }),
+    ).toBe(1);
   });
 });
 
@@ -116,13 +131,21 @@ describe('FactoryMetrics: fed by a summary', () => {
     const f = makeFactory();
     f.events.emit('summary', summary());
     expect((await scrape()).filter((s) => s.name === 'cernvm_factory_snapshot_info')).toEqual([
-      { name: 'cernvm_factory_snapshot_info', labels: { image: 'cernvm:4', cernvm_version: '4.7.2', template_hash: templateHash(TEMPLATE) }, value: 1 },
+      {
+        name: 'cernvm_factory_snapshot_info',
+        labels: { image: 'cernvm:4', cernvm_version: '4.7.2', template_hash: templateHash(TEMPLATE) },
+        value: 1,
+      },
     ]);
     const next = testTemplate({ image: 'site/cernvm:5' });
     f.setTemplate(next);
     f.events.emit('summary', summary());
     expect((await scrape()).filter((s) => s.name === 'cernvm_factory_snapshot_info')).toEqual([
-      { name: 'cernvm_factory_snapshot_info', labels: { image: 'site/cernvm:5', cernvm_version: 'unknown', template_hash: templateHash(next) }, value: 1 },
+      {
+        name: 'cernvm_factory_snapshot_info',
+        labels: { image: 'site/cernvm:5', cernvm_version: 'unknown', template_hash: templateHash(next) },
+        value: 1,
+      },
     ]);
   });
 });
@@ -268,7 +291,8 @@ describe('FactoryMetrics: names and labels', () => {
       for (const [label, v] of Object.entries(s.labels)) {
         for (const id of ids) expect(v).not.toContain(id.slice(0, 12));
         // The template hash is 12 hex digits by design (it is on every container as a label too); nothing else may be.
-        if (s.name === 'cernvm_factory_snapshot_info' && label === 'template_hash') expect(v).toBe(templateHash(TEMPLATE));
+        if (s.name === 'cernvm_factory_snapshot_info' && label === 'template_hash')
+          expect(v).toBe(templateHash(TEMPLATE));
         else expect(v).not.toMatch(/^(?:[0-9a-f]{12}|[0-9a-f]{64})$/);
       }
     }

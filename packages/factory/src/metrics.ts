@@ -9,22 +9,42 @@ const PREFIX = 'cernvm_factory_';
  */
 export class FactoryMetrics {
   readonly registry = new Registry();
-  private readonly desired = new Gauge({ name: `${PREFIX}desired_slots`, help: 'Slots the factory is asked to keep', registers: [this.registry] });
+  private readonly desired = new Gauge({
+    name: `${PREFIX}desired_slots`,
+    help: 'Slots the factory is asked to keep',
+    registers: [this.registry],
+  });
   private readonly slots = new Gauge({
     name: `${PREFIX}slots`,
     help: 'Slot containers by state',
     labelNames: ['state'] as const,
     registers: [this.registry],
   });
-  private readonly claimed = new Gauge({ name: `${PREFIX}claimed_slots`, help: 'Running slots whose heartbeat says Claimed', registers: [this.registry] });
-  private readonly idle = new Gauge({ name: `${PREFIX}idle_slots`, help: 'Running slots whose heartbeat says Unclaimed', registers: [this.registry] });
-  private readonly draining = new Gauge({ name: `${PREFIX}draining`, help: '1 while the factory drains', registers: [this.registry] });
+  private readonly claimed = new Gauge({
+    name: `${PREFIX}claimed_slots`,
+    help: 'Running slots whose heartbeat says Claimed',
+    registers: [this.registry],
+  });
+  private readonly idle = new Gauge({
+    name: `${PREFIX}idle_slots`,
+    help: 'Running slots whose heartbeat says Unclaimed',
+    registers: [this.registry],
+  });
+  private readonly draining = new Gauge({
+    name: `${PREFIX}draining`,
+    help: '1 while the factory drains',
+    registers: [this.registry],
+  });
   private readonly heartbeatAge = new Gauge({
     name: `${PREFIX}oldest_heartbeat_age_seconds`,
     help: 'Age of the oldest heartbeat among running slots (0 when none reports one)',
     registers: [this.registry],
   });
-  private readonly starts = new Counter({ name: `${PREFIX}container_starts_total`, help: 'Slot containers started', registers: [this.registry] });
+  private readonly starts = new Counter({
+    name: `${PREFIX}container_starts_total`,
+    help: 'Slot containers started',
+    registers: [this.registry],
+  });
   private readonly exits = new Counter({
     name: `${PREFIX}container_exits_total`,
     help: 'Slot containers that exited, by reason (drained, clean, failed)',
@@ -95,11 +115,17 @@ export class FactoryMetrics {
       this.claimed.set(summary.claimed);
       this.idle.set(summary.idle);
       this.draining.set(summary.factoryDraining ? 1 : 0);
-      this.heartbeatAge.set(summary.oldestHeartbeatEpoch ? Math.max(0, this.now() / 1000 - summary.oldestHeartbeatEpoch) : 0);
+      this.heartbeatAge.set(
+        summary.oldestHeartbeatEpoch ? Math.max(0, this.now() / 1000 - summary.oldestHeartbeatEpoch) : 0,
+      );
       const template = factory.currentTemplate;
       this.snapshot.reset();
       this.snapshot.set(
-        { image: template.image, cernvm_version: template.cernvmVersion ?? 'unknown', template_hash: factory.desiredState.templateHash },
+        {
+          image: template.image,
+          cernvm_version: template.cernvmVersion ?? 'unknown',
+          template_hash: factory.desiredState.templateHash,
+        },
         1,
       );
     });

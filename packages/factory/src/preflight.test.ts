@@ -35,7 +35,10 @@ describe('checkPinning', () => {
   it('takes as many pinned cores as the engine has, and refuses one more, naming both', () => {
     expect(() => checkPinning(2, 1, { cpus: 2, memoryBytes: 0 })).not.toThrow();
     expect(() => checkPinning(3, 1, { cpus: 2, memoryBytes: 0 })).toThrow(
-      new FactoryError('E_PIN_OVERCOMMIT', '3 slots × 1 core(s) need 3 pinned cores, but this host has 2: run fewer slots or pass --no-pin'),
+      new FactoryError(
+        'E_PIN_OVERCOMMIT',
+        '3 slots × 1 core(s) need 3 pinned cores, but this host has 2: run fewer slots or pass --no-pin',
+      ),
     );
   });
 });
@@ -65,7 +68,12 @@ describe('engineFactsOnce', () => {
 describe('preflight', () => {
   it('without pinning, never asks the engine for its facts and sets no index limit', async () => {
     const runtime = new FakeRuntime(new FakeClock());
-    const { template, indexLimit } = await preflight(config({ pin: false }), engineFactsOnce(runtime), fakeMounter(), new FakeMountHost());
+    const { template, indexLimit } = await preflight(
+      config({ pin: false }),
+      engineFactsOnce(runtime),
+      fakeMounter(),
+      new FakeMountHost(),
+    );
     expect(template.image).toBe('cernvm:4');
     expect(indexLimit).toBe(Number.POSITIVE_INFINITY);
     expect(runtime.callsOf('facts')).toEqual([]);
@@ -74,7 +82,12 @@ describe('preflight', () => {
   it('with pinning, limits slot indexes to the cores the engine has, per slot', async () => {
     const runtime = new FakeRuntime(new FakeClock());
     runtime.engineFacts = { cpus: 5, memoryBytes: 0 };
-    const { indexLimit } = await preflight(config({ pin: true, slots: 2, coresPerSlot: 2 }), engineFactsOnce(runtime), fakeMounter(), new FakeMountHost());
+    const { indexLimit } = await preflight(
+      config({ pin: true, slots: 2, coresPerSlot: 2 }),
+      engineFactsOnce(runtime),
+      fakeMounter(),
+      new FakeMountHost(),
+    );
     expect(indexLimit).toBe(2);
   });
 
@@ -91,12 +104,21 @@ describe('preflight', () => {
   it('reports pinning before the token, and the token before the image', async () => {
     const runtime = new FakeRuntime(new FakeClock());
     const host = new FakeMountHost();
-    const overPinned = config({ pin: true, slots: 3, tokenFile: path.join(tmp, 'missing.token'), image: 'site/missing:1' });
-    expect(await rejection(preflight(overPinned, engineFactsOnce(runtime), fakeMounter(), host))).toMatchObject({ code: 'E_PIN_OVERCOMMIT' });
+    const overPinned = config({
+      pin: true,
+      slots: 3,
+      tokenFile: path.join(tmp, 'missing.token'),
+      image: 'site/missing:1',
+    });
+    expect(await rejection(preflight(overPinned, engineFactsOnce(runtime), fakeMounter(), host))).toMatchObject({
+      code: 'E_PIN_OVERCOMMIT',
+    });
     const noToken = config({ pin: false, tokenFile: path.join(tmp, 'missing.token'), image: 'site/missing:1' });
     const tokenError = await rejection(preflight(noToken, engineFactsOnce(runtime), fakeMounter(), host));
     expect((tokenError as Error).message).toContain('missing.token');
     const noImage = config({ pin: false, image: 'site/missing:1' });
-    expect(await rejection(preflight(noImage, engineFactsOnce(runtime), fakeMounter(), host))).toMatchObject({ code: 'E_NO_IMAGE' });
+    expect(await rejection(preflight(noImage, engineFactsOnce(runtime), fakeMounter(), host))).toMatchObject({
+      code: 'E_NO_IMAGE',
+    });
   });
 });

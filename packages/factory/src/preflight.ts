@@ -58,7 +58,11 @@ export async function preflight(
   // Every mount source exists and can propagate, and none shows the token or the slots' own directories to jobs.
   await checkMountSources(host, {
     mounts: template.mounts,
-    protectedPaths: [config.tokenFile, path.join(config.stateDir, config.name), path.join(config.scratchDir, config.name)],
+    protectedPaths: [
+      config.tokenFile,
+      path.join(config.stateDir, config.name),
+      path.join(config.scratchDir, config.name),
+    ],
   });
   return { template, indexLimit: facts ? Math.floor(facts.cpus / config.coresPerSlot) : Number.POSITIVE_INFINITY };
 }

@@ -23,7 +23,12 @@ describe('reconcile: filling', () => {
     ['exactly N running: nothing to do', [running(0), running(1)], { slots: 2 }, []],
     ['gaps are filled lowest index first', [running(0), running(2)], { slots: 4 }, ['create 1', 'create 3']],
     ['a pilot on a high index counts: only the missing number is made', [running(5)], { slots: 2 }, ['create 0']],
-    ['an old template does not count as serving, but holds its index', [running(0, { templateHash: OLD })], { slots: 1, indexLimit: 2 }, ['create 1', 'drain s0 template']],
+    [
+      'an old template does not count as serving, but holds its index',
+      [running(0, { templateHash: OLD })],
+      { slots: 1, indexLimit: 2 },
+      ['create 1', 'drain s0 template'],
+    ],
   ])('%s', (_name, observed, overrides, expected) => {
     expect(lines(reconcile(input(observed, overrides)))).toEqual(expected);
   });
@@ -36,17 +41,42 @@ describe('reconcile: filling', () => {
 
 describe('reconcile: containers that are not running', () => {
   it.each<[string, ObservedContainer[], Parameters<typeof input>[1], string[]]>([
-    ['an exited pilot is removed (its slot is made again once that is done)', [running(0), exited(1)], { slots: 2 }, ['remove exited1 exited']],
-    ['an exited pilot beyond N is removed and not replaced', [running(0), exited(4)], { slots: 1 }, ['remove exited4 exited']],
+    [
+      'an exited pilot is removed (its slot is made again once that is done)',
+      [running(0), exited(1)],
+      { slots: 2 },
+      ['remove exited1 exited'],
+    ],
+    [
+      'an exited pilot beyond N is removed and not replaced',
+      [running(0), exited(4)],
+      { slots: 1 },
+      ['remove exited4 exited'],
+    ],
     [
       'a created, never-started container nobody is starting is removed (a factory killed between create and start)',
       [created(0)],
       { slots: 1 },
       ['remove created0 never-started'],
     ],
-    ['a created container whose slot is being created is that create in flight: left alone', [created(0)], { slots: 1, creating: [0] }, []],
-    ['an exited pilot is removed even while the factory drains', [exited(0)], { slots: 3, draining: true }, ['remove exited0 exited']],
-    ['a never-started container is removed while the factory drains', [created(2)], { slots: 3, draining: true }, ['remove created2 never-started']],
+    [
+      'a created container whose slot is being created is that create in flight: left alone',
+      [created(0)],
+      { slots: 1, creating: [0] },
+      [],
+    ],
+    [
+      'an exited pilot is removed even while the factory drains',
+      [exited(0)],
+      { slots: 3, draining: true },
+      ['remove exited0 exited'],
+    ],
+    [
+      'a never-started container is removed while the factory drains',
+      [created(2)],
+      { slots: 3, draining: true },
+      ['remove created2 never-started'],
+    ],
   ])('%s', (_name, observed, overrides, expected) => {
     expect(lines(reconcile(input(observed, overrides)))).toEqual(expected);
   });
@@ -56,12 +86,19 @@ describe('reconcile: a slot whose old container is still there', () => {
   it.each<[string, ObservedContainer[], string[]]>([
     ['exited', [exited(0), running(1)], ['remove exited0 exited']],
     ['never started', [created(0), running(1)], ['remove created0 never-started']],
-  ])('waits for the %s container’s removal (its name is taken) instead of moving to another index', (_name, observed, expected) => {
-    expect(lines(reconcile(input(observed, { slots: 2 })))).toEqual(expected);
-  });
+  ])(
+    'waits for the %s container’s removal (its name is taken) instead of moving to another index',
+    (_name, observed, expected) => {
+      expect(lines(reconcile(input(observed, { slots: 2 })))).toEqual(expected);
+    },
+  );
 
   it('still makes the other missing slots meanwhile', () => {
-    expect(lines(reconcile(input([exited(1)], { slots: 3 })))).toEqual(['create 0', 'create 2', 'remove exited1 exited']);
+    expect(lines(reconcile(input([exited(1)], { slots: 3 })))).toEqual([
+      'create 0',
+      'create 2',
+      'remove exited1 exited',
+    ]);
   });
 });
 
@@ -76,7 +113,9 @@ describe('reconcile: creates in flight', () => {
 
   it('counts a create in flight once when the list already shows its container running (no surplus drain)', () => {
     // createAndStart has started the container but not returned yet: the slot is both in `creating` and running.
-    const actions = reconcile(input([running(0), running(1, { id: 'just-started', createdAt: 5000 })], { slots: 2, creating: [1] }));
+    const actions = reconcile(
+      input([running(0), running(1, { id: 'just-started', createdAt: 5000 })], { slots: 2, creating: [1] }),
+    );
     expect(lines(actions)).toEqual([]);
   });
 
@@ -90,7 +129,10 @@ describe('reconcile: creates in flight', () => {
 
   it('drains only the running surplus beyond the slots when creates are in flight', () => {
     const observed = [running(0), running(1), running(2)];
-    expect(lines(reconcile(input(observed, { slots: 1, creating: [3] })))).toEqual(['drain s1 scale-down', 'drain s2 scale-down']);
+    expect(lines(reconcile(input(observed, { slots: 1, creating: [3] })))).toEqual([
+      'drain s1 scale-down',
+      'drain s2 scale-down',
+    ]);
   });
 });
 
@@ -101,12 +143,23 @@ describe('reconcile: one container per slot index', () => {
   });
 
   it('drains every duplicate but the oldest when there are three', () => {
-    const observed = [running(1, { id: 'b', createdAt: 2 }), running(1, { id: 'a', createdAt: 1 }), running(1, { id: 'c', createdAt: 3 })];
-    expect(lines(reconcile(input(observed, { slots: 2 })))).toEqual(['create 0', 'drain b duplicate', 'drain c duplicate']);
+    const observed = [
+      running(1, { id: 'b', createdAt: 2 }),
+      running(1, { id: 'a', createdAt: 1 }),
+      running(1, { id: 'c', createdAt: 3 }),
+    ];
+    expect(lines(reconcile(input(observed, { slots: 2 })))).toEqual([
+      'create 0',
+      'drain b duplicate',
+      'drain c duplicate',
+    ]);
   });
 
   it('keeps the kept one on the next pass, once the duplicate drains (the decision does not flip)', () => {
-    const observed = [running(0, { id: 'older', createdAt: 1000 }), running(0, { id: 'newer', createdAt: 2000, draining: true })];
+    const observed = [
+      running(0, { id: 'older', createdAt: 1000 }),
+      running(0, { id: 'newer', createdAt: 2000, draining: true }),
+    ];
     expect(lines(reconcile(input(observed, { slots: 1 })))).toEqual([]);
   });
 
@@ -120,7 +173,10 @@ describe('reconcile: one container per slot index', () => {
   });
 
   it('drains an undrained newcomer on an index whose older pilot is draining', () => {
-    const observed = [running(0, { id: 'old', createdAt: 1000, draining: true }), running(0, { id: 'new', createdAt: 2000 })];
+    const observed = [
+      running(0, { id: 'old', createdAt: 1000, draining: true }),
+      running(0, { id: 'new', createdAt: 2000 }),
+    ];
     expect(lines(reconcile(input(observed, { slots: 1 })))).toEqual(['create 1', 'drain new duplicate']);
   });
 
@@ -152,7 +208,9 @@ describe('reconcile: template changes roll over, never killing a job', () => {
   });
 
   it('does not drain an old pilot twice', () => {
-    expect(lines(reconcile(input([running(0, { templateHash: OLD, draining: true })], { slots: 1, indexLimit: 1 })))).toEqual([]);
+    expect(
+      lines(reconcile(input([running(0, { templateHash: OLD, draining: true })], { slots: 1, indexLimit: 1 }))),
+    ).toEqual([]);
   });
 
   it('makes the new template on an old pilot’s index once it has exited and been removed', () => {
@@ -186,13 +244,21 @@ describe('reconcile: scale down picks victims that cost least', () => {
   it.each<[string, ObservedContainer[], number, string[]]>([
     [
       'idle pilots before busy ones, however old',
-      [running(0, { heartbeat: busy(), createdAt: 300 }), running(1, { heartbeat: idle(), createdAt: 100 }), running(2, { heartbeat: busy(), createdAt: 200 })],
+      [
+        running(0, { heartbeat: busy(), createdAt: 300 }),
+        running(1, { heartbeat: idle(), createdAt: 100 }),
+        running(2, { heartbeat: busy(), createdAt: 200 }),
+      ],
       2,
       ['drain s1 scale-down'],
     ],
     [
       'among busy pilots alike in index, the newest',
-      [running(0, { heartbeat: busy(), createdAt: 100 }), running(2, { heartbeat: busy(), createdAt: 300 }), running(3, { heartbeat: busy(), createdAt: 200 })],
+      [
+        running(0, { heartbeat: busy(), createdAt: 100 }),
+        running(2, { heartbeat: busy(), createdAt: 300 }),
+        running(3, { heartbeat: busy(), createdAt: 200 }),
+      ],
       2,
       ['drain s2 scale-down'],
     ],
@@ -204,7 +270,10 @@ describe('reconcile: scale down picks victims that cost least', () => {
     ],
     [
       'a starting pilot whose startd says Unclaimed is not idle yet',
-      [running(0, { heartbeat: idle(), createdAt: 100 }), running(1, { heartbeat: heartbeat({ phase: 'starting' }), createdAt: 300 })],
+      [
+        running(0, { heartbeat: idle(), createdAt: 100 }),
+        running(1, { heartbeat: heartbeat({ phase: 'starting' }), createdAt: 300 }),
+      ],
       1,
       ['drain s0 scale-down'],
     ],
@@ -268,27 +337,56 @@ describe('reconcile: scale --force stops the victims at once', () => {
   it.each<[string, ObservedContainer[], Parameters<typeof input>[1], string[]]>([
     [
       'the same victims as a drain would take, idle first, stopped instead',
-      [running(0, { heartbeat: busy(), createdAt: 300 }), running(1, { heartbeat: idle(), createdAt: 100 }), running(2, { heartbeat: busy(), createdAt: 200 })],
+      [
+        running(0, { heartbeat: busy(), createdAt: 300 }),
+        running(1, { heartbeat: idle(), createdAt: 100 }),
+        running(2, { heartbeat: busy(), createdAt: 200 }),
+      ],
       { slots: 1, forceScaleDown: true },
       ['stop s1 scale-down', 'stop s2 scale-down'],
     ],
-    ['to zero: every pilot', [running(0), running(1)], { slots: 0, forceScaleDown: true }, ['stop s0 scale-down', 'stop s1 scale-down']],
+    [
+      'to zero: every pilot',
+      [running(0), running(1)],
+      { slots: 0, forceScaleDown: true },
+      ['stop s0 scale-down', 'stop s1 scale-down'],
+    ],
     [
       'a never-started container is still just removed',
       [running(0), running(1), created(2)],
       { slots: 1, forceScaleDown: true },
       ['remove created2 never-started', 'stop s1 scale-down'],
     ],
-    ['an exited one is still just removed', [running(0), exited(1)], { slots: 0, forceScaleDown: true }, ['remove exited1 exited', 'stop s0 scale-down']],
-    ['not a pilot already draining or being stopped', [running(0), running(1, { draining: true })], { slots: 0, forceScaleDown: true }, ['stop s0 scale-down']],
+    [
+      'an exited one is still just removed',
+      [running(0), exited(1)],
+      { slots: 0, forceScaleDown: true },
+      ['remove exited1 exited', 'stop s0 scale-down'],
+    ],
+    [
+      'not a pilot already draining or being stopped',
+      [running(0), running(1, { draining: true })],
+      { slots: 0, forceScaleDown: true },
+      ['stop s0 scale-down'],
+    ],
     [
       'a duplicate still drains: it is not a scale-down',
       [running(0, { id: 'a', createdAt: 1 }), running(0, { id: 'b', createdAt: 2 })],
       { slots: 1, forceScaleDown: true },
       ['drain b duplicate'],
     ],
-    ['an old template still drains after its job', [running(0, { templateHash: OLD })], { slots: 1, indexLimit: 1, forceScaleDown: true }, ['drain s0 template']],
-    ['a factory drain still drains', [running(0), running(1)], { slots: 2, draining: true, forceScaleDown: true }, ['drain s0 factory-drain', 'drain s1 factory-drain']],
+    [
+      'an old template still drains after its job',
+      [running(0, { templateHash: OLD })],
+      { slots: 1, indexLimit: 1, forceScaleDown: true },
+      ['drain s0 template'],
+    ],
+    [
+      'a factory drain still drains',
+      [running(0), running(1)],
+      { slots: 2, draining: true, forceScaleDown: true },
+      ['drain s0 factory-drain', 'drain s1 factory-drain'],
+    ],
     ['no surplus: nothing stopped', [running(0), running(1)], { slots: 2, forceScaleDown: true }, []],
     ['no surplus: the missing slots are made', [running(0)], { slots: 2, forceScaleDown: true }, ['create 1']],
     [
@@ -307,14 +405,19 @@ describe('reconcile: scale --force stops the victims at once', () => {
   ])('drains instead with %s', (_name, forceScaleDown) => {
     const observed = [running(0), running(1, { heartbeat: idle() }), created(2)];
     const overrides = forceScaleDown === undefined ? { slots: 1 } : { slots: 1, forceScaleDown };
-    expect(lines(reconcile(input(observed, overrides)))).toEqual(['drain s1 scale-down', 'remove created2 never-started']);
+    expect(lines(reconcile(input(observed, overrides)))).toEqual([
+      'drain s1 scale-down',
+      'remove created2 never-started',
+    ]);
   });
 
   it('stops each victim once: once stopped (draining), the next pass has nothing to do', () => {
     const before = input([running(0), running(1), running(2)], { slots: 1, forceScaleDown: true });
     const first = reconcile(before);
     expect(lines(first)).toEqual(['stop s1 scale-down', 'stop s2 scale-down']);
-    const stopping = before.observed.map((c) => (first.some((a) => a.kind === 'stop' && a.id === c.id) ? { ...c, draining: true } : c));
+    const stopping = before.observed.map((c) =>
+      first.some((a) => a.kind === 'stop' && a.id === c.id) ? { ...c, draining: true } : c,
+    );
     expect(reconcile({ ...before, observed: stopping })).toEqual([]);
   });
 });
@@ -329,11 +432,16 @@ describe('reconcile: crash-loop backoff', () => {
   });
 
   it('ignores the backoff of a slot index it does not need', () => {
-    expect(lines(reconcile(input([], { slots: 2, retryAt: new Map([[5, NOW + 1000]]) })))).toEqual(['create 0', 'create 1']);
+    expect(lines(reconcile(input([], { slots: 2, retryAt: new Map([[5, NOW + 1000]]) })))).toEqual([
+      'create 0',
+      'create 1',
+    ]);
   });
 
   it('still removes an exited pilot whose slot is in backoff', () => {
-    expect(lines(reconcile(input([exited(0)], { slots: 1, retryAt: new Map([[0, NOW + 1000]]) })))).toEqual(['remove exited0 exited']);
+    expect(lines(reconcile(input([exited(0)], { slots: 1, retryAt: new Map([[0, NOW + 1000]]) })))).toEqual([
+      'remove exited0 exited',
+    ]);
   });
 });
 
@@ -358,12 +466,31 @@ describe('reconcile: idempotence', () => {
     ['empty → fill', input([], { slots: 4 })],
     ['gaps', input([running(1), running(3)], { slots: 5 })],
     ['exited and never started', input([exited(0), created(1), running(2)], { slots: 3 })],
-    ['duplicates', input([running(0, { id: 'a' }), running(0, { id: 'b', createdAt: 5000 }), running(0, { id: 'c', createdAt: 6000 })], { slots: 2 })],
-    ['duplicates beside a draining one', input([running(0, { id: 'd', draining: true, createdAt: 1 }), running(0, { id: 'u', createdAt: 2 })], { slots: 1 })],
-    ['template change, pinned', input([running(0, { templateHash: OLD }), running(1, { templateHash: OLD })], { slots: 2, indexLimit: 2 })],
+    [
+      'duplicates',
+      input(
+        [running(0, { id: 'a' }), running(0, { id: 'b', createdAt: 5000 }), running(0, { id: 'c', createdAt: 6000 })],
+        { slots: 2 },
+      ),
+    ],
+    [
+      'duplicates beside a draining one',
+      input([running(0, { id: 'd', draining: true, createdAt: 1 }), running(0, { id: 'u', createdAt: 2 })], {
+        slots: 1,
+      }),
+    ],
+    [
+      'template change, pinned',
+      input([running(0, { templateHash: OLD }), running(1, { templateHash: OLD })], { slots: 2, indexLimit: 2 }),
+    ],
     ['template change, unpinned', input([running(0, { templateHash: OLD }), running(1)], { slots: 3 })],
     ['factory draining', input([running(0), running(1, { draining: true }), exited(2)], { slots: 3, draining: true })],
-    ['scale down', input([running(0, { heartbeat: busy() }), running(1, { heartbeat: idle() }), running(2), running(3)], { slots: 1 })],
+    [
+      'scale down',
+      input([running(0, { heartbeat: busy() }), running(1, { heartbeat: idle() }), running(2), running(3)], {
+        slots: 1,
+      }),
+    ],
     ['scale up', input([running(0), running(1, { draining: true })], { slots: 4 })],
     ['backoff', input([exited(1)], { slots: 3, retryAt: new Map([[1, NOW + 1000]]) })],
     ['pinned limit', input([running(1)], { slots: 6, indexLimit: 3 })],
@@ -468,7 +595,11 @@ describe('reconcile: random starting states converge', () => {
         // The creates in flight finish: each is a running pilot of the template, in place of its created container.
         const done = [...world.creating].map((slot) => running(slot, { id: `inflight${slot}`, createdAt: world.now }));
         const observed = applyActions(world.observed, actions, desired.templateHash, world.now);
-        world = { ...world, observed: [...observed.filter((c) => !(c.phase === 'created' && world.creating.has(c.slot))), ...done], creating: new Set() };
+        world = {
+          ...world,
+          observed: [...observed.filter((c) => !(c.phase === 'created' && world.creating.has(c.slot))), ...done],
+          creating: new Set(),
+        };
         continue;
       }
       if (actions.length) {
@@ -478,7 +609,10 @@ describe('reconcile: random starting states converge', () => {
       const drainingNow = world.observed.filter((c) => c.phase === 'running' && c.draining);
       if (drainingNow.length) {
         // Drained pilots finish their jobs and exit.
-        world = { ...world, observed: world.observed.map((c) => (c.draining ? { ...c, phase: 'exited' as const } : c)) };
+        world = {
+          ...world,
+          observed: world.observed.map((c) => (c.draining ? { ...c, phase: 'exited' as const } : c)),
+        };
         continue;
       }
       const waiting = [...world.retryAt.values()].filter((t) => t > world.now);
@@ -517,7 +651,9 @@ describe('reconcile: random starting states converge', () => {
     for (const seed of seeds) {
       const random = seededRandom(seed);
       const count = Math.floor(random() * 20);
-      const observed = Array.from({ length: count }, (_, i) => running(i, { heartbeat: random() < 0.5 ? idle() : busy() }));
+      const observed = Array.from({ length: count }, (_, i) =>
+        running(i, { heartbeat: random() < 0.5 ? idle() : busy() }),
+      );
       expect(reconcile(input(observed, { slots: count }))).toEqual([]);
     }
   });

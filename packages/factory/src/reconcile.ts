@@ -122,7 +122,9 @@ export function reconcile({ desired, observed, now, retryAt, creating }: Reconci
     // beyond the slots are drained now, and the pass after those creates chooses again among all of them.
     for (const c of victims.slice(0, Math.max(0, serving.length - desired.slots))) {
       const stopNow = desired.forceScaleDown === true && c.phase === 'running';
-      actions.push(stopNow ? { kind: 'stop', slot: c.slot, id: c.id, reason: 'scale-down' } : takeAway(c, 'scale-down'));
+      actions.push(
+        stopNow ? { kind: 'stop', slot: c.slot, id: c.id, reason: 'scale-down' } : takeAway(c, 'scale-down'),
+      );
     }
     return actions;
   }

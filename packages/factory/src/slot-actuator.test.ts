@@ -72,7 +72,9 @@ describe('SlotActuator: create', () => {
     await settle();
     expect(order).toEqual(['write', 'empty', 'create']);
     expect(slotDirs.pilotFiles.get(2)!.map((f) => f.path)).toContain(ENTRYPOINT);
-    expect(runtime.running().map((c) => [c.name, c.labels[LABELS.templateHash]])).toEqual([['f-slot-2', templateHash(TEMPLATE)]]);
+    expect(runtime.running().map((c) => [c.name, c.labels[LABELS.templateHash]])).toEqual([
+      ['f-slot-2', templateHash(TEMPLATE)],
+    ]);
     expect(said).toEqual(['slot-created:2']);
     expect(ledger.isInFlight(create(2))).toBe(false);
     expect(settled).toBe(1);
@@ -88,7 +90,10 @@ describe('SlotActuator: create', () => {
     view = { ...view, template: next };
     release();
     await settle();
-    expect(runtime.running().map((c) => c.labels[LABELS.templateHash])).toEqual([templateHash(TEMPLATE), templateHash(next)]);
+    expect(runtime.running().map((c) => c.labels[LABELS.templateHash])).toEqual([
+      templateHash(TEMPLATE),
+      templateHash(next),
+    ]);
   });
 
   it('drops a create whose turn comes once the factory drains', async () => {

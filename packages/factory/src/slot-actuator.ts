@@ -97,7 +97,15 @@ export class SlotActuator {
     const hostPilotDir = slotDirs.dirOf(slot);
     const hostScratchDir = slotDirs.scratchOf(slot);
     const hash = templateHash(template);
-    const containerOptions = slotContainerOptions({ template, hash, factory: name, slot, hostPilotDir, hostScratchDir, options });
+    const containerOptions = slotContainerOptions({
+      template,
+      hash,
+      factory: name,
+      slot,
+      hostPilotDir,
+      hostScratchDir,
+      options,
+    });
     // Nothing of this slot runs now (its index was free): what an earlier pilot's jobs left in its scratch goes.
     await Promise.all([slotDirs.writePilotFiles(slot, render(options)), slotDirs.emptyScratch(slot)]);
     const id = await runtime.createAndStart(containerOptions);
@@ -134,7 +142,9 @@ export class SlotActuator {
     ledger.removed(action.id);
     events.emit('slot-removed', { slot: action.slot, id: action.id, reason: action.reason });
     // The slot's jobs are gone with it; a duplicate still on the index keeps the directory (it shares it).
-    const shared = this.options.view().observed.some((c) => c.slot === action.slot && c.id !== action.id && c.phase !== 'exited');
+    const shared = this.options
+      .view()
+      .observed.some((c) => c.slot === action.slot && c.id !== action.id && c.phase !== 'exited');
     if (!shared) await slotDirs.emptyScratch(action.slot);
   }
 }

@@ -79,10 +79,12 @@ describe('HostSlotDirs', () => {
 
     it('empties one slot one time after another, never twice at once', async () => {
       const dir = await dirs.emptyScratch(2);
-      const many = await Promise.all(Array.from({ length: 5 }, async (_, i) => {
-        await writeFile(path.join(dir, `f${i}`), 'x');
-        return dirs.emptyScratch(2);
-      }));
+      const many = await Promise.all(
+        Array.from({ length: 5 }, async (_, i) => {
+          await writeFile(path.join(dir, `f${i}`), 'x');
+          return dirs.emptyScratch(2);
+        }),
+      );
       expect(new Set(many)).toEqual(new Set([dir]));
       expect(await readdir(dir)).toEqual([]);
     });

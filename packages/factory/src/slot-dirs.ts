@@ -1,5 +1,13 @@
 import path from 'node:path';
-import { HEARTBEAT_FILE, type Heartbeat, type RenderedFile, emptyScratchDir, readHeartbeat, scratchDirOf, writePilotDir } from '@docker-cernvm/pilot';
+import {
+  HEARTBEAT_FILE,
+  type Heartbeat,
+  type RenderedFile,
+  emptyScratchDir,
+  readHeartbeat,
+  scratchDirOf,
+  writePilotDir,
+} from '@docker-cernvm/pilot';
 
 /**
  * Each slot's host directories: `<root>/slot-<i>` (mounted at /pilot: rendered configuration, the token's mount
@@ -38,7 +46,9 @@ export class HostSlotDirs implements SlotDirs {
    */
   emptyScratch(slot: number): Promise<string> {
     const work = this.scratchWork;
-    const next = (work.get(slot) ?? Promise.resolve()).catch(() => undefined).then(() => emptyScratchDir(this.scratchRoot, `slot-${slot}`));
+    const next = (work.get(slot) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => emptyScratchDir(this.scratchRoot, `slot-${slot}`));
     work.set(slot, next);
     void next
       .finally(() => {

@@ -87,8 +87,14 @@ describe('SlotLedger: events and exits', () => {
 describe('SlotLedger: backoff', () => {
   it('replaces a first crash at once, backs off a second, and clears the slot on an exit it asked for', () => {
     const ledger = new SlotLedger();
-    expect(ledger.recordExit(2, { startedAt: 0, finishedAt: 100, requested: false })).toEqual({ failures: 1, retryAt: 100 });
-    expect(ledger.recordExit(2, { startedAt: 200, finishedAt: 300, requested: false })).toEqual({ failures: 2, retryAt: 300 + BACKOFF_BASE_MS });
+    expect(ledger.recordExit(2, { startedAt: 0, finishedAt: 100, requested: false })).toEqual({
+      failures: 1,
+      retryAt: 100,
+    });
+    expect(ledger.recordExit(2, { startedAt: 200, finishedAt: 300, requested: false })).toEqual({
+      failures: 2,
+      retryAt: 300 + BACKOFF_BASE_MS,
+    });
     expect(ledger.retryAt()).toEqual(new Map([[2, 300 + BACKOFF_BASE_MS]]));
     expect(ledger.recordExit(2, { startedAt: 400, finishedAt: 500, requested: true })).toBeUndefined();
     expect(ledger.retryAt()).toEqual(new Map());

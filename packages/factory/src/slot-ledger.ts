@@ -120,13 +120,20 @@ export class SlotLedger {
 
   /** Forgets the containers the engine no longer lists and no action is working on. */
   forget(listed: ReadonlySet<string>): void {
-    const working = new Set([...this.inFlight].filter((key) => !key.startsWith('create:')).map((key) => key.slice(key.indexOf(':') + 1)));
+    const working = new Set(
+      [...this.inFlight].filter((key) => !key.startsWith('create:')).map((key) => key.slice(key.indexOf(':') + 1)),
+    );
     for (const set of [this.exitsSeen, this.died, this.drainSent, this.stopSent]) {
       for (const id of set) if (!listed.has(id) && !working.has(id)) set.delete(id);
     }
   }
 
   remembered(): RememberedIds {
-    return { exitsSeen: [...this.exitsSeen], died: [...this.died], drainSent: [...this.drainSent], stopSent: [...this.stopSent] };
+    return {
+      exitsSeen: [...this.exitsSeen],
+      died: [...this.died],
+      drainSent: [...this.drainSent],
+      stopSent: [...this.stopSent],
+    };
   }
 }

@@ -23,11 +23,23 @@ beforeEach(() => {
   observer = new SlotObserver({ name: 'f', runtime, slotDirs, clock, ledger, factoryDraining: () => factoryDraining });
 });
 
-const listed = (id: string, slot: number, state: string): ListedContainer => ({ id, slot, templateHash: 'h', state, createdAt: 1_000 + slot });
+const listed = (id: string, slot: number, state: string): ListedContainer => ({
+  id,
+  slot,
+  templateHash: 'h',
+  state,
+  createdAt: 1_000 + slot,
+});
 
 describe('SlotObserver: what is there', () => {
   it('takes each listed container’s phase from its state, and leaves out those being removed', async () => {
-    const taken = Promise.resolve([listed('a', 0, 'created'), listed('b', 1, 'running'), listed('c', 2, 'exited'), listed('d', 3, 'dead'), listed('e', 4, 'removing')]);
+    const taken = Promise.resolve([
+      listed('a', 0, 'created'),
+      listed('b', 1, 'running'),
+      listed('c', 2, 'exited'),
+      listed('d', 3, 'dead'),
+      listed('e', 4, 'removing'),
+    ]);
     const { observed } = await observer.observe(taken);
     expect(observed.map((c) => [c.id, c.phase])).toEqual([
       ['a', 'created'],
@@ -56,7 +68,11 @@ describe('SlotObserver: what is there', () => {
     ledger.sawEvent({ id: restarted.id, action: 'die' });
     const { observed } = await observer.observe();
     expect(observed.map((c) => c.phase)).toEqual(['exited', 'running', 'running']);
-    expect(runtime.callsOf('inspect:')).toEqual([`inspect:${dead.id}`, `inspect:${restarted.id}`, `inspect:${dead.id}`]);
+    expect(runtime.callsOf('inspect:')).toEqual([
+      `inspect:${dead.id}`,
+      `inspect:${restarted.id}`,
+      `inspect:${dead.id}`,
+    ]);
   });
 
   it('reads the heartbeats of running pilots only, and counts one told to drain, or saying so, as draining', async () => {
@@ -64,7 +80,12 @@ describe('SlotObserver: what is there', () => {
     slotDirs.heartbeats.set(1, heartbeat({ phase: 'draining' }));
     slotDirs.heartbeats.set(3, idle());
     ledger.sentDrain('c');
-    const taken = Promise.resolve([listed('a', 0, 'running'), listed('b', 1, 'running'), listed('c', 2, 'running'), listed('d', 3, 'created')]);
+    const taken = Promise.resolve([
+      listed('a', 0, 'running'),
+      listed('b', 1, 'running'),
+      listed('c', 2, 'running'),
+      listed('d', 3, 'created'),
+    ]);
     const { observed } = await observer.observe(taken);
     expect(observed.map((c) => [c.id, c.heartbeat?.state ?? null, c.draining])).toEqual([
       ['a', 'Claimed', false],
@@ -122,7 +143,12 @@ describe('SlotObserver: heartbeats between passes', () => {
     slotDirs.heartbeats.set(2, idle());
     ledger.sentDrain('c');
     const { observed } = await observer.observe(
-      Promise.resolve([listed('a', 0, 'running'), listed('b', 1, 'running'), listed('c', 2, 'running'), listed('d', 3, 'exited')]),
+      Promise.resolve([
+        listed('a', 0, 'running'),
+        listed('b', 1, 'running'),
+        listed('c', 2, 'running'),
+        listed('d', 3, 'exited'),
+      ]),
     );
     slotDirs.heartbeats.delete(0);
     slotDirs.heartbeats.set(1, heartbeat({ phase: 'draining' }));

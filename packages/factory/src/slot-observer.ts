@@ -53,7 +53,8 @@ export class SlotObserver {
         .map(async (c): Promise<ObservedContainer> => {
           let phase: ObservedContainer['phase'] =
             c.state === 'created' ? 'created' : c.state === 'exited' || c.state === 'dead' ? 'exited' : 'running';
-          if (phase === 'running' && ledger.hasDied(c.id) && !(await runtime.exitDetails(c.id))?.running) phase = 'exited';
+          if (phase === 'running' && ledger.hasDied(c.id) && !(await runtime.exitDetails(c.id))?.running)
+            phase = 'exited';
           const heartbeat = phase === 'running' ? await slotDirs.heartbeat(c.slot, c.createdAt) : undefined;
           return {
             id: c.id,
@@ -102,7 +103,8 @@ export class SlotObserver {
     });
     const reason: ExitReason = requested ? 'drained' : CLEAN_EXIT_CODES.has(exitCode) ? 'clean' : 'failed';
     const retryInMs = next && next.retryAt > clock.now() ? next.retryAt - clock.now() : undefined;
-    const ranForMs = details?.startedAt === undefined ? undefined : Math.max(0, (details.finishedAt ?? 0) - details.startedAt);
+    const ranForMs =
+      details?.startedAt === undefined ? undefined : Math.max(0, (details.finishedAt ?? 0) - details.startedAt);
     return {
       slot: container.slot,
       id: container.id,

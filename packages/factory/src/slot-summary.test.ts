@@ -5,7 +5,12 @@ import { slotStatuses, summarize, summaryJson } from './slot-summary.js';
 import { busy, heartbeat, idle } from './testing/builders.js';
 import { CURRENT, created, exited, running } from './testing/observed.js';
 
-const DESIRED: DesiredState = { slots: 4, draining: false, templateHash: CURRENT, indexLimit: Number.POSITIVE_INFINITY };
+const DESIRED: DesiredState = {
+  slots: 4,
+  draining: false,
+  templateHash: CURRENT,
+  indexLimit: Number.POSITIVE_INFINITY,
+};
 const NOW = 1_000_000;
 
 describe('summarize', () => {
@@ -48,7 +53,11 @@ describe('summarize', () => {
   });
 
   it('takes the oldest heartbeat among running pilots only', () => {
-    const observed = [running(0, { heartbeat: heartbeat({ epoch: 500 }) }), running(1, { heartbeat: heartbeat({ epoch: 200 }) }), exited(2, { heartbeat: heartbeat({ epoch: 100 }) })];
+    const observed = [
+      running(0, { heartbeat: heartbeat({ epoch: 500 }) }),
+      running(1, { heartbeat: heartbeat({ epoch: 200 }) }),
+      exited(2, { heartbeat: heartbeat({ epoch: 100 }) }),
+    ];
     expect(summarize(DESIRED, observed, new SlotLedger(), new Map(), NOW).oldestHeartbeatEpoch).toBe(200);
   });
 });

@@ -5,7 +5,11 @@ import { FakeClock } from './testing/fake-clock.js';
 
 describe('newerSnapshot', () => {
   it.each<[string[], string | undefined, string | undefined]>([
-    [['cernvm-system-4.7.1.0', 'cernvm-system-4.7.10.0', 'cernvm-system-4.7.2.0'], 'cernvm-system-4.7.2.0', 'cernvm-system-4.7.10.0'],
+    [
+      ['cernvm-system-4.7.1.0', 'cernvm-system-4.7.10.0', 'cernvm-system-4.7.2.0'],
+      'cernvm-system-4.7.2.0',
+      'cernvm-system-4.7.10.0',
+    ],
     [['cernvm-system-4.7.1.0', 'cernvm-system-4.7.2.0'], 'cernvm-system-4.7.2.0', undefined],
     [['cernvm-system-4.7.1.0'], 'cernvm-system-4.7.2.0', undefined],
     [['cernvm-system-4.7.1.0'], undefined, 'cernvm-system-4.7.1.0'],
@@ -18,7 +22,12 @@ describe('newerSnapshot', () => {
 function mounterWith(snapshot: string | undefined, available: string[] | undefined) {
   const calls: string[] = [];
   const status = (tag: string): PlaceholderStatus =>
-    ({ imageId: 'sha256:x', tags: [tag], pair: { repository: 'cernvm-prod.cern.ch', ...(snapshot ? { snapshot } : {}) }, layerDir: '/l' }) as unknown as PlaceholderStatus;
+    ({
+      imageId: 'sha256:x',
+      tags: [tag],
+      pair: { repository: 'cernvm-prod.cern.ch', ...(snapshot ? { snapshot } : {}) },
+      layerDir: '/l',
+    }) as unknown as PlaceholderStatus;
   const mounter: FollowMounter = {
     inspectPlaceholder: async (tag) => {
       calls.push(`inspect ${tag}`);
@@ -38,7 +47,14 @@ function mounterWith(snapshot: string | undefined, available: string[] | undefin
 
 describe('SnapshotFollower', () => {
   const follower = (mounter: FollowMounter, image: string, rolled: FollowedSnapshot[], errors: Error[] = []) =>
-    new SnapshotFollower(mounter, new FakeClock(), 1000, image, async (f) => void rolled.push(f), (e) => void errors.push(e));
+    new SnapshotFollower(
+      mounter,
+      new FakeClock(),
+      1000,
+      image,
+      async (f) => void rolled.push(f),
+      (e) => void errors.push(e),
+    );
 
   it('mounts a newer published snapshot beside the current one, as <name>:<snapshot>, and rolls to it', async () => {
     const { mounter, calls } = mounterWith('cernvm-system-4.7.2.0', ['cernvm-system-4.7.2.0', 'cernvm-system-4.7.3.0']);
@@ -65,12 +81,17 @@ describe('SnapshotFollower', () => {
     const f = follower(mounter, 'cernvm:4', []);
     await f.check();
     await f.check();
-    expect(calls.filter((c) => c.startsWith('inspect'))).toEqual(['inspect cernvm:4', 'inspect cernvm:cernvm-system-4.7.3.0']);
+    expect(calls.filter((c) => c.startsWith('inspect'))).toEqual([
+      'inspect cernvm:4',
+      'inspect cernvm:cernvm-system-4.7.3.0',
+    ]);
   });
 
   it('refuses an ordinary image: there is no repository to follow', async () => {
     const { mounter } = mounterWith(undefined, []);
-    await expect(follower(mounter, 'site/app:1', []).check()).rejects.toThrow('site/app:1 is not a docker-cernvm placeholder');
+    await expect(follower(mounter, 'site/app:1', []).check()).rejects.toThrow(
+      'site/app:1 is not a docker-cernvm placeholder',
+    );
   });
 
   it('looks again every interval, and reports a failed look without stopping', async () => {
@@ -85,7 +106,14 @@ describe('SnapshotFollower', () => {
       snapshots: async () => ({ repository: 'b', repositoryDir: '/', available: [], mounted: [] }),
       mount: async () => ({}) as Awaited<ReturnType<FollowMounter['mount']>>,
     };
-    const f = new SnapshotFollower(mounter, clock, 1000, 'cernvm:4', async () => undefined, (e) => void errors.push(e));
+    const f = new SnapshotFollower(
+      mounter,
+      clock,
+      1000,
+      'cernvm:4',
+      async () => undefined,
+      (e) => void errors.push(e),
+    );
     f.start();
     await clock.advance(0);
     await clock.advance(1000);

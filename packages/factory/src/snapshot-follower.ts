@@ -59,13 +59,18 @@ export class SnapshotFollower {
   /** One look at the repository; resolves with what it rolled to, if anything. */
   async check(): Promise<FollowedSnapshot | undefined> {
     const placeholder = await this.mounter.inspectPlaceholder(this.image);
-    if (!placeholder) throw new Error(`${this.image} is not a docker-cernvm placeholder: there is no snapshot to follow`);
+    if (!placeholder)
+      throw new Error(`${this.image} is not a docker-cernvm placeholder: there is no snapshot to follow`);
     const report = await this.mounter.snapshots(placeholder.pair.repository);
     const newer = newerSnapshot(report.available ?? [], placeholder.pair.snapshot);
     if (!newer || this.stopped) return undefined;
     const tag = `${parseImageRef(this.image).name}:${newer}`;
     const mounted = await this.mounter.mount({ tag, repository: placeholder.pair.repository, snapshot: newer });
-    const followed: FollowedSnapshot = { image: tag, snapshot: newer, ...(mounted.version ? { version: mounted.version } : {}) };
+    const followed: FollowedSnapshot = {
+      image: tag,
+      snapshot: newer,
+      ...(mounted.version ? { version: mounted.version } : {}),
+    };
     await this.onNewer(followed);
     this.image = tag;
     return followed;

@@ -2,11 +2,22 @@ import { describe, expect, it } from '@jest/globals';
 import { PilotError } from '@docker-cernvm/pilot';
 import { type FactoryConfig, CONFIG_DEFAULTS, factoryConfigSchema } from './config.js';
 import { LABELS } from './labels.js';
-import { type SlotTemplate, cpusetOf, slotContainerOptions, slotPilotOptions, templateHash, templateOf } from './template.js';
+import {
+  type SlotTemplate,
+  cpusetOf,
+  slotContainerOptions,
+  slotPilotOptions,
+  templateHash,
+  templateOf,
+} from './template.js';
 import { testTemplate } from './testing/builders.js';
 
 const MOUNT = { source: '/cvmfs', target: '/cvmfs', readOnly: true, propagation: 'rslave' } as const;
-const config = (overrides: Partial<FactoryConfig> = {}): FactoryConfig => ({ ...CONFIG_DEFAULTS, slots: 4, ...overrides });
+const config = (overrides: Partial<FactoryConfig> = {}): FactoryConfig => ({
+  ...CONFIG_DEFAULTS,
+  slots: 4,
+  ...overrides,
+});
 
 describe('templateHash', () => {
   it('is 12 hex digits, the same for the same template', () => {
@@ -16,7 +27,10 @@ describe('templateHash', () => {
   });
 
   it('does not depend on the order keys were written in, at any depth', () => {
-    const a = testTemplate({ environment: { A: '1', B: '2' }, pilot: { idleShutdownSeconds: 60, attributes: { X: 1, Y: 'y' } } });
+    const a = testTemplate({
+      environment: { A: '1', B: '2' },
+      pilot: { idleShutdownSeconds: 60, attributes: { X: 1, Y: 'y' } },
+    });
     const reversed = Object.fromEntries(Object.entries(a).reverse()) as unknown as SlotTemplate;
     const b: SlotTemplate = {
       ...reversed,
@@ -48,16 +62,55 @@ describe('templateHash', () => {
     ['an environment variable added', { environment: { SITE: 'a', MORE: '1' } }],
     ['pilot.idleShutdownSeconds', { pilot: { idleShutdownSeconds: 600 } }],
     ['pilot.attributes', { pilot: { attributes: { Site: 'T2_YY' } } }],
-    ['the order of pilot.siteSnippets', { pilot: { siteSnippets: [{ name: 'b', content: '' }, { name: 'a', content: '' }] } }],
-    ['a site snippet’s content', { pilot: { siteSnippets: [{ name: 'a', content: 'X = 1' }, { name: 'b', content: '' }] } }],
-    ['pilot.jobEnvironment', { pilot: { siteSnippets: [{ name: 'a', content: '' }, { name: 'b', content: '' }], jobEnvironment: { VO_SITE: 'T2' } } }],
+    [
+      'the order of pilot.siteSnippets',
+      {
+        pilot: {
+          siteSnippets: [
+            { name: 'b', content: '' },
+            { name: 'a', content: '' },
+          ],
+        },
+      },
+    ],
+    [
+      'a site snippet’s content',
+      {
+        pilot: {
+          siteSnippets: [
+            { name: 'a', content: 'X = 1' },
+            { name: 'b', content: '' },
+          ],
+        },
+      },
+    ],
+    [
+      'pilot.jobEnvironment',
+      {
+        pilot: {
+          siteSnippets: [
+            { name: 'a', content: '' },
+            { name: 'b', content: '' },
+          ],
+          jobEnvironment: { VO_SITE: 'T2' },
+        },
+      },
+    ],
     ['a mount added', { mounts: [MOUNT] }],
     ['a mount made writable', { mounts: [{ ...MOUNT, readOnly: false }] }],
     ['a mount’s propagation', { mounts: [{ ...MOUNT, propagation: 'rprivate' }] }],
     ['a mount’s target', { mounts: [{ ...MOUNT, target: '/opt/cvmfs' }] }],
     ['the scratch directory', { scratchDir: '/srv/scratch' }],
   ])('changes when %s changes', (_name, change) => {
-    const base = testTemplate({ environment: { SITE: 'a' }, pilot: { siteSnippets: [{ name: 'a', content: '' }, { name: 'b', content: '' }] } });
+    const base = testTemplate({
+      environment: { SITE: 'a' },
+      pilot: {
+        siteSnippets: [
+          { name: 'a', content: '' },
+          { name: 'b', content: '' },
+        ],
+      },
+    });
     const changed = { ...base, ...change };
     expect(templateHash(changed)).not.toBe(templateHash(base));
   });
@@ -86,7 +139,11 @@ describe('templateOf', () => {
 
   it('hashes the same mounts the same whether the defaults were written out or not', () => {
     const short = factoryConfigSchema.parse({ ...CONFIG_DEFAULTS, slots: 1, mounts: [{ source: '/cvmfs' }] });
-    const long = factoryConfigSchema.parse({ ...CONFIG_DEFAULTS, slots: 1, mounts: [{ source: '/cvmfs', target: '/cvmfs', readOnly: true, propagation: 'rslave' }] });
+    const long = factoryConfigSchema.parse({
+      ...CONFIG_DEFAULTS,
+      slots: 1,
+      mounts: [{ source: '/cvmfs', target: '/cvmfs', readOnly: true, propagation: 'rslave' }],
+    });
     expect(templateHash(templateOf(short))).toBe(templateHash(templateOf(long)));
     expect(templateHash(templateOf(short))).not.toBe(templateHash(templateOf(config())));
   });
@@ -113,9 +170,18 @@ describe('templateOf', () => {
 
 describe('slotPilotOptions', () => {
   it('names the slot <factory>-slot-<i> and adds the attributes that identify it', () => {
-    const options = slotPilotOptions(testTemplate({ cernvmVersion: '4.7.2', pilot: { attributes: { Site: 'T2_XX' } } }), 'site-a', 7);
+    const options = slotPilotOptions(
+      testTemplate({ cernvmVersion: '4.7.2', pilot: { attributes: { Site: 'T2_XX' } } }),
+      'site-a',
+      7,
+    );
     expect(options.slotName).toBe('site-a-slot-7');
-    expect(options.attributes).toEqual({ Site: 'T2_XX', DockerCernvmFactory: 'site-a', DockerCernvmSlot: 7, CernVMVersion: '4.7.2' });
+    expect(options.attributes).toEqual({
+      Site: 'T2_XX',
+      DockerCernvmFactory: 'site-a',
+      DockerCernvmSlot: 7,
+      CernVMVersion: '4.7.2',
+    });
   });
 
   it('adds no CernVMVersion when the image is not a mounted placeholder', () => {
@@ -123,20 +189,44 @@ describe('slotPilotOptions', () => {
   });
 
   it('does not let a site attribute replace the ones the factory sets', () => {
-    const options = slotPilotOptions(testTemplate({ pilot: { attributes: { DockerCernvmSlot: 99, DockerCernvmFactory: 'x' } } }), 'f', 2);
+    const options = slotPilotOptions(
+      testTemplate({ pilot: { attributes: { DockerCernvmSlot: 99, DockerCernvmFactory: 'x' } } }),
+      'f',
+      2,
+    );
     expect(options.attributes).toMatchObject({ DockerCernvmSlot: 2, DockerCernvmFactory: 'f' });
   });
 
   it.each<[string, Partial<SlotTemplate>, string]>([
-    ['defaults the trust domain to the collector host', { collector: 'cm.example.org:9618', networkInterface: '192.0.2.10' }, 'cm.example.org'],
-    ['defaults it for a collector without a port', { collector: 'cm.example.org', networkInterface: '192.0.2.10' }, 'cm.example.org'],
-    ['keeps a trust domain that is set', { collector: 'cm.example.org', trustDomain: 'pool.example.org', networkInterface: '192.0.2.10' }, 'pool.example.org'],
+    [
+      'defaults the trust domain to the collector host',
+      { collector: 'cm.example.org:9618', networkInterface: '192.0.2.10' },
+      'cm.example.org',
+    ],
+    [
+      'defaults it for a collector without a port',
+      { collector: 'cm.example.org', networkInterface: '192.0.2.10' },
+      'cm.example.org',
+    ],
+    [
+      'keeps a trust domain that is set',
+      { collector: 'cm.example.org', trustDomain: 'pool.example.org', networkInterface: '192.0.2.10' },
+      'pool.example.org',
+    ],
   ])('%s', (_name, overrides, trustDomain) => {
     expect(slotPilotOptions(testTemplate(overrides), 'f', 0).trustDomain).toBe(trustDomain);
   });
 
   it('passes the collector, cores and pilot settings on', () => {
-    const options = slotPilotOptions(testTemplate({ collector: '127.0.0.1:9620', coresPerSlot: 2, pilot: { idleShutdownSeconds: 600, heartbeatSeconds: 7 } }), 'f', 0);
+    const options = slotPilotOptions(
+      testTemplate({
+        collector: '127.0.0.1:9620',
+        coresPerSlot: 2,
+        pilot: { idleShutdownSeconds: 600, heartbeatSeconds: 7 },
+      }),
+      'f',
+      0,
+    );
     expect(options.collector).toEqual({ host: '127.0.0.1', port: 9620 });
     expect(options.cpus).toBe(2);
     expect(options.idleShutdownSeconds).toBe(600);
@@ -235,7 +325,9 @@ describe('slotContainerOptions', () => {
 
   it('mounts the slot scratch read-write at /scratch (EXECUTE), then the template’s mounts', () => {
     const host = body({ mounts: [MOUNT] }).HostConfig;
-    expect(host?.Mounts).toEqual([{ Type: 'bind', Source: '/cvmfs', Target: '/cvmfs', ReadOnly: true, BindOptions: { Propagation: 'rslave' } }]);
+    expect(host?.Mounts).toEqual([
+      { Type: 'bind', Source: '/cvmfs', Target: '/cvmfs', ReadOnly: true, BindOptions: { Propagation: 'rslave' } },
+    ]);
     expect(host?.Binds).toContain('/var/lib/docker-cernvm/scratch/site-a/slot-3:/scratch');
   });
 

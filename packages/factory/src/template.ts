@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { ContainerCreateOptions } from 'dockerode';
-import { type PilotOptions, SCRATCH_TARGET, type SlotMount, checkPilotOptions, pilotContainerOptions } from '@docker-cernvm/pilot';
+import {
+  type PilotOptions,
+  SCRATCH_TARGET,
+  type SlotMount,
+  checkPilotOptions,
+  pilotContainerOptions,
+} from '@docker-cernvm/pilot';
 import type { FactoryConfig } from './config.js';
 import { slotContainerName, slotLabels } from './labels.js';
 

@@ -60,10 +60,13 @@ export class WakeScheduler {
     this.retryTimer = undefined;
     const next = Math.min(...[...retryAt].filter((t) => t > now));
     if (Number.isFinite(next) && !this.closed) {
-      this.retryTimer = clock.setTimeout(() => {
-        this.retryTimer = undefined;
-        this.request(0);
-      }, next - now + RETRY_SLACK_MS);
+      this.retryTimer = clock.setTimeout(
+        () => {
+          this.retryTimer = undefined;
+          this.request(0);
+        },
+        next - now + RETRY_SLACK_MS,
+      );
     }
   }
 
@@ -71,7 +74,8 @@ export class WakeScheduler {
   close(): void {
     this.closed = true;
     const { clock } = this.options;
-    for (const timer of [this.wakeTimer, this.resyncTimer, this.retryTimer]) if (timer !== undefined) clock.clearTimeout(timer);
+    for (const timer of [this.wakeTimer, this.resyncTimer, this.retryTimer])
+      if (timer !== undefined) clock.clearTimeout(timer);
     this.wakeTimer = this.resyncTimer = this.retryTimer = undefined;
   }
 

@@ -49,7 +49,10 @@ export async function resolveCernvmRoot(baseDir: string, root: string): Promise<
   }
   const [base, resolved] = await Promise.all([realpath(baseDir), realpath(wanted)]);
   if (resolved !== base && !resolved.startsWith(`${base}/`)) {
-    throw new MounterError('E_NO_CERNVM_ROOT', `the CernVM root ${wanted} leads outside the repository, to ${resolved}`);
+    throw new MounterError(
+      'E_NO_CERNVM_ROOT',
+      `the CernVM root ${wanted} leads outside the repository, to ${resolved}`,
+    );
   }
   return resolved;
 }

@@ -39,11 +39,15 @@ describe('directoryOfMounts', () => {
     );
   });
   it('reads the top lower directory of a view of several layers', () => {
-    const overlay = JSON.stringify([{ Type: 'overlay', Source: 'overlay', Options: ['index=off', 'lowerdir=/s/9/fs:/s/8/fs'] }]);
+    const overlay = JSON.stringify([
+      { Type: 'overlay', Source: 'overlay', Options: ['index=off', 'lowerdir=/s/9/fs:/s/8/fs'] },
+    ]);
     expect(directoryOfMounts(overlay, CHAIN)).toBe('/s/9/fs');
   });
   it('refuses output it cannot read', () => {
-    expect(() => directoryOfMounts('mount -t bind …', CHAIN)).toThrow(expect.objectContaining({ code: 'E_LAYER_MISMATCH' }));
+    expect(() => directoryOfMounts('mount -t bind …', CHAIN)).toThrow(
+      expect.objectContaining({ code: 'E_LAYER_MISMATCH' }),
+    );
     expect(() => directoryOfMounts('[]', CHAIN)).toThrow(expect.objectContaining({ code: 'E_LAYER_MISMATCH' }));
   });
 });

@@ -135,9 +135,13 @@ export function directoryOfMounts(output: string, chainId: string): string {
   try {
     mounts = JSON.parse(output) as SnapshotMount[];
   } catch (cause) {
-    throw new MounterError('E_LAYER_MISMATCH', `unexpected output from ctr for snapshot ${chainId}: ${output.slice(0, 200)}`, {
-      cause,
-    });
+    throw new MounterError(
+      'E_LAYER_MISMATCH',
+      `unexpected output from ctr for snapshot ${chainId}: ${output.slice(0, 200)}`,
+      {
+        cause,
+      },
+    );
   }
   const [mount] = Array.isArray(mounts) ? mounts : [];
   if (mount?.Type === 'bind' && mount.Source) return mount.Source;

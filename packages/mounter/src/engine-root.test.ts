@@ -29,12 +29,16 @@ describe('EngineRoot', () => {
   it('is the identity (with symlinks resolved) for the host root', async () => {
     const host = new EngineRoot('/');
     expect(host.isHost).toBe(true);
-    await expect(host.hostPath(path.join(root, 'var', 'docker-link'))).resolves.toBe(path.join(root, 'var', 'lib', 'docker'));
+    await expect(host.hostPath(path.join(root, 'var', 'docker-link'))).resolves.toBe(
+      path.join(root, 'var', 'lib', 'docker'),
+    );
   });
 
   it('refuses a relative root and a path that is not there', async () => {
     expect(() => new EngineRoot('chroot')).toThrow(expect.objectContaining({ code: 'E_BAD_OPTION' }));
     await expect(new EngineRoot(root).hostPath('/missing')).rejects.toThrow();
-    await expect(new EngineRoot(path.join(root, 'absent')).hostPath('/var')).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
+    await expect(new EngineRoot(path.join(root, 'absent')).hostPath('/var')).rejects.toMatchObject({
+      code: 'E_BAD_OPTION',
+    });
   });
 });

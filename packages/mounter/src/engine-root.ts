@@ -26,7 +26,8 @@ export class EngineRoot {
 
   /** The host path of a path the engine reported, as the kernel's mount table shows it (symlinks resolved). */
   async hostPath(enginePath: string): Promise<string> {
-    if (!path.isAbsolute(enginePath)) throw new MounterError('E_LAYER_MISMATCH', `the engine reported a relative path ${enginePath}`);
+    if (!path.isAbsolute(enginePath))
+      throw new MounterError('E_LAYER_MISMATCH', `the engine reported a relative path ${enginePath}`);
     const root = await realpath(this.root).catch((cause: unknown) => {
       throw new MounterError('E_BAD_OPTION', `the engine root ${this.root} does not exist here`, { cause });
     });
@@ -58,7 +59,8 @@ async function resolveInside(root: string, enginePath: string): Promise<string> 
       resolved.push(name);
       continue;
     }
-    if (++links > MAX_SYMLINKS) throw new MounterError('E_LAYER_MISMATCH', `too many symlinks in ${enginePath} under ${root}`);
+    if (++links > MAX_SYMLINKS)
+      throw new MounterError('E_LAYER_MISMATCH', `too many symlinks in ${enginePath} under ${root}`);
     const target = await readlink(candidate);
     if (path.isAbsolute(target)) resolved.length = 0;
     pending.unshift(...target.split('/').filter(Boolean));

@@ -1,6 +1,13 @@
 // The mounter's library API, for the factory and for scripts.
 export { MounterError, type MounterErrorCode } from './errors.js';
-export { checkRepository, checkSnapshot, checkRootPath, parseImageRef, formatImageRef, type ImageRef } from './names.js';
+export {
+  checkRepository,
+  checkSnapshot,
+  checkRootPath,
+  parseImageRef,
+  formatImageRef,
+  type ImageRef,
+} from './names.js';
 export {
   LABELS,
   FORMER_REPOSITORY_LABEL,
@@ -33,7 +40,13 @@ export {
   type PruneResult,
   type UnmountResult,
 } from './mounter.js';
-export { planSetupRepo, applySetupRepo, DEFAULT_SERVER_URL, DEFAULT_KEYS_URL, type SetupRepoPlan } from './setup-repo.js';
+export {
+  planSetupRepo,
+  applySetupRepo,
+  DEFAULT_SERVER_URL,
+  DEFAULT_KEYS_URL,
+  type SetupRepoPlan,
+} from './setup-repo.js';
 export { createMounter, type CreateMounterOptions } from './create-mounter.js';
 // The key prefix of the mounter's temporary containerd views, for tools that look for leftovers.
 export { VIEW_KEY_PREFIX } from './containerd-snapshots.js';

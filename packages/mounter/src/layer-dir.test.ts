@@ -42,12 +42,16 @@ describe('resolveLayerDir from a layer database tree', () => {
 
   it('finds the overlay2 diff directory and agrees with the engine', async () => {
     const expected = path.join(root, 'overlay2', CACHE_ID, 'diff');
-    await expect(resolveLayerDir({ store: 'graphdriver', driver: 'overlay2', dockerRootDir: root }, image(expected))).resolves.toBe(expected);
+    await expect(
+      resolveLayerDir({ store: 'graphdriver', driver: 'overlay2', dockerRootDir: root }, image(expected)),
+    ).resolves.toBe(expected);
   });
 
   it('refuses when the engine reports another directory than the layer database', async () => {
     const storage = { store: 'graphdriver' as const, driver: 'overlay2' as const, dockerRootDir: root };
-    await expect(resolveLayerDir(storage, image('/elsewhere/diff'))).rejects.toMatchObject({ code: 'E_LAYER_MISMATCH' });
+    await expect(resolveLayerDir(storage, image('/elsewhere/diff'))).rejects.toMatchObject({
+      code: 'E_LAYER_MISMATCH',
+    });
   });
 
   it('resolves the aufs diff directory the same way', async () => {
@@ -57,7 +61,11 @@ describe('resolveLayerDir from a layer database tree', () => {
   });
 
   it('says so when the layer database has no entry', async () => {
-    const storage = { store: 'graphdriver' as const, driver: 'overlay2' as const, dockerRootDir: path.join(root, 'missing') };
+    const storage = {
+      store: 'graphdriver' as const,
+      driver: 'overlay2' as const,
+      dockerRootDir: path.join(root, 'missing'),
+    };
     await expect(resolveLayerDir(storage, image())).rejects.toMatchObject({ code: 'E_LAYER_MISMATCH' });
   });
 });
@@ -69,9 +77,12 @@ describe('isLayerDir', () => {
     expect(isLayerDir(overlay, `/var/lib/docker/overlay2/${id}/diff`)).toBe(true);
     expect(isLayerDir(overlay, `/var/lib/docker/overlay2/${id}/merged`)).toBe(false);
     expect(isLayerDir(overlay, `/var/lib/docker/overlay2/${id}-init/diff`)).toBe(false);
-    expect(isLayerDir({ store: 'graphdriver', driver: 'aufs', dockerRootDir: '/var/lib/docker' }, `/var/lib/docker/aufs/diff/${id}`)).toBe(
-      true,
-    );
+    expect(
+      isLayerDir(
+        { store: 'graphdriver', driver: 'aufs', dockerRootDir: '/var/lib/docker' },
+        `/var/lib/docker/aufs/diff/${id}`,
+      ),
+    ).toBe(true);
   });
 });
 
@@ -88,7 +99,7 @@ describe('containerd snapshot directories', () => {
   // Recorded from Docker 26.1 (containerd 1.7, dockerd's own containerd): the view's bind source.
   const SOURCE = '/var/lib/docker/containerd/daemon/io.containerd.snapshotter.v1.overlayfs/snapshots/4/fs';
 
-  it('accepts a snapshot directory of the store\'s snapshotter', () => {
+  it("accepts a snapshot directory of the store's snapshotter", () => {
     expect(checkSnapshotDir(storage, image, SOURCE)).toBe(SOURCE);
   });
   it('refuses anything else, and a snapshotter the image does not report', () => {

@@ -95,7 +95,9 @@ export function checkSnapshotDir(storage: ContainerdStorage, image: ImageLayerIn
 }
 
 function snapshotDirPattern(snapshotter: string, under: string): RegExp {
-  return new RegExp(`^${escapeRegExp(under)}(/.*)?/io\\.containerd\\.snapshotter\\.v1\\.${escapeRegExp(snapshotter)}/snapshots/[0-9]+/fs$`);
+  return new RegExp(
+    `^${escapeRegExp(under)}(/.*)?/io\\.containerd\\.snapshotter\\.v1\\.${escapeRegExp(snapshotter)}/snapshots/[0-9]+/fs$`,
+  );
 }
 
 /**

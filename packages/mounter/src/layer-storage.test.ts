@@ -20,7 +20,11 @@ const CONTAINERD_INFO = {
 
 describe('layerStorageOf', () => {
   it('accepts overlay2 and aufs', () => {
-    expect(layerStorageOf(OVERLAY2_INFO)).toEqual({ store: 'graphdriver', driver: 'overlay2', dockerRootDir: '/var/lib/docker' });
+    expect(layerStorageOf(OVERLAY2_INFO)).toEqual({
+      store: 'graphdriver',
+      driver: 'overlay2',
+      dockerRootDir: '/var/lib/docker',
+    });
     expect(layerStorageOf({ ...OVERLAY2_INFO, driver: 'aufs', driverStatus: [] }).driver).toBe('aufs');
   });
   it('accepts the containerd image store with the overlayfs snapshotter, in namespace moby unless told', () => {
@@ -33,12 +37,22 @@ describe('layerStorageOf', () => {
       engineRoot: '/',
     });
     // API 1.46 and later name containerd's socket and namespace.
-    const named = { ...CONTAINERD_INFO, containerdAddress: '/run/containerd/containerd.sock', containerdNamespace: 'other' };
-    expect(layerStorageOf(named)).toMatchObject({ containerdAddress: '/run/containerd/containerd.sock', namespace: 'other' });
+    const named = {
+      ...CONTAINERD_INFO,
+      containerdAddress: '/run/containerd/containerd.sock',
+      containerdNamespace: 'other',
+    };
+    expect(layerStorageOf(named)).toMatchObject({
+      containerdAddress: '/run/containerd/containerd.sock',
+      namespace: 'other',
+    });
   });
   it('refuses other snapshotters of the containerd image store, naming them', () => {
     expect(() => layerStorageOf({ ...CONTAINERD_INFO, driver: 'native' })).toThrow(
-      expect.objectContaining({ code: 'E_UNSUPPORTED_STORAGE', message: expect.stringContaining('native snapshotter') }),
+      expect.objectContaining({
+        code: 'E_UNSUPPORTED_STORAGE',
+        message: expect.stringContaining('native snapshotter'),
+      }),
     );
   });
   it.each(['vfs', 'btrfs', 'zfs', 'devicemapper'])('refuses %s, naming it', (driver) => {

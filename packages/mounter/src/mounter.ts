@@ -83,7 +83,8 @@ export interface PlaceholderStatus {
 }
 
 /** What a tag names, from one inspect: nothing, an ordinary image, or a placeholder and what is mounted over it. */
-export type ImageDescription = { kind: 'missing' } | { kind: 'ordinary' } | { kind: 'placeholder'; placeholder: PlaceholderStatus };
+export type ImageDescription =
+  { kind: 'missing' } | { kind: 'ordinary' } | { kind: 'placeholder'; placeholder: PlaceholderStatus };
 
 export interface StatusReport {
   storage: LayerStorage;
@@ -194,7 +195,14 @@ export class Mounter {
     const candidates = reported ? [reported] : DEFAULT_CONTAINERD_SOCKETS;
     for (const candidate of candidates) {
       const hostPath = await this.engineRoot.hostPath(candidate).catch(() => undefined);
-      if (hostPath && (await stat(hostPath).then((s) => s.isSocket(), () => false))) return hostPath;
+      if (
+        hostPath &&
+        (await stat(hostPath).then(
+          (s) => s.isSocket(),
+          () => false,
+        ))
+      )
+        return hostPath;
     }
     throw new MounterError(
       'E_NO_CONTAINERD',
@@ -215,7 +223,10 @@ export class Mounter {
 
   private containerdAccess(storage: ContainerdStorage): { snapshots: ContainerdSnapshots; location: SnapshotLocation } {
     if (!this.containerd || !storage.containerdAddress) {
-      throw new MounterError('E_NO_CONTAINERD', 'the engine uses the containerd image store and this mounter was made without containerd access');
+      throw new MounterError(
+        'E_NO_CONTAINERD',
+        'the engine uses the containerd image store and this mounter was made without containerd access',
+      );
     }
     return {
       snapshots: this.containerd,
@@ -265,7 +276,11 @@ export class Mounter {
       let image = existing;
       if (!image) {
         // A placeholder registered for this request goes again if the request fails.
-        const { imageId, created } = await this.register({ tag: ref, repository: pair.repository, snapshot: pair.snapshot });
+        const { imageId, created } = await this.register({
+          tag: ref,
+          repository: pair.repository,
+          snapshot: pair.snapshot,
+        });
         // Only the tag: the engine may have reused an image another tag shares (its build cache).
         if (created) undo(() => this.docker.untag(ref));
         image = await this.docker.inspectImage(imageId);
@@ -359,7 +374,10 @@ export class Mounter {
       (p) => p.image.tags.includes(ref) && (!options.repository || p.pair.repository === options.repository),
     );
     if (selected.length === 0) throw new MounterError('E_NO_IMAGE', `no docker-cernvm placeholder is tagged ${ref}`);
-    return { unboundLayers: await this.unbindLayers(storage, table, placeholders, selected, []), unmountedRepositories: [] };
+    return {
+      unboundLayers: await this.unbindLayers(storage, table, placeholders, selected, []),
+      unmountedRepositories: [],
+    };
   }
 
   async status(): Promise<StatusReport> {
@@ -390,7 +408,11 @@ export class Mounter {
     const mounted = await Promise.all(
       placeholders
         .filter((p) => p.pair.repository === repository && mountAt(table, p.layerDir))
-        .map(async (p) => ({ tags: p.image.tags, snapshot: p.pair.snapshot, version: await cernvmVersionOf(p.layerDir) })),
+        .map(async (p) => ({
+          tags: p.image.tags,
+          snapshot: p.pair.snapshot,
+          version: await cernvmVersionOf(p.layerDir),
+        })),
     );
     return { repository, repositoryDir, available: await this.repositories.listSnapshots(repositoryDir), mounted };
   }
@@ -436,7 +458,10 @@ export class Mounter {
     const pair = placeholderPairOf(image);
     if (!pair) return { kind: 'ordinary' };
     const layerDir = await this.layerDirOf(await this.storage(), image);
-    return { kind: 'placeholder', placeholder: await this.placeholderStatus({ image, pair, layerDir }, await this.mounts.table()) };
+    return {
+      kind: 'placeholder',
+      placeholder: await this.placeholderStatus({ image, pair, layerDir }, await this.mounts.table()),
+    };
   }
 
   private async placeholderStatus(
@@ -457,7 +482,9 @@ export class Mounter {
 
   private pairOf(repository: string, snapshot: string | undefined): PlaceholderPair {
     checkRepository(repository);
-    return snapshot === undefined || snapshot === '' ? { repository } : { repository, snapshot: checkSnapshot(snapshot) };
+    return snapshot === undefined || snapshot === ''
+      ? { repository }
+      : { repository, snapshot: checkSnapshot(snapshot) };
   }
 
   private placeholderPair(ref: string, image: ImageDetails): PlaceholderPair {

@@ -43,7 +43,9 @@ function expectNameRefusal(error: unknown): void {
 
 const validRepository = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,8}[a-z0-9](?:\.[a-z0-9][a-z0-9-]{0,5}[a-z0-9]){1,3}$/);
 const validSnapshot = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/);
-const validImage = fc.stringMatching(/^[a-z0-9]+(?:[._-][a-z0-9]+)?(?:\/[a-z0-9]+)?(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,10})?$/);
+const validImage = fc.stringMatching(
+  /^[a-z0-9]+(?:[._-][a-z0-9]+)?(?:\/[a-z0-9]+)?(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,10})?$/,
+);
 const validRoot = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,10}(?:\/[A-Za-z0-9_][A-Za-z0-9._-]{0,10}){0,3}$/);
 
 describe('names: any string is either a safe name or a one-line E_BAD_NAME', () => {
@@ -128,7 +130,11 @@ describe('names: any string is either a safe name or a one-line E_BAD_NAME', () 
 
   it('refuses any string with a shell metacharacter or whitespace, for every kind of name', () => {
     const hostile = fc
-      .tuple(fc.string({ maxLength: 8 }), fc.constantFrom(...SHELL_METACHARACTERS.filter((c) => c !== ':')), fc.string({ maxLength: 8 }))
+      .tuple(
+        fc.string({ maxLength: 8 }),
+        fc.constantFrom(...SHELL_METACHARACTERS.filter((c) => c !== ':')),
+        fc.string({ maxLength: 8 }),
+      )
       .map(([a, c, b]) => `${a}${c}${b}`);
     fc.assert(
       fc.property(hostile, (name) => {

@@ -57,7 +57,9 @@ describe('refusal messages', () => {
     ['cernvm\u2010prod.cern.ch', String.raw`"cernvm\u2010prod.cern.ch"`],
   ])('show %j escaped, on one line of printable ASCII', (name, shown) => {
     for (const check of [checkRepository, checkSnapshot, checkRootPath, parseImageRef]) {
-      expect(() => check(name)).toThrow(expect.objectContaining({ message: expect.stringContaining(` ${shown}: expected`) }));
+      expect(() => check(name)).toThrow(
+        expect.objectContaining({ message: expect.stringContaining(` ${shown}: expected`) }),
+      );
       expect(() => check(name)).toThrow(expect.objectContaining({ message: expect.stringMatching(/^[\x20-\x7e]+$/) }));
     }
   });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { FORMER_REPOSITORY_LABEL, LABELS, pairFromLabels, placeholderBuildContext, placeholderLabels } from './placeholder.js';
+import {
+  FORMER_REPOSITORY_LABEL,
+  LABELS,
+  pairFromLabels,
+  placeholderBuildContext,
+  placeholderLabels,
+} from './placeholder.js';
 
 describe('placeholder', () => {
   it('builds a byte-identical context for the same pair and a different one per pair', async () => {

@@ -61,7 +61,6 @@ export function checkDirectoryOption(option: string, dir: string): string {
   return path.normalize(dir).replace(/(.)\/+$/, '$1');
 }
 
-
 /** Finds CernVM-FS repositories and their snapshots, mounting them when the host does not show them already. */
 export class RepositoryLocator {
   readonly paths: RepositoryPaths;

@@ -79,9 +79,11 @@ describe('setup-repo', () => {
   });
 
   it.each(['ftp://x/@fqrn@', 'not a url', 'http://x/$(id)', 'http://x/"'])('refuses server URL %j', async (url) => {
-    await expect(planSetupRepo({ repository: 'cernvm-prod.cern.ch', configDir, serverUrl: url })).rejects.toMatchObject({
-      code: 'E_BAD_OPTION',
-    });
+    await expect(planSetupRepo({ repository: 'cernvm-prod.cern.ch', configDir, serverUrl: url })).rejects.toMatchObject(
+      {
+        code: 'E_BAD_OPTION',
+      },
+    );
   });
 
   // Found by cli/main.property.test.ts: the directory went unchecked into CVMFS_PUBLIC_KEY="…", in a file the

@@ -85,9 +85,13 @@ export async function applySetupRepo(plan: SetupRepoPlan, fetch: FetchBytes = fe
     try {
       key = await fetch(plan.keyUrl);
     } catch (cause) {
-      throw new MounterError('E_FETCH_FAILED', `could not fetch the public key from ${plan.keyUrl}: ${(cause as Error).message}`, {
-        cause,
-      });
+      throw new MounterError(
+        'E_FETCH_FAILED',
+        `could not fetch the public key from ${plan.keyUrl}: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
     }
     if (!key.toString('utf8').includes('-----BEGIN PUBLIC KEY-----')) {
       throw new MounterError('E_FETCH_FAILED', `${plan.keyUrl} did not return a PEM public key`);

@@ -25,7 +25,7 @@ describe('the knobs every execute container needs', () => {
     expect(configD().get('ENABLE_IPV6')).toBe('False');
   });
 
-  it("does not run jobs as their owner (who has no account in the container)", () => {
+  it('does not run jobs as their owner (who has no account in the container)', () => {
     expect(configD().get('STARTER_ALLOW_RUNAS_OWNER')).toBe('False');
   });
 
@@ -69,7 +69,9 @@ describe('the knobs every execute container needs', () => {
     const viaCollector = configD({ collector: 'cm.example.org:9620', networkMode: 'bridge' });
     expect(viaCollector.get('CCB_ADDRESS')).toBe('cm.example.org:9620');
     expect(viaCollector.has('NETWORK_INTERFACE')).toBe(false);
-    expect(configD({ networkMode: 'bridge', ccbAddress: 'ccb.example.org:9700' }).get('CCB_ADDRESS')).toBe('ccb.example.org:9700');
+    expect(configD({ networkMode: 'bridge', ccbAddress: 'ccb.example.org:9700' }).get('CCB_ADDRESS')).toBe(
+      'ccb.example.org:9700',
+    );
   });
 
   it('makes one static slot with all of the container, not a partitionable one', () => {
@@ -89,7 +91,9 @@ describe('the knobs every execute container needs', () => {
 
 describe('authentication and the pool', () => {
   it('authenticates with IDTOKENS', () => {
-    const methods = configD().get('SEC_DEFAULT_AUTHENTICATION_METHODS')?.split(/[\s,]+/);
+    const methods = configD()
+      .get('SEC_DEFAULT_AUTHENTICATION_METHODS')
+      ?.split(/[\s,]+/);
     expect(methods).toContain('IDTOKENS');
   });
 
@@ -97,21 +101,28 @@ describe('authentication and the pool', () => {
     const same = configD({ trustDomain: 'pool.example.org' });
     expect([same.get('TRUST_DOMAIN'), same.get('UID_DOMAIN')]).toEqual(['pool.example.org', 'pool.example.org']);
     const different = configD({ trustDomain: 'pool.example.org', uidDomain: 'users.example.org' });
-    expect([different.get('TRUST_DOMAIN'), different.get('UID_DOMAIN')]).toEqual(['pool.example.org', 'users.example.org']);
+    expect([different.get('TRUST_DOMAIN'), different.get('UID_DOMAIN')]).toEqual([
+      'pool.example.org',
+      'users.example.org',
+    ]);
   });
 
-  it("allows the pool identity (condor@<trust domain>) as a daemon, keeping the defaults", () => {
+  it('allows the pool identity (condor@<trust domain>) as a daemon, keeping the defaults', () => {
     expect(configD().get('ALLOW_DAEMON')).toBe('condor@$(TRUST_DOMAIN)');
   });
 
   it("points SEC_TOKEN_SYSTEM_DIRECTORY at the token file's directory", () => {
     expect(configD().get('SEC_TOKEN_SYSTEM_DIRECTORY')).toBe('/pilot/tokens.d');
     expect(configD({ pilotDir: '/srv/pilot' }).get('SEC_TOKEN_SYSTEM_DIRECTORY')).toBe('/srv/pilot/tokens.d');
-    expect(configD({ tokenFile: '/etc/condor/tokens.d/pool.token' }).get('SEC_TOKEN_SYSTEM_DIRECTORY')).toBe('/etc/condor/tokens.d');
+    expect(configD({ tokenFile: '/etc/condor/tokens.d/pool.token' }).get('SEC_TOKEN_SYSTEM_DIRECTORY')).toBe(
+      '/etc/condor/tokens.d',
+    );
   });
 
   it('gives the entrypoint the token file to check', () => {
-    expect(configD({ tokenFile: '/etc/condor/tokens.d/pool.token' }).get('PILOT_TOKEN_FILE')).toBe('/etc/condor/tokens.d/pool.token');
+    expect(configD({ tokenFile: '/etc/condor/tokens.d/pool.token' }).get('PILOT_TOKEN_FILE')).toBe(
+      '/etc/condor/tokens.d/pool.token',
+    );
   });
 
   it('sets COLLECTOR_HOST to host:port, 9618 by default', () => {
@@ -170,7 +181,9 @@ describe('START and the lifecycle', () => {
 
 describe('extra slot attributes', () => {
   it('renders strings, numbers and booleans as ClassAd literals', () => {
-    const config = configD({ attributes: { CernVM_Version: '4.7.1', SlotIndex: 3, Ratio: -0.5, IsPilot: true, IsTest: false } });
+    const config = configD({
+      attributes: { CernVM_Version: '4.7.1', SlotIndex: 3, Ratio: -0.5, IsPilot: true, IsTest: false },
+    });
     expect(config.get('CernVM_Version')).toBe('"4.7.1"');
     expect(config.get('SlotIndex')).toBe('3');
     expect(config.get('Ratio')).toBe('-0.5');
@@ -183,7 +196,9 @@ describe('extra slot attributes', () => {
   });
 
   it('lists every attribute in STARTD_ATTRS so the slot ad carries it', () => {
-    const listed = configD({ attributes: { B_Attr: 1, A_Attr: 'x' } }).get('STARTD_ATTRS')?.split(/\s+/);
+    const listed = configD({ attributes: { B_Attr: 1, A_Attr: 'x' } })
+      .get('STARTD_ATTRS')
+      ?.split(/\s+/);
     expect(listed).toEqual(['A_Attr', 'B_Attr']);
   });
 
@@ -243,14 +258,18 @@ describe('site snippets', () => {
   });
 
   it('end in a newline, so the next file does not continue their last line', () => {
-    for (const snippet of renderConfigSnippets(testOptions({ siteSnippets }))) expect(snippet.content.endsWith('\n')).toBe(true);
+    for (const snippet of renderConfigSnippets(testOptions({ siteSnippets })))
+      expect(snippet.content.endsWith('\n')).toBe(true);
   });
 });
 
 describe('every snippet', () => {
   it.each<[string, Partial<PilotOptionsInput>]>([
     ['defaults', {}],
-    ['host mode with everything set', { ...REMOTE, memoryMb: 4096, diskMb: 1, idleShutdownSeconds: 60, attributes: { A: 'x' } }],
+    [
+      'host mode with everything set',
+      { ...REMOTE, memoryMb: 4096, diskMb: 1, idleShutdownSeconds: 60, attributes: { A: 'x' } },
+    ],
     ['bridge mode', { networkMode: 'bridge' }],
   ])('is HTCondor config, line by line (%s)', (_, overrides) => {
     for (const snippet of renderConfigSnippets(testOptions(overrides))) {

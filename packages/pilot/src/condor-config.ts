@@ -46,7 +46,11 @@ function poolSnippet(o: PilotOptions): ConfigSnippet {
     ['TRUST_DOMAIN', o.trustDomain],
     ['UID_DOMAIN', o.uidDomain],
     ['SEC_DEFAULT_AUTHENTICATION_METHODS', 'FS, IDTOKENS'],
-    ['SEC_TOKEN_SYSTEM_DIRECTORY', tokenDir, 'The pool token is mounted here read-only; HTCondor reads it, nobody else does.'],
+    [
+      'SEC_TOKEN_SYSTEM_DIRECTORY',
+      tokenDir,
+      'The pool token is mounted here read-only; HTCondor reads it, nobody else does.',
+    ],
     ['ALLOW_DAEMON', 'condor@$(TRUST_DOMAIN) $(ALLOW_DAEMON)'],
     [
       'SEC_USE_FAMILY_SESSION',
@@ -85,7 +89,11 @@ function slotSnippet(o: PilotOptions): ConfigSnippet {
     ['NUM_SLOTS_TYPE_1', 1],
     ['SLOT_TYPE_1', '100%'],
     ['SLOT_TYPE_1_PARTITIONABLE', 'False'],
-    ['STARTER_ALLOW_RUNAS_OWNER', 'False', "The job's owner has no account in this container: run jobs as the slot user."],
+    [
+      'STARTER_ALLOW_RUNAS_OWNER',
+      'False',
+      "The job's owner has no account in this container: run jobs as the slot user.",
+    ],
     ['RUNBENCHMARKS', 'False', 'Benchmarks keep a fresh startd busy and delay an idle shutdown.'],
     ['START', o.start],
   );
@@ -106,8 +114,16 @@ export function jobEnvironmentValue(environment: Readonly<Record<string, string>
 function jobsSnippet(o: PilotOptions): ConfigSnippet | undefined {
   const knobs: [string, string | number, string?][] = [];
   if (o.executeDir) {
-    knobs.push(['EXECUTE', o.executeDir, "The slot's scratch directory on the host: job sandboxes live there, not in the container."]);
-    knobs.push(['PILOT_EXECUTE_DIR', o.executeDir, 'Read by the entrypoint, which makes it HTCondor-owned before starting.']);
+    knobs.push([
+      'EXECUTE',
+      o.executeDir,
+      "The slot's scratch directory on the host: job sandboxes live there, not in the container.",
+    ]);
+    knobs.push([
+      'PILOT_EXECUTE_DIR',
+      o.executeDir,
+      'Read by the entrypoint, which makes it HTCondor-owned before starting.',
+    ]);
   }
   if (Object.keys(o.jobEnvironment).length) {
     knobs.push([
@@ -141,7 +157,11 @@ function lifecycleSnippet(o: PilotOptions): ConfigSnippet {
     ['PILOT_MAX_LIFETIME', o.maxLifetimeSeconds, 'Seconds; 0 = never. After it the pilot drains peacefully.'],
     ['PILOT_MEMORY_MB', o.memoryMb],
   );
-  return snippet('40-lifecycle.conf', 'The lifecycle: idle limit, lifetime and heartbeat, read by the entrypoint.', knobs);
+  return snippet(
+    '40-lifecycle.conf',
+    'The lifecycle: idle limit, lifetime and heartbeat, read by the entrypoint.',
+    knobs,
+  );
 }
 
 function attributesSnippet(o: PilotOptions): ConfigSnippet | undefined {
@@ -149,7 +169,11 @@ function attributesSnippet(o: PilotOptions): ConfigSnippet | undefined {
   if (names.length === 0) return undefined;
   const knobs: [string, string][] = names.map((name) => [name, classAdLiteral(o.attributes[name] as string)]);
   knobs.push(['STARTD_ATTRS', `$(STARTD_ATTRS) ${names.join(' ')}`]);
-  return snippet('50-attributes.conf', 'Extra attributes every slot ad carries (CernVM version, factory, slot index).', knobs);
+  return snippet(
+    '50-attributes.conf',
+    'Extra attributes every slot ad carries (CernVM version, factory, slot index).',
+    knobs,
+  );
 }
 
 /** The `config.d` snippets in the order HTCondor reads them; site snippets come last and may override anything. */
@@ -164,7 +188,10 @@ export function renderConfigSnippets(options: PilotOptions): ConfigSnippet[] {
   ].filter((s): s is ConfigSnippet => s !== undefined);
   options.siteSnippets.forEach((site, index) => {
     const content = site.content.endsWith('\n') ? site.content : `${site.content}\n`;
-    snippets.push({ name: `90-site-${String(index).padStart(2, '0')}-${site.name.replace(/\.conf$/, '')}.conf`, content });
+    snippets.push({
+      name: `90-site-${String(index).padStart(2, '0')}-${site.name.replace(/\.conf$/, '')}.conf`,
+      content,
+    });
   });
   return snippets;
 }

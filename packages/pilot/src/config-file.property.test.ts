@@ -21,12 +21,29 @@ let counter = 0;
 const KEYS = Object.keys(pilotOptionsSchema.shape);
 const value = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
-  fc.constantFrom('127.0.0.1', 'pool.example.org', 'slot-1', '/pilot', 'auto', 'host', 'bridge', 'True', 1, 64, 300, true),
+  fc.constantFrom(
+    '127.0.0.1',
+    'pool.example.org',
+    'slot-1',
+    '/pilot',
+    'auto',
+    'host',
+    'bridge',
+    'True',
+    1,
+    64,
+    300,
+    true,
+  ),
 );
 /** Mostly mappings of real keys (some misspelt), with values of every type. */
-const mapping = fc.dictionary(fc.oneof(fc.constantFrom(...KEYS, 'colector', 'Cpus', '__proto__', ''), fc.string({ maxLength: 8 })), value, {
-  maxKeys: 5,
-});
+const mapping = fc.dictionary(
+  fc.oneof(fc.constantFrom(...KEYS, 'colector', 'Cpus', '__proto__', ''), fc.string({ maxLength: 8 })),
+  value,
+  {
+    maxKeys: 5,
+  },
+);
 const documentText = documentTextOf(mapping);
 
 describe('pilot options file: any document', () => {
@@ -55,8 +72,12 @@ describe('pilot options file: any document', () => {
           });
           const said = message.slice(file.length + 2);
           const unknown = /^unknown key ("(?:[^"\\]|\\.)*")/.exec(said)?.[1];
-          const key = unknown !== undefined ? (JSON.parse(unknown) as string) : /^([A-Za-z]+)[.:] /.exec(said.replace(/^(\w+)\..*?: /, '$1: '))?.[1];
-          if (key !== undefined) expect({ ...where, known: document !== undefined && key in document }).toEqual({ ...where, known: true });
+          const key =
+            unknown !== undefined
+              ? (JSON.parse(unknown) as string)
+              : /^([A-Za-z]+)[.:] /.exec(said.replace(/^(\w+)\..*?: /, '$1: '))?.[1];
+          if (key !== undefined)
+            expect({ ...where, known: document !== undefined && key in document }).toEqual({ ...where, known: true });
           else expect(said).toMatch(/^(?:not valid YAML: .+|expected a mapping of keys to values)$/);
         }
       }),

@@ -19,7 +19,11 @@ describe('readOptionsFile', () => {
 
   it('reads YAML with its types', async () => {
     const yaml = await file('pilot.yaml', 'collector: cm.example.org:9618\ncpus: 2\nattributes:\n  IsPilot: true\n');
-    await expect(readOptionsFile(yaml)).resolves.toEqual({ collector: 'cm.example.org:9618', cpus: 2, attributes: { IsPilot: true } });
+    await expect(readOptionsFile(yaml)).resolves.toEqual({
+      collector: 'cm.example.org:9618',
+      cpus: 2,
+      attributes: { IsPilot: true },
+    });
   });
 
   it('reads JSON', async () => {
@@ -39,7 +43,10 @@ describe('readOptionsFile', () => {
 
   it('refuses malformed YAML with one line naming the file', async () => {
     const bad = await file('bad.yaml', 'cpus: [1, 2\nslotName: x\n');
-    const error = await readOptionsFile(bad).then(() => undefined, (e: unknown) => e as PilotError);
+    const error = await readOptionsFile(bad).then(
+      () => undefined,
+      (e: unknown) => e as PilotError,
+    );
     expect(error?.code).toBe('E_BAD_CONFIG');
     expect(error?.message.startsWith(`${bad}: not valid YAML: `)).toBe(true);
     expect(error?.message).not.toContain('\n');

@@ -11,9 +11,13 @@ export async function readOptionsFile(file: string): Promise<Record<string, unkn
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new PilotError('E_BAD_CONFIG', `${printable(file)}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`, {
-      cause: error,
-    });
+    throw new PilotError(
+      'E_BAD_CONFIG',
+      `${printable(file)}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        cause: error,
+      },
+    );
   }
   // Loaded here, not with the module: only a command given a configuration file pays for the YAML parser.
   const { parse } = await import('yaml');
@@ -22,7 +26,9 @@ export async function readOptionsFile(file: string): Promise<Record<string, unkn
     value = parse(text);
   } catch (error) {
     const first = (error as Error).message.split('\n')[0]?.replace(/:$/, '');
-    throw new PilotError('E_BAD_CONFIG', `${printable(file)}: not valid YAML: ${printable(first ?? '')}`, { cause: error });
+    throw new PilotError('E_BAD_CONFIG', `${printable(file)}: not valid YAML: ${printable(first ?? '')}`, {
+      cause: error,
+    });
   }
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {

@@ -23,12 +23,16 @@ describe('pilotContainerOptions', () => {
     expect(body.Cmd).toEqual(['/pilot/entrypoint.sh']);
     expect(body.HostConfig?.Init).toBe(true);
     expect(body.StopSignal).toBe('SIGTERM');
-    expect(pilotContainerOptions(spec({ options: testOptions({ pilotDir: '/srv/pilot' }) })).Cmd).toEqual(['/srv/pilot/entrypoint.sh']);
+    expect(pilotContainerOptions(spec({ options: testOptions({ pilotDir: '/srv/pilot' }) })).Cmd).toEqual([
+      '/srv/pilot/entrypoint.sh',
+    ]);
   });
 
   it('uses the host network in host mode and the bridge in bridge mode', () => {
     expect(pilotContainerOptions(spec()).HostConfig?.NetworkMode).toBe('host');
-    expect(pilotContainerOptions(spec({ options: testOptions({ networkMode: 'bridge' }) })).HostConfig?.NetworkMode).toBe('bridge');
+    expect(
+      pilotContainerOptions(spec({ options: testOptions({ networkMode: 'bridge' }) })).HostConfig?.NetworkMode,
+    ).toBe('bridge');
   });
 
   it('is never privileged and never gets the Docker socket or extra capabilities', () => {
@@ -80,16 +84,27 @@ describe('pilotContainerOptions', () => {
 describe('pilotContainerOptions: mounts and scratch', () => {
   it('binds each mount with its read-only flag and propagation, as Mounts (a missing source is an error, not made)', () => {
     const options = testOptions({
-      mounts: [{ source: '/cvmfs' }, { source: '/data/site', target: '/site', readOnly: false, propagation: 'rprivate' }],
+      mounts: [
+        { source: '/cvmfs' },
+        { source: '/data/site', target: '/site', readOnly: false, propagation: 'rprivate' },
+      ],
     });
     expect(pilotContainerOptions(spec({ options })).HostConfig?.Mounts).toEqual([
       { Type: 'bind', Source: '/cvmfs', Target: '/cvmfs', ReadOnly: true, BindOptions: { Propagation: 'rslave' } },
-      { Type: 'bind', Source: '/data/site', Target: '/site', ReadOnly: false, BindOptions: { Propagation: 'rprivate' } },
+      {
+        Type: 'bind',
+        Source: '/data/site',
+        Target: '/site',
+        ReadOnly: false,
+        BindOptions: { Propagation: 'rprivate' },
+      },
     ]);
   });
 
   it('binds the scratch directory read-write at the execute directory, as a Bind like /pilot', () => {
-    const body = pilotContainerOptions(spec({ hostScratchDir: '/var/lib/scratch/slot-0', options: testOptions({ executeDir: '/scratch' }) }));
+    const body = pilotContainerOptions(
+      spec({ hostScratchDir: '/var/lib/scratch/slot-0', options: testOptions({ executeDir: '/scratch' }) }),
+    );
     expect(body.HostConfig?.Binds).toContain('/var/lib/scratch/slot-0:/scratch');
     // A Mount with a propagation would be refused by Docker under a path that starts like its root (/var/lib/docker…).
     expect(body.HostConfig?.Mounts).toBeUndefined();
@@ -98,6 +113,8 @@ describe('pilotContainerOptions: mounts and scratch', () => {
   it('has no Mounts without mounts or scratch, and refuses a scratch directory without its target', () => {
     expect(pilotContainerOptions(spec()).HostConfig).not.toHaveProperty('Mounts');
     expect(() => pilotContainerOptions(spec({ hostScratchDir: '/var/lib/scratch/slot-0' }))).toThrow(/executeDir/);
-    expect(() => pilotContainerOptions(spec({ options: testOptions({ executeDir: '/scratch' }) }))).toThrow(/executeDir/);
+    expect(() => pilotContainerOptions(spec({ options: testOptions({ executeDir: '/scratch' }) }))).toThrow(
+      /executeDir/,
+    );
   });
 });

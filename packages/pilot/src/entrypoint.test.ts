@@ -96,7 +96,8 @@ describe('entrypoint.sh', () => {
       events: path.join(dir, 'events'),
     };
     await mkdir(fixture.bin);
-    for (const [name, text] of Object.entries(FAKES)) await writeFile(path.join(fixture.bin, name), text, { mode: 0o755 });
+    for (const [name, text] of Object.entries(FAKES))
+      await writeFile(path.join(fixture.bin, name), text, { mode: 0o755 });
     await setSlot('slot1@pilot Unclaimed Idle undefined');
     await renderPilot();
     await writeToken('eyJhbGciOiJIUzI1NiJ9.x.y\n', 0o600);
@@ -117,7 +118,12 @@ describe('entrypoint.sh', () => {
   });
 
   async function renderPilot(overrides: Partial<PilotOptionsInput> = {}): Promise<void> {
-    const options = testOptions({ pilotDir: fixture.pilotDir, tokenFile: fixture.token, heartbeatSeconds: 1, ...overrides });
+    const options = testOptions({
+      pilotDir: fixture.pilotDir,
+      tokenFile: fixture.token,
+      heartbeatSeconds: 1,
+      ...overrides,
+    });
     writePilotDir(fixture.pilotDir, render(options));
   }
 
@@ -135,7 +141,10 @@ describe('entrypoint.sh', () => {
     return text.split('\n').filter(Boolean);
   }
 
-  function startPilot(env: Record<string, string> = {}, pathDirs = `${fixture.bin}:${process.env.PATH ?? '/usr/bin:/bin'}`): RunningPilot {
+  function startPilot(
+    env: Record<string, string> = {},
+    pathDirs = `${fixture.bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+  ): RunningPilot {
     const child = spawn('/bin/sh', [path.join(fixture.pilotDir, ENTRYPOINT)], {
       env: { ...process.env, PATH: pathDirs, FAKE_DIR: fixture.dir, ...env },
       detached: true,
@@ -235,7 +244,13 @@ describe('entrypoint.sh', () => {
     async () => {
       const pilot = startPilot();
       const heartbeat = await heartbeatWhere('a running heartbeat', (h) => h.phase === 'running');
-      expect(heartbeat).toMatchObject({ phase: 'running', state: 'Unclaimed', activity: 'Idle', jobId: null, drainReason: null });
+      expect(heartbeat).toMatchObject({
+        phase: 'running',
+        state: 'Unclaimed',
+        activity: 'Idle',
+        jobId: null,
+        drainReason: null,
+      });
       expect(heartbeat.epoch).toBeGreaterThanOrEqual(heartbeat.startedEpoch);
       expect(parseHeartbeat(await readFile(heartbeatPath(), 'utf8'))).toEqual(heartbeat);
       expect((await events())[0]).toMatch(/^master started .* args=-f config=(.*)$/);
@@ -271,7 +286,9 @@ describe('entrypoint.sh', () => {
     'answers %s that comes while it gets ready (before HTCondor starts) with exit 0, and never starts HTCondor',
     async (signal, said, drainReason) => {
       const pilot = startPilot({ FAKE_CONFIG_SECONDS: '0.5' });
-      await waitFor('the first configuration lookup', async () => ((await events()).some((e) => e.startsWith('config asked')) ? true : undefined));
+      await waitFor('the first configuration lookup', async () =>
+        (await events()).some((e) => e.startsWith('config asked')) ? true : undefined,
+      );
       pilot.child.kill(signal);
       await expect(pilot.exited).resolves.toBe(0);
       expect((await events()).filter((e) => e.startsWith('master started'))).toEqual([]);
@@ -290,7 +307,9 @@ describe('entrypoint.sh', () => {
       await expect(pilot.exited).resolves.toBe(0);
       const recorded = await events();
       expect(recorded).toContain('condor_off -peaceful -daemon startd');
-      expect(recorded.indexOf('master got TERM')).toBeGreaterThan(recorded.indexOf('condor_off -peaceful -daemon startd'));
+      expect(recorded.indexOf('master got TERM')).toBeGreaterThan(
+        recorded.indexOf('condor_off -peaceful -daemon startd'),
+      );
       expect(readHeartbeat(heartbeatPath())).toMatchObject({ phase: 'exited', drainReason: 'signal' });
       expect(pilot.stderr()).toMatch(/drained \(signal\): exiting 0/);
     },
@@ -307,7 +326,9 @@ describe('entrypoint.sh', () => {
       await expect(pilot.exited).resolves.toBe(0);
       const recorded = await events();
       expect(recorded.indexOf('condor_off -peaceful -daemon startd')).toBeGreaterThan(0);
-      expect(recorded.indexOf('startd exited')).toBeGreaterThan(recorded.indexOf('condor_off -peaceful -daemon startd'));
+      expect(recorded.indexOf('startd exited')).toBeGreaterThan(
+        recorded.indexOf('condor_off -peaceful -daemon startd'),
+      );
       expect(recorded.indexOf('master got TERM')).toBeGreaterThan(recorded.indexOf('startd exited'));
     },
     SLOW,

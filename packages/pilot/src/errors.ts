@@ -9,7 +9,12 @@ export type PilotErrorCode =
   | 'E_NO_IMAGE' // the pilot image does not exist in the engine
   | 'E_RUN_FAILED'; // the pilot container could not be created or started
 
-const USAGE_CODES: ReadonlySet<PilotErrorCode> = new Set(['E_BAD_OPTION', 'E_BAD_CONFIG', 'E_BAD_TOKEN', 'E_BAD_MOUNT']);
+const USAGE_CODES: ReadonlySet<PilotErrorCode> = new Set([
+  'E_BAD_OPTION',
+  'E_BAD_CONFIG',
+  'E_BAD_TOKEN',
+  'E_BAD_MOUNT',
+]);
 
 export class PilotError extends CliError<PilotErrorCode> {
   override readonly name = 'PilotError';

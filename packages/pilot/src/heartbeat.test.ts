@@ -30,12 +30,17 @@ describe('parseHeartbeat', () => {
     for (const phase of ['starting', 'running', 'draining', 'stopping', 'exited']) {
       expect(parseHeartbeat(text({ phase }))?.phase).toBe(phase);
     }
-    expect(parseHeartbeat(text({ state: 'Claimed', activity: 'Busy', jobId: '12.0', drainReason: 'signal' }))?.jobId).toBe('12.0');
+    expect(
+      parseHeartbeat(text({ state: 'Claimed', activity: 'Busy', jobId: '12.0', drainReason: 'signal' }))?.jobId,
+    ).toBe('12.0');
   });
 
-  it.each(['', '{', 'not json', '{"time":', 'null', '42', '"running"', '[]', '[1,2]'])('rejects malformed text %j', (bad) => {
-    expect(parseHeartbeat(bad)).toBeUndefined();
-  });
+  it.each(['', '{', 'not json', '{"time":', 'null', '42', '"running"', '[]', '[1,2]'])(
+    'rejects malformed text %j',
+    (bad) => {
+      expect(parseHeartbeat(bad)).toBeUndefined();
+    },
+  );
 
   it.each<[string, Record<string, unknown>]>([
     ['time as a number', { time: 1 }],

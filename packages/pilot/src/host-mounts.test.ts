@@ -56,17 +56,31 @@ const host = new FakeMountHost(
     ['/etc/docker-cernvm/pool.token', '/etc/docker-cernvm/pool.token'],
   ]),
 );
-const PROTECTED = ['/etc/docker-cernvm/pool.token', '/var/lib/docker-cernvm/factory/f', '/var/lib/docker-cernvm/scratch/f'];
+const PROTECTED = [
+  '/etc/docker-cernvm/pool.token',
+  '/var/lib/docker-cernvm/factory/f',
+  '/var/lib/docker-cernvm/scratch/f',
+];
 
 describe('checkMountSources', () => {
   it('passes sources that exist on shared or slave mounts, and private ones with rprivate', async () => {
-    const mounts = [mount('/cvmfs'), mount('/cvmfs/alice.cern.ch'), mount('/data/site'), mount('/srv/site', { propagation: 'rprivate' })];
+    const mounts = [
+      mount('/cvmfs'),
+      mount('/cvmfs/alice.cern.ch'),
+      mount('/data/site'),
+      mount('/srv/site', { propagation: 'rprivate' }),
+    ];
     await expect(checkMountSources(host, { mounts, protectedPaths: PROTECTED })).resolves.toBeUndefined();
   });
 
   it('refuses a source that does not exist, naming it, with E_BAD_MOUNT', async () => {
-    await expect(checkMountSources(host, { mounts: [mount('/cvmfs'), mount('/cvmfs/sft.cern.ch')], protectedPaths: [] })).rejects.toThrow(
-      expect.objectContaining({ code: 'E_BAD_MOUNT', message: 'mounts.1.source /cvmfs/sft.cern.ch: does not exist on this host (create it or mount it first)' }),
+    await expect(
+      checkMountSources(host, { mounts: [mount('/cvmfs'), mount('/cvmfs/sft.cern.ch')], protectedPaths: [] }),
+    ).rejects.toThrow(
+      expect.objectContaining({
+        code: 'E_BAD_MOUNT',
+        message: 'mounts.1.source /cvmfs/sft.cern.ch: does not exist on this host (create it or mount it first)',
+      }),
     );
   });
 
@@ -77,16 +91,27 @@ describe('checkMountSources', () => {
   });
 
   it('refuses a source that would show the token or the slots’ directories to jobs, through a symlink too', async () => {
-    const withParents = new FakeMountHost(new Map([['/etc/docker-cernvm', '/etc/docker-cernvm'], ['/var/lib/docker-cernvm', '/var/lib/docker-cernvm']]));
+    const withParents = new FakeMountHost(
+      new Map([
+        ['/etc/docker-cernvm', '/etc/docker-cernvm'],
+        ['/var/lib/docker-cernvm', '/var/lib/docker-cernvm'],
+      ]),
+    );
     for (const source of ['/etc/docker-cernvm', '/var/lib/docker-cernvm']) {
-      await expect(checkMountSources(withParents, { mounts: [mount(source)], protectedPaths: PROTECTED })).rejects.toThrow(/would show .* to every job/);
+      await expect(
+        checkMountSources(withParents, { mounts: [mount(source)], protectedPaths: PROTECTED }),
+      ).rejects.toThrow(/would show .* to every job/);
     }
-    await expect(checkMountSources(host, { mounts: [mount('/srv/link-to-token-dir')], protectedPaths: PROTECTED })).rejects.toThrow(
+    await expect(
+      checkMountSources(host, { mounts: [mount('/srv/link-to-token-dir')], protectedPaths: PROTECTED }),
+    ).rejects.toThrow(
       /^mounts\.0\.source \/srv\/link-to-token-dir: would show \/etc\/docker-cernvm\/pool\.token to every job/,
     );
   });
 
   it('names the setting it was given', async () => {
-    await expect(checkMountSources(host, { mounts: [mount('/nope')], protectedPaths: [], key: '--mount' })).rejects.toThrow(/^--mount\.0\.source \/nope/);
+    await expect(
+      checkMountSources(host, { mounts: [mount('/nope')], protectedPaths: [], key: '--mount' }),
+    ).rejects.toThrow(/^--mount\.0\.source \/nope/);
   });
 });

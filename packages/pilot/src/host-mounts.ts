@@ -17,7 +17,8 @@ export interface MountHost {
 }
 
 // mountinfo escapes space, tab, newline and backslash as octal.
-const unescape = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+const unescape = (field: string) =>
+  field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 
 /** The mount a path is on: the last-mounted entry with the longest mount point that holds it. */
 export function mountOfPath(mountinfo: string, target: string): HostMountOf {
@@ -75,9 +76,14 @@ export async function checkMountSources(host: MountHost, check: MountSourceCheck
   for (const [index, mount] of check.mounts.entries()) {
     const where = `${key}.${index}.source ${mount.source}`;
     const real = await host.resolve(mount.source);
-    if (!real) throw new PilotError('E_BAD_MOUNT', `${where}: does not exist on this host (create it or mount it first)`);
+    if (!real)
+      throw new PilotError('E_BAD_MOUNT', `${where}: does not exist on this host (create it or mount it first)`);
     const exposed = [...check.protectedPaths, ...protectedReal].find((p) => isWithin(p, real) || isWithin(real, p));
-    if (exposed) throw new PilotError('E_BAD_MOUNT', `${where}: would show ${exposed} to every job; bind a directory apart from it`);
+    if (exposed)
+      throw new PilotError(
+        'E_BAD_MOUNT',
+        `${where}: would show ${exposed} to every job; bind a directory apart from it`,
+      );
     if (mount.propagation !== 'rslave') continue;
     const on = await host.mountOf(real);
     if (on.propagation === 'private') {

@@ -18,8 +18,24 @@ export { PilotRunner, type RunRequest, type RunnerIo, type SignalSource } from '
 export { readOptionsFile } from './config-file.js';
 export { keyPath } from './key-path.js';
 export { classAdLiteral } from './condor-config.js';
-export { mountSchema, mountsSchema, mountOf, checkMountTargets, isWithin, SCRATCH_TARGET, type SlotMount, type SlotMountInput } from './mounts.js';
-export { SystemMountHost, checkMountSources, mountOfPath, type MountHost, type HostMountOf, type MountSourceCheck } from './host-mounts.js';
+export {
+  mountSchema,
+  mountsSchema,
+  mountOf,
+  checkMountTargets,
+  isWithin,
+  SCRATCH_TARGET,
+  type SlotMount,
+  type SlotMountInput,
+} from './mounts.js';
+export {
+  SystemMountHost,
+  checkMountSources,
+  mountOfPath,
+  type MountHost,
+  type HostMountOf,
+  type MountSourceCheck,
+} from './host-mounts.js';
 export { emptyScratchDir, scratchDirOf } from './scratch-dir.js';
 export { jobEnvironmentSchema, memoryMbSchema } from './options.js';
 export { absolutePath, envName, wholeNumber } from './value-rules.js';

@@ -20,11 +20,33 @@ export interface SlotMount {
 export const SCRATCH_TARGET = '/scratch';
 
 /** Container paths a mount may not be, or be inside: the kernel's, the OS's own programs, HTCondor's own files. */
-const SYSTEM_TARGETS = ['/proc', '/sys', '/dev', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/usr', '/boot', '/run', '/var/run', '/etc/condor', '/var/lib/condor', '/var/log/condor'];
+const SYSTEM_TARGETS = [
+  '/proc',
+  '/sys',
+  '/dev',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/usr',
+  '/boot',
+  '/run',
+  '/var/run',
+  '/etc/condor',
+  '/var/lib/condor',
+  '/var/log/condor',
+];
 /** Container paths a mount may not be exactly (shadowing all of them breaks the OS), though it may be inside them. */
 const SYSTEM_PARENTS = ['/etc', '/var', '/var/lib', '/opt', '/home', '/root', '/tmp', '/srv', '/mnt'];
 /** Host paths a mount may not be or contain: slots never get the Docker socket or the engine's own files. */
-const FORBIDDEN_SOURCES = ['/run/docker.sock', '/var/run/docker.sock', '/var/lib/docker', '/run/containerd', '/var/lib/containerd'];
+const FORBIDDEN_SOURCES = [
+  '/run/docker.sock',
+  '/var/run/docker.sock',
+  '/var/lib/docker',
+  '/run/containerd',
+  '/var/lib/containerd',
+];
 /** Host trees a mount may not be inside: the kernel's. */
 const KERNEL_SOURCES = ['/proc', '/sys', '/dev'];
 
@@ -38,15 +60,28 @@ export const mountSchema = z
   .object({
     source: absolutePath('host')
       .refine((p) => !KERNEL_SOURCES.some((k) => isWithin(p, k)), 'a host path outside /proc, /sys and /dev')
-      .refine((p) => !FORBIDDEN_SOURCES.some((f) => isWithin(f, p) || isWithin(p, f)), 'a host path that neither is nor holds the Docker socket or the engine’s files'),
+      .refine(
+        (p) => !FORBIDDEN_SOURCES.some((f) => isWithin(f, p) || isWithin(p, f)),
+        'a host path that neither is nor holds the Docker socket or the engine’s files',
+      ),
     target: absolutePath('container')
-      .refine((p) => !SYSTEM_TARGETS.some((s) => isWithin(p, s)) && !SYSTEM_PARENTS.includes(p), 'a container path that does not hide the system (not /usr, /etc, /proc, … or HTCondor’s own)')
+      .refine(
+        (p) => !SYSTEM_TARGETS.some((s) => isWithin(p, s)) && !SYSTEM_PARENTS.includes(p),
+        'a container path that does not hide the system (not /usr, /etc, /proc, … or HTCondor’s own)',
+      )
       .optional(),
     readOnly: z.boolean({ error: 'true or false' }).default(true),
-    propagation: z.enum(['rslave', 'rprivate'], { error: 'rslave (later host mounts appear inside) or rprivate' }).default('rslave'),
+    propagation: z
+      .enum(['rslave', 'rprivate'], { error: 'rslave (later host mounts appear inside) or rprivate' })
+      .default('rslave'),
   })
   .strict()
-  .transform((m): SlotMount => ({ source: m.source, target: m.target ?? m.source, readOnly: m.readOnly, propagation: m.propagation }));
+  .transform((m): SlotMount => ({
+    source: m.source,
+    target: m.target ?? m.source,
+    readOnly: m.readOnly,
+    propagation: m.propagation,
+  }));
 
 export type SlotMountInput = z.input<typeof mountSchema>;
 
@@ -54,7 +89,12 @@ export type SlotMountInput = z.input<typeof mountSchema>;
 export const mountsSchema = z.array(mountSchema).superRefine((mounts, context) => {
   const seen = new Set<string>();
   mounts.forEach((m, index) => {
-    if (seen.has(m.target)) context.addIssue({ code: 'custom', path: [index, 'target'], message: `a target no other mount has (${m.target} twice)` });
+    if (seen.has(m.target))
+      context.addIssue({
+        code: 'custom',
+        path: [index, 'target'],
+        message: `a target no other mount has (${m.target} twice)`,
+      });
     seen.add(m.target);
   });
 });
@@ -65,7 +105,8 @@ export const mountsSchema = z.array(mountSchema).superRefine((mounts, context) =
  */
 export function mountOf(text: string, flag = '--mount'): SlotMountInput {
   const parts = text.split(':');
-  const bad = () => new PilotError('E_BAD_OPTION', `${flag}: expected SOURCE[:TARGET][:ro|rw,rslave|rprivate], got "${text}"`);
+  const bad = () =>
+    new PilotError('E_BAD_OPTION', `${flag}: expected SOURCE[:TARGET][:ro|rw,rslave|rprivate], got "${text}"`);
   if (parts.length > 3 || !parts[0]) throw bad();
   const [source, target, options] = parts as [string, string?, string?];
   const entry: SlotMountInput = { source, ...(target ? { target } : {}) };
@@ -81,7 +122,8 @@ export function mountOf(text: string, flag = '--mount'): SlotMountInput {
 export function checkMountTargets(mounts: readonly SlotMount[], reserved: readonly string[]): string | undefined {
   for (const [index, mount] of mounts.entries()) {
     const clash = reserved.find((r) => isWithin(mount.target, r) || isWithin(r, mount.target));
-    if (clash) return `mounts.${index}.target: expected a path apart from the slot's own ${clash} (got ${mount.target})`;
+    if (clash)
+      return `mounts.${index}.target: expected a path apart from the slot's own ${clash} (got ${mount.target})`;
   }
   return undefined;
 }

@@ -40,7 +40,9 @@ describe('checkPilotOptions defaults', () => {
   });
 
   it('puts the default token under the pilot directory', () => {
-    expect(checkPilotOptions({ ...MINIMAL_INPUT, pilotDir: '/srv/pilot' }).tokenFile).toBe('/srv/pilot/tokens.d/pool.token');
+    expect(checkPilotOptions({ ...MINIMAL_INPUT, pilotDir: '/srv/pilot' }).tokenFile).toBe(
+      '/srv/pilot/tokens.d/pool.token',
+    );
   });
 
   it('reads the collector port, and takes localhost as loopback', () => {
@@ -50,7 +52,11 @@ describe('checkPilotOptions defaults', () => {
   });
 
   it('uses the given interface for a remote collector on the host network', () => {
-    const options = checkPilotOptions({ ...MINIMAL_INPUT, collector: 'cm.example.org', networkInterface: '192.0.2.10' });
+    const options = checkPilotOptions({
+      ...MINIMAL_INPUT,
+      collector: 'cm.example.org',
+      networkInterface: '192.0.2.10',
+    });
     expect(options.network).toEqual({ mode: 'host', interface: '192.0.2.10' });
   });
 
@@ -129,9 +135,13 @@ describe('checkPilotOptions refuses bad input with one line naming the key', () 
   it('says what is expected in words, never "Invalid input" or a zod type name', () => {
     expect(refusal({ cpus: 1.5 }).message).toBe('cpus: expected a whole number of cores');
     expect(refusal({ memoryMb: 'lots' }).message).toBe('memoryMb: expected auto or whole megabytes');
-    expect(refusal({ attributes: { start: 1 } }).message).toBe('attributes.start: expected a name HTCondor does not set itself');
+    expect(refusal({ attributes: { start: 1 } }).message).toBe(
+      'attributes.start: expected a name HTCondor does not set itself',
+    );
     expect(refusal({ attributes: { '1a': 1 } }).message).toBe('attributes.1a: expected a ClassAd attribute name');
-    expect(refusal({ attributes: { A: null } }).message).toBe('attributes.A: expected a one-line string, a number or true/false');
+    expect(refusal({ attributes: { A: null } }).message).toBe(
+      'attributes.A: expected a one-line string, a number or true/false',
+    );
     expect(refusal({ cpus: '2' }).message).toBe('cpus: expected a whole number of cores');
   });
 
@@ -151,7 +161,9 @@ describe('checkPilotOptions refuses bad input with one line naming the key', () 
   });
 
   it('says which required key is missing', () => {
-    expect(() => checkPilotOptions({ collector: '127.0.0.1', slotName: 's' })).toThrow('trustDomain: missing (required)');
+    expect(() => checkPilotOptions({ collector: '127.0.0.1', slotName: 's' })).toThrow(
+      'trustDomain: missing (required)',
+    );
   });
 
   it('refuses something that is not a mapping', () => {
@@ -164,7 +176,11 @@ describe('with a source file', () => {
   it.each<[string, Record<string, unknown>, string]>([
     ['a bad value', { cpus: 0 }, 'pilot.yaml: cpus: expected a whole number of cores ≥ 1'],
     ['an unknown key', { bogus: 1 }, 'pilot.yaml: unknown key "bogus"'],
-    ['networkInterface in bridge mode', { networkMode: 'bridge', networkInterface: '192.0.2.10' }, 'pilot.yaml: networkInterface:'],
+    [
+      'networkInterface in bridge mode',
+      { networkMode: 'bridge', networkInterface: '192.0.2.10' },
+      'pilot.yaml: networkInterface:',
+    ],
     ['ccbAddress in host mode', { ccbAddress: 'cm.example.org' }, 'pilot.yaml: ccbAddress:'],
     ['a remote collector without networkInterface', { collector: 'cm.example.org' }, 'pilot.yaml: networkInterface:'],
   ])('gives E_BAD_CONFIG naming the file for %s', (_, overrides, start) => {
@@ -196,7 +212,10 @@ describe('mounts', () => {
       { source: '/cvmfs', target: '/cvmfs', readOnly: true, propagation: 'rslave' },
     ]);
     expect(
-      checkPilotOptions({ ...MINIMAL_INPUT, mounts: [{ source: '/data/site', target: '/site', readOnly: false, propagation: 'rprivate' }] }).mounts,
+      checkPilotOptions({
+        ...MINIMAL_INPUT,
+        mounts: [{ source: '/data/site', target: '/site', readOnly: false, propagation: 'rprivate' }],
+      }).mounts,
     ).toEqual([{ source: '/data/site', target: '/site', readOnly: false, propagation: 'rprivate' }]);
   });
 
@@ -214,21 +233,31 @@ describe('mounts', () => {
     ['/usr as target', { source: '/data', target: '/usr/local' }, /hide the system/],
     ['/etc as target', { source: '/data', target: '/etc' }, /hide the system/],
     ['HTCondor’s configuration as target', { source: '/data', target: '/etc/condor/config.d' }, /hide the system/],
-    ['an unknown propagation', { source: '/cvmfs', propagation: 'rshared' }, /^mounts\.0\.propagation: expected rslave/],
+    [
+      'an unknown propagation',
+      { source: '/cvmfs', propagation: 'rshared' },
+      /^mounts\.0\.propagation: expected rslave/,
+    ],
     ['an unknown key', { source: '/cvmfs', mode: 'ro' }, /unknown key "mode"/],
   ])('refuses %s', (_name, mount, message) => {
     expect(() => checkPilotOptions({ ...MINIMAL_INPUT, mounts: [mount] })).toThrow(message);
   });
 
   it('accepts a target inside /etc (grid certificates) and the repositories one by one', () => {
-    const mounts = [{ source: '/etc/grid-security/certificates' }, { source: '/cvmfs/alice.cern.ch' }, { source: '/cvmfs/sft.cern.ch' }];
-    expect(checkPilotOptions({ ...MINIMAL_INPUT, mounts }).mounts.map((m) => m.target)).toEqual(mounts.map((m) => m.source));
+    const mounts = [
+      { source: '/etc/grid-security/certificates' },
+      { source: '/cvmfs/alice.cern.ch' },
+      { source: '/cvmfs/sft.cern.ch' },
+    ];
+    expect(checkPilotOptions({ ...MINIMAL_INPUT, mounts }).mounts.map((m) => m.target)).toEqual(
+      mounts.map((m) => m.source),
+    );
   });
 
   it('refuses two mounts on one target', () => {
-    expect(() => checkPilotOptions({ ...MINIMAL_INPUT, mounts: [{ source: '/a' }, { source: '/b', target: '/a' }] })).toThrow(
-      /^mounts\.1\.target: expected a target no other mount has/,
-    );
+    expect(() =>
+      checkPilotOptions({ ...MINIMAL_INPUT, mounts: [{ source: '/a' }, { source: '/b', target: '/a' }] }),
+    ).toThrow(/^mounts\.1\.target: expected a target no other mount has/);
   });
 
   it.each([
@@ -243,9 +272,16 @@ describe('mounts', () => {
   });
 
   it('refuses a target on a token file kept outside the pilot directory, naming the file when there is one', () => {
-    const input = { ...MINIMAL_INPUT, tokenFile: '/etc/pool/pool.token', mounts: [{ source: '/data', target: '/etc/pool' }] };
+    const input = {
+      ...MINIMAL_INPUT,
+      tokenFile: '/etc/pool/pool.token',
+      mounts: [{ source: '/data', target: '/etc/pool' }],
+    };
     expect(() => checkPilotOptions(input, 'pilot.yaml')).toThrow(
-      expect.objectContaining({ code: 'E_BAD_CONFIG', message: expect.stringMatching(/^pilot\.yaml: mounts\.0\.target: .*\/etc\/pool\/pool\.token/) }),
+      expect.objectContaining({
+        code: 'E_BAD_CONFIG',
+        message: expect.stringMatching(/^pilot\.yaml: mounts\.0\.target: .*\/etc\/pool\/pool\.token/),
+      }),
     );
   });
 

@@ -50,17 +50,37 @@ const ATTRIBUTE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
  * Names an attribute must not take: the slot ad's own, and every knob the pilot renders (an attribute is written as a
  * config knob, so `NUM_CPUS` or `SEC_USE_FAMILY_SESSION` as an attribute would silently replace ours).
  */
-const RESERVED_ATTRIBUTES = new Set(
-  [
-    ...['start', 'name', 'state', 'activity', 'cpus', 'memory', 'disk', 'machine'],
-    ...['condor_host', 'collector_host', 'trust_domain', 'uid_domain', 'allow_daemon', 'sec_default_authentication_methods'],
-    ...['sec_token_system_directory', 'sec_use_family_session', 'use_shared_port', 'enable_ipv6', 'network_interface'],
-    ...['ccb_address', 'daemon_list', 'master_name', 'startd_name', 'num_cpus', 'num_slots', 'num_slots_type_1', 'slot_type_1'],
-    ...['slot_type_1_partitionable', 'starter_allow_runas_owner', 'runbenchmarks', 'startd_noclaim_shutdown', 'update_interval'],
-    ...['pilot_token_file', 'pilot_heartbeat_interval', 'pilot_max_lifetime', 'pilot_memory_mb', 'startd_attrs'],
-    ...['execute', 'pilot_execute_dir', 'starter_job_environment'],
+const RESERVED_ATTRIBUTES = new Set([
+  ...['start', 'name', 'state', 'activity', 'cpus', 'memory', 'disk', 'machine'],
+  ...[
+    'condor_host',
+    'collector_host',
+    'trust_domain',
+    'uid_domain',
+    'allow_daemon',
+    'sec_default_authentication_methods',
   ],
-);
+  ...['sec_token_system_directory', 'sec_use_family_session', 'use_shared_port', 'enable_ipv6', 'network_interface'],
+  ...[
+    'ccb_address',
+    'daemon_list',
+    'master_name',
+    'startd_name',
+    'num_cpus',
+    'num_slots',
+    'num_slots_type_1',
+    'slot_type_1',
+  ],
+  ...[
+    'slot_type_1_partitionable',
+    'starter_allow_runas_owner',
+    'runbenchmarks',
+    'startd_noclaim_shutdown',
+    'update_interval',
+  ],
+  ...['pilot_token_file', 'pilot_heartbeat_interval', 'pilot_max_lifetime', 'pilot_memory_mb', 'startd_attrs'],
+  ...['execute', 'pilot_execute_dir', 'starter_job_environment'],
+]);
 
 /** Names that say "secret": the job environment is written into the slot's configuration, readable by every job. */
 const SECRET_NAME = /TOKEN|PASSW(?:OR)?D|PASSPHRASE|SECRET|CREDENTIAL|PRIVATE_?KEY|API_?KEY|ACCESS_?KEY/i;
@@ -70,7 +90,10 @@ const jobEnvValue = z
   .string({ error: 'a string value' })
   .max(4000, 'at most 4000 characters')
   .refine((value) => ![...value].some((c) => c < ' ' || c === '\x7f'), 'one line of printable characters')
-  .refine((value) => !value.includes('$'), 'a value without $ (HTCondor would expand $(...); jobs see no shell expansion)');
+  .refine(
+    (value) => !value.includes('$'),
+    'a value without $ (HTCondor would expand $(...); jobs see no shell expansion)',
+  );
 
 export const jobEnvironmentSchema = z.record(
   envName
@@ -130,11 +153,12 @@ export const pilotOptionsSchema = z
       .optional(),
     siteSnippets: z
       .array(
-        z.object({
-          name: z.string().regex(NAME, 'letters, digits, dot, dash or underscore'),
-          content: z.string().max(65_536, 'at most 64 KB'),
-        })
-        .strict(),
+        z
+          .object({
+            name: z.string().regex(NAME, 'letters, digits, dot, dash or underscore'),
+            content: z.string().max(65_536, 'at most 64 KB'),
+          })
+          .strict(),
       )
       .optional(),
     jobEnvironment: jobEnvironmentSchema.optional(),
@@ -159,10 +183,13 @@ export function describeIssue(issue: z.core.$ZodIssue, source?: string): string 
 function describeIssueText(issue: z.core.$ZodIssue, source?: string): string {
   const key = issue.path.length ? keyPath(issue.path) : '(top level)';
   const where = source ? `${source}: ` : '';
-  if (issue.code === 'unrecognized_keys') return `${where}unknown key ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
-  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return `${where}${key}: missing (required)`;
+  if (issue.code === 'unrecognized_keys')
+    return `${where}unknown key ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message))
+    return `${where}${key}: missing (required)`;
   // zod's own messages start "Invalid input"; ours (like `.int('a whole number')`) say what is expected.
-  if (issue.code === 'invalid_type' && /^Invalid input/.test(issue.message)) return `${where}${key}: expected a ${issue.expected}`;
+  if (issue.code === 'invalid_type' && /^Invalid input/.test(issue.message))
+    return `${where}${key}: expected a ${issue.expected}`;
   // A record key's own message is inside; the outer one only says "Invalid key in record".
   if (issue.code === 'invalid_key') return `${where}${key}: expected ${issue.issues[0]?.message ?? 'a valid name'}`;
   return `${where}${key}: expected ${issue.message}`;
@@ -199,11 +226,18 @@ export function checkPilotOptions(input: unknown, source?: string): PilotOptions
 }
 
 /** The mounts, none of them on (or over) the slot's own pilot directory, token or scratch. */
-function checkedMounts(raw: z.output<typeof pilotOptionsSchema>, pilotDir: string, source?: string): readonly SlotMount[] {
+function checkedMounts(
+  raw: z.output<typeof pilotOptionsSchema>,
+  pilotDir: string,
+  source?: string,
+): readonly SlotMount[] {
   const mounts = raw.mounts ?? [];
   const code = source ? 'E_BAD_CONFIG' : 'E_BAD_OPTION';
   if (raw.executeDir && (isWithin(raw.executeDir, pilotDir) || isWithin(pilotDir, raw.executeDir))) {
-    throw new PilotError(code, `${source ? `${source}: ` : ''}executeDir: expected a path apart from the pilot directory ${pilotDir}`);
+    throw new PilotError(
+      code,
+      `${source ? `${source}: ` : ''}executeDir: expected a path apart from the pilot directory ${pilotDir}`,
+    );
   }
   const reserved = [pilotDir, raw.tokenFile, raw.executeDir].filter((p): p is string => p !== undefined);
   const problem = checkMountTargets(mounts, reserved);
@@ -222,10 +256,17 @@ export function checkOptionsFile(input: unknown, source: string): void {
 
 function badInput(issues: readonly z.core.$ZodIssue[], source?: string): PilotError {
   const first = issues[0];
-  return new PilotError(source ? 'E_BAD_CONFIG' : 'E_BAD_OPTION', first ? describeIssue(first, source) : 'invalid options');
+  return new PilotError(
+    source ? 'E_BAD_CONFIG' : 'E_BAD_OPTION',
+    first ? describeIssue(first, source) : 'invalid options',
+  );
 }
 
-function networkOf(raw: z.output<typeof pilotOptionsSchema>, collectorHost: string, source?: string): PilotOptions['network'] {
+function networkOf(
+  raw: z.output<typeof pilotOptionsSchema>,
+  collectorHost: string,
+  source?: string,
+): PilotOptions['network'] {
   const where = source ? `${source}: ` : '';
   const code = source ? 'E_BAD_CONFIG' : 'E_BAD_OPTION';
   if (raw.networkMode === 'bridge') {
@@ -238,7 +279,10 @@ function networkOf(raw: z.output<typeof pilotOptionsSchema>, collectorHost: stri
   // On the host network every pilot shares the host's addresses: HTCondor must be told which one to advertise.
   const address = raw.networkInterface ?? (LOOPBACK.test(collectorHost) ? '127.0.0.1' : undefined);
   if (!address) {
-    throw new PilotError(code, `${where}networkInterface: expected the address this host's pilots advertise to the collector (host network)`);
+    throw new PilotError(
+      code,
+      `${where}networkInterface: expected the address this host's pilots advertise to the collector (host network)`,
+    );
   }
   return { mode: 'host', interface: address };
 }

@@ -84,7 +84,8 @@ describe('writePilotDir', () => {
   it('leaves a file already there as rendered as it is, and writes anew one whose content or mode differs', async () => {
     const files = render(testOptions());
     writePilotDir(dir, files);
-    const inodes = async () => Object.fromEntries(await Promise.all(files.map(async (f) => [f.path, (await stat(path.join(dir, f.path))).ino])));
+    const inodes = async () =>
+      Object.fromEntries(await Promise.all(files.map(async (f) => [f.path, (await stat(path.join(dir, f.path))).ino])));
     const before = await inodes();
     await writeFile(path.join(dir, 'condor_config'), 'changed by a job\n');
     await chmod(path.join(dir, 'entrypoint.sh'), 0o777);
@@ -94,7 +95,10 @@ describe('writePilotDir', () => {
       await expect(readFile(path.join(dir, file.path), 'utf8')).resolves.toBe(file.content);
       await expect(modeOf(path.join(dir, file.path))).resolves.toBe(file.mode);
       // Written anew (a new inode, by the rename) only where something differed.
-      expect([file.path, after[file.path] === before[file.path]]).toEqual([file.path, !['condor_config', 'entrypoint.sh'].includes(file.path)]);
+      expect([file.path, after[file.path] === before[file.path]]).toEqual([
+        file.path,
+        !['condor_config', 'entrypoint.sh'].includes(file.path),
+      ]);
     }
   });
 
@@ -102,7 +106,9 @@ describe('writePilotDir', () => {
     const files = render(testOptions());
     writePilotDir(dir, files);
     const elsewhere = path.join(path.dirname(dir), 'elsewhere');
-    await writeFile(elsewhere, (files.find((f) => f.path === 'condor_config') as RenderedFile).content, { mode: 0o644 });
+    await writeFile(elsewhere, (files.find((f) => f.path === 'condor_config') as RenderedFile).content, {
+      mode: 0o644,
+    });
     await rm(path.join(dir, 'condor_config'));
     await symlink(elsewhere, path.join(dir, 'condor_config'));
     writePilotDir(dir, files);
@@ -126,16 +132,19 @@ describe('writePilotDir', () => {
       await expect(modeOf(elsewhere)).resolves.toBe(0o755);
     };
 
-    it.each(['config.d', 'status', 'tokens.d'])('a symlink in place of %s: replaced by a directory of its own', async (name) => {
-      await rm(path.join(dir, name), { recursive: true });
-      await symlink(elsewhere, path.join(dir, name));
-      const files = render(testOptions());
-      writePilotDir(dir, files);
-      await untouched();
-      expect((await lstat(path.join(dir, name))).isDirectory()).toBe(true);
-      for (const file of files) await expect(readFile(path.join(dir, file.path), 'utf8')).resolves.toBe(file.content);
-      await expect(modeOf(path.join(dir, 'tokens.d'))).resolves.toBe(0o700);
-    });
+    it.each(['config.d', 'status', 'tokens.d'])(
+      'a symlink in place of %s: replaced by a directory of its own',
+      async (name) => {
+        await rm(path.join(dir, name), { recursive: true });
+        await symlink(elsewhere, path.join(dir, name));
+        const files = render(testOptions());
+        writePilotDir(dir, files);
+        await untouched();
+        expect((await lstat(path.join(dir, name))).isDirectory()).toBe(true);
+        for (const file of files) await expect(readFile(path.join(dir, file.path), 'utf8')).resolves.toBe(file.content);
+        await expect(modeOf(path.join(dir, 'tokens.d'))).resolves.toBe(0o700);
+      },
+    );
 
     it('a symlink at a temporary file’s name: the new file is made beside it, not written through it', async () => {
       await symlink(path.join(elsewhere, 'keep.conf'), path.join(dir, 'config.d', `.30-slot.conf.tmp-${process.pid}`));
@@ -164,7 +173,9 @@ describe('writePilotDir', () => {
       const files = render(testOptions());
       writePilotDir(dir, files);
       expect((await lstat(path.join(dir, 'condor_config'))).isFile()).toBe(true);
-      await expect(readFile(path.join(dir, 'condor_config'), 'utf8')).resolves.toBe((files.find((f) => f.path === 'condor_config') as RenderedFile).content);
+      await expect(readFile(path.join(dir, 'condor_config'), 'utf8')).resolves.toBe(
+        (files.find((f) => f.path === 'condor_config') as RenderedFile).content,
+      );
     });
   });
 });

@@ -8,7 +8,11 @@ const fileOf = (files: ReturnType<typeof render>, path: string) => files.find((f
 
 describe('render', () => {
   it('gives the same files, byte for byte, for the same options', () => {
-    const input = { attributes: { B: 1, A: 'x' }, siteSnippets: [{ name: 'site', content: 'X = 1' }], idleShutdownSeconds: 60 };
+    const input = {
+      attributes: { B: 1, A: 'x' },
+      siteSnippets: [{ name: 'site', content: 'X = 1' }],
+      idleShutdownSeconds: 60,
+    };
     expect(render(testOptions(input))).toEqual(render(testOptions({ ...input })));
   });
 
@@ -35,7 +39,8 @@ describe('render', () => {
 });
 
 describe('the top-level condor_config', () => {
-  const topLevel = (pilotDir?: string) => fileOf(render(testOptions(pilotDir ? { pilotDir } : {})), TOP_LEVEL_CONFIG)!.content;
+  const topLevel = (pilotDir?: string) =>
+    fileOf(render(testOptions(pilotDir ? { pilotDir } : {})), TOP_LEVEL_CONFIG)!.content;
 
   it("includes the distribution's config, then points LOCAL_CONFIG_DIR at this slot's config.d", () => {
     const config = parseCondorConfig(topLevel());

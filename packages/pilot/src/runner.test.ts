@@ -48,7 +48,9 @@ describe('PilotRunner', () => {
   it('renders the pilot directory before it creates the container', async () => {
     let renderedFirst = false;
     engine.onCreate = async (spec) => {
-      renderedFirst = (await readFile(path.join(spec.hostPilotDir, 'condor_config'), 'utf8')).includes('LOCAL_CONFIG_DIR');
+      renderedFirst = (await readFile(path.join(spec.hostPilotDir, 'condor_config'), 'utf8')).includes(
+        'LOCAL_CONFIG_DIR',
+      );
     };
     await runner.run(request);
     expect(renderedFirst).toBe(true);
@@ -61,7 +63,10 @@ describe('PilotRunner', () => {
     const body = pilotContainerOptions(engine.created[0]!);
     expect(body.name).toBe('pilot-slot-7');
     expect(body.Image).toBe('cernvm:4');
-    expect(body.HostConfig?.Binds).toEqual([`${request.workDir}:/pilot`, `${request.hostTokenFile}:/pilot/tokens.d/pool.token:ro`]);
+    expect(body.HostConfig?.Binds).toEqual([
+      `${request.workDir}:/pilot`,
+      `${request.hostTokenFile}:/pilot/tokens.d/pool.token:ro`,
+    ]);
     expect(body.HostConfig?.Memory).toBe(2048 * 1024 * 1024);
     expect(body.HostConfig?.CpusetCpus).toBe('3');
     expect(body.Labels).toEqual({ 'org.docker-cernvm.pilot': 'slot-7' });
@@ -134,7 +139,10 @@ describe('PilotRunner', () => {
 
   it('refuses a missing image with E_NO_IMAGE, writing and creating nothing', async () => {
     await expect(runner.run({ ...request, image: 'cernvm:missing' })).rejects.toThrow(
-      expect.objectContaining({ code: 'E_NO_IMAGE', message: expect.stringContaining('docker-cernvm mount --tag cernvm:missing') }),
+      expect.objectContaining({
+        code: 'E_NO_IMAGE',
+        message: expect.stringContaining('docker-cernvm mount --tag cernvm:missing'),
+      }),
     );
     expect(engine.created).toEqual([]);
     await expect(stat(request.workDir)).rejects.toThrow();
@@ -151,7 +159,10 @@ describe('PilotRunner', () => {
       const missing = path.join(tmp, 'cvmfs', 'alice.cern.ch');
       const options = testOptions({ slotName: 'slot-7', mounts: [{ source: missing }] });
       await expect(runner.run({ ...request, options })).rejects.toThrow(
-        expect.objectContaining({ code: 'E_BAD_MOUNT', message: `mounts.0.source ${missing}: does not exist on this host (create it or mount it first)` }),
+        expect.objectContaining({
+          code: 'E_BAD_MOUNT',
+          message: `mounts.0.source ${missing}: does not exist on this host (create it or mount it first)`,
+        }),
       );
       expect(engine.calls).toEqual([]);
       await expect(stat(request.workDir)).rejects.toThrow();
@@ -160,7 +171,10 @@ describe('PilotRunner', () => {
     it('binds an existing mount source into the container', async () => {
       const source = path.join(tmp, 'site');
       await mkdir(source);
-      const options = testOptions({ slotName: 'slot-7', mounts: [{ source, target: '/site', propagation: 'rprivate' }] });
+      const options = testOptions({
+        slotName: 'slot-7',
+        mounts: [{ source, target: '/site', propagation: 'rprivate' }],
+      });
       await runner.run({ ...request, options });
       expect(pilotContainerOptions(engine.created[0]!).HostConfig?.Mounts).toEqual([
         { Type: 'bind', Source: source, Target: '/site', ReadOnly: true, BindOptions: { Propagation: 'rprivate' } },
@@ -187,7 +201,12 @@ describe('PilotRunner', () => {
     it('keeps the scratch of a kept container', async () => {
       const scratchRoot = path.join(tmp, 'scratch');
       engine.onCreate = (spec) => writeFile(path.join(spec.hostScratchDir!, 'job-output'), 'y');
-      await runner.run({ ...request, options: testOptions({ slotName: 'slot-7', executeDir: '/scratch' }), scratchRoot, keep: true });
+      await runner.run({
+        ...request,
+        options: testOptions({ slotName: 'slot-7', executeDir: '/scratch' }),
+        scratchRoot,
+        keep: true,
+      });
       expect(await readdir(path.join(scratchRoot, 'slot-7'))).toEqual(['job-output']);
     });
   });

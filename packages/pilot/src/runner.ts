@@ -67,10 +67,15 @@ export class PilotRunner {
       );
     }
     if (await this.engine.containerExists(request.containerName)) {
-      throw new PilotError('E_RUN_FAILED', `a container named ${request.containerName} exists already: remove it or pass --name`);
+      throw new PilotError(
+        'E_RUN_FAILED',
+        `a container named ${request.containerName} exists already: remove it or pass --name`,
+      );
     }
     writePilotDir(request.workDir, render(request.options));
-    const scratch = request.scratchRoot ? await emptyScratchDir(request.scratchRoot, request.options.slotName) : undefined;
+    const scratch = request.scratchRoot
+      ? await emptyScratchDir(request.scratchRoot, request.options.slotName)
+      : undefined;
     const id = await this.engine.create({
       name: request.containerName,
       image: request.image,

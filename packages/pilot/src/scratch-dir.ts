@@ -10,7 +10,8 @@ const ENTRY = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
  * never reach another slot's directory or anything above it.
  */
 export function scratchDirOf(root: string, name: string): string {
-  if (!ENTRY.test(name)) throw new PilotError('E_BAD_OPTION', `a scratch directory name must be a plain name, got "${name}"`);
+  if (!ENTRY.test(name))
+    throw new PilotError('E_BAD_OPTION', `a scratch directory name must be a plain name, got "${name}"`);
   return path.join(path.resolve(root), name);
 }
 

@@ -23,9 +23,18 @@ describe('checkHostToken: any mode, any content', () => {
     const seen = { accepted: 0, refused: 0 };
     await fc.assert(
       fc.asyncProperty(
-        fc.option(fc.record({ mode: fc.oneof(fc.integer({ min: 0, max: 0o7777 }), fc.integer({ min: 0, max: 0o7777 }).map((m) => m & ~0o077)), content: fc.oneof(fc.constant(''), fc.string({ minLength: 1 })) }), {
-          freq: 8,
-        }),
+        fc.option(
+          fc.record({
+            mode: fc.oneof(
+              fc.integer({ min: 0, max: 0o7777 }),
+              fc.integer({ min: 0, max: 0o7777 }).map((m) => m & ~0o077),
+            ),
+            content: fc.oneof(fc.constant(''), fc.string({ minLength: 1 })),
+          }),
+          {
+            freq: 8,
+          },
+        ),
         async (token) => {
           const file = path.join(tmp, `t${++counter}.token`);
           if (token) {

@@ -18,10 +18,13 @@ describe('checkHostToken', () => {
     await chmod(token, mode); // explicitly: writeFile's mode is subject to the umask
   }
 
-  const refusal = (message: RegExp) => expect.objectContaining({ code: 'E_BAD_TOKEN', message: expect.stringMatching(message) });
+  const refusal = (message: RegExp) =>
+    expect.objectContaining({ code: 'E_BAD_TOKEN', message: expect.stringMatching(message) });
 
   it('refuses a missing token, naming the path and how to make one', async () => {
-    await expect(checkHostToken(token)).rejects.toThrow(refusal(new RegExp(`^no pool token at ${token}: .*condor_token_create`)));
+    await expect(checkHostToken(token)).rejects.toThrow(
+      refusal(new RegExp(`^no pool token at ${token}: .*condor_token_create`)),
+    );
   });
 
   it('refuses a directory', async () => {

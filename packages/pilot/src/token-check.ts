@@ -10,7 +10,10 @@ export async function checkHostToken(file: string): Promise<void> {
   try {
     info = await stat(file);
   } catch {
-    throw new PilotError('E_BAD_TOKEN', `no pool token at ${file}: create one with condor_token_create on the central manager`);
+    throw new PilotError(
+      'E_BAD_TOKEN',
+      `no pool token at ${file}: create one with condor_token_create on the central manager`,
+    );
   }
   if (!info.isFile()) throw new PilotError('E_BAD_TOKEN', `the pool token ${file} is not a regular file`);
   if (info.size === 0) throw new PilotError('E_BAD_TOKEN', `the pool token ${file} is empty`);
@@ -19,6 +22,9 @@ export async function checkHostToken(file: string): Promise<void> {
     throw new PilotError('E_BAD_TOKEN', `the pool token ${file} has mode ${mode}: others can read it; chmod 600 it`);
   }
   if (info.uid !== 0) {
-    throw new PilotError('E_BAD_TOKEN', `the pool token ${file} is owned by uid ${info.uid}: HTCondor reads it as root; chown root it`);
+    throw new PilotError(
+      'E_BAD_TOKEN',
+      `the pool token ${file} is owned by uid ${info.uid}: HTCondor reads it as root; chown root it`,
+    );
   }
 }

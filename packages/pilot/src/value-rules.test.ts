@@ -1,16 +1,25 @@
 import { describe, expect, it } from '@jest/globals';
 import { absolutePath, envName, wholeNumber } from './value-rules.js';
 
-const messageOf = (result: { success: boolean; error?: { issues: { message: string }[] } }) => result.error?.issues[0]?.message;
+const messageOf = (result: { success: boolean; error?: { issues: { message: string }[] } }) =>
+  result.error?.issues[0]?.message;
 
 describe('absolutePath', () => {
-  it.each(['/a', '/etc/docker-cernvm/pool.token', '/a/.hidden', '/a/b..c', '/site@x/v+1', '/a-b_c'])('accepts %j', (path) => {
-    expect(absolutePath().safeParse(path).success).toBe(true);
-  });
+  it.each(['/a', '/etc/docker-cernvm/pool.token', '/a/.hidden', '/a/b..c', '/site@x/v+1', '/a-b_c'])(
+    'accepts %j',
+    (path) => {
+      expect(absolutePath().safeParse(path).success).toBe(true);
+    },
+  );
 
-  it.each(['', '/', 'a', './a', '/a/../b', '/a/.', '/a//b', '/a/', '/a b', '/a:b', '/a$b', '/a,b', '/é'])('refuses %j, saying which names', (path) => {
-    expect(messageOf(absolutePath('host').safeParse(path))).toBe('an absolute host path of plain names (letters, digits, . _ @ + -)');
-  });
+  it.each(['', '/', 'a', './a', '/a/../b', '/a/.', '/a//b', '/a/', '/a b', '/a:b', '/a$b', '/a,b', '/é'])(
+    'refuses %j, saying which names',
+    (path) => {
+      expect(messageOf(absolutePath('host').safeParse(path))).toBe(
+        'an absolute host path of plain names (letters, digits, . _ @ + -)',
+      );
+    },
+  );
 
   it('names what it expected for a value that is not text', () => {
     expect(messageOf(absolutePath().safeParse(3))).toBe('an absolute path');

@@ -4,7 +4,9 @@ import fc from 'fast-check';
 export const SHELL_METACHARACTERS = [...' \t\n\r;&|$<>()`\'"\\*?[]{}!#~,=:%^\0\x1b\x7f\u2028\u00a0'];
 
 /** Strings made of path pieces: `..`, `.`, empty components, leading and trailing slashes, mixed with names. */
-export const pathLike = (pieces: readonly string[] = ['cvm4', 'cernvm-prod.cern.ch', 'a', 'cernvm', '4']): fc.Arbitrary<string> =>
+export const pathLike = (
+  pieces: readonly string[] = ['cvm4', 'cernvm-prod.cern.ch', 'a', 'cernvm', '4'],
+): fc.Arbitrary<string> =>
   fc
     .tuple(
       fc.boolean(),
@@ -20,7 +22,11 @@ export const shelly = (): fc.Arbitrary<string> =>
 /** A valid-looking name with one hostile piece spliced in somewhere. */
 export const spliced = (valid: fc.Arbitrary<string>): fc.Arbitrary<string> =>
   fc
-    .tuple(valid, fc.nat(), fc.constantFrom(...SHELL_METACHARACTERS, '/', '..', '../', '$(id)', '`id`', 'é', '\u0301', 'A'))
+    .tuple(
+      valid,
+      fc.nat(),
+      fc.constantFrom(...SHELL_METACHARACTERS, '/', '..', '../', '$(id)', '`id`', 'é', '\u0301', 'A'),
+    )
     .map(([name, at, piece]) => {
       const i = at % (name.length + 1);
       return `${name.slice(0, i)}${piece}${name.slice(i)}`;
@@ -44,8 +50,11 @@ export const anyName = (valid: fc.Arbitrary<string>): fc.Arbitrary<string> =>
 
 /** One line, for a terminal and a log: not empty, no line break of any kind, no control character. */
 export function isOneLine(text: string): boolean {
-  return text.length > 0 && [...text].every((c) => {
-    const code = c.codePointAt(0)!;
-    return code >= 0x20 && !(code >= 0x7f && code <= 0x9f) && code !== 0x2028 && code !== 0x2029;
-  });
+  return (
+    text.length > 0 &&
+    [...text].every((c) => {
+      const code = c.codePointAt(0)!;
+      return code >= 0x20 && !(code >= 0x7f && code <= 0x9f) && code !== 0x2028 && code !== 0x2029;
+    })
+  );
 }

@@ -4,7 +4,23 @@ import { shelly } from './arbitraries.js';
 /** Values a flag may be given: numbers in every odd spelling, empty, hostile and long text, and plain words. */
 export const oddValue = (): fc.Arbitrary<string> =>
   fc.oneof(
-    fc.constantFrom('-1', '0', '1', '1.5', '-0', '1e309', '1e3', 'NaN', 'Infinity', '0x10', '', ' ', '99999999999999999999', 'true', 'false'),
+    fc.constantFrom(
+      '-1',
+      '0',
+      '1',
+      '1.5',
+      '-0',
+      '1e309',
+      '1e3',
+      'NaN',
+      'Infinity',
+      '0x10',
+      '',
+      ' ',
+      '99999999999999999999',
+      'true',
+      'false',
+    ),
     fc.integer().map(String),
     fc.double().map(String),
     fc.string({ maxLength: 12 }),
@@ -38,10 +54,17 @@ export const argvPiece = (flags: readonly FlagSpec[], words: readonly string[]):
 };
 
 /** An argv: a command word (usually a known one) followed by pieces. */
-export const argvOf = (commands: readonly string[], flags: readonly FlagSpec[], maxPieces = 6): fc.Arbitrary<string[]> =>
+export const argvOf = (
+  commands: readonly string[],
+  flags: readonly FlagSpec[],
+  maxPieces = 6,
+): fc.Arbitrary<string[]> =>
   fc
     .tuple(
-      fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...commands).map((c) => [c]) }, { weight: 1, arbitrary: fc.constant<string[]>([]) }),
+      fc.oneof(
+        { weight: 6, arbitrary: fc.constantFrom(...commands).map((c) => [c]) },
+        { weight: 1, arbitrary: fc.constant<string[]>([]) },
+      ),
       fc.array(argvPiece(flags, commands), { maxLength: maxPieces }),
     )
     .map(([command, pieces]) => [...command, ...pieces.flat()]);
@@ -50,4 +73,5 @@ export const argvOf = (commands: readonly string[], flags: readonly FlagSpec[], 
 export const STACK_FRAME = /^\s+at .+\(.*:\d+:\d+\)$|^\s+at [^ ]+:\d+:\d+$/m;
 
 /** What a JavaScript runtime error says: such a message reaching the user means input got where it should not. */
-export const RUNTIME_ERROR = /TypeError|is not a function|Cannot read propert|must be of type|is not iterable|Received an instance|undefined|\[object /;
+export const RUNTIME_ERROR =
+  /TypeError|is not a function|Cannot read propert|must be of type|is not iterable|Received an instance|undefined|\[object /;

@@ -11,7 +11,13 @@ export const documentTextOf = (mapping: fc.Arbitrary<Record<string, unknown>>): 
     mapping.map((m) => JSON.stringify(m)),
     fc.jsonValue({ maxDepth: 3 }).map((v) => stringify(v) ?? ''),
     fc
-      .tuple(mapping.map((m) => stringify(m)), fc.nat(), fc.constantFrom('[', '{', ': :', '\t', '"', '- ', '&a', '*b', '!!binary ', '\0', '%YAML 9\n---\n'))
-      .map(([text, at, piece]) => `${text.slice(0, at % (text.length + 1))}${piece}${text.slice(at % (text.length + 1))}`),
+      .tuple(
+        mapping.map((m) => stringify(m)),
+        fc.nat(),
+        fc.constantFrom('[', '{', ': :', '\t', '"', '- ', '&a', '*b', '!!binary ', '\0', '%YAML 9\n---\n'),
+      )
+      .map(
+        ([text, at, piece]) => `${text.slice(0, at % (text.length + 1))}${piece}${text.slice(at % (text.length + 1))}`,
+      ),
     fc.string({ maxLength: 40 }),
   );

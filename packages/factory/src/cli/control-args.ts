@@ -11,7 +11,18 @@ export interface ControlArgs {
 
 export function controlOptions<T>(argv: Argv<T>): Argv<T & ControlArgs> {
   return argv
-    .option('name', { type: 'string', coerce: oneValue('name'), default: 'docker-cernvm', requiresArg: true, describe: 'The factory to talk to' })
-    .option('socket', { type: 'string', coerce: oneValue('socket'), requiresArg: true, describe: `Its control socket (default ${DEFAULT_SOCKET_DIR}/<name>.sock)` })
+    .option('name', {
+      type: 'string',
+      coerce: oneValue('name'),
+      default: 'docker-cernvm',
+      requiresArg: true,
+      describe: 'The factory to talk to',
+    })
+    .option('socket', {
+      type: 'string',
+      coerce: oneValue('socket'),
+      requiresArg: true,
+      describe: `Its control socket (default ${DEFAULT_SOCKET_DIR}/<name>.sock)`,
+    })
     .option('json', { type: 'boolean', default: false, describe: 'Print the answer as JSON' }) as Argv<T & ControlArgs>;
 }

@@ -6,7 +6,16 @@ import path from 'node:path';
 import type { ControlRequest } from '../control-protocol.js';
 import { ControlServer } from '../control-server.js';
 import { SCALAR_KEYS, flagOf } from '../load-config.js';
-import { type FlagSpec, RUNTIME_ERROR, STACK_FRAME, FakeSignals, argvPiece, isOneLine, oddValue, shelly } from '@docker-cernvm/cli-kit/testing';
+import {
+  type FlagSpec,
+  RUNTIME_ERROR,
+  STACK_FRAME,
+  FakeSignals,
+  argvPiece,
+  isOneLine,
+  oddValue,
+  shelly,
+} from '@docker-cernvm/cli-kit/testing';
 import { FakeClock } from '../testing/fake-clock.js';
 import { fakeMounter } from '../testing/fake-mounter.js';
 import { FakeMountHost } from '../testing/fake-mount-host.js';
@@ -47,8 +56,14 @@ const VALID: Partial<Record<string, string[]>> = {
   'slot-command': ['pilot', 'image'],
 };
 const START_FLAGS: FlagSpec[] = [
-  ...SCALAR_KEYS.map(flagOf).map((name) => ({ name, value: fc.oneof(fc.constantFrom(...(VALID[name] ?? ['1'])), oddValue(), shelly()) })),
-  { name: 'config', value: fc.oneof(fc.constantFrom(goodConfig, badConfig, path.join(tmp, 'missing.yaml'), tmp), oddValue()) },
+  ...SCALAR_KEYS.map(flagOf).map((name) => ({
+    name,
+    value: fc.oneof(fc.constantFrom(...(VALID[name] ?? ['1'])), oddValue(), shelly()),
+  })),
+  {
+    name: 'config',
+    value: fc.oneof(fc.constantFrom(goodConfig, badConfig, path.join(tmp, 'missing.yaml'), tmp), oddValue()),
+  },
   { name: 'exit-when-drained', value: oddValue() },
 ];
 const CONTROL_FLAGS: FlagSpec[] = [
@@ -60,7 +75,11 @@ const CONTROL_FLAGS: FlagSpec[] = [
 /** A valid core for start in most runs, so that the rest of the argv decides. */
 const startArgv = fc
   .tuple(fc.boolean(), fc.array(argvPiece(START_FLAGS, ['start', 'scale']), { maxLength: 5 }))
-  .map(([core, pieces]) => ['start', ...(core ? ['--slots', '1', '--token-file', token, '--listen', 'none'] : []), ...pieces.flat()]);
+  .map(([core, pieces]) => [
+    'start',
+    ...(core ? ['--slots', '1', '--token-file', token, '--listen', 'none'] : []),
+    ...pieces.flat(),
+  ]);
 
 let counter = 0;
 
@@ -94,10 +113,19 @@ async function runWith(args: string[], runtimeAsked: () => void): Promise<Outcom
 
 function expectCommon({ code, out, err }: Outcome, args: string[]): void {
   const where = { args, code, err };
-  expect({ ...where, stack: STACK_FRAME.test(out + err), runtime: RUNTIME_ERROR.test(err) }).toEqual({ ...where, stack: false, runtime: false });
+  expect({ ...where, stack: STACK_FRAME.test(out + err), runtime: RUNTIME_ERROR.test(err) }).toEqual({
+    ...where,
+    stack: false,
+    runtime: false,
+  });
   if (code !== EXIT_OK) {
     const lines = err.split('\n');
-    expect({ ...where, lines: lines.length, oneLine: isOneLine(lines[0]!), error: lines[0]!.startsWith('error: ') }).toEqual({
+    expect({
+      ...where,
+      lines: lines.length,
+      oneLine: isOneLine(lines[0]!),
+      error: lines[0]!.startsWith('error: '),
+    }).toEqual({
       ...where,
       lines: 2,
       oneLine: true,
@@ -118,7 +146,13 @@ describe('docker-cernvm-factory: any argv', () => {
         const where = { args, err: outcome.err };
         // Accepted: the engine was asked for and its sentinel is the one failure; refused: it never was.
         if (outcome.code === EXIT_USAGE) expect({ ...where, asked }).toEqual({ ...where, asked: 0 });
-        else expect({ ...where, code: outcome.code, asked, err: outcome.err }).toEqual({ ...where, code: EXIT_FAILURE, asked: 1, err: `error: ${SENTINEL}\n` });
+        else
+          expect({ ...where, code: outcome.code, asked, err: outcome.err }).toEqual({
+            ...where,
+            code: EXIT_FAILURE,
+            asked: 1,
+            err: `error: ${SENTINEL}\n`,
+          });
       }),
       { numRuns: 150 }, // a start that reaches its handler takes ~20 ms in process
     );
@@ -163,7 +197,11 @@ describe('docker-cernvm-factory: any argv', () => {
           expect({ ...where, sent: outcome.code === EXIT_OK ? 1 : 0 }).toEqual({ ...where, sent });
           if (outcome.code === EXIT_OK && args[0] === 'scale') {
             const request = requests.at(-1) as ControlRequest & { command: 'scale' };
-            expect({ ...where, slots: request.slots, valid: Number.isInteger(request.slots) && request.slots >= 0 && request.slots <= 4096 }).toEqual({
+            expect({
+              ...where,
+              slots: request.slots,
+              valid: Number.isInteger(request.slots) && request.slots >= 0 && request.slots <= 4096,
+            }).toEqual({
               ...where,
               slots: request.slots,
               valid: true,

@@ -55,7 +55,19 @@ beforeEach(() => {
 /** `start` with a token, a state directory and JSON logs; `args` add to (or, later, override) them. */
 // Unit tests never touch /run or a fixed port: the socket goes in the temp dir and HTTP is off.
 const isolated = () => ['--socket', path.join(tmp, 'control.sock'), '--listen', 'none'];
-const start = (...args: string[]) => ['start', '--token-file', token, '--state-dir', path.join(tmp, 'state'), '--scratch-dir', path.join(tmp, 'scratch'), '--log-format', 'json', ...isolated(), ...args];
+const start = (...args: string[]) => [
+  'start',
+  '--token-file',
+  token,
+  '--state-dir',
+  path.join(tmp, 'state'),
+  '--scratch-dir',
+  path.join(tmp, 'scratch'),
+  '--log-format',
+  'json',
+  ...isolated(),
+  ...args,
+];
 
 /** Polls (in real time: slot directories are written to disk) until `check` holds. */
 async function waitFor(check: () => boolean, what: string): Promise<void> {
@@ -93,29 +105,73 @@ describe('runCli: bad input', () => {
     ['negative --slots=', start('--slots=-1'), /^error: --slots: expected a whole number of slots$/],
     ['fractional --slots', start('--slots', '1.5'), /^error: --slots: expected a whole number of slots$/],
     ['huge --slots', start('--slots', '99999'), /^error: --slots: expected a whole number of slots ≤ 4096$/],
-    ['no --slots', start(), /^error: --slots: expected how many slots to run \(or DOCKER_CERNVM_FACTORY_SLOTS, or slots: in a --config file\)$/],
+    [
+      'no --slots',
+      start(),
+      /^error: --slots: expected how many slots to run \(or DOCKER_CERNVM_FACTORY_SLOTS, or slots: in a --config file\)$/,
+    ],
     ['--slots without a value', start('--slots'), /^error: Not enough arguments following: slots$/],
     ['an unknown flag', start('--slots', '1', '--bogus'), /^error: Unknown argument: bogus$/],
     ['an unknown command', ['frobnicate'], /^error: Unknown argument: frobnicate$/],
     ['no command', [], /^error: name a command: start, scale, drain, resume or status$/],
-    ['a bad --memory-mb', start('--slots', '1', '--memory-mb', '12'), /^error: --memory-mb: expected whole megabytes ≥ 64$/],
+    [
+      'a bad --memory-mb',
+      start('--slots', '1', '--memory-mb', '12'),
+      /^error: --memory-mb: expected whole megabytes ≥ 64$/,
+    ],
     ['a bad --name', start('--slots', '1', '--name', '../x'), /^error: --name: expected lower-case letters/],
-    ['a relative --token-file', start('--slots', '1', '--token-file', 'pool.token'), /^error: --token-file: expected an absolute path of plain names \(letters, digits, \. _ @ \+ -\)$/],
+    [
+      'a relative --token-file',
+      start('--slots', '1', '--token-file', 'pool.token'),
+      /^error: --token-file: expected an absolute path of plain names \(letters, digits, \. _ @ \+ -\)$/,
+    ],
     [
       'more pinned slots than cores',
       start('--slots', '4'),
       /^error: 4 slots × 1 core\(s\) need 4 pinned cores, but this host has 2: run fewer slots or pass --no-pin$/,
     ],
-    ['more pinned cores per slot than the host has', start('--slots', '2', '--cores-per-slot', '2'), /need 4 pinned cores.*--no-pin/],
-    ['a missing --config file', start('--slots', '1', '--config', '/nonexistent/factory.yaml'), /^error: \/nonexistent\/factory\.yaml: cannot read it \(ENOENT\)$/],
+    [
+      'more pinned cores per slot than the host has',
+      start('--slots', '2', '--cores-per-slot', '2'),
+      /need 4 pinned cores.*--no-pin/,
+    ],
+    [
+      'a missing --config file',
+      start('--slots', '1', '--config', '/nonexistent/factory.yaml'),
+      /^error: \/nonexistent\/factory\.yaml: cannot read it \(ENOENT\)$/,
+    ],
     // Found by main.property.test.ts: `--slots.x 0` reached the config loader as an object (a TypeError, exit 1).
     ['a dotted --slots', start('--slots.x', '0'), /^error: --slots: expected one value, such as --slots VALUE$/],
-    ['a negated string flag', start('--slots', '1', '--no-image'), /^error: --image: expected one value, such as --image VALUE$/],
-    ['a missing mount source', start('--slots', '1', '--no-pin', '--mount', '/cvmfs/sft.cern.ch'), /^error: mounts\.0\.source \/cvmfs\/sft\.cern\.ch: does not exist on this host \(create it or mount it first\)$/],
-    ['a malformed --mount', start('--slots', '1', '--mount', '/a:/b:bogus'), /^error: --mount: expected SOURCE\[:TARGET\]\[:ro\|rw,rslave\|rprivate\], got "\/a:\/b:bogus"$/],
-    ['a --mount over the system', start('--slots', '1', '--mount', '/data:/usr'), /^error: --mount \/data:\/usr: target: expected a container path that does not hide the system/],
-    ['a --mount on the scratch directory', start('--slots', '1', '--no-pin', '--mount', '/data:/scratch'), /^error: mounts\.0\.target: expected a path apart from the slot's own \/scratch/],
-    ['a bad --scratch-dir', start('--slots', '1', '--scratch-dir', 'scratch'), /^error: --scratch-dir: expected an absolute path of plain names \(letters, digits, \. _ @ \+ -\)$/],
+    [
+      'a negated string flag',
+      start('--slots', '1', '--no-image'),
+      /^error: --image: expected one value, such as --image VALUE$/,
+    ],
+    [
+      'a missing mount source',
+      start('--slots', '1', '--no-pin', '--mount', '/cvmfs/sft.cern.ch'),
+      /^error: mounts\.0\.source \/cvmfs\/sft\.cern\.ch: does not exist on this host \(create it or mount it first\)$/,
+    ],
+    [
+      'a malformed --mount',
+      start('--slots', '1', '--mount', '/a:/b:bogus'),
+      /^error: --mount: expected SOURCE\[:TARGET\]\[:ro\|rw,rslave\|rprivate\], got "\/a:\/b:bogus"$/,
+    ],
+    [
+      'a --mount over the system',
+      start('--slots', '1', '--mount', '/data:/usr'),
+      /^error: --mount \/data:\/usr: target: expected a container path that does not hide the system/,
+    ],
+    [
+      'a --mount on the scratch directory',
+      start('--slots', '1', '--no-pin', '--mount', '/data:/scratch'),
+      /^error: mounts\.0\.target: expected a path apart from the slot's own \/scratch/,
+    ],
+    [
+      'a bad --scratch-dir',
+      start('--slots', '1', '--scratch-dir', 'scratch'),
+      /^error: --scratch-dir: expected an absolute path of plain names \(letters, digits, \. _ @ \+ -\)$/,
+    ],
   ])('%s: one error line, exit 2, nothing made', async (_name, args, message) => {
     expect(await runCli(args, context)).toBe(EXIT_USAGE);
     const [line] = err.split('\n');
@@ -146,7 +202,9 @@ describe('runCli: bad input', () => {
     mountHost.existing.add('/srv/site');
     mountHost.privateMounts.add('/srv/site');
     expect(await runCli(start('--slots', '1', '--no-pin', '--mount', '/srv/site'), context)).toBe(EXIT_USAGE);
-    expect(err).toMatch(/^error: mounts\.0\.source \/srv\/site: is on the private mount \/srv\/site, .*mount --make-rshared \/srv\/site.*propagation: rprivate/);
+    expect(err).toMatch(
+      /^error: mounts\.0\.source \/srv\/site: is on the private mount \/srv\/site, .*mount --make-rshared \/srv\/site.*propagation: rprivate/,
+    );
     expect(runtime.callsOf('create:')).toEqual([]);
   });
 
@@ -154,7 +212,9 @@ describe('runCli: bad input', () => {
     const file = path.join(tmp, 'secret.yaml');
     await writeFile(file, 'slots: 1\npilot:\n  jobEnvironment:\n    VO_PASSWORD: hunter2\n');
     expect(await runCli(start('--config', file), context)).toBe(EXIT_USAGE);
-    expect(err).toMatch(new RegExp(`^error: ${file}: pilot\\.jobEnvironment\\.VO_PASSWORD: expected a non-secret name`));
+    expect(err).toMatch(
+      new RegExp(`^error: ${file}: pilot\\.jobEnvironment\\.VO_PASSWORD: expected a non-secret name`),
+    );
     expect(err).not.toContain('hunter2');
   });
 
@@ -162,17 +222,34 @@ describe('runCli: bad input', () => {
     mountHost.existing.add('/cvmfs').add('/etc/grid-security/certificates');
     const file = path.join(tmp, 'mounts.yaml');
     await writeFile(file, 'slots: 1\nmounts:\n  - source: /cvmfs\n');
-    const exit = runCli(start('--config', file, '--no-pin', '--mount', '/etc/grid-security/certificates', '--mount', '/cvmfs:/opt/cvmfs:ro,rprivate'), context);
+    const exit = runCli(
+      start(
+        '--config',
+        file,
+        '--no-pin',
+        '--mount',
+        '/etc/grid-security/certificates',
+        '--mount',
+        '/cvmfs:/opt/cvmfs:ro,rprivate',
+      ),
+      context,
+    );
     try {
       await advanceUntil(() => runtime.running().length === 1, 'the pilot');
-      expect(runtime.running()[0]!.options.HostConfig?.Mounts?.map((m) => [m.Source, m.Target, m.BindOptions?.Propagation])).toEqual([
+      expect(
+        runtime.running()[0]!.options.HostConfig?.Mounts?.map((m) => [m.Source, m.Target, m.BindOptions?.Propagation]),
+      ).toEqual([
         ['/cvmfs', '/cvmfs', 'rslave'],
         ['/etc/grid-security/certificates', '/etc/grid-security/certificates', 'rslave'],
         ['/cvmfs', '/opt/cvmfs', 'rprivate'],
       ]);
-      expect(runtime.running()[0]!.options.HostConfig?.Binds).toContain(`${path.join(tmp, 'scratch', 'docker-cernvm', 'slot-0')}:/scratch`);
+      expect(runtime.running()[0]!.options.HostConfig?.Binds).toContain(
+        `${path.join(tmp, 'scratch', 'docker-cernvm', 'slot-0')}:/scratch`,
+      );
       const starting = err.split('\n').find((l) => l.includes('"factory-starting"'))!;
-      expect(JSON.parse(starting)).toMatchObject({ mounts: '/cvmfs:ro,/etc/grid-security/certificates:ro,/opt/cvmfs:ro' });
+      expect(JSON.parse(starting)).toMatchObject({
+        mounts: '/cvmfs:ro,/etc/grid-security/certificates:ro,/opt/cvmfs:ro',
+      });
     } finally {
       signals.emit('SIGTERM');
       expect(await exit).toBe(EXIT_OK);
@@ -302,17 +379,26 @@ describe('runCli: start', () => {
     expect(clock.pending).toBe(0);
     expect(exitNow).toEqual([]);
     expect(out).toBe('');
-    expect(logEvents()).toEqual(expect.arrayContaining(['factory-starting', 'slot-started', 'factory-stopping', 'factory-stopped']));
+    expect(logEvents()).toEqual(
+      expect.arrayContaining(['factory-starting', 'slot-started', 'factory-stopping', 'factory-stopped']),
+    );
   });
 
   it('writes one JSON object per log line, with the short id and slot as fields', async () => {
     const { exit } = await started(start('--no-pin', '--slots', '1'), 1);
     signals.emit('SIGINT');
     expect(await exit).toBe(EXIT_OK);
-    const lines = err.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = err
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const startedLine = lines.find((l) => l.event === 'slot-started')!;
     expect(startedLine).toMatchObject({ level: 'info', slot: 0, id: runtime.running()[0]!.id.slice(0, 12) });
-    expect(lines.find((l) => l.event === 'factory-starting')).toMatchObject({ slots: 1, image: 'cernvm:4', pin: false });
+    expect(lines.find((l) => l.event === 'factory-starting')).toMatchObject({
+      slots: 1,
+      image: 'cernvm:4',
+      pin: false,
+    });
   });
 
   it('never logs the token path’s content or puts the token in a container’s environment or labels', async () => {
@@ -328,7 +414,12 @@ describe('runCli: start', () => {
     const { exit } = await started(start('--slots', '2'), 2);
     signals.emit('SIGTERM');
     await exit;
-    expect(runtime.running().map((c) => c.options.HostConfig?.CpusetCpus).sort()).toEqual(['0', '1']);
+    expect(
+      runtime
+        .running()
+        .map((c) => c.options.HostConfig?.CpusetCpus)
+        .sort(),
+    ).toEqual(['0', '1']);
   });
 
   it('takes the slot count from the environment', async () => {
@@ -372,7 +463,10 @@ describe('runCli: start', () => {
   });
 
   it('stops and removes the pilots on SIGTERM with --on-exit stop', async () => {
-    const { exit } = await started(start('--no-pin', '--slots', '2', '--on-exit', 'stop', '--stop-timeout-seconds', '5'), 2);
+    const { exit } = await started(
+      start('--no-pin', '--slots', '2', '--on-exit', 'stop', '--stop-timeout-seconds', '5'),
+      2,
+    );
     const ids = runtime.running().map((c) => c.id);
     signals.emit('SIGTERM');
     expect(await exit).toBe(EXIT_OK);
@@ -393,13 +487,30 @@ describe('runCli: start', () => {
 
   it('shows fill progress on a terminal with human logs', async () => {
     context = { ...context, io: { ...context.io, isTerminal: true } };
-    const exit = runCli(['start', '--token-file', token, '--state-dir', path.join(tmp, 'state'), '--scratch-dir', path.join(tmp, 'scratch'), ...isolated(), '--no-pin', '--slots', '2'], context);
+    const exit = runCli(
+      [
+        'start',
+        '--token-file',
+        token,
+        '--state-dir',
+        path.join(tmp, 'state'),
+        '--scratch-dir',
+        path.join(tmp, 'scratch'),
+        ...isolated(),
+        '--no-pin',
+        '--slots',
+        '2',
+      ],
+      context,
+    );
     await waitFor(() => runtime.running().length === 2, '2 pilots');
     await advanceUntil(() => err.includes('slots 2/2 running\n'), 'the progress line');
     signals.emit('SIGTERM');
     expect(await exit).toBe(EXIT_OK);
     expect(err).toContain('slots 2/2 running\n');
-    expect(err).toMatch(/^\S+ info {2}factory-starting name=docker-cernvm slots=2 image=cernvm:4 pin=false socket=\S+control\.sock http=none scratch=\S+\/scratch\/docker-cernvm$/m);
+    expect(err).toMatch(
+      /^\S+ info {2}factory-starting name=docker-cernvm slots=2 image=cernvm:4 pin=false socket=\S+control\.sock http=none scratch=\S+\/scratch\/docker-cernvm$/m,
+    );
   });
 
   it('exits 1 when the first pass fails, and leaves nothing behind that keeps the process alive', async () => {

@@ -8,7 +8,13 @@ export function runCli(args: readonly string[], context: CliContext): Promise<nu
   return runProgram(args, context.io.stderr, {
     name: 'docker-cernvm-factory',
     summary: 'Keep N one-core HTCondor pilot slots running on this Docker host.',
-    commands: [startCommand(context, args), scaleCommand(context), drainCommand(context), resumeCommand(context), statusCommand(context)],
+    commands: [
+      startCommand(context, args),
+      scaleCommand(context),
+      drainCommand(context),
+      resumeCommand(context),
+      statusCommand(context),
+    ],
     // A flag given twice means the last one, as a service file overridden by hand expects (`--no-pin … --pin`).
     configure: (parser) => parser.parserConfiguration({ 'duplicate-arguments-array': false }),
   });

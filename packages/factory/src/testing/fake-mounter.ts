@@ -5,7 +5,10 @@ import type { FactoryMounter } from '../cli/context.js';
  * A mounter that describes every image as `placeholder` says, or when it says undefined, `images` as ordinary images
  * and any other as missing; it refuses what a test did not set up.
  */
-export function fakeMounter(placeholder: () => PlaceholderStatus | undefined = () => undefined, images: readonly string[] = ['cernvm:4']): FactoryMounter {
+export function fakeMounter(
+  placeholder: () => PlaceholderStatus | undefined = () => undefined,
+  images: readonly string[] = ['cernvm:4'],
+): FactoryMounter {
   return {
     describeImage: async (tag): Promise<ImageDescription> => {
       const status = placeholder();

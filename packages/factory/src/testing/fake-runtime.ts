@@ -49,7 +49,13 @@ export class FakeRuntime implements SlotRuntime {
   // ---- what a test does to the engine ----
 
   /** A container already there (made by an earlier factory run, or by hand). */
-  seed(args: { factory?: string; slot: number | string; templateHash: string; state?: FakeContainer['state']; createdAt?: number }): FakeContainer {
+  seed(args: {
+    factory?: string;
+    slot: number | string;
+    templateHash: string;
+    state?: FakeContainer['state'];
+    createdAt?: number;
+  }): FakeContainer {
     const factory = args.factory ?? 'f';
     const labels = {
       [LABELS.factory]: factory,
@@ -183,7 +189,8 @@ export class FakeRuntime implements SlotRuntime {
     const name = options.name ?? '';
     this.calls.push(`create:${name}`);
     await this.createsHeld?.promise;
-    if (this.createLatencyMs) await new Promise<void>((resolve) => this.clock.setTimeout(() => resolve(), this.createLatencyMs));
+    if (this.createLatencyMs)
+      await new Promise<void>((resolve) => this.clock.setTimeout(() => resolve(), this.createLatencyMs));
     const failure = this.createFailures.shift();
     if (failure) throw failure;
     if ([...this.containers.values()].some((c) => c.name === name)) {

@@ -20,7 +20,15 @@ export function running(slot: number, overrides: Partial<ObservedContainer> = {}
 
 /** Created and never started. */
 export function created(slot: number, overrides: Partial<ObservedContainer> = {}): ObservedContainer {
-  return { id: `created${slot}`, slot, templateHash: CURRENT, phase: 'created', createdAt: 1000 + slot, draining: false, ...overrides };
+  return {
+    id: `created${slot}`,
+    slot,
+    templateHash: CURRENT,
+    phase: 'created',
+    createdAt: 1000 + slot,
+    draining: false,
+    ...overrides,
+  };
 }
 
 export function exited(slot: number, overrides: Partial<ObservedContainer> = {}): ObservedContainer {
@@ -30,7 +38,11 @@ export function exited(slot: number, overrides: Partial<ObservedContainer> = {})
 /** A reconcile input: N slots of the current template, unpinned, nothing in flight, nothing in backoff. */
 export function input(
   observed: readonly ObservedContainer[],
-  overrides: Partial<DesiredState> & { now?: number; retryAt?: ReadonlyMap<number, number>; creating?: Iterable<number> } = {},
+  overrides: Partial<DesiredState> & {
+    now?: number;
+    retryAt?: ReadonlyMap<number, number>;
+    creating?: Iterable<number>;
+  } = {},
 ): ReconcileInput {
   const { now = NOW, retryAt = new Map(), creating = [], ...desired } = overrides;
   return {

@@ -8,7 +8,17 @@ import { MountOps } from '../mount-ops.js';
 import { Mounter } from '../mounter.js';
 import { checkRepository, checkRootPath, checkSnapshot, parseImageRef } from '../names.js';
 import { RepositoryLocator } from '../repository.js';
-import { type FlagSpec, RUNTIME_ERROR, STACK_FRAME, anyName, argvOf, isOneLine, oddValue, pathLike, shelly } from '@docker-cernvm/cli-kit/testing';
+import {
+  type FlagSpec,
+  RUNTIME_ERROR,
+  STACK_FRAME,
+  anyName,
+  argvOf,
+  isOneLine,
+  oddValue,
+  pathLike,
+  shelly,
+} from '@docker-cernvm/cli-kit/testing';
 import { FakeEngine } from '../testing/fake-engine.js';
 import { FakeHost } from '../testing/fake-host.js';
 import type { CliContext } from './context.js';
@@ -40,7 +50,10 @@ const dirValue = fc.oneof(
 
 const names = {
   tag: fc.oneof(fc.constantFrom('cernvm:4', 'cernvm:4.7', 'site/cernvm:prod'), anyName(fc.constant('cernvm:4'))),
-  repository: fc.oneof(fc.constantFrom('cernvm-prod.cern.ch', 'sft.cern.ch'), anyName(fc.constant('cernvm-prod.cern.ch'))),
+  repository: fc.oneof(
+    fc.constantFrom('cernvm-prod.cern.ch', 'sft.cern.ch'),
+    anyName(fc.constant('cernvm-prod.cern.ch')),
+  ),
   snapshot: fc.oneof(fc.constantFrom('cernvm-system-4.7.1.0', 'snap-1'), anyName(fc.constant('snap-1'))),
   root: fc.oneof(fc.constantFrom('cvm4', 'cvm3', 'cvm4/bin'), anyName(fc.constant('cvm4'))),
 };
@@ -61,7 +74,17 @@ const FLAGS: FlagSpec[] = [
   { name: 'keys-url', value: fc.oneof(fc.constant('https://example.org/@fqrn@.pub'), oddValue(), shelly()) },
   { name: 'bogus', value: oddValue() },
 ];
-const COMMANDS = ['register', 'mount', 'unmount-all', 'umount-all', 'status', 'snapshots', 'setup-repo', 'prune', 'frobnicate'];
+const COMMANDS = [
+  'register',
+  'mount',
+  'unmount-all',
+  'umount-all',
+  'status',
+  'snapshots',
+  'setup-repo',
+  'prune',
+  'frobnicate',
+];
 
 /** A fake engine that also counts the calls FakeEngine does not record (inspect, list, containersUsing). */
 function counted(engine: FakeEngine): { engine: DockerApi; calls: string[] } {
@@ -96,7 +119,12 @@ async function run(args: string[]): Promise<Run> {
     io: { stdout: (t) => void (out += t), stderr: (t) => void (err += t) },
     createMounter: (settings) => {
       const mounts = new MountOps(host, { cvmfs2Command: settings.cvmfs2Command });
-      return new Mounter({ docker: engine, mounts, repositories: new RepositoryLocator(mounts, settings.paths), reporter: settings.reporter });
+      return new Mounter({
+        docker: engine,
+        mounts,
+        repositories: new RepositoryLocator(mounts, settings.paths),
+        reporter: settings.reporter,
+      });
     },
   };
   // setup-repo writes /etc/cvmfs files and fetches a key over the network unless it is a dry run: here it always is.
@@ -104,7 +132,14 @@ async function run(args: string[]): Promise<Run> {
   // tree is moved into it, so that no mount point or state directory is made elsewhere.
   const safe = args
     .filter((word) => !/dry/i.test(word))
-    .map((word, i, all) => (i > 0 && /^--(?:cvmfs-dir|mount-base|state-dir|cvmfs-config-dir)$/.test(all[i - 1]!) && word.startsWith('/') && !word.startsWith(tmp) ? path.join(tmp, 'other') : word));
+    .map((word, i, all) =>
+      i > 0 &&
+      /^--(?:cvmfs-dir|mount-base|state-dir|cvmfs-config-dir)$/.test(all[i - 1]!) &&
+      word.startsWith('/') &&
+      !word.startsWith(tmp)
+        ? path.join(tmp, 'other')
+        : word,
+    );
   const code = await runCli([...base, ...safe, ...(safe.includes('setup-repo') ? ['--dry-run'] : [])], context);
   return { code, out, err, hostCalls: host.calls, engineCalls };
 }
@@ -118,7 +153,11 @@ function expectContract(result: Run, args: string[]): void {
   expect({ context, runtimeError: RUNTIME_ERROR.test(err) }).toEqual({ context, runtimeError: false });
   const lines = err.split('\n').slice(0, -1);
   if (code === EXIT_USAGE) {
-    expect({ context, lines: lines.length, oneLine: isOneLine(lines[0] ?? '') }).toEqual({ context, lines: 1, oneLine: true });
+    expect({ context, lines: lines.length, oneLine: isOneLine(lines[0] ?? '') }).toEqual({
+      context,
+      lines: 1,
+      oneLine: true,
+    });
     expect(err).toMatch(/^error: \S/);
     expect({ context, hostCalls, engineCalls, out }).toEqual({ context, hostCalls: [], engineCalls: [], out: '' });
   } else if (code === EXIT_FAILURE) {
@@ -188,13 +227,25 @@ describe('docker-cernvm: any argv', () => {
 
   it('setup-repo: whatever the options, the client configuration it would write holds only plain quoted values', async () => {
     // The file is sourced by a shell (cvmfs_config), so a quote, `$` or backquote in a value would run as code.
-    const value = fc.oneof(oddValue(), shelly(), fc.string({ maxLength: 10 }).map((s) => `/${s}`));
+    const value = fc.oneof(
+      oddValue(),
+      shelly(),
+      fc.string({ maxLength: 10 }).map((s) => `/${s}`),
+    );
     const args = fc.record(
       {
         // The valid value most often, so that a good part of the runs is accepted and its text can be looked at.
         '--cvmfs-config-dir': fc.oneof({ weight: 3, arbitrary: fc.constant(path.join(tmp, 'etc')) }, value),
-        '--server-url': fc.oneof({ weight: 2, arbitrary: fc.constant('http://example.org/cvmfs/@fqrn@') }, value, value.map((v) => `http://example.org/${v}`)),
-        '--keys-url': fc.oneof({ weight: 2, arbitrary: fc.constant('https://example.org/@fqrn@.pub') }, value, value.map((v) => `https://example.org/${v}`)),
+        '--server-url': fc.oneof(
+          { weight: 2, arbitrary: fc.constant('http://example.org/cvmfs/@fqrn@') },
+          value,
+          value.map((v) => `http://example.org/${v}`),
+        ),
+        '--keys-url': fc.oneof(
+          { weight: 2, arbitrary: fc.constant('https://example.org/@fqrn@.pub') },
+          value,
+          value.map((v) => `https://example.org/${v}`),
+        ),
         '--snapshot': names.snapshot,
       },
       { requiredKeys: [] },
@@ -209,7 +260,11 @@ describe('docker-cernvm: any argv', () => {
         accepted++;
         const plan = JSON.parse(result.out) as { configText: string };
         for (const line of plan.configText.split('\n').filter(Boolean)) {
-          expect({ argv, line, plain: /^(?:#[ -~]*|[A-Z_]+="[^"$`\\\s]*"|CVMFS_CLAIM_OWNERSHIP=no)$/.test(line) }).toEqual({ argv, line, plain: true });
+          expect({
+            argv,
+            line,
+            plain: /^(?:#[ -~]*|[A-Z_]+="[^"$`\\\s]*"|CVMFS_CLAIM_OWNERSHIP=no)$/.test(line),
+          }).toEqual({ argv, line, plain: true });
         }
       }),
       { numRuns: 100 },

@@ -70,7 +70,9 @@ describe('docker-cernvm command line', () => {
     out = '';
     await expect(run('status', '--json')).resolves.toBe(EXIT_OK);
     const pairs = (JSON.parse(out) as { placeholders: Array<{ pair: unknown }> }).placeholders.map((p) => p.pair);
-    expect(pairs).toEqual(expect.arrayContaining([{ repository: 'cernvm-sl7.cern.ch' }, { repository: 'cernvm-prod.cern.ch' }]));
+    expect(pairs).toEqual(
+      expect.arrayContaining([{ repository: 'cernvm-sl7.cern.ch' }, { repository: 'cernvm-prod.cern.ch' }]),
+    );
     const unbound = async (...args: string[]) => {
       out = '';
       await expect(run('unmount-all', '--json', ...args)).resolves.toBe(EXIT_OK);
@@ -83,7 +85,9 @@ describe('docker-cernvm command line', () => {
   it('unmount-all --tag unbinds that image only, and fails for a tag of another repository', async () => {
     await expect(run('mount', '--tag', 'cernvm:4')).resolves.toBe(EXIT_OK);
     err = '';
-    await expect(run('unmount-all', '--tag', 'cernvm:4', '--repository', 'cernvm-sl7.cern.ch')).resolves.toBe(EXIT_FAILURE);
+    await expect(run('unmount-all', '--tag', 'cernvm:4', '--repository', 'cernvm-sl7.cern.ch')).resolves.toBe(
+      EXIT_FAILURE,
+    );
     expect(err).toBe('error: no docker-cernvm placeholder is tagged cernvm:4\n');
     out = '';
     await expect(run('unmount-all', '--json', '--tag', 'cernvm:4')).resolves.toBe(EXIT_OK);
@@ -123,15 +127,27 @@ describe('docker-cernvm command line', () => {
   });
 
   it('takes the last of a flag given twice, as the factory does', async () => {
-    await expect(run('mount', '--tag', '../x', '--tag', 'cernvm:4', '--root', 'cvm3', '--root', 'cvm4')).resolves.toBe(EXIT_OK);
+    await expect(run('mount', '--tag', '../x', '--tag', 'cernvm:4', '--root', 'cvm3', '--root', 'cvm4')).resolves.toBe(
+      EXIT_OK,
+    );
     expect(engine.byTag('cernvm:4')).toBeDefined();
   });
 
   it('passes --engine-root, --ctr and --containerd-socket to the mounter', async () => {
-    await expect(run('--engine-root', '/', '--ctr', '/opt/bin/ctr', '--containerd-socket', '/run/c.sock', 'status')).resolves.toBe(EXIT_OK);
-    expect(settingsSeen).toMatchObject({ engineRoot: '/', ctrCommand: '/opt/bin/ctr', containerdSocket: '/run/c.sock' });
+    await expect(
+      run('--engine-root', '/', '--ctr', '/opt/bin/ctr', '--containerd-socket', '/run/c.sock', 'status'),
+    ).resolves.toBe(EXIT_OK);
+    expect(settingsSeen).toMatchObject({
+      engineRoot: '/',
+      ctrCommand: '/opt/bin/ctr',
+      containerdSocket: '/run/c.sock',
+    });
     await run('status');
-    expect(settingsSeen).toMatchObject({ engineRoot: process.env.DOCKER_CERNVM_ENGINE_ROOT || '/', ctrCommand: 'ctr', containerdSocket: undefined });
+    expect(settingsSeen).toMatchObject({
+      engineRoot: process.env.DOCKER_CERNVM_ENGINE_ROOT || '/',
+      ctrCommand: 'ctr',
+      containerdSocket: undefined,
+    });
   });
 
   it('status names the containerd image store, its socket and the engine root', () => {
@@ -160,6 +176,8 @@ describe('docker-cernvm command line', () => {
     engine.users.set(image.id, [{ id: 'c', name: 'slot-1', state: 'running' }]);
     err = '';
     await expect(run('umount-all')).resolves.toBe(EXIT_FAILURE);
-    expect(err).toBe('error: refusing to unmount, containers use CernVM roots: cernvm:4: slot-1 (running); stop and remove them first\n');
+    expect(err).toBe(
+      'error: refusing to unmount, containers use CernVM roots: cernvm:4: slot-1 (running); stop and remove them first\n',
+    );
   });
 });

@@ -42,15 +42,21 @@ export class FakeContainerd {
       throw new Error(`fake ctr: unexpected arguments ${args.join(' ')}`);
     }
     if (address !== this.address) {
-      throw new MounterError('E_COMMAND_FAILED', `ctr failed: connection error: dial unix ${address}: connect: no such file or directory`);
+      throw new MounterError(
+        'E_COMMAND_FAILED',
+        `ctr failed: connection error: dial unix ${address}: connect: no such file or directory`,
+      );
     }
-    if (snapshotter !== 'overlayfs') throw new MounterError('E_COMMAND_FAILED', `ctr failed: snapshotter not loaded: ${snapshotter}`);
+    if (snapshotter !== 'overlayfs')
+      throw new MounterError('E_COMMAND_FAILED', `ctr failed: snapshotter not loaded: ${snapshotter}`);
     const known = namespace === this.namespace ? this.snapshots : new Map<string, string>();
     if (verb === 'view' && rest[0] === '--mounts' && rest[1] && rest[2]) {
       const [, key, parent] = rest;
       const source = known.get(parent);
-      if (!source) throw new MounterError('E_COMMAND_FAILED', `ctr failed: parent snapshot ${parent} does not exist: not found`);
-      if (this.views.has(key)) throw new MounterError('E_COMMAND_FAILED', `ctr failed: snapshot ${key}: already exists`);
+      if (!source)
+        throw new MounterError('E_COMMAND_FAILED', `ctr failed: parent snapshot ${parent} does not exist: not found`);
+      if (this.views.has(key))
+        throw new MounterError('E_COMMAND_FAILED', `ctr failed: snapshot ${key}: already exists`);
       this.views.add(key);
       if (this.failAfterView) throw new MounterError('E_COMMAND_FAILED', this.failAfterView);
       if (this.viewOutput) return this.viewOutput(source);
@@ -62,7 +68,8 @@ export class FakeContainerd {
       return `KEY\tPARENT\tKIND\n${[...rows, ...views].join('\n')}\n`;
     }
     if (verb === 'rm' && rest[0]) {
-      if (!this.views.delete(rest[0])) throw new MounterError('E_COMMAND_FAILED', `ctr failed: snapshot ${rest[0]}: not found`);
+      if (!this.views.delete(rest[0]))
+        throw new MounterError('E_COMMAND_FAILED', `ctr failed: snapshot ${rest[0]}: not found`);
       return '';
     }
     throw new Error(`fake ctr: unexpected command ${args.join(' ')}`);

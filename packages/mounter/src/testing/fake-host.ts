@@ -83,7 +83,14 @@ export class FakeHost implements HostCommands {
   }
 
   private addFuse(mountPoint: string): void {
-    this.add({ device: `0:${this.nextFuseDevice++}`, root: '/', mountPoint, options: ['ro'], fsType: 'fuse', source: 'cvmfs2' });
+    this.add({
+      device: `0:${this.nextFuseDevice++}`,
+      root: '/',
+      mountPoint,
+      options: ['ro'],
+      fsType: 'fuse',
+      source: 'cvmfs2',
+    });
   }
 
   async readMountInfo(): Promise<string> {

@@ -3,7 +3,16 @@ import fc from 'fast-check';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type FlagSpec, RUNTIME_ERROR, STACK_FRAME, FakeSignals, argvPiece, isOneLine, oddValue, shelly } from '@docker-cernvm/cli-kit/testing';
+import {
+  type FlagSpec,
+  RUNTIME_ERROR,
+  STACK_FRAME,
+  FakeSignals,
+  argvPiece,
+  isOneLine,
+  oddValue,
+  shelly,
+} from '@docker-cernvm/cli-kit/testing';
 import { FakePilotEngine } from '../testing/fake-pilot-engine.js';
 import type { CliContext } from './context.js';
 import { EXIT_OK, EXIT_USAGE } from '@docker-cernvm/cli-kit';
@@ -43,7 +52,10 @@ const FLAGS: FlagSpec[] = [
   { name: 'network-interface', value: word('192.0.2.10') },
   { name: 'ccb-address', value: word('cm.example.org:9618') },
   { name: 'start', value: word('True', 'TARGET.x == 1') },
-  ...['cpus', 'memory-mb', 'disk-mb', 'idle-shutdown', 'max-lifetime', 'heartbeat'].map((name) => ({ name, value: number })),
+  ...['cpus', 'memory-mb', 'disk-mb', 'idle-shutdown', 'max-lifetime', 'heartbeat'].map((name) => ({
+    name,
+    value: number,
+  })),
   { name: 'attribute', value: fc.oneof(fc.constantFrom('A=1', 'B=x', 'Start=1', '=x', 'A'), oddValue()) },
   { name: 'site-config', value: fc.oneof(fc.constantFrom(site, path.join(tmp, 'missing.conf')), oddValue()) },
   { name: 'image', value: word('cernvm:4', 'missing:1') },
@@ -56,8 +68,28 @@ const FLAGS: FlagSpec[] = [
 
 /** The valid core of each command, present in most runs so that the rest of the argv decides. */
 const CORES: Record<string, fc.Arbitrary<string[]>> = {
-  render: outDir.map((out) => ['--out', out, '--collector', '127.0.0.1', '--trust-domain', 'pool.example.org', '--slot-name', 's']),
-  run: outDir.map((dir) => ['--image', 'cernvm:4', '--token-file', token, '--work-dir', dir, '--collector', '127.0.0.1', '--trust-domain', 'p.org']),
+  render: outDir.map((out) => [
+    '--out',
+    out,
+    '--collector',
+    '127.0.0.1',
+    '--trust-domain',
+    'pool.example.org',
+    '--slot-name',
+    's',
+  ]),
+  run: outDir.map((dir) => [
+    '--image',
+    'cernvm:4',
+    '--token-file',
+    token,
+    '--work-dir',
+    dir,
+    '--collector',
+    '127.0.0.1',
+    '--trust-domain',
+    'p.org',
+  ]),
 };
 
 /**
@@ -65,7 +97,11 @@ const CORES: Record<string, fc.Arbitrary<string[]>> = {
  * such word is replaced by a fresh directory in the temp tree, so that no run writes anywhere else.
  */
 function confined(args: string[]): string[] {
-  return args.map((word, i) => (i > 0 && /^--(?:out|work-dir)$/.test(args[i - 1]!) && !word.startsWith(tmp) ? path.join(tmp, 'w', `d${++counter}`) : word));
+  return args.map((word, i) =>
+    i > 0 && /^--(?:out|work-dir)$/.test(args[i - 1]!) && !word.startsWith(tmp)
+      ? path.join(tmp, 'w', `d${++counter}`)
+      : word,
+  );
 }
 
 const argv = fc
@@ -108,10 +144,19 @@ describe('docker-cernvm-pilot: any argv', () => {
         const code = await runCli(args, context);
         seen.set(code, (seen.get(code) ?? 0) + 1);
         const where = { args, code, err };
-        expect({ ...where, stack: STACK_FRAME.test(out + err), runtime: RUNTIME_ERROR.test(err) }).toEqual({ ...where, stack: false, runtime: false });
+        expect({ ...where, stack: STACK_FRAME.test(out + err), runtime: RUNTIME_ERROR.test(err) }).toEqual({
+          ...where,
+          stack: false,
+          runtime: false,
+        });
         if (code === EXIT_USAGE) {
           const lines = err.split('\n');
-          expect({ ...where, lines: lines.length, oneLine: isOneLine(lines[0]!), error: lines[0]!.startsWith('error: ') }).toEqual({
+          expect({
+            ...where,
+            lines: lines.length,
+            oneLine: isOneLine(lines[0]!),
+            error: lines[0]!.startsWith('error: '),
+          }).toEqual({
             ...where,
             lines: 2, // the line and the empty rest after its newline
             oneLine: true,
@@ -119,7 +164,14 @@ describe('docker-cernvm-pilot: any argv', () => {
           });
           // The runner may be built (that asks for the engine object) before the token is checked; no request is made.
           expect({ ...where, engineCalls: engine.calls, out }).toEqual({ ...where, engineCalls: [], out: '' });
-          const written = await Promise.all(writableDirs(args).map((dir) => readdir(dir).then(() => dir, () => undefined)));
+          const written = await Promise.all(
+            writableDirs(args).map((dir) =>
+              readdir(dir).then(
+                () => dir,
+                () => undefined,
+              ),
+            ),
+          );
           expect({ ...where, written: written.filter(Boolean) }).toEqual({ ...where, written: [] });
         } else {
           // Render succeeded, or run ran its (fake) pilot: exit 0, or 1 for an engine failure, with no usage error.

@@ -43,7 +43,9 @@ describe('docker-cernvm-pilot command line', () => {
   /** config.d of the rendered slot, parsed in the order HTCondor reads it. */
   async function renderedConfig(dir = outDir) {
     const names = (await readdir(path.join(dir, 'config.d'))).sort();
-    return parseCondorConfig(...(await Promise.all(names.map((name) => readFile(path.join(dir, 'config.d', name), 'utf8')))));
+    return parseCondorConfig(
+      ...(await Promise.all(names.map((name) => readFile(path.join(dir, 'config.d', name), 'utf8')))),
+    );
   }
 
   const render = (...args: string[]) => runCli(['render', '--out', outDir, ...args], context);
@@ -69,7 +71,10 @@ describe('docker-cernvm-pilot command line', () => {
     });
 
     it('takes the options from a YAML file', async () => {
-      const config = await file('pilot.yaml', 'collector: 127.0.0.1:9620\ntrustDomain: pool.example.org\nslotName: from-file\ncpus: 2\n');
+      const config = await file(
+        'pilot.yaml',
+        'collector: 127.0.0.1:9620\ntrustDomain: pool.example.org\nslotName: from-file\ncpus: 2\n',
+      );
       await expect(render('--config', config)).resolves.toBe(EXIT_OK);
       const rendered = await renderedConfig();
       expect([rendered.get('COLLECTOR_HOST'), rendered.get('STARTD_NAME'), rendered.get('NUM_CPUS')]).toEqual([
@@ -80,7 +85,10 @@ describe('docker-cernvm-pilot command line', () => {
     });
 
     it('lets flags override the file', async () => {
-      const config = await file('pilot.yaml', 'collector: 127.0.0.1\ntrustDomain: pool.example.org\nslotName: from-file\ncpus: 2\n');
+      const config = await file(
+        'pilot.yaml',
+        'collector: 127.0.0.1\ntrustDomain: pool.example.org\nslotName: from-file\ncpus: 2\n',
+      );
       await expect(render('--config', config, '--cpus', '4', '--slot-name', 'from-flag')).resolves.toBe(EXIT_OK);
       const rendered = await renderedConfig();
       expect([rendered.get('NUM_CPUS'), rendered.get('STARTD_NAME'), rendered.get('TRUST_DOMAIN')]).toEqual([
@@ -91,9 +99,9 @@ describe('docker-cernvm-pilot command line', () => {
     });
 
     it('types --attribute values: whole numbers, true/false, and strings', async () => {
-      await expect(render(...POOL, '--slot-name', 's', '--attribute', 'A=1', '--attribute', 'B=true', '--attribute', 'C=x')).resolves.toBe(
-        EXIT_OK,
-      );
+      await expect(
+        render(...POOL, '--slot-name', 's', '--attribute', 'A=1', '--attribute', 'B=true', '--attribute', 'C=x'),
+      ).resolves.toBe(EXIT_OK);
       const rendered = await renderedConfig();
       expect([rendered.get('A'), rendered.get('B'), rendered.get('C')]).toEqual(['1', 'True', '"x"']);
       expect(rendered.get('STARTD_ATTRS')?.split(/\s+/)).toEqual(['A', 'B', 'C']);
@@ -101,7 +109,9 @@ describe('docker-cernvm-pilot command line', () => {
 
     it("adds --attribute to the file's attributes, the flag winning for the same name", async () => {
       const config = await file('pilot.yaml', 'attributes:\n  A: from-file\n  B: kept\n');
-      await expect(render(...POOL, '--slot-name', 's', '--config', config, '--attribute', 'A=2')).resolves.toBe(EXIT_OK);
+      await expect(render(...POOL, '--slot-name', 's', '--config', config, '--attribute', 'A=2')).resolves.toBe(
+        EXIT_OK,
+      );
       const rendered = await renderedConfig();
       expect([rendered.get('A'), rendered.get('B')]).toEqual(['2', '"kept"']);
     });
@@ -125,22 +135,66 @@ describe('docker-cernvm-pilot command line', () => {
     it.each<[string, string[], RegExp?]>([
       ['an unknown flag', [...POOL, '--slot-name', 's', '--bogus', '1'], /bogus/],
       ['a flag without its value', [...POOL, '--slot-name'], /slot-name/],
-      ['--cpus abc', [...POOL, '--slot-name', 's', '--cpus', 'abc'], /^error: --cpus: expected a whole number, got "abc"\n$/],
-      ['--cpus 0', [...POOL, '--slot-name', 's', '--cpus', '0'], /^error: cpus: expected a whole number of cores ≥ 1\n$/],
+      [
+        '--cpus abc',
+        [...POOL, '--slot-name', 's', '--cpus', 'abc'],
+        /^error: --cpus: expected a whole number, got "abc"\n$/,
+      ],
+      [
+        '--cpus 0',
+        [...POOL, '--slot-name', 's', '--cpus', '0'],
+        /^error: cpus: expected a whole number of cores ≥ 1\n$/,
+      ],
       ['--cpus -1', [...POOL, '--slot-name', 's', '--cpus', '-1'], /cpus/],
-      ['a URL as collector', ['--collector', 'http://cm.example.org', '--trust-domain', 'p.org', '--slot-name', 's'], /^error: collector: /],
-      ['a collector with a bad port', ['--collector', '127.0.0.1:70000', '--trust-domain', 'p.org', '--slot-name', 's'], /collector/],
+      [
+        'a URL as collector',
+        ['--collector', 'http://cm.example.org', '--trust-domain', 'p.org', '--slot-name', 's'],
+        /^error: collector: /,
+      ],
+      [
+        'a collector with a bad port',
+        ['--collector', '127.0.0.1:70000', '--trust-domain', 'p.org', '--slot-name', 's'],
+        /collector/,
+      ],
       ['a slot name with a slash', [...POOL, '--slot-name', '../x'], /^error: slotName: /],
-      ['--attribute without =', [...POOL, '--slot-name', 's', '--attribute', 'A'], /^error: --attribute: expected NAME=VALUE/],
+      [
+        '--attribute without =',
+        [...POOL, '--slot-name', 's', '--attribute', 'A'],
+        /^error: --attribute: expected NAME=VALUE/,
+      ],
       ['a reserved attribute', [...POOL, '--slot-name', 's', '--attribute', 'NUM_CPUS=64'], /attributes\.NUM_CPUS/],
-      ['a missing required option', ['--collector', '127.0.0.1', '--slot-name', 's'], /^error: trustDomain: missing \(required\)\n$/],
-      ['--network-interface in bridge mode', [...POOL, '--slot-name', 's', '--network', 'bridge', '--network-interface', '192.0.2.1'], /networkInterface/],
-      ['a missing --site-config file', [...POOL, '--slot-name', 's', '--site-config', '/nonexistent/site.conf'], /--site-config: cannot read/],
+      [
+        'a missing required option',
+        ['--collector', '127.0.0.1', '--slot-name', 's'],
+        /^error: trustDomain: missing \(required\)\n$/,
+      ],
+      [
+        '--network-interface in bridge mode',
+        [...POOL, '--slot-name', 's', '--network', 'bridge', '--network-interface', '192.0.2.1'],
+        /networkInterface/,
+      ],
+      [
+        'a missing --site-config file',
+        [...POOL, '--slot-name', 's', '--site-config', '/nonexistent/site.conf'],
+        /--site-config: cannot read/,
+      ],
       // Found by main.property.test.ts: a negated or dotted string option reached a check as a boolean or an object.
-      ['a negated string option', [...POOL, '--slot-name', 's', '--no-collector'], /^error: --collector: expected one value, such as --collector VALUE\n$/],
+      [
+        'a negated string option',
+        [...POOL, '--slot-name', 's', '--no-collector'],
+        /^error: --collector: expected one value, such as --collector VALUE\n$/,
+      ],
       ['a dotted string option', [...POOL, '--slot-name.x', 's'], /^error: --slot-name: expected one value/],
-      ['a negated repeatable option', [...POOL, '--slot-name', 's', '--no-attribute'], /^error: --attribute: expected a value/],
-      ['--cpus with a newline', [...POOL, '--slot-name', 's', '--cpus', '1\n2'], /^error: --cpus: expected a whole number, got "1\\u000a2"\n$/],
+      [
+        'a negated repeatable option',
+        [...POOL, '--slot-name', 's', '--no-attribute'],
+        /^error: --attribute: expected a value/,
+      ],
+      [
+        '--cpus with a newline',
+        [...POOL, '--slot-name', 's', '--cpus', '1\n2'],
+        /^error: --cpus: expected a whole number, got "1\\u000a2"\n$/,
+      ],
     ])('%s', async (_, args, message) => {
       await expect(render(...args)).resolves.toBe(EXIT_USAGE);
       expect(err).toMatch(/^error: [^\n]+\n$/);
@@ -150,12 +204,17 @@ describe('docker-cernvm-pilot command line', () => {
     });
 
     it('takes the last of a flag given twice', async () => {
-      await expect(render(...POOL, '--slot-name', 'first', '--slot-name', 'last', '--out', path.join(tmp, 'elsewhere'))).resolves.toBe(EXIT_OK);
+      await expect(
+        render(...POOL, '--slot-name', 'first', '--slot-name', 'last', '--out', path.join(tmp, 'elsewhere')),
+      ).resolves.toBe(EXIT_OK);
       expect(err).toMatch(new RegExp(`^rendered \\d+ files for last into ${path.join(tmp, 'elsewhere')}\n$`));
     });
 
     it('a config file with an unknown key, naming the file and the key', async () => {
-      const config = await file('pilot.yaml', 'collector: 127.0.0.1\ntrustDomain: pool.example.org\nslotName: s\ncolector: x\n');
+      const config = await file(
+        'pilot.yaml',
+        'collector: 127.0.0.1\ntrustDomain: pool.example.org\nslotName: s\ncolector: x\n',
+      );
       await expect(render('--config', config)).resolves.toBe(EXIT_USAGE);
       expect(err).toBe(`error: ${config}: unknown key "colector"\n`);
       await expect(stat(outDir)).rejects.toThrow(/ENOENT/);
@@ -169,20 +228,29 @@ describe('docker-cernvm-pilot command line', () => {
     });
 
     it('a config file with a value of the wrong type, naming the file and the key', async () => {
-      const config = await file('pilot.yaml', 'collector: 127.0.0.1\ntrustDomain: pool.example.org\nslotName: s\ncpus: two\n');
+      const config = await file(
+        'pilot.yaml',
+        'collector: 127.0.0.1\ntrustDomain: pool.example.org\nslotName: s\ncpus: two\n',
+      );
       await expect(render('--config', config)).resolves.toBe(EXIT_USAGE);
       expect(err).toBe(`error: ${config}: cpus: expected a whole number of cores\n`);
       await expect(stat(outDir)).rejects.toThrow(/ENOENT/);
     });
 
     it('a bad attribute in the config file, naming the file even when flags add attributes too', async () => {
-      const config = await file('pilot.yaml', 'collector: 127.0.0.1\ntrustDomain: pool.example.org\nslotName: s\nattributes:\n  My_Attr1: ""\n');
+      const config = await file(
+        'pilot.yaml',
+        'collector: 127.0.0.1\ntrustDomain: pool.example.org\nslotName: s\nattributes:\n  My_Attr1: ""\n',
+      );
       await expect(render('--config', config, '--attribute', 'Other=1')).resolves.toBe(EXIT_USAGE);
       expect(err).toBe(`error: ${config}: attributes.My_Attr1: expected not empty\n`);
     });
 
     it('a bad --attribute, not blaming the config file that has good ones', async () => {
-      const config = await file('pilot.yaml', 'collector: 127.0.0.1\ntrustDomain: pool.example.org\nslotName: s\nattributes:\n  Good: 1\n');
+      const config = await file(
+        'pilot.yaml',
+        'collector: 127.0.0.1\ntrustDomain: pool.example.org\nslotName: s\nattributes:\n  Good: 1\n',
+      );
       await expect(render('--config', config, '--attribute', 'Start=x')).resolves.toBe(EXIT_USAGE);
       expect(err).toBe('error: attributes.Start: expected a name HTCondor does not set itself\n');
     });
@@ -216,11 +284,29 @@ describe('docker-cernvm-pilot command line', () => {
     });
 
     const run = (...args: string[]) =>
-      runCli(['run', '--image', 'cernvm:4', '--token-file', token, '--work-dir', workDir, '--scratch-dir', path.join(tmp, 'scratch'), ...POOL, ...args], context);
+      runCli(
+        [
+          'run',
+          '--image',
+          'cernvm:4',
+          '--token-file',
+          token,
+          '--work-dir',
+          workDir,
+          '--scratch-dir',
+          path.join(tmp, 'scratch'),
+          ...POOL,
+          ...args,
+        ],
+        context,
+      );
 
     it('mounts the slot scratch <scratch-dir>/<slot> at /scratch as EXECUTE', async () => {
       await expect(run('--slot-name', 's1')).resolves.toBe(EXIT_OK);
-      expect(engine.created[0]).toMatchObject({ hostScratchDir: path.join(tmp, 'scratch', 's1'), options: { executeDir: '/scratch' } });
+      expect(engine.created[0]).toMatchObject({
+        hostScratchDir: path.join(tmp, 'scratch', 's1'),
+        options: { executeDir: '/scratch' },
+      });
       expect((await renderedConfig(workDir)).get('EXECUTE')).toBe('/scratch');
     });
 
@@ -229,8 +315,13 @@ describe('docker-cernvm-pilot command line', () => {
       const data = path.join(tmp, 'data');
       await mkdir(site);
       await mkdir(data);
-      const config = await file('pilot.yaml', `mounts:\n  - source: ${data}\n    target: /from-file\n    propagation: rprivate\njobEnvironment:\n  A: from-file\n`);
-      await expect(run('--config', config, '--mount', `${site}:/site:rw,rprivate`, '--job-env', 'B=two words')).resolves.toBe(EXIT_OK);
+      const config = await file(
+        'pilot.yaml',
+        `mounts:\n  - source: ${data}\n    target: /from-file\n    propagation: rprivate\njobEnvironment:\n  A: from-file\n`,
+      );
+      await expect(
+        run('--config', config, '--mount', `${site}:/site:rw,rprivate`, '--job-env', 'B=two words'),
+      ).resolves.toBe(EXIT_OK);
       expect(engine.created[0]?.options.mounts).toEqual([
         { source: data, target: '/from-file', readOnly: true, propagation: 'rprivate' },
         { source: site, target: '/site', readOnly: false, propagation: 'rprivate' },
@@ -239,11 +330,27 @@ describe('docker-cernvm-pilot command line', () => {
     });
 
     it.each<[string, string[], RegExp]>([
-      ['a mount showing the token to jobs', ['--mount', '/tmp:/hosttmp:ro,rprivate'], /^error: mounts\.0\.source \/tmp: would show .*pool\.token to every job/],
-      ['a missing mount source', ['--mount', '/nonexistent/docker-cernvm-test:/data:ro,rprivate'], /^error: mounts\.0\.source \/nonexistent\/docker-cernvm-test: does not exist on this host/],
+      [
+        'a mount showing the token to jobs',
+        ['--mount', '/tmp:/hosttmp:ro,rprivate'],
+        /^error: mounts\.0\.source \/tmp: would show .*pool\.token to every job/,
+      ],
+      [
+        'a missing mount source',
+        ['--mount', '/nonexistent/docker-cernvm-test:/data:ro,rprivate'],
+        /^error: mounts\.0\.source \/nonexistent\/docker-cernvm-test: does not exist on this host/,
+      ],
       ['a bad --mount', ['--mount', '/a:/b:bogus'], /^error: --mount: expected SOURCE\[:TARGET\]/],
-      ['a mount on the scratch directory', ['--mount', '/tmp:/scratch'], /^error: mounts\.0\.target: expected a path apart from the slot's own \/scratch/],
-      ['a secret-looking job variable', ['--job-env', 'MY_TOKEN=x'], /^error: jobEnvironment\.MY_TOKEN: expected a non-secret name/],
+      [
+        'a mount on the scratch directory',
+        ['--mount', '/tmp:/scratch'],
+        /^error: mounts\.0\.target: expected a path apart from the slot's own \/scratch/,
+      ],
+      [
+        'a secret-looking job variable',
+        ['--job-env', 'MY_TOKEN=x'],
+        /^error: jobEnvironment\.MY_TOKEN: expected a non-secret name/,
+      ],
     ])('refuses %s with exit 2, creating nothing', async (_name, args, message) => {
       await expect(run(...args)).resolves.toBe(EXIT_USAGE);
       expect(err).toMatch(message);
@@ -275,7 +382,13 @@ describe('docker-cernvm-pilot command line', () => {
 
     it('makes --memory-mb the container limit, which the entrypoint reads back (MEMORY left to it)', async () => {
       await expect(run('--memory-mb', '2048', '--cpuset', '2', '--name', 'p2', '--keep')).resolves.toBe(EXIT_OK);
-      expect(engine.created[0]).toMatchObject({ name: 'p2', memoryMb: 2048, cpuset: '2', hostPilotDir: workDir, hostTokenFile: token });
+      expect(engine.created[0]).toMatchObject({
+        name: 'p2',
+        memoryMb: 2048,
+        cpuset: '2',
+        hostPilotDir: workDir,
+        hostTokenFile: token,
+      });
       const rendered = await renderedConfig(workDir);
       expect(rendered.has('MEMORY')).toBe(false);
       expect(rendered.get('PILOT_MEMORY_MB')).toBe('auto');

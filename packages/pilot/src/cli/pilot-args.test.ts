@@ -24,7 +24,9 @@ describe('attributeOf', () => {
   });
 
   it.each(['A', '=x', ''])('refuses %j, asking for NAME=VALUE', (text) => {
-    expect(() => attributeOf(text)).toThrow(expect.objectContaining({ code: 'E_BAD_OPTION', message: expect.stringContaining('NAME=VALUE') }));
+    expect(() => attributeOf(text)).toThrow(
+      expect.objectContaining({ code: 'E_BAD_OPTION', message: expect.stringContaining('NAME=VALUE') }),
+    );
   });
 });
 
@@ -45,8 +47,12 @@ describe('pilotOptionsFromArgs', () => {
   it('applies a default only when neither the file nor a flag sets the key', async () => {
     await expect(pilotOptionsFromArgs(pool, { slotName: 'pilot' })).resolves.toMatchObject({ slotName: 'pilot' });
     const file = await config('slotName: from-file\n');
-    await expect(pilotOptionsFromArgs({ ...pool, config: file }, { slotName: 'pilot' })).resolves.toMatchObject({ slotName: 'from-file' });
-    await expect(pilotOptionsFromArgs({ ...pool, config: file, 'slot-name': 'flag' }, { slotName: 'pilot' })).resolves.toMatchObject({
+    await expect(pilotOptionsFromArgs({ ...pool, config: file }, { slotName: 'pilot' })).resolves.toMatchObject({
+      slotName: 'from-file',
+    });
+    await expect(
+      pilotOptionsFromArgs({ ...pool, config: file, 'slot-name': 'flag' }, { slotName: 'pilot' }),
+    ).resolves.toMatchObject({
       slotName: 'flag',
     });
   });
@@ -61,7 +67,13 @@ describe('pilotOptionsFromArgs', () => {
       'max-lifetime': '3600',
       heartbeat: '10',
     });
-    expect(options).toMatchObject({ cpus: 2, diskMb: 100, idleShutdownSeconds: 600, maxLifetimeSeconds: 3600, heartbeatSeconds: 10 });
+    expect(options).toMatchObject({
+      cpus: 2,
+      diskMb: 100,
+      idleShutdownSeconds: 600,
+      maxLifetimeSeconds: 3600,
+      heartbeatSeconds: 10,
+    });
     await expect(pilotOptionsFromArgs({ ...pool, 'slot-name': 's', 'idle-shutdown': '1h' })).rejects.toThrow(
       '--idle-shutdown: expected a whole number, got "1h"',
     );
@@ -71,14 +83,22 @@ describe('pilotOptionsFromArgs', () => {
   it('blames the file for a cross-key problem in keys only the file set', async () => {
     const file = await config('networkMode: bridge\nnetworkInterface: 192.0.2.10\n');
     await expect(pilotOptionsFromArgs({ ...pool, 'slot-name': 's', config: file })).rejects.toThrow(
-      expect.objectContaining({ code: 'E_BAD_CONFIG', message: `${file}: networkInterface: expected nothing in bridge mode (use ccbAddress)` }),
+      expect.objectContaining({
+        code: 'E_BAD_CONFIG',
+        message: `${file}: networkInterface: expected nothing in bridge mode (use ccbAddress)`,
+      }),
     );
   });
 
   it('blames the flag, not the file, when the flag set the key', async () => {
     const file = await config('networkMode: bridge\n');
-    await expect(pilotOptionsFromArgs({ ...pool, 'slot-name': 's', config: file, 'network-interface': '192.0.2.10' })).rejects.toThrow(
-      expect.objectContaining({ code: 'E_BAD_OPTION', message: 'networkInterface: expected nothing in bridge mode (use ccbAddress)' }),
+    await expect(
+      pilotOptionsFromArgs({ ...pool, 'slot-name': 's', config: file, 'network-interface': '192.0.2.10' }),
+    ).rejects.toThrow(
+      expect.objectContaining({
+        code: 'E_BAD_OPTION',
+        message: 'networkInterface: expected nothing in bridge mode (use ccbAddress)',
+      }),
     );
   });
 });

@@ -38,7 +38,11 @@ const STRING_FLAGS: [flag: keyof PilotArgs, key: string, describe: string][] = [
   ['uid-domain', 'uidDomain', 'UID_DOMAIN when it differs from the trust domain'],
   ['slot-name', 'slotName', 'Unique name of this slot (MASTER_NAME and STARTD_NAME)'],
   ['network', 'networkMode', 'host (default) or bridge'],
-  ['network-interface', 'networkInterface', 'Address advertised on the host network (default 127.0.0.1 for a local collector)'],
+  [
+    'network-interface',
+    'networkInterface',
+    'Address advertised on the host network (default 127.0.0.1 for a local collector)',
+  ],
   ['ccb-address', 'ccbAddress', 'CCB HOST[:PORT] in bridge mode (default: the collector)'],
   ['start', 'start', 'START expression (default True)'],
 ];
@@ -59,11 +63,25 @@ export function pilotOptionFlags<T>(argv: Argv<T>): Argv<T & PilotArgs> {
     describe: 'YAML or JSON file of pilot options (flags override it)',
   }) as Argv<T & PilotArgs>;
   for (const [flag, , describe] of [...STRING_FLAGS, ...INTEGER_FLAGS]) {
-    result = result.option(flag, { type: 'string', coerce: oneValue(flag), requiresArg: true, describe }) as Argv<T & PilotArgs>;
+    result = result.option(flag, { type: 'string', coerce: oneValue(flag), requiresArg: true, describe }) as Argv<
+      T & PilotArgs
+    >;
   }
   return result
-    .option('attribute', { type: 'string', array: true, coerce: textValues('attribute'), requiresArg: true, describe: 'Extra slot attribute NAME=VALUE (repeatable)' })
-    .option('site-config', { type: 'string', array: true, coerce: textValues('site-config'), requiresArg: true, describe: 'HTCondor config file appended last (repeatable)' })
+    .option('attribute', {
+      type: 'string',
+      array: true,
+      coerce: textValues('attribute'),
+      requiresArg: true,
+      describe: 'Extra slot attribute NAME=VALUE (repeatable)',
+    })
+    .option('site-config', {
+      type: 'string',
+      array: true,
+      coerce: textValues('site-config'),
+      requiresArg: true,
+      describe: 'HTCondor config file appended last (repeatable)',
+    })
     .option('job-env', {
       type: 'string',
       array: true,
@@ -92,7 +110,8 @@ export function jobEnvOf(text: string): [string, string] {
 }
 
 function integerOf(flag: string, value: string): number {
-  if (!/^\d{1,12}$/.test(value)) throw new PilotError('E_BAD_OPTION', `--${flag}: expected a whole number, got "${value}"`);
+  if (!/^\d{1,12}$/.test(value))
+    throw new PilotError('E_BAD_OPTION', `--${flag}: expected a whole number, got "${value}"`);
   return Number(value);
 }
 
@@ -108,7 +127,10 @@ export function attributeOf(text: string): [string, string | number | boolean] {
 }
 
 /** Options from the defaults, then the file (if any), then the flags over it, validated with the schema. */
-export async function pilotOptionsFromArgs(args: PilotArgs, defaults: Partial<PilotOptionsInput> = {}): Promise<PilotOptions> {
+export async function pilotOptionsFromArgs(
+  args: PilotArgs,
+  defaults: Partial<PilotOptionsInput> = {},
+): Promise<PilotOptions> {
   const fromFile = args.config ? await readOptionsFile(args.config) : {};
   // The file's own values are checked first, so a problem in one of them always names the file.
   if (args.config) checkOptionsFile(fromFile, args.config);
@@ -129,11 +151,17 @@ export async function pilotOptionsFromArgs(args: PilotArgs, defaults: Partial<Pi
     }
   }
   if (args.attribute?.length) {
-    merged.attributes = { ...(fromFile.attributes as object | undefined), ...Object.fromEntries(args.attribute.map(attributeOf)) };
+    merged.attributes = {
+      ...(fromFile.attributes as object | undefined),
+      ...Object.fromEntries(args.attribute.map(attributeOf)),
+    };
     flagged.push('attributes');
   }
   if (args['job-env']?.length) {
-    merged.jobEnvironment = { ...(fromFile.jobEnvironment as object | undefined), ...Object.fromEntries(args['job-env'].map(jobEnvOf)) };
+    merged.jobEnvironment = {
+      ...(fromFile.jobEnvironment as object | undefined),
+      ...Object.fromEntries(args['job-env'].map(jobEnvOf)),
+    };
     flagged.push('jobEnvironment');
   }
   if (args.mount?.length) {
@@ -158,7 +186,8 @@ export async function pilotOptionsFromArgs(args: PilotArgs, defaults: Partial<Pi
     if (args.config && error instanceof PilotError) {
       const key = /^([A-Za-z0-9._]+):/.exec(error.message)?.[1]?.split('.')[0];
       const fileKey = key !== undefined && !flagged.includes(key) && key in fromFile;
-      if (fileKey || error.message.startsWith('unknown key')) throw new PilotError('E_BAD_CONFIG', `${args.config}: ${error.message}`);
+      if (fileKey || error.message.startsWith('unknown key'))
+        throw new PilotError('E_BAD_CONFIG', `${args.config}: ${error.message}`);
     }
     throw error;
   }

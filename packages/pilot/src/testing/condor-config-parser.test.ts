@@ -23,12 +23,17 @@ describe('parseCondorConfig (test helper)', () => {
   });
 
   it("expands a knob's own $(KEY) to its previous value (empty when unset), leaving others as written", () => {
-    const config = parseCondorConfig('STARTD_ATTRS = $(STARTD_ATTRS) A\n', 'STARTD_ATTRS = $(startd_attrs) B $(OTHER)\n');
+    const config = parseCondorConfig(
+      'STARTD_ATTRS = $(STARTD_ATTRS) A\n',
+      'STARTD_ATTRS = $(startd_attrs) B $(OTHER)\n',
+    );
     expect(config.get('STARTD_ATTRS')).toBe('A B $(OTHER)');
   });
 
   it('records metaknobs and includes without taking them for assignments', () => {
-    const config = parseCondorConfig('include : /etc/condor/condor_config\nuse SECURITY : recommended_v9_0\nuse role:Execute, Extra\n');
+    const config = parseCondorConfig(
+      'include : /etc/condor/condor_config\nuse SECURITY : recommended_v9_0\nuse role:Execute, Extra\n',
+    );
     expect(config.includes).toEqual(['/etc/condor/condor_config']);
     expect(config.uses).toEqual(['SECURITY:recommended_v9_0', 'ROLE:Execute', 'ROLE:Extra']);
     expect(config.keys()).toEqual([]);

@@ -28,7 +28,15 @@ const STATUS: Status = {
   summary: { desired: 3, running: 2, starting: 1, draining: 0, stopping: 0, backoff: 0, claimed: 1, idle: 1 },
   template: { image: 'cernvm:4', cernvmVersion: '4.7.2', hash: '3f9c2a7b41d0' },
   slots: [
-    { slot: 0, id: '0123456789ab', phase: 'running', draining: false, stopping: false, state: 'Claimed', jobId: '12.0' },
+    {
+      slot: 0,
+      id: '0123456789ab',
+      phase: 'running',
+      draining: false,
+      stopping: false,
+      state: 'Claimed',
+      jobId: '12.0',
+    },
     { slot: 1, id: 'abcdef012345', phase: 'running', draining: false, stopping: false, state: 'Unclaimed' },
   ],
 };
@@ -42,7 +50,9 @@ let requests: ControlRequest[];
 let counter = 0;
 
 /** A stand-in factory on the socket: records each request and answers `status` with STATUS. */
-async function fakeFactory(answer: (request: ControlRequest) => unknown = (r) => (r.command === 'status' ? STATUS : { ok: r.command })) {
+async function fakeFactory(
+  answer: (request: ControlRequest) => unknown = (r) => (r.command === 'status' ? STATUS : { ok: r.command }),
+) {
   server = await ControlServer.listen(socketPath, async (request) => {
     requests.push(request);
     return answer(request);
@@ -86,7 +96,11 @@ describe('control commands: bad input, exit 2, nothing sent', () => {
     ['an unknown flag', ['status', '--bogus'], /^error: Unknown argument: bogus$/],
     ['--socket without a value', ['status', '--socket'], /^error: Not enough arguments following: socket$/],
     ['--name without a value', ['drain', '--name'], /^error: Not enough arguments following: name$/],
-    ['scale with a newline in the count', ['scale', '1\n2'], /^error: slots: expected a whole number from 0 to 4096, got "1\\u000a2"$/],
+    [
+      'scale with a newline in the count',
+      ['scale', '1\n2'],
+      /^error: slots: expected a whole number from 0 to 4096, got "1\\u000a2"$/,
+    ],
     ['a dotted --name', ['drain', '--name.x', 'a'], /^error: --name: expected one value, such as --name VALUE$/],
   ])('%s', async (_name, args, message) => {
     await fakeFactory();
@@ -157,10 +171,15 @@ describe('control commands: talking to a factory', () => {
 
   it('a refusal for pinning is one error line and exit 2 (the request was wrong)', async () => {
     await fakeFactory(() => {
-      throw new FactoryError('E_PIN_OVERCOMMIT', '9 slots × 1 core(s) need 9 pinned cores, but this host has 2: run fewer slots or pass --no-pin');
+      throw new FactoryError(
+        'E_PIN_OVERCOMMIT',
+        '9 slots × 1 core(s) need 9 pinned cores, but this host has 2: run fewer slots or pass --no-pin',
+      );
     });
     expect(await runCli(['scale', '9', '--socket', socketPath], context)).toBe(EXIT_USAGE);
-    expect(err).toBe('error: 9 slots × 1 core(s) need 9 pinned cores, but this host has 2: run fewer slots or pass --no-pin\n');
+    expect(err).toBe(
+      'error: 9 slots × 1 core(s) need 9 pinned cores, but this host has 2: run fewer slots or pass --no-pin\n',
+    );
     expect(out).toBe('');
   });
 });
@@ -202,8 +221,8 @@ describe('formatStatus', () => {
   });
 
   it('says starting before the first pass, and leaves out an unknown CernVM version', () => {
-    expect(formatStatus({ ...STATUS, summary: undefined, template: { image: 'site/slot:1', hash: 'abc' }, slots: [] })).toBe(
-      'factory docker-cernvm: starting\nimage site/slot:1, template abc\n',
-    );
+    expect(
+      formatStatus({ ...STATUS, summary: undefined, template: { image: 'site/slot:1', hash: 'abc' }, slots: [] }),
+    ).toBe('factory docker-cernvm: starting\nimage site/slot:1, template abc\n');
   });
 });

@@ -20,7 +20,8 @@ const DESCRIBE: Record<ScalarKey, string> = {
   pin: 'Pin slot i to its own cores with a cpuset (default true; --no-pin to turn off)',
   memoryMb: 'Memory limit per slot in MB (default 2048)',
   stateDir: 'Where each slot’s /pilot directory lives (default /var/lib/docker-cernvm/factory)',
-  scratchDir: 'Where each slot’s scratch (HTCondor’s EXECUTE) lives: <dir>/<name>/slot-<i> (default /var/lib/docker-cernvm/scratch)',
+  scratchDir:
+    'Where each slot’s scratch (HTCondor’s EXECUTE) lives: <dir>/<name>/slot-<i> (default /var/lib/docker-cernvm/scratch)',
   resyncSeconds: 'Seconds between full resyncs, the safety net under events (default 30)',
   concurrency: 'Docker operations in flight at once (default 8)',
   onExit: 'On SIGTERM/SIGINT: leave pilots running (default) or stop them',
@@ -60,20 +61,31 @@ export function startCommand(context: CliContext, args: readonly string[] = []):
     describe: 'Run the factory in the foreground: keep N one-core pilot slots running',
     builder: (argv: Argv) => {
       let result = argv
-        .option('config', { type: 'string', coerce: oneValue('config'), requiresArg: true, describe: 'YAML configuration file (SIGHUP reloads it)' })
+        .option('config', {
+          type: 'string',
+          coerce: oneValue('config'),
+          requiresArg: true,
+          describe: 'YAML configuration file (SIGHUP reloads it)',
+        })
         .option('exit-when-drained', { type: 'boolean', describe: 'After a drain, exit 0 once the last pilot is gone' })
         .option('mount', {
           type: 'string',
           array: true,
           coerce: textValues('mount'),
           requiresArg: true,
-          describe: 'Bind a host path into every slot: SOURCE[:TARGET][:ro|rw,rslave|rprivate] (default read-only, rslave; repeatable, after the file’s mounts)',
+          describe:
+            'Bind a host path into every slot: SOURCE[:TARGET][:ro|rw,rslave|rprivate] (default read-only, rslave; repeatable, after the file’s mounts)',
         });
       for (const key of SCALAR_KEYS) {
         result =
           key === 'pin' || key === 'followSnapshot'
             ? result.option(flagOf(key), { type: 'boolean', describe: DESCRIBE[key] })
-            : result.option(flagOf(key), { type: 'string', coerce: oneValue(flagOf(key)), requiresArg: true, describe: DESCRIBE[key] });
+            : result.option(flagOf(key), {
+                type: 'string',
+                coerce: oneValue(flagOf(key)),
+                requiresArg: true,
+                describe: DESCRIBE[key],
+              });
       }
       return result as Argv<StartArgs>;
     },
@@ -84,8 +96,10 @@ export function startCommand(context: CliContext, args: readonly string[] = []):
         if (value !== undefined) flags[key] = value as string | boolean;
       }
       const mounts = mountFlagsOf(args.slice(0, args.indexOf('--') === -1 ? undefined : args.indexOf('--')));
-      await runDaemon(context, { layers: { file: argv.config, env: context.env, flags, mounts }, exitWhenDrained: argv['exit-when-drained'] === true });
+      await runDaemon(context, {
+        layers: { file: argv.config, env: context.env, flags, mounts },
+        exitWhenDrained: argv['exit-when-drained'] === true,
+      });
     },
   };
 }
-

@@ -16,7 +16,13 @@ export function mountCommand(context: CliContext): CommandModule<GlobalArgs, Mou
     describe: 'Bind a CernVM root from CernVM-FS over a placeholder image, registering it if needed',
     builder: (argv) =>
       argv
-        .option('tag', { type: 'string', coerce: oneValue('tag'), demandOption: true, requiresArg: true, describe: 'Image NAME[:TAG]' })
+        .option('tag', {
+          type: 'string',
+          coerce: oneValue('tag'),
+          demandOption: true,
+          requiresArg: true,
+          describe: 'Image NAME[:TAG]',
+        })
         .option('repository', {
           alias: 'branch',
           type: 'string',
@@ -24,7 +30,12 @@ export function mountCommand(context: CliContext): CommandModule<GlobalArgs, Mou
           requiresArg: true,
           describe: "CernVM repository (default: the placeholder's own, else cernvm-prod.cern.ch)",
         })
-        .option('snapshot', { type: 'string', coerce: oneValue('snapshot'), requiresArg: true, describe: 'Repository tag (snapshot) to mount' })
+        .option('snapshot', {
+          type: 'string',
+          coerce: oneValue('snapshot'),
+          requiresArg: true,
+          describe: 'Repository tag (snapshot) to mount',
+        })
         .option('root', {
           type: 'string',
           coerce: oneValue('root'),

@@ -16,9 +16,27 @@ export function registerCommand(context: CliContext): CommandModule<GlobalArgs, 
     describe: 'Build the placeholder image for a CernVM repository (and snapshot); prints its id',
     builder: (argv) =>
       argv
-        .option('tag', { type: 'string', coerce: oneValue('tag'), demandOption: true, requiresArg: true, describe: 'Image NAME[:TAG]' })
-        .option('repository', { alias: 'branch', type: 'string', coerce: oneValue('repository'), default: DEFAULT_REPOSITORY, requiresArg: true, describe: 'CernVM repository' })
-        .option('snapshot', { type: 'string', coerce: oneValue('snapshot'), requiresArg: true, describe: 'Repository tag (snapshot) to stand for' }),
+        .option('tag', {
+          type: 'string',
+          coerce: oneValue('tag'),
+          demandOption: true,
+          requiresArg: true,
+          describe: 'Image NAME[:TAG]',
+        })
+        .option('repository', {
+          alias: 'branch',
+          type: 'string',
+          coerce: oneValue('repository'),
+          default: DEFAULT_REPOSITORY,
+          requiresArg: true,
+          describe: 'CernVM repository',
+        })
+        .option('snapshot', {
+          type: 'string',
+          coerce: oneValue('snapshot'),
+          requiresArg: true,
+          describe: 'Repository tag (snapshot) to stand for',
+        }),
     handler: async (argv) => {
       const result = await mounterFor(context, argv).register({
         tag: argv.tag,

@@ -12,7 +12,14 @@ export function snapshotsCommand(context: CliContext): CommandModule<GlobalArgs,
     command: 'snapshots',
     describe: 'List the snapshots a CernVM repository publishes, marking the mounted ones',
     builder: (argv) =>
-      argv.option('repository', { alias: 'branch', type: 'string', coerce: oneValue('repository'), default: DEFAULT_REPOSITORY, requiresArg: true, describe: 'CernVM repository' }),
+      argv.option('repository', {
+        alias: 'branch',
+        type: 'string',
+        coerce: oneValue('repository'),
+        default: DEFAULT_REPOSITORY,
+        requiresArg: true,
+        describe: 'CernVM repository',
+      }),
     handler: async (argv) => {
       const report = await mounterFor(context, argv).snapshots(argv.repository);
       if (argv.json) return printJson(context.io, report);

@@ -14,7 +14,13 @@ export function unmountAllCommand(context: CliContext): CommandModule<GlobalArgs
     describe: 'Unbind every placeholder, then the repository mounts; refuses while containers use them',
     builder: (argv) =>
       argv
-        .option('repository', { alias: 'branch', type: 'string', coerce: oneValue('repository'), requiresArg: true, describe: 'Only this CernVM repository' })
+        .option('repository', {
+          alias: 'branch',
+          type: 'string',
+          coerce: oneValue('repository'),
+          requiresArg: true,
+          describe: 'Only this CernVM repository',
+        })
         .option('tag', {
           type: 'string',
           coerce: oneValue('tag'),
@@ -24,7 +30,8 @@ export function unmountAllCommand(context: CliContext): CommandModule<GlobalArgs
     handler: async (argv) => {
       const mounter = mounterFor(context, argv);
       const only = { repository: argv.repository };
-      const result = argv.tag === undefined ? await mounter.unmountAll(only) : await mounter.unmountImage(argv.tag, only);
+      const result =
+        argv.tag === undefined ? await mounter.unmountAll(only) : await mounter.unmountImage(argv.tag, only);
       if (argv.json) return printJson(context.io, result);
       if (result.unboundLayers.length + result.unmountedRepositories.length === 0) {
         context.io.stderr('nothing of docker-cernvm is mounted\n');

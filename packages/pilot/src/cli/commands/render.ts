@@ -18,8 +18,18 @@ export function renderCommand(context: CliContext): CommandModule<object, Render
     describe: "Write one slot's HTCondor configuration and entrypoint into a directory",
     builder: (argv: Argv) =>
       pilotOptionFlags(argv)
-        .option('out', { type: 'string', coerce: oneValue('out'), demandOption: true, requiresArg: true, describe: 'Directory to write (the slot mounts it at /pilot)' })
-        .option('json', { type: 'boolean', default: false, describe: 'Print the written files as JSON' }) as Argv<RenderArgs>,
+        .option('out', {
+          type: 'string',
+          coerce: oneValue('out'),
+          demandOption: true,
+          requiresArg: true,
+          describe: 'Directory to write (the slot mounts it at /pilot)',
+        })
+        .option('json', {
+          type: 'boolean',
+          default: false,
+          describe: 'Print the written files as JSON',
+        }) as Argv<RenderArgs>,
     handler: async (argv) => {
       const options = await pilotOptionsFromArgs(argv);
       const files = render(options);

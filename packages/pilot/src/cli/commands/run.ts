@@ -26,9 +26,26 @@ export function runCommand(context: CliContext, setExitCode: (code: number) => v
     describe: 'Run one pilot container in the foreground; Ctrl-C drains it',
     builder: (argv: Argv) =>
       mountFlags(pilotOptionFlags(argv))
-        .option('image', { type: 'string', coerce: oneValue('image'), demandOption: true, requiresArg: true, describe: 'CernVM image (a mounted placeholder)' })
-        .option('token-file', { type: 'string', coerce: oneValue('token-file'), demandOption: true, requiresArg: true, describe: 'Pool token on this host (mode 0600)' })
-        .option('name', { type: 'string', coerce: oneValue('name'), requiresArg: true, describe: 'Container name (default docker-cernvm-pilot-<slot>)' })
+        .option('image', {
+          type: 'string',
+          coerce: oneValue('image'),
+          demandOption: true,
+          requiresArg: true,
+          describe: 'CernVM image (a mounted placeholder)',
+        })
+        .option('token-file', {
+          type: 'string',
+          coerce: oneValue('token-file'),
+          demandOption: true,
+          requiresArg: true,
+          describe: 'Pool token on this host (mode 0600)',
+        })
+        .option('name', {
+          type: 'string',
+          coerce: oneValue('name'),
+          requiresArg: true,
+          describe: 'Container name (default docker-cernvm-pilot-<slot>)',
+        })
         .option('work-dir', {
           type: 'string',
           coerce: oneValue('work-dir'),
@@ -41,11 +58,18 @@ export function runCommand(context: CliContext, setExitCode: (code: number) => v
           requiresArg: true,
           describe: `Host directory for scratch: <dir>/<slot> is HTCondor's EXECUTE at ${SCRATCH_TARGET}, emptied before and after (default /var/lib/docker-cernvm/scratch/pilot)`,
         })
-        .option('cpuset', { type: 'string', coerce: oneValue('cpuset'), requiresArg: true, describe: 'Pin the container to these cores, e.g. 3 or 0-1' })
+        .option('cpuset', {
+          type: 'string',
+          coerce: oneValue('cpuset'),
+          requiresArg: true,
+          describe: 'Pin the container to these cores, e.g. 3 or 0-1',
+        })
         .option('keep', { type: 'boolean', default: false, describe: 'Keep the container after it exits' })
         .check((args) => {
-          if (args.cpuset !== undefined && !CPUSET.test(args.cpuset)) throw new Error(`--cpuset: expected cores like 3 or 0-1,4, got "${args.cpuset}"`);
-          if (args.name !== undefined && !CONTAINER_NAME.test(args.name)) throw new Error(`--name: expected a container name, got "${args.name}"`);
+          if (args.cpuset !== undefined && !CPUSET.test(args.cpuset))
+            throw new Error(`--cpuset: expected cores like 3 or 0-1,4, got "${args.cpuset}"`);
+          if (args.name !== undefined && !CONTAINER_NAME.test(args.name))
+            throw new Error(`--name: expected a container name, got "${args.name}"`);
           return true;
         }) as Argv<RunArgs>,
     handler: async (argv) => {
