@@ -2,12 +2,11 @@ import path from 'node:path';
 import type { CliContext, FactorySignal } from './cli/context.js';
 import type { FactoryConfig } from './config.js';
 import type { ControlRequest } from './control-protocol.js';
-import { ControlServer } from './control-server.js';
-import { FactoryError } from './errors.js';
 import { Factory } from './factory.js';
 import { wireLogs } from './factory-logs.js';
-import { type HealthState, ObservationServer } from './http-server.js';
+import type { HealthState } from './http-server.js';
 import { versionNumber } from './image-check.js';
+import { openListeners } from './listeners.js';
 import { type ConfigLayers, loadFactoryConfig } from './load-config.js';
 import { type Logger, createLogger } from './logger.js';
 import { FactoryMetrics } from './metrics.js';
@@ -79,13 +78,9 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
       if (next[key] !== config[key])
         logger.log('warn', 'reload-ignored', { key, reason: 'takes effect at the next start' });
     }
-    const prepared = await preflight(
-      { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig,
-      engineFacts,
-      mounter,
-      host,
-    );
-    config = { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig;
+    const kept = { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig;
+    const prepared = await preflight(kept, engineFacts, mounter, host);
+    config = kept;
     factory.setTemplate(prepared.template, prepared.indexLimit);
     factory.setSlots(next.slots);
     logger.log('info', 'factory-reloaded', { slots: next.slots, template: templateHash(prepared.template) });
@@ -157,33 +152,13 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
       )
     : undefined;
 
-  const separator = config.listen.lastIndexOf(':');
   const observers = { metrics, health, status: statusOf, refresh: () => factory.refreshHeartbeats() };
-  // Both at once. If both fail, the control socket's refusal (another factory answers there) is the one reported.
-  const [controlListening, httpListening] = await Promise.allSettled([
-    ControlServer.listen(socketPathOf(config.name, config.socket), handle),
-    config.listen === 'none'
-      ? undefined
-      : ObservationServer.listen(
-          config.listen.slice(0, separator),
-          Number(config.listen.slice(separator + 1)),
-          observers,
-        ),
-  ]);
-  if (controlListening.status === 'rejected' || httpListening.status === 'rejected') {
-    await Promise.all(
-      [controlListening, httpListening].map((listening) =>
-        listening.status === 'fulfilled' ? listening.value?.close() : undefined,
-      ),
-    );
-    if (controlListening.status === 'rejected') throw controlListening.reason;
-    throw new FactoryError(
-      'E_BAD_OPTION',
-      `--listen ${config.listen}: cannot listen there (${(httpListening as PromiseRejectedResult).reason.message})`,
-    );
-  }
-  const control = controlListening.value;
-  const http = httpListening.value;
+  const { control, http } = await openListeners(
+    socketPathOf(config.name, config.socket),
+    handle,
+    config.listen,
+    observers,
+  );
   logger.log('info', 'factory-starting', {
     name: config.name,
     slots: config.slots,
