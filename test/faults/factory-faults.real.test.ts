@@ -133,7 +133,7 @@ describeEngine(`the factory under faults on a real Docker engine (FAULT_SEED=${r
       5,
     );
     factory!.signal('SIGUSR1');
-    const { code } = await factory!.exit;
+    const { code } = await factory!.exitWithin(90_000);
     expect(code).toBe(0);
     const logs = factory!.logs();
     const started = logs.filter((l) => l.event === 'slot-started').length;

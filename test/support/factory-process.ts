@@ -53,6 +53,22 @@ export class FactoryProcess {
   signal(signal: NodeJS.Signals): void {
     this.child.kill(signal);
   }
+
+  /** Its exit, or a failure showing the last log lines when it has not ended within `ms`. */
+  async exitWithin(ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const tail = this.stderr.trimEnd().split('\n').slice(-40).join('\n');
+        reject(new Error(`the factory did not exit within ${ms} ms; its last lines:\n${tail}`));
+      }, ms);
+    });
+    try {
+      return await Promise.race([this.exit, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 /** Where a test factory keeps its state, its token and its socket. */

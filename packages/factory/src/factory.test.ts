@@ -472,6 +472,32 @@ describe('Factory: draining', () => {
     expect(runtime.callsOf(`signal:${pilot.id}`)).toHaveLength(2);
     expect(factory.summary()?.draining).toBe(1);
   });
+
+  it('sends a drain again when the pilot still says it runs in a heartbeat written after it', async () => {
+    await startFactory({ slots: 1 });
+    const pilot = onSlot(0);
+    factory.setDraining(true);
+    await tick();
+    expect(runtime.callsOf(`signal:${pilot.id}`)).toHaveLength(1);
+    // The signal was lost (sent as the container started): seconds later the pilot writes that it still runs.
+    await clock.advance(5_000);
+    slotDirs.heartbeats.set(0, heartbeat({ epoch: clock.now() / 1000 }));
+    await clock.advance(RESYNC);
+    expect(runtime.callsOf(`signal:${pilot.id}`)).toHaveLength(2);
+    expect(factory.summary()?.draining).toBe(1);
+  });
+
+  it('does not send a drain again while the pilot’s heartbeat predates it or says it drains', async () => {
+    await startFactory({ slots: 1 });
+    const pilot = onSlot(0);
+    slotDirs.heartbeats.set(0, heartbeat({ epoch: clock.now() / 1000 }));
+    factory.setDraining(true);
+    await tick();
+    await clock.advance(RESYNC);
+    slotDirs.heartbeats.set(0, heartbeat({ phase: 'draining', epoch: clock.now() / 1000 }));
+    await clock.advance(RESYNC);
+    expect(runtime.callsOf(`signal:${pilot.id}`)).toHaveLength(1);
+  });
 });
 
 describe('Factory: scaling', () => {

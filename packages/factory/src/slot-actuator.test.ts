@@ -167,7 +167,7 @@ describe('SlotActuator: drain, stop, remove', () => {
     const gone = runtime.seed({ slot: 0, templateHash: 'h', state: 'exited' });
     const duplicate = runtime.seed({ slot: 1, templateHash: 'h', state: 'exited' });
     view = { ...view, observed: [running(1, { id: 'kept' }), running(1, { id: duplicate.id, phase: 'exited' })] };
-    ledger.sentDrain(gone.id);
+    ledger.sentDrain(gone.id, clock.now());
     const act = actuator();
     act.enqueue({ kind: 'remove', slot: 0, id: gone.id, reason: 'exited' });
     act.enqueue({ kind: 'remove', slot: 1, id: duplicate.id, reason: 'exited' });

@@ -113,8 +113,8 @@ export class SlotActuator {
   }
 
   private async drain(action: Extract<Action, { kind: 'drain' }>): Promise<void> {
-    const { runtime, ledger, events } = this.options;
-    ledger.sentDrain(action.id);
+    const { runtime, ledger, events, clock } = this.options;
+    ledger.sentDrain(action.id, clock.now());
     try {
       await runtime.signal(action.id, 'SIGUSR1');
     } catch (error) {

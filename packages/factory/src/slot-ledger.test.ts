@@ -37,7 +37,7 @@ describe('SlotLedger: actions in flight', () => {
 describe('SlotLedger: drains and stops', () => {
   it('counts a container told to drain or stop as draining, and one told to stop as stopping', () => {
     const ledger = new SlotLedger();
-    ledger.sentDrain('s0');
+    ledger.sentDrain('s0', 0);
     ledger.sentStop('s1');
     expect(ledger.isDraining(running(0))).toBe(true);
     expect(ledger.isDraining(running(1))).toBe(true);
@@ -48,7 +48,7 @@ describe('SlotLedger: drains and stops', () => {
 
   it('forgets a drain or stop that failed, so the next pass sends it again', () => {
     const ledger = new SlotLedger();
-    ledger.sentDrain('s0');
+    ledger.sentDrain('s0', 0);
     ledger.sentStop('s1');
     ledger.drainFailed('s0');
     ledger.stopFailed('s1');
@@ -56,9 +56,23 @@ describe('SlotLedger: drains and stops', () => {
     expect(ledger.isStopping('s1')).toBe(false);
   });
 
+  it('forgets a drain the pilot did not hear: a heartbeat written over 2 s after it still says starting or running', () => {
+    const sentAt = 1_000_000;
+    const ledger = new SlotLedger();
+    const heard = (phase: 'starting' | 'running' | 'draining', epochMs: number) => {
+      ledger.sentDrain('s0', sentAt);
+      ledger.checkDrainHeard('s0', { phase, epoch: epochMs / 1000 });
+      return ledger.isDraining(running(0));
+    };
+    expect(heard('running', sentAt + 2_000)).toBe(true); // written about when it was sent: may predate it
+    expect(heard('draining', sentAt + 60_000)).toBe(true);
+    expect(heard('running', sentAt + 3_000)).toBe(false);
+    expect(heard('starting', sentAt + 3_000)).toBe(false);
+  });
+
   it('forgets all it knows of a container once it is removed', () => {
     const ledger = new SlotLedger();
-    ledger.sentDrain('a');
+    ledger.sentDrain('a', 0);
     ledger.sentStop('a');
     ledger.sawEvent({ id: 'a', action: 'die' });
     ledger.removed('a');
@@ -113,7 +127,7 @@ describe('SlotLedger: forgetting', () => {
     for (const id of ['gone', 'listed', 'removing']) {
       ledger.firstExit(id);
       ledger.sawEvent({ id, action: 'die' });
-      ledger.sentDrain(id);
+      ledger.sentDrain(id, 0);
       ledger.sentStop(id);
     }
     ledger.begin(remove('removing'));

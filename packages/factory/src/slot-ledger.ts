@@ -1,3 +1,4 @@
+import type { Heartbeat } from '@docker-cernvm/pilot';
 import { type SlotBackoff, afterExit } from './backoff.js';
 import type { EngineEvent } from './event-stream.js';
 import type { Action, ObservedContainer } from './reconcile.js';
@@ -13,6 +14,9 @@ export interface RememberedIds {
 /** The key an action is in flight under: one create per slot index, one action of a kind per container. */
 const keyOf = (action: Action) => (action.kind === 'create' ? `create:${action.slot}` : `${action.kind}:${action.id}`);
 
+/** A pilot still saying it runs in a heartbeat written this long after its drain was sent did not get the signal. */
+const DRAIN_HEARD_WITHIN_MS = 2_000;
+
 /**
  * What the factory knows about its slots that the engine's list does not show: the actions in flight, the drains and
  * stops it sent, the exits it reported, the `die` events it saw, and each slot's crash-loop backoff.
@@ -20,7 +24,8 @@ const keyOf = (action: Action) => (action.kind === 'create' ? `create:${action.s
 export class SlotLedger {
   private readonly inFlight = new Set<string>();
   private readonly creating = new Set<number>();
-  private readonly drainSent = new Set<string>();
+  /** Container id → when its drain was sent (ms). */
+  private readonly drainSent = new Map<string, number>();
   private readonly stopSent = new Set<string>();
   private readonly exitsSeen = new Set<string>();
   /** Containers a `die` event named: the engine's list can still show them running for a moment after it. */
@@ -50,8 +55,19 @@ export class SlotLedger {
     return this.creating.size;
   }
 
-  sentDrain(id: string): void {
-    this.drainSent.add(id);
+  sentDrain(id: string, at: number): void {
+    this.drainSent.set(id, at);
+  }
+
+  /**
+   * A heartbeat written well after the drain was sent that still says starting or running means the signal was lost
+   * (one that reaches a container in its first instant can be): the drain is forgotten, so the next pass sends it again.
+   */
+  checkDrainHeard(id: string, heartbeat: Pick<Heartbeat, 'phase' | 'epoch'>): void {
+    const sentAt = this.drainSent.get(id);
+    const stillServing = heartbeat.phase === 'starting' || heartbeat.phase === 'running';
+    if (sentAt !== undefined && stillServing && heartbeat.epoch * 1000 > sentAt + DRAIN_HEARD_WITHIN_MS)
+      this.drainSent.delete(id);
   }
 
   /** Not told: the next pass sends the drain again instead of counting the container as draining. */
@@ -123,8 +139,8 @@ export class SlotLedger {
     const working = new Set(
       [...this.inFlight].filter((key) => !key.startsWith('create:')).map((key) => key.slice(key.indexOf(':') + 1)),
     );
-    for (const set of [this.exitsSeen, this.died, this.drainSent, this.stopSent]) {
-      for (const id of set) if (!listed.has(id) && !working.has(id)) set.delete(id);
+    for (const ids of [this.exitsSeen, this.died, this.drainSent, this.stopSent]) {
+      for (const id of ids.keys()) if (!listed.has(id) && !working.has(id)) ids.delete(id);
     }
   }
 
@@ -132,7 +148,7 @@ export class SlotLedger {
     return {
       exitsSeen: [...this.exitsSeen],
       died: [...this.died],
-      drainSent: [...this.drainSent],
+      drainSent: [...this.drainSent.keys()],
       stopSent: [...this.stopSent],
     };
   }

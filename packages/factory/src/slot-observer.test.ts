@@ -79,7 +79,7 @@ describe('SlotObserver: what is there', () => {
     slotDirs.heartbeats.set(0, busy());
     slotDirs.heartbeats.set(1, heartbeat({ phase: 'draining' }));
     slotDirs.heartbeats.set(3, idle());
-    ledger.sentDrain('c');
+    ledger.sentDrain('c', clock.now());
     const taken = Promise.resolve([
       listed('a', 0, 'running'),
       listed('b', 1, 'running'),
@@ -96,8 +96,8 @@ describe('SlotObserver: what is there', () => {
   });
 
   it('forgets in the ledger the containers the engine no longer lists', async () => {
-    ledger.sentDrain('gone');
-    ledger.sentDrain('a');
+    ledger.sentDrain('gone', clock.now());
+    ledger.sentDrain('a', clock.now());
     await observer.observe(Promise.resolve([listed('a', 0, 'running')]));
     expect(ledger.remembered().drainSent).toEqual(['a']);
   });
@@ -121,7 +121,7 @@ describe('SlotObserver: exits', () => {
     const c = runtime.seed({ slot: 0, templateHash: 'h' });
     runtime.exit(c.id, code);
     factoryDraining = draining;
-    if (told) ledger.sentDrain(c.id);
+    if (told) ledger.sentDrain(c.id, clock.now());
     expect((await observer.observe()).exits[0]).toMatchObject({ exitCode: code, reason });
   });
 
@@ -141,7 +141,7 @@ describe('SlotObserver: heartbeats between passes', () => {
   it('reads the running pilots’ heartbeats again, dropping one that is gone and keeping a drain', async () => {
     slotDirs.heartbeats.set(0, busy());
     slotDirs.heartbeats.set(2, idle());
-    ledger.sentDrain('c');
+    ledger.sentDrain('c', clock.now());
     const { observed } = await observer.observe(
       Promise.resolve([
         listed('a', 0, 'running'),

@@ -56,6 +56,7 @@ export class SlotObserver {
           if (phase === 'running' && ledger.hasDied(c.id) && !(await runtime.exitDetails(c.id))?.running)
             phase = 'exited';
           const heartbeat = phase === 'running' ? await slotDirs.heartbeat(c.slot, c.createdAt) : undefined;
+          if (heartbeat) ledger.checkDrainHeard(c.id, heartbeat);
           return {
             id: c.id,
             slot: c.slot,

@@ -17,7 +17,7 @@ describe('summarize', () => {
   it('counts serving, starting, draining, stopping and backoff slots, and the claimed and idle pilots', () => {
     const ledger = new SlotLedger();
     ledger.begin({ kind: 'create', slot: 5 });
-    ledger.sentDrain('s1');
+    ledger.sentDrain('s1', 0);
     ledger.sentStop('s2');
     const observed = [
       running(0, { heartbeat: busy() }),
