@@ -35,8 +35,7 @@ export class ControlServer {
 
   static async listen(socketPath: string, handler: ControlHandler): Promise<ControlServer> {
     await mkdir(path.dirname(socketPath), { recursive: true, mode: 0o700 });
-    // Nothing there, the usual case after a clean stop: nothing can answer, nothing to replace. (The probe and the
-    // removal, asked for anyway, took 2.4 ms of every start, on the way to the first container.)
+    // Nothing there, the usual case after a clean stop: nothing can answer, nothing to replace.
     const existing = await lstat(socketPath).catch(() => undefined);
     if (existing) {
       // Only a socket file is ours to replace: a mistyped --socket must not delete a file that happens to be there.

@@ -20,11 +20,9 @@ import type { RenderedFile } from './render.js';
  * dropped site snippet really goes. `status/` is where the entrypoint writes its heartbeat; `tokens.d/` is where
  * the token file is mounted read-only (Docker creates the mount point inside it).
  *
- * Synchronous: a dozen small files in a local directory. Through node's promise API they cost a fill 4.5 ms of CPU
- * per slot against 1.5 ms (bench on this machine's disk), CPU the engine needs while it makes the containers. A file
- * already there as rendered is left as it is: a replaced slot's directory mostly is, and reading it back costs the
- * kernel far less than a new file and a rename (a fill of 16 into existing directories, CPU profile of the factory:
- * 9 ms in here against 46, of 82 ms in all against 122).
+ * Synchronous: a dozen small local files, for which node's promise API costs several times the CPU. A file already
+ * there as rendered is left as it is: a replaced slot's directory mostly is, and reading it back costs the kernel far
+ * less than a new file and a rename (figures in docs/performance.md).
  */
 export function writePilotDir(dir: string, files: readonly RenderedFile[]): void {
   mkdirSync(dir, { recursive: true });
