@@ -146,6 +146,9 @@ start() {
   # A run that died without stop may have left its mounts and its bridge: take back only what it made.
   unmount_engine_leftovers
   unbind_recorded
+  # Its network store is made anew too: a killed run can leave the default network with endpoints, which the next
+  # dockerd can neither delete nor keep ("networks have same bridge name"). Its containers all use the host network.
+  rm -rf "$ROOT/var/lib/docker/network"
   bridge_up
   : >"$BINDS_FILE"
   # A shared mount under /tmp, before /tmp is bound into the root: mounts made under it later show in the root too.
