@@ -26,7 +26,8 @@ set -euo pipefail
 
 VERSION=trixie-docker26-v1
 CACHE_DIR=${DOCKER_CERNVM_FIXTURE_CACHE:-/var/cache/docker-cernvm-test}
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# debootstrap picks its own default mirror unless DEBIAN_MIRROR names one.
+MIRROR=(${DEBIAN_MIRROR:+"$DEBIAN_MIRROR"})
 ROOT="$CACHE_DIR/$VERSION"
 RUN_DIR=${DOCKER26_RUN_DIR:-/run/docker-cernvm-docker26}
 PID_FILE="$RUN_DIR/dockerd.pid"
@@ -57,7 +58,7 @@ build_root() {
   local started
   started=$(date +%s)
   log "building $ROOT (debootstrap minbase trixie, then docker.io; about 2 minutes)"
-  debootstrap --variant=minbase trixie "$build" "$MIRROR" >&2
+  debootstrap --variant=minbase trixie "$build" "${MIRROR[@]}" >&2
   cp /etc/resolv.conf "$build/etc/resolv.conf"
   mount -t proc proc "$build/proc"
   # Whatever happens, the build's /proc goes again.
