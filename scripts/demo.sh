@@ -29,8 +29,8 @@ ensure_engine
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run --silent build >/dev/null
 
-mounter=(node packages/mounter/dist/cli/bin.js --cvmfs-dir "$CVMFS")
-factory_cli=(node packages/factory/dist/cli/bin.js)
+mounter=(node packages/mounter/bin/docker-cernvm.js --cvmfs-dir "$CVMFS")
+factory_cli=(node packages/factory/bin/docker-cernvm-factory.js)
 FACTORY_PID=""
 CM=""
 

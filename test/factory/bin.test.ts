@@ -1,5 +1,5 @@
-// The installed command (the package's `bin`, the compiled dist/cli/bin.js) as a process. No Docker engine: the only
-// engine these tests reach is a TLS server of their own on 127.0.0.1.
+// The installed command (the package's `bin`, which runs the compiled dist/cli/bin.js) as a process. No Docker
+// engine: the only engine these tests reach is a TLS server of their own on 127.0.0.1.
 import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -21,8 +21,8 @@ async function runBin(args: string[], env: Record<string, string> = {}) {
 }
 
 describe('the docker-cernvm-factory command', () => {
-  it('is the package’s compiled entry, with a #! line for node', async () => {
-    expect(FACTORY_BIN).toMatch(/packages\/factory\/dist\/cli\/bin\.js$/);
+  it('is the package’s committed bin file, with a #! line for node', async () => {
+    expect(FACTORY_BIN).toMatch(/packages\/factory\/bin\/docker-cernvm-factory\.js$/);
     expect((await readFile(FACTORY_BIN, 'utf8')).split('\n')[0]).toBe('#!/usr/bin/env node');
   });
 
