@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { CommandModule } from 'yargs';
 import { CliError } from './cli-error.js';
+import { consoleLogOf } from './testing/console-log.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliProgram, runProgram } from './run-cli.js';
 
 class DemoError extends CliError<'E_BAD_INPUT' | 'E_DOWN'> {
@@ -41,6 +42,7 @@ function program(
   return {
     name: 'demo',
     summary: 'A program for the tests.',
+    version: '1.2.3-test',
     commands,
     configure: (parser) => parser.option('loud', { type: 'boolean', default: false }),
   };
@@ -50,6 +52,11 @@ const run = (args: string[], ...commands: CommandModule<{ loud: boolean }, { lou
   runProgram(args, (text) => (err += text), program(...commands));
 
 describe('runProgram', () => {
+  it('prints the program’s version for --version and exits 0, running no command', async () => {
+    const { result, printed } = await consoleLogOf(() => run(['--version'], command('say')));
+    expect({ result, printed, ran, err }).toEqual({ result: EXIT_OK, printed: ['1.2.3-test'], ran: [], err: '' });
+  });
+
   it('runs the command named, with the options the program configured, and exits 0', async () => {
     expect(await run(['say', 'a_b', '--loud'], command('say'), command('other'))).toBe(EXIT_OK);
     expect({ ran, err }).toEqual({ ran: [['say', 'a_b', true]], err: '' });

@@ -16,6 +16,8 @@ const PARSER_FIELDS = /^(?:-[^-=]*[_$]|--(?:_|\$0)(?:[=.]|$))/;
 export interface CliProgram<Args> {
   name: string;
   summary: string;
+  /** What --version prints: the package's version. */
+  version: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command takes its own arguments; yargs checks them
   commands: readonly CommandModule<Args, any>[];
   /** Global options and the program's own parser settings. */
@@ -60,7 +62,7 @@ export async function runProgram<Args>(
     .exitProcess(false)
     .fail(false)
     .help()
-    .version(false)
+    .version(program.version)
     .wrap(Math.min(110, process.stdout.columns || 110));
   try {
     await parser.parseAsync();

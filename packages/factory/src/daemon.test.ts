@@ -12,7 +12,7 @@ import { FactoryError } from './errors.js';
 import type { SlotStatus, SlotSummaryJson } from './factory.js';
 import { FakeClock } from './testing/fake-clock.js';
 import { FakeRuntime } from './testing/fake-runtime.js';
-import { FakeSignals } from '@docker-cernvm/cli-kit/testing';
+import { FakeSignals, versionIn } from '@docker-cernvm/cli-kit/testing';
 import { parsePrometheus, sampleValue } from './testing/prometheus.js';
 import { FakeMountHost } from './testing/fake-mount-host.js';
 
@@ -26,6 +26,7 @@ afterAll(() => rm(tmp, { recursive: true, force: true }));
 
 interface Status {
   name: string;
+  version: string;
   draining: boolean;
   summary?: SlotSummaryJson;
   template: { image: string; cernvmVersion?: string; hash: string };
@@ -160,6 +161,14 @@ describe('runDaemon: start', () => {
       await stopFactory(exit);
     },
   );
+
+  it('says its version in the start line', async () => {
+    const { exit } = await started(start('--no-pin', '--slots', '1'), 1);
+    expect(logged('factory-starting')[0]).toMatchObject({
+      version: await versionIn(new URL('../package.json', import.meta.url)),
+    });
+    await stopFactory(exit);
+  });
 });
 
 describe('runDaemon: the control socket', () => {
@@ -172,6 +181,7 @@ describe('runDaemon: the control socket', () => {
     const answer = await status();
     expect(answer).toMatchObject({
       name: 'docker-cernvm',
+      version: await versionIn(new URL('../package.json', import.meta.url)),
       draining: false,
       summary: { desired: 2, running: 2, starting: 0, draining: 0, stopping: 0, backoff: 0, factoryDraining: false },
       template: { image: 'cernvm:4' },

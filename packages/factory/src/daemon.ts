@@ -16,6 +16,7 @@ import { summaryJson } from './slot-summary.js';
 import { SnapshotFollower } from './snapshot-follower.js';
 import { socketPathOf } from './socket-path.js';
 import { templateHash, templateOf } from './template.js';
+import { FACTORY_VERSION } from './version.js';
 
 export interface DaemonOptions {
   layers: ConfigLayers;
@@ -89,6 +90,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
 
   const statusOf = () => ({
     name: config.name,
+    version: FACTORY_VERSION,
     draining: factory.desiredState.draining,
     summary: summaryJson(factory.summary()),
     template: {
@@ -161,6 +163,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   );
   logger.log('info', 'factory-starting', {
     name: config.name,
+    version: FACTORY_VERSION,
     slots: config.slots,
     image: config.image,
     cernvm: template.cernvmVersion,

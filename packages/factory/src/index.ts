@@ -1,5 +1,6 @@
 export { FactoryError, type FactoryErrorCode } from './errors.js';
-export { LABELS, slotLabels, slotOf, slotContainerName, FACTORY_VERSION } from './labels.js';
+export { LABELS, slotLabels, slotOf, slotContainerName } from './labels.js';
+export { FACTORY_VERSION } from './version.js';
 export { type Clock, systemClock } from './clock.js';
 export { reconcile, type Action, type DesiredState, type ObservedContainer, type ReconcileInput } from './reconcile.js';
 export { afterExit, type SlotBackoff, BACKOFF_BASE_MS, BACKOFF_MAX_MS, BACKOFF_RESET_AFTER_MS } from './backoff.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { FACTORY_VERSION, LABELS, slotContainerName, slotLabels, slotOf } from './labels.js';
+import { LABELS, slotContainerName, slotLabels, slotOf } from './labels.js';
+import { FACTORY_VERSION } from './version.js';
 
 describe('labels', () => {
   it('puts every label under one reverse-DNS prefix', () => {

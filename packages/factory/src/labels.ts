@@ -1,3 +1,5 @@
+import { FACTORY_VERSION } from './version.js';
+
 /** Every label the factory sets, under one reverse-DNS prefix; none of them ever holds a secret. */
 export const LABELS = {
   factory: 'org.docker-cernvm.factory',
@@ -6,9 +8,7 @@ export const LABELS = {
   version: 'org.docker-cernvm.version',
 } as const;
 
-/** The factory's own version, stamped on each container it makes. */
-export const FACTORY_VERSION = '0.1.0';
-
+/** A slot's labels, with the factory's version stamped on each container it makes. */
 export function slotLabels(factory: string, slot: number, templateHash: string): Record<string, string> {
   return {
     [LABELS.factory]: factory,

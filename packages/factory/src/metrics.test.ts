@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { versionIn } from '@docker-cernvm/cli-kit/testing';
 import { Factory, type FactoryOptions, type SlotSummary } from './factory.js';
 import { FactoryMetrics } from './metrics.js';
 import { templateHash } from './template.js';
@@ -150,6 +151,15 @@ describe('FactoryMetrics: fed by a summary', () => {
   });
 });
 
+describe('FactoryMetrics: build_info', () => {
+  it('is 1, labelled with the package’s version and the Node.js version, before any factory runs', async () => {
+    const version = await versionIn(new URL('../package.json', import.meta.url));
+    expect((await scrape()).filter((s) => s.name === 'cernvm_factory_build_info')).toEqual([
+      { name: 'cernvm_factory_build_info', labels: { version, node: process.versions.node }, value: 1 },
+    ]);
+  });
+});
+
 describe('FactoryMetrics: fed by a running factory', () => {
   it('counts the slots, their heartbeats and their starts', async () => {
     slotDirs.heartbeats.set(0, idle());
@@ -267,6 +277,7 @@ describe('FactoryMetrics: names and labels', () => {
         'cernvm_factory_events_stream_reconnects_total',
         'cernvm_factory_events_stream_connected',
         'cernvm_factory_snapshot_info',
+        'cernvm_factory_build_info',
       ]),
     );
     // Every sample in the text belongs to one of these or to the process metrics.

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Factory } from './factory.js';
+import { FACTORY_VERSION } from './version.js';
 
 const PREFIX = 'cernvm_factory_';
 
@@ -86,8 +87,16 @@ export class FactoryMetrics {
     registers: [this.registry],
   });
 
+  private readonly buildInfo = new Gauge({
+    name: `${PREFIX}build_info`,
+    help: 'Always 1; its labels are the version of the factory and of the Node.js it runs on',
+    labelNames: ['version', 'node'] as const,
+    registers: [this.registry],
+  });
+
   constructor(now: () => number = Date.now) {
     this.now = now;
+    this.buildInfo.set({ version: FACTORY_VERSION, node: process.versions.node }, 1);
     for (const state of ['starting', 'running', 'draining', 'stopping', 'backoff']) this.slots.set({ state }, 0);
     for (const reason of ['drained', 'clean', 'failed']) this.exits.inc({ reason }, 0);
     this.eventsConnected.set(0);

@@ -1,5 +1,5 @@
 import { fakeMounter } from '../testing/fake-mounter.js';
-import { afterAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,7 +8,7 @@ import { LABELS } from '../labels.js';
 import { placeholderStatus } from '../testing/builders.js';
 import { FakeClock } from '../testing/fake-clock.js';
 import { FakeRuntime, engineError } from '../testing/fake-runtime.js';
-import { FakeSignals } from '@docker-cernvm/cli-kit/testing';
+import { FakeSignals, consoleLogOf, versionIn } from '@docker-cernvm/cli-kit/testing';
 import type { CliContext } from './context.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '@docker-cernvm/cli-kit';
 import { runCli } from './main.js';
@@ -313,19 +313,21 @@ describe('runCli: bad input', () => {
 
 describe('runCli: help', () => {
   it('prints the commands for --help and the options of start for start --help, exiting 0', async () => {
-    // yargs prints help with console.log.
-    const printed: string[] = [];
-    const log = jest.spyOn(console, 'log').mockImplementation((text: unknown) => void printed.push(String(text)));
-    try {
-      expect(await runCli(['--help'], context)).toBe(EXIT_OK);
-      expect(await runCli(['start', '--help'], context)).toBe(EXIT_OK);
-    } finally {
-      log.mockRestore();
-    }
+    const { result, printed } = await consoleLogOf(async () => [
+      await runCli(['--help'], context),
+      await runCli(['start', '--help'], context),
+    ]);
+    expect(result).toEqual([EXIT_OK, EXIT_OK]);
     const [general, start] = printed;
     expect(general).toMatch(/docker-cernvm-factory start .*\n.*docker-cernvm-factory scale <slots>/s);
     expect(start).toMatch(/--slots[\s\S]*--token-file/);
     expect({ err, calls: runtime.calls }).toEqual({ err: '', calls: [] });
+  });
+
+  it('prints the package’s version for --version and exits 0, asking no engine', async () => {
+    const version = await versionIn(new URL('../../package.json', import.meta.url));
+    expect(await consoleLogOf(() => runCli(['--version'], context))).toEqual({ result: EXIT_OK, printed: [version] });
+    expect({ out, err, calls: runtime.calls }).toEqual({ out: '', err: '', calls: [] });
   });
 });
 
@@ -509,7 +511,7 @@ describe('runCli: start', () => {
     expect(await exit).toBe(EXIT_OK);
     expect(err).toContain('slots 2/2 running\n');
     expect(err).toMatch(
-      /^\S+ info {2}factory-starting name=docker-cernvm slots=2 image=cernvm:4 pin=false socket=\S+control\.sock http=none scratch=\S+\/scratch\/docker-cernvm$/m,
+      /^\S+ info {2}factory-starting name=docker-cernvm version=\d+\.\d+\.\d+\S* slots=2 image=cernvm:4 pin=false socket=\S+control\.sock http=none scratch=\S+\/scratch\/docker-cernvm$/m,
     );
   });
 

@@ -11,6 +11,7 @@ import { EngineRoot } from '../engine-root.js';
 import { formatStatus } from './commands/status.js';
 import { type CliContext, type MounterSettings } from './context.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '@docker-cernvm/cli-kit';
+import { consoleLogOf, versionIn } from '@docker-cernvm/cli-kit/testing';
 import { runCli } from './main.js';
 
 describe('docker-cernvm command line', () => {
@@ -49,6 +50,12 @@ describe('docker-cernvm command line', () => {
   afterEach(() => rm(tmp, { recursive: true, force: true }));
 
   const run = (...args: string[]) => runCli(['--cvmfs-dir', path.join(tmp, 'cvmfs'), ...args], context);
+
+  it('prints the package’s version for --version and exits 0', async () => {
+    const version = await versionIn(new URL('../../package.json', import.meta.url));
+    expect(await consoleLogOf(() => runCli(['--version'], context))).toEqual({ result: EXIT_OK, printed: [version] });
+    expect({ out, err }).toEqual({ out: '', err: '' });
+  });
 
   it('mounts, printing each step on stderr and the snapshot in use on stdout', async () => {
     await expect(run('mount', '--tag', 'cernvm:4')).resolves.toBe(EXIT_OK);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseCondorConfig } from '../testing/condor-config-parser.js';
 import { FakePilotEngine } from '../testing/fake-pilot-engine.js';
-import { FakeSignals } from '@docker-cernvm/cli-kit/testing';
+import { FakeSignals, consoleLogOf, versionIn } from '@docker-cernvm/cli-kit/testing';
 import type { CliContext } from './context.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '@docker-cernvm/cli-kit';
 import { runCli } from './main.js';
@@ -49,6 +49,12 @@ describe('docker-cernvm-pilot command line', () => {
   }
 
   const render = (...args: string[]) => runCli(['render', '--out', outDir, ...args], context);
+
+  it('prints the package’s version for --version and exits 0, asking no engine', async () => {
+    const version = await versionIn(new URL('../../package.json', import.meta.url));
+    expect(await consoleLogOf(() => runCli(['--version'], context))).toEqual({ result: EXIT_OK, printed: [version] });
+    expect({ out, err, engineAsked }).toEqual({ out: '', err: '', engineAsked: 0 });
+  });
 
   describe('render', () => {
     it('writes the slot files into --out and prints their paths, one a line', async () => {

@@ -2,6 +2,7 @@ import { EXIT_OK, runProgram } from '@docker-cernvm/cli-kit';
 import { renderCommand } from './commands/render.js';
 import { runCommand } from './commands/run.js';
 import type { CliContext } from './context.js';
+import { PILOT_VERSION } from '../version.js';
 
 /** Runs `docker-cernvm-pilot` with these arguments and returns the exit code; never exits the process itself. */
 export async function runCli(args: readonly string[], context: CliContext): Promise<number> {
@@ -9,6 +10,7 @@ export async function runCli(args: readonly string[], context: CliContext): Prom
   let exitCode = EXIT_OK;
   const code = await runProgram(args, context.io.stderr, {
     name: 'docker-cernvm-pilot',
+    version: PILOT_VERSION,
     summary: 'One HTCondor execute slot in a CernVM container.',
     commands: [renderCommand(context), runCommand(context, (code) => (exitCode = code))],
     // Repeated flags stay lists: --attribute, --mount and the like add up (oneValue takes the last of the others).

@@ -18,6 +18,8 @@ async function send(
 
 interface StatusResult {
   name: string;
+  /** The running factory's version; a factory from before it was reported does not say. */
+  version?: string;
   summary?: {
     desired: number;
     running: number;
