@@ -1,4 +1,5 @@
-// What npm sees of the four packages: their bin files and package.json metadata. No engine.
+// What npm sees of the four packages: their bin files and package.json metadata. No engine. scripts/pack.sh packs
+// them; CI installs its tarballs.
 import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -16,8 +17,12 @@ const COMMANDS = [
 ] as const;
 
 interface PackageJson {
+  name: string;
+  version: string;
   bin?: Record<string, string>;
   files?: string[];
+  dependencies?: Record<string, string>;
+  [key: string]: unknown;
 }
 
 const packageJson = async (dir: string) =>
@@ -70,5 +75,32 @@ describe('the packages’ bin files', () => {
     } finally {
       await rm(unbuilt, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the packages’ metadata for publishing', () => {
+  const DIRS = ['cli-kit', 'mounter', 'pilot', 'factory'];
+  const LERNA = path.join(ROOT, 'lerna.json');
+
+  it.each(DIRS)('%s names what npm shows, ships dist, bin and README.md, and its README exists', async (dir) => {
+    const pkg = await packageJson(dir);
+    expect(pkg.name).toBe(`@docker-cernvm/${dir}`);
+    for (const key of ['description', 'license', 'engines']) expect([key, pkg[key]]).toEqual([key, expect.anything()]);
+    expect(pkg.repository).toMatchObject({ type: 'git', directory: `packages/${dir}` });
+    expect(pkg.files).toEqual(expect.arrayContaining(['dist', 'README.md']));
+    await expect(stat(path.join(ROOT, 'packages', dir, 'README.md'))).resolves.toBeDefined();
+  });
+
+  it('all four have lerna’s one version, and depend on each other at exactly that version', async () => {
+    const { version } = JSON.parse(await readFile(LERNA, 'utf8')) as { version: string };
+    for (const dir of DIRS) {
+      const pkg = await packageJson(dir);
+      expect([pkg.name, pkg.version]).toEqual([pkg.name, version]);
+      for (const [name, range] of Object.entries(pkg.dependencies ?? {}))
+        if (name.startsWith('@docker-cernvm/')) expect([pkg.name, name, range]).toEqual([pkg.name, name, version]);
+    }
+    expect(Object.keys((await packageJson('factory')).dependencies ?? {})).toEqual(
+      expect.arrayContaining(['@docker-cernvm/cli-kit', '@docker-cernvm/mounter', '@docker-cernvm/pilot']),
+    );
   });
 });
