@@ -13,6 +13,8 @@ ensure_packages() {
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   # The fill benchmark's peer baseline (bench/fill.mjs): Debian's docker-compose 1.29.
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+  # The .deb (scripts/build-deb.sh) is checked with Debian's lintian.
+  command -v lintian >/dev/null 2>&1 || missing+=(lintian)
   if ((${#missing[@]})); then
     echo "installing ${missing[*]} …" >&2
     apt-get update -qq

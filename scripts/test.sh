@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tests, as the README gives them and CI runs them: on a fresh machine it installs what is missing, starts a
 # Docker engine if none answers (and stops only that one at the end), installs the npm dependencies, builds the
-# HTCondor test root once, then runs lint, typecheck and every test (unit, real engine, real HTCondor pool). Then
+# HTCondor test root and a Debian 13 root with Debian's nodejs once, the npm tarballs and the .deb (checked with
+# lintian; test/install installs both on that root), then runs lint, typecheck and every test (unit, real engine, real HTCondor pool). Then
 # it runs the mounter's and the factory's real-engine tests again on a second engine, Docker 26 with the containerd
 # image store (scripts/docker26.sh: a cached chroot, started here and stopped again), and prints what that took;
 # then a short benchmark report (scripts/bench-report.sh).
@@ -26,6 +27,14 @@ if [ -n "$STARTED_DOCKERD_PID" ]; then export DOCKER_CERNVM_EXPECT_STORE=overlay
 # The HTCondor root the pool tests run (cached per machine; about a minute the first time). The tests build it
 # themselves too; building it here first keeps its progress out of the test output.
 bash test/fixtures/condor-root.sh >/dev/null
+# The npm tarballs and the .deb, built once into dist/ and checked with lintian, and the Debian 13 root with Debian's
+# nodejs that test/install installs them on (cached like the HTCondor root).
+started=$(date +%s)
+bash scripts/build-deb.sh dist >/dev/null
+lintian --fail-on error dist/docker-cernvm_*_all.deb
+export DOCKER_CERNVM_DIST=$PWD/dist
+echo "npm tarballs and .deb: built and checked in $(($(date +%s) - started)) s" >&2
+bash test/fixtures/debian-node-root.sh >/dev/null
 npm run lint
 npm run typecheck
 npm test
