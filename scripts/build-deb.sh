@@ -29,14 +29,7 @@ mkdir -p "$STAGE/DEBIAN" "$TARBALLS"
 log() { printf '%s\n' "$*" >&2; }
 
 # The npm tarballs, as `npm pack` makes them for the registry.
-if [[ -f scripts/pack.sh ]]; then
-  bash scripts/pack.sh "$TARBALLS" >&2
-else
-  npm run build >&2
-  for workspace in cli-kit mounter pilot factory; do
-    npm pack -w "packages/$workspace" --pack-destination "$TARBALLS" >&2
-  done
-fi
+bash scripts/pack.sh "$TARBALLS" >&2
 
 cp "$TARBALLS"/*.tgz "$OUTDIR/"
 
