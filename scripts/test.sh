@@ -2,7 +2,9 @@
 # The tests, as the README gives them and CI runs them: on a fresh machine it installs what is missing, starts a
 # Docker engine if none answers (and stops only that one at the end), installs the npm dependencies, builds the
 # HTCondor test root and a Debian 13 root with Debian's nodejs once, the npm tarballs and the .deb (checked with
-# lintian; test/install installs both on that root), then runs lint, typecheck and every test (unit, real engine, real HTCondor pool). Then
+# lintian; test/install installs both on that root), then runs lint, typecheck and every test (unit, real engine,
+# real HTCondor pool), then the unit tests and the factory's real-engine tests on Node 22 and 24
+# (scripts/test-node-versions.sh). Then
 # it runs the mounter's and the factory's real-engine tests again on a second engine, Docker 26 with the containerd
 # image store (scripts/docker26.sh: a cached chroot, started here and stopped again), and prints what that took;
 # then a short benchmark report (scripts/bench-report.sh).
@@ -38,6 +40,12 @@ bash test/fixtures/debian-node-root.sh >/dev/null
 npm run lint
 npm run typecheck
 npm test
+
+# The Node versions sites run, beside the machine's: the unit tests and the factory's real-engine suite on Node 22
+# and 24 (scripts/test-node-versions.sh: each from the npm registry's `node` package, cached per machine).
+started=$(date +%s)
+bash scripts/test-node-versions.sh 22 24
+echo "Node 22 and 24: unit and factory real-engine tests took $(($(date +%s) - started)) s" >&2
 
 # The second engine: Debian 13's Docker 26.1 (API 1.45) with the containerd image store, beside the first.
 # The HTCondor pool suites (test/pilot, test/e2e) stay on the first engine: they docker exec into containers, which
