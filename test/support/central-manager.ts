@@ -1,7 +1,8 @@
-import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
+import { writeCentralManagerDir } from '../fixtures/central-manager-dir.mjs';
 import { TEST_LABEL, docker, execIn } from './engine.js';
 import { waitFor } from './wait.js';
 
@@ -9,14 +10,6 @@ import { waitFor } from './wait.js';
 export const TRUST_DOMAIN = 'pool.test.invalid';
 /** The unprivileged account test jobs are submitted as (the schedd refuses root's jobs). */
 const SUBMITTER = 'tester';
-
-const FIXTURES = new URL('../fixtures/', import.meta.url);
-
-/** The pool's configuration, shared with the demo: test/fixtures/central-manager.conf with its blanks filled in. */
-async function centralManagerConfig(port: number): Promise<string> {
-  const template = await readFile(new URL('central-manager.conf', FIXTURES), 'utf8');
-  return template.replaceAll('@PORT@', String(port)).replaceAll('@TRUST_DOMAIN@', TRUST_DOMAIN);
-}
 
 /** One test job: a shell command run by /bin/sh in a slot, its files kept under the central manager's jobs dir. */
 export interface JobRequest {
@@ -58,19 +51,7 @@ export class CentralManager {
 
   static async start(image: string, dir: string): Promise<CentralManager> {
     const port = await freePort();
-    await mkdir(path.join(dir, 'config.d'), { recursive: true });
-    for (const secret of ['passwords.d', 'tokens.d']) {
-      await mkdir(path.join(dir, secret), { recursive: true, mode: 0o700 });
-    }
-    await mkdir(path.join(dir, 'jobs'), { recursive: true });
-    await chmod(path.join(dir, 'jobs'), 0o777);
-    await writeFile(
-      path.join(dir, 'condor_config'),
-      'include : /etc/condor/condor_config\nLOCAL_CONFIG_DIR = /cm/config.d\n',
-    );
-    await writeFile(path.join(dir, 'config.d', '10-central-manager.conf'), await centralManagerConfig(port));
-    await copyFile(new URL('central-manager-start.sh', FIXTURES), path.join(dir, 'start.sh'));
-    await chmod(path.join(dir, 'start.sh'), 0o755);
+    await writeCentralManagerDir(dir, { port, trustDomain: TRUST_DOMAIN });
     const container = await docker.createContainer({
       name: `docker-cernvm-test-cm-${port}`,
       Image: image,
