@@ -47,12 +47,20 @@ export async function prepareBench(name) {
   return { image, dir, tokenFile, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** The slots of most benchmarks: the stand-in slot image running its own command, unpinned, 64 MB. */
+export function standInSlotArgs(bench) {
+  return [
+    ...['--image', bench.image, '--slot-command', 'image', '--token-file', bench.tokenFile],
+    ...['--no-pin', '--memory-mb', '64'],
+  ];
+}
+
 /**
  * `docker-cernvm-factory start` as a child process, JSON logs on stderr. `until(predicate)` resolves with the first
  * log line (already seen or still to come) that satisfies it, and the time since the process was spawned.
  */
 export class BenchFactory {
-  constructor(bench, { name, slots, extra = [], env = {} }) {
+  constructor(bench, { name, slots, slotArgs = standInSlotArgs(bench), extra = [], env = {} }) {
     this.name = name;
     this.socket = path.join(bench.dir, `${name}.sock`);
     this.startedAt = performance.now();
@@ -67,21 +75,13 @@ export class BenchFactory {
         name,
         '--slots',
         String(slots),
-        '--image',
-        bench.image,
-        '--slot-command',
-        'image',
-        '--token-file',
-        bench.tokenFile,
+        ...slotArgs,
         '--state-dir',
         path.join(bench.dir, 'state'),
         '--socket',
         this.socket,
         '--listen',
         '127.0.0.1:0',
-        '--no-pin',
-        '--memory-mb',
-        '64',
         '--log-format',
         'json',
         ...extra,
