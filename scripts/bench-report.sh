@@ -15,3 +15,5 @@ SLOTS=16 ROUNDS=1 node bench/fill.mjs
 SLOTS=16 KILLS=10 node bench/replace.mjs
 ROUNDS=1 node bench/resize.mjs
 SLOTS=64 DURATION=60 node bench/steady.mjs
+# 8 slots and one per core: the two cases with a time target (about 3 minutes on a loaded two-core machine).
+SLOTS=8 IDLE_SECONDS=15 SETTLE_SECONDS=3 node bench/slot-cost.mjs
