@@ -91,6 +91,12 @@ describe('the packages’ metadata for publishing', () => {
     await expect(stat(path.join(ROOT, 'packages', dir, 'README.md'))).resolves.toBeDefined();
   });
 
+  it('all four name the licence whose text is the root LICENSE, which scripts/pack.sh puts in each tarball', async () => {
+    const [title, version] = (await readFile(path.join(ROOT, 'LICENSE'), 'utf8')).trim().split('\n');
+    expect([title?.trim(), version?.trim()]).toEqual(['Apache License', 'Version 2.0, January 2004']);
+    for (const dir of DIRS) expect([dir, (await packageJson(dir)).license]).toEqual([dir, 'Apache-2.0']);
+  });
+
   it('all four have lerna’s one version, and depend on each other at exactly that version', async () => {
     const { version } = JSON.parse(await readFile(LERNA, 'utf8')) as { version: string };
     for (const dir of DIRS) {
