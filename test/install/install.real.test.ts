@@ -171,6 +171,11 @@ describeRoot('installing docker-cernvm on a fresh Debian 13', () => {
         npmEnv,
       );
 
+      // Each tarball carries the licence text (scripts/pack.sh copies the root LICENSE in).
+      for (const name of ['cli-kit', 'mounter', 'pilot', 'factory']) {
+        const license = `/usr/local/lib/node_modules/@docker-cernvm/${name}/LICENSE`;
+        expect([license, await exists(root.path(license))]).toEqual([license, true]);
+      }
       for (const command of COMMANDS) {
         expect(await root.check(['sh', '-c', `command -v ${command}`])).toBe(`/usr/local/bin/${command}\n`);
         const help = await root.exec([command, '--help']);
