@@ -130,7 +130,8 @@ describePool('docker-cernvm-pilot in a real HTCondor pool', () => {
     }, 90_000);
 
     it('says Unclaimed in its heartbeat before a job, then Claimed with the job id while one runs, and the job completes', async () => {
-      const before = await watchHeartbeat(pilot, (h) => h.phase === 'running', 30_000);
+      // The state comes from the startd's log, which the entrypoint reads within a second or two of the collector.
+      const before = await watchHeartbeat(pilot, (h) => h.phase === 'running' && h.state !== null, 30_000);
       expect(before.last).toMatchObject({ state: 'Unclaimed', jobId: null });
 
       const cluster = await pool.submit({

@@ -44,14 +44,12 @@ describe('the knobs every execute container needs', () => {
   it('sets MEMORY when it is a number', () => {
     const config = configD({ memoryMb: 2048 });
     expect(config.get('MEMORY')).toBe('2048');
-    expect(config.get('PILOT_MEMORY_MB')).toBe('2048');
   });
 
   it('leaves MEMORY to the entrypoint (the container limit) when it is auto', () => {
     const config = configD({ memoryMb: 'auto' });
     expect(config.has('MEMORY')).toBe(false);
-    expect(config.get('PILOT_MEMORY_MB')).toBe('auto');
-    expect(configD().get('PILOT_MEMORY_MB')).toBe('auto');
+    expect(configD().has('MEMORY')).toBe(false);
   });
 
   it('does not share a port between masters on one host', () => {
@@ -119,12 +117,6 @@ describe('authentication and the pool', () => {
     );
   });
 
-  it('gives the entrypoint the token file to check', () => {
-    expect(configD({ tokenFile: '/etc/condor/tokens.d/pool.token' }).get('PILOT_TOKEN_FILE')).toBe(
-      '/etc/condor/tokens.d/pool.token',
-    );
-  });
-
   it('sets COLLECTOR_HOST to host:port, 9618 by default', () => {
     expect(configD().get('COLLECTOR_HOST')).toBe('127.0.0.1:9618');
     expect(configD({ ...REMOTE, collector: 'cm.example.org:9620' }).get('COLLECTOR_HOST')).toBe('cm.example.org:9620');
@@ -167,10 +159,8 @@ describe('START and the lifecycle', () => {
     expect(configD({ idleShutdownSeconds: idle }).get('UPDATE_INTERVAL')).toBe(String(interval));
   });
 
-  it('passes the lifetime and the heartbeat interval to the entrypoint, 0 and 5 s by default', () => {
-    expect([configD().get('PILOT_MAX_LIFETIME'), configD().get('PILOT_HEARTBEAT_INTERVAL')]).toEqual(['0', '5']);
-    const config = configD({ maxLifetimeSeconds: 86_400, heartbeatSeconds: 2 });
-    expect([config.get('PILOT_MAX_LIFETIME'), config.get('PILOT_HEARTBEAT_INTERVAL')]).toEqual(['86400', '2']);
+  it('writes no lifecycle snippet without an idle limit', () => {
+    expect(renderConfigSnippets(testOptions()).map((s) => s.name)).not.toContain('40-lifecycle.conf');
   });
 
   it('sets DISK in KB when a disk size is given, and leaves it alone otherwise', () => {
@@ -285,9 +275,8 @@ describe('what jobs get (35-jobs.conf)', () => {
     expect(configD().has('STARTER_JOB_ENVIRONMENT')).toBe(false);
   });
 
-  it('points EXECUTE at the scratch directory, and tells the entrypoint', () => {
-    const config = configD({ executeDir: '/scratch' });
-    expect([config.get('EXECUTE'), config.get('PILOT_EXECUTE_DIR')]).toEqual(['/scratch', '/scratch']);
+  it('points EXECUTE at the scratch directory', () => {
+    expect(configD({ executeDir: '/scratch' }).get('EXECUTE')).toBe('/scratch');
   });
 
   it('renders the job environment in HTCondor’s quoted syntax, sorted, quotes doubled', () => {
@@ -300,8 +289,8 @@ describe('what jobs get (35-jobs.conf)', () => {
     expect(files.filter((f) => f.content.includes('VO_SITE')).map((f) => f.path)).toEqual(['config.d/35-jobs.conf']);
   });
 
-  it('refuses EXECUTE, STARTER_JOB_ENVIRONMENT and PILOT_EXECUTE_DIR as attributes', () => {
-    for (const name of ['EXECUTE', 'STARTER_JOB_ENVIRONMENT', 'PILOT_EXECUTE_DIR']) {
+  it('refuses EXECUTE and STARTER_JOB_ENVIRONMENT as attributes', () => {
+    for (const name of ['EXECUTE', 'STARTER_JOB_ENVIRONMENT']) {
       expect(() => testOptions({ attributes: { [name]: 'x' } })).toThrow(/a name HTCondor does not set itself/);
     }
   });

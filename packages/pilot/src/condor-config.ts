@@ -13,7 +13,7 @@ function snippet(name: string, header: string, knobs: Knobs): ConfigSnippet {
   for (const [key, value, why] of knobs) {
     if (why) lines.push(`# ${why}`);
     // `use CATEGORY : template` is a metaknob, written without an equals sign.
-    lines.push(key.startsWith('use ') ? `${key} ${value}` : `${key} = ${value}`);
+    lines.push((key.startsWith('use ') ? `${key} ${value}` : `${key} = ${value}`).trimEnd());
   }
   return { name, content: `${lines.join('\n')}\n` };
 }
@@ -119,11 +119,6 @@ function jobsSnippet(o: PilotOptions): ConfigSnippet | undefined {
       o.executeDir,
       "The slot's scratch directory on the host: job sandboxes live there, not in the container.",
     ]);
-    knobs.push([
-      'PILOT_EXECUTE_DIR',
-      o.executeDir,
-      'Read by the entrypoint, which makes it HTCondor-owned before starting.',
-    ]);
   }
   if (Object.keys(o.jobEnvironment).length) {
     knobs.push([
@@ -141,7 +136,7 @@ export function idleCheckInterval(idleSeconds: number): number {
   return Math.min(300, Math.max(5, Math.floor(idleSeconds / 4)));
 }
 
-function lifecycleSnippet(o: PilotOptions): ConfigSnippet {
+function lifecycleSnippet(o: PilotOptions): ConfigSnippet | undefined {
   const knobs: [string, string | number, string?][] = [];
   if (o.idleShutdownSeconds > 0) {
     knobs.push(['STARTD_NOCLAIM_SHUTDOWN', o.idleShutdownSeconds, 'An unclaimed pilot ends itself after this long.']);
@@ -151,17 +146,8 @@ function lifecycleSnippet(o: PilotOptions): ConfigSnippet {
       'The startd checks the idle limit only when it updates the collector (300 s by default).',
     ]);
   }
-  knobs.push(
-    ['PILOT_TOKEN_FILE', o.tokenFile, 'Read by the entrypoint (not by HTCondor) to check the token before starting.'],
-    ['PILOT_HEARTBEAT_INTERVAL', o.heartbeatSeconds],
-    ['PILOT_MAX_LIFETIME', o.maxLifetimeSeconds, 'Seconds; 0 = never. After it the pilot drains peacefully.'],
-    ['PILOT_MEMORY_MB', o.memoryMb],
-  );
-  return snippet(
-    '40-lifecycle.conf',
-    'The lifecycle: idle limit, lifetime and heartbeat, read by the entrypoint.',
-    knobs,
-  );
+  if (knobs.length === 0) return undefined;
+  return snippet('40-lifecycle.conf', 'The lifecycle: how long an unclaimed pilot waits before it ends itself.', knobs);
 }
 
 function attributesSnippet(o: PilotOptions): ConfigSnippet | undefined {

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # docker-cernvm pilot entrypoint: one HTCondor execute slot in this container.
 #
 # Rendered beside condor_config and config.d/ by `docker-cernvm-pilot render`; the container runs it under an init
@@ -14,30 +14,35 @@
 #
 # It never reads the token's content: the token is checked (present, non-empty, mode 0600, owned by root) and
 # HTCondor reads it from SEC_TOKEN_SYSTEM_DIRECTORY.
+#
+# Bash (4.2 or later), because an idle slot's watch loop then starts no process: it learns the slot's state from the
+# startd's own log as lines arrive, and keeps time with builtins. Its settings come from pilot.env beside it.
 set -u
 
-PILOT_DIR=$(cd "$(dirname "$0")" && pwd)
+PILOT_DIR=$(cd "${0%/*}" && pwd)
 export CONDOR_CONFIG="$PILOT_DIR/condor_config"
 STATUS_DIR="$PILOT_DIR/status"
 HEARTBEAT="$STATUS_DIR/heartbeat.json"
 EX_CONFIG=78
 
-PHASE=starting       # starting, running, draining, stopping
+PHASE=starting # starting, running, draining, stopping
 DRAIN_REASON=
 DRAIN_SENT=0
 MASTER_PID=
-SLEEP_PID=
+LOG_READER_PID=
+STATE=
+ACTIVITY=
+JOB_ID=
 LAST_STATE=
-STARTED_AT=$(date +%s)
+CHANGED=0
+printf -v STARTED_AT '%(%s)T' -1
 
 log() { printf 'pilot: %s\n' "$*" >&2; }
 refuse() { log "error: $*"; exit "$EX_CONFIG"; }
 
-config_value() { condor_config_val "$1" 2>/dev/null; }
-
 require_commands() {
-  for command in condor_master condor_config_val condor_off condor_who pgrep stat awk; do
-    command -v "$command" >/dev/null 2>&1 || refuse "$command not found in this image: it needs HTCondor and procps"
+  for command in condor_master condor_config_val condor_off pgrep stat awk tail; do
+    command -v "$command" >/dev/null 2>&1 || refuse "$command not found in this image: it needs HTCondor and procps (and bash, which runs this)"
   done
 }
 
@@ -70,38 +75,63 @@ detect_memory_mb() {
   }' /proc/meminfo
 }
 
-# State, activity and job id of this container's slot, asked of the local startd (not the collector).
-read_slot() {
-  condor_who -snapshot -af Name State Activity JobId 2>/dev/null | awk '$1 ~ /^slot/ && $2 != "undefined" { print $2, $3, $4; exit }'
+# The startd logs each change of its slot ("slot1: Changing state and activity: Claimed/Idle -> Preempting/Vacating",
+# "Changing state: Owner -> Unclaimed", "Changing activity: Idle -> Busy", "Remote job ID is 2.0"): the same state
+# condor_who reports, without starting a process every few seconds to ask for it.
+read_log_line() {
+  case $1 in
+    *': Changing state and activity: '*' -> '*/*)
+      set_state "${1##* -> }"
+      set_activity "${1##*/}"
+      ;;
+    *': Changing state: '*' -> '*) set_state "${1##* -> }" ;;
+    *': Changing activity: '*' -> '*) set_activity "${1##* -> }" ;;
+    *': Remote job ID is '*) JOB_ID=${1##* is } ;;
+    *) return 0 ;;
+  esac
+  CHANGED=1
 }
 
-# Only word characters reach the JSON: a value HTCondor gives that is anything else is reported as null.
+set_state() {
+  STATE=${1%%/*}
+  ACTIVITY=${ACTIVITY:-Idle}
+  LAST_STATE=$STATE
+  [ "$STATE" = Claimed ] || JOB_ID=
+}
+
+set_activity() {
+  ACTIVITY=$1
+  [ "$ACTIVITY" != Idle ] || JOB_ID=
+}
+
+# Sets the variable named $1 to $2 as a JSON string. Only word characters reach the JSON: a value HTCondor gives
+# that is anything else is reported as null.
 json_word() {
-  case $1 in
-    '' | undefined | *[!A-Za-z0-9._@-]*) printf 'null' ;;
-    *) printf '"%s"' "$1" ;;
+  case $2 in
+    '' | undefined | *[!A-Za-z0-9._@-]*) printf -v "$1" 'null' ;;
+    *) printf -v "$1" '"%s"' "$2" ;;
   esac
 }
 
 write_heartbeat() {
-  slot=$(read_slot)
-  set -- $slot
-  state=${1:-}
-  activity=${2:-}
-  job=${3:-}
-  [ -n "$state" ] && LAST_STATE=$state
-  now=$(date +%s)
-  tmp="$HEARTBEAT.tmp.$$"
+  local now time state activity job reason tmp="$HEARTBEAT.tmp.$$"
+  printf -v now '%(%s)T' -1
+  TZ=UTC0 printf -v time '%(%Y-%m-%dT%H:%M:%SZ)T' "$now"
+  json_word state "$STATE"
+  json_word activity "$ACTIVITY"
+  json_word job "$JOB_ID"
+  json_word reason "$DRAIN_REASON"
   printf '{"time":"%s","epoch":%s,"startedEpoch":%s,"phase":"%s","state":%s,"activity":%s,"jobId":%s,"drainReason":%s}\n' \
-    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$now" "$STARTED_AT" "$PHASE" \
-    "$(json_word "$state")" "$(json_word "$activity")" "$(json_word "$job")" "$(json_word "$DRAIN_REASON")" >"$tmp" &&
+    "$time" "$now" "$STARTED_AT" "$PHASE" "$state" "$activity" "$job" "$reason" >"$tmp" &&
     mv -f "$tmp" "$HEARTBEAT"
+  CHANGED=0
 }
 
 request_drain() {
   case $PHASE in draining | stopping) return 0 ;; esac
   PHASE=draining
   DRAIN_REASON=$1
+  CHANGED=1
   log "draining ($1): the running job may finish, no new job starts"
 }
 
@@ -114,6 +144,7 @@ send_drain() {
 
 stop_master() {
   PHASE=stopping
+  CHANGED=1
   log "$1"
   [ -n "$MASTER_PID" ] && kill "-$2" "$MASTER_PID" 2>/dev/null
 }
@@ -124,7 +155,7 @@ on_quit() { stop_master "fast shutdown (SIGQUIT)" QUIT; }
 
 # One pass of the watch loop: heartbeat, lifetime, and ending the master once a drained startd has gone.
 tick() {
-  if [ "$PHASE" = running ] && [ "$MAX_LIFETIME" -gt 0 ] && [ $(($(date +%s) - STARTED_AT)) -ge "$MAX_LIFETIME" ]; then
+  if [ "$PHASE" = running ] && [ "$MAX_LIFETIME" -gt 0 ] && [ $(($1 - STARTED_AT)) -ge "$MAX_LIFETIME" ]; then
     request_drain lifetime
   fi
   if [ "$PHASE" = draining ]; then
@@ -136,7 +167,13 @@ tick() {
   write_heartbeat
 }
 
-# Caught from here on: a drain or stop that comes during the checks below (seconds of condor_config_val) is answered
+# The startd's log on descriptor 3, from its first line (tail waits for the file to appear).
+follow_start_log() {
+  exec 3< <(exec tail -n +1 -F "$START_LOG" 2>/dev/null)
+  LOG_READER_PID=$!
+}
+
+# Caught from here on: a drain or stop that comes during the checks below (seconds on a busy host) is answered
 # once they are done, instead of ending the shell with the signal's default action.
 trap on_usr1 USR1
 trap on_term TERM INT
@@ -144,21 +181,25 @@ trap on_quit QUIT
 
 require_commands
 [ "$$" = 1 ] && log "warning: running as PID 1; run the container with an init (docker run --init) so zombies are reaped"
-TOKEN_FILE=$(config_value PILOT_TOKEN_FILE) || refuse "PILOT_TOKEN_FILE is not set in $CONDOR_CONFIG: render the configuration again"
+# shellcheck source=/dev/null
+. "$PILOT_DIR/pilot.env" || refuse "cannot read $PILOT_DIR/pilot.env: render the pilot directory again"
+TOKEN_FILE=${TOKEN_FILE:-}
+[ -n "$TOKEN_FILE" ] || refuse "TOKEN_FILE is not set in $PILOT_DIR/pilot.env: render the pilot directory again"
 check_token "$TOKEN_FILE"
-INTERVAL=$(config_value PILOT_HEARTBEAT_INTERVAL) || INTERVAL=5
-MAX_LIFETIME=$(config_value PILOT_MAX_LIFETIME) || MAX_LIFETIME=0
-case "$INTERVAL$MAX_LIFETIME" in *[!0-9]*) refuse "PILOT_HEARTBEAT_INTERVAL and PILOT_MAX_LIFETIME must be whole seconds" ;; esac
+INTERVAL=${HEARTBEAT_SECONDS:-5}
+MAX_LIFETIME=${MAX_LIFETIME_SECONDS:-0}
+case "$INTERVAL$MAX_LIFETIME" in *[!0-9]*) refuse "HEARTBEAT_SECONDS and MAX_LIFETIME_SECONDS must be whole seconds" ;; esac
+START_LOG=$(condor_config_val STARTD_LOG 2>/dev/null) || refuse "STARTD_LOG is not set in $CONDOR_CONFIG"
 # The slot's scratch directory (EXECUTE) comes from the host empty and root's: HTCondor wants its own account to own
 # it (mode 0755), else it makes it world-writable.
-EXECUTE_DIR=$(config_value PILOT_EXECUTE_DIR) || EXECUTE_DIR=
+EXECUTE_DIR=${EXECUTE_DIR:-}
 if [ -n "$EXECUTE_DIR" ]; then
   [ -d "$EXECUTE_DIR" ] || refuse "the scratch directory $EXECUTE_DIR is not mounted: mount the slot's host scratch directory there"
   if condor_uid=$(id -u condor 2>/dev/null) && condor_gid=$(id -g condor 2>/dev/null); then
     chown "$condor_uid:$condor_gid" "$EXECUTE_DIR" && chmod 0755 "$EXECUTE_DIR" || log "warning: cannot hand $EXECUTE_DIR to the condor account"
   fi
 fi
-if [ "$(config_value PILOT_MEMORY_MB)" = auto ]; then
+if [ "${MEMORY_MB:-}" = auto ]; then
   _CONDOR_MEMORY=$(detect_memory_mb)
   export _CONDOR_MEMORY
 fi
@@ -175,17 +216,29 @@ case $PHASE in
     ;;
 esac
 
+follow_start_log
 condor_master -f &
 MASTER_PID=$!
 PHASE=running
 log "condor_master started (pid $MASTER_PID), slot memory ${_CONDOR_MEMORY:-as configured} MB"
 
+next_tick=0
 while kill -0 "$MASTER_PID" 2>/dev/null; do
-  tick
-  sleep "$INTERVAL" &
-  SLEEP_PID=$!
-  wait "$SLEEP_PID" 2>/dev/null
-  kill "$SLEEP_PID" 2>/dev/null
+  printf -v now '%(%s)T' -1
+  if [ "$CHANGED" = 1 ] || [ "$now" -ge "$next_tick" ]; then
+    tick "$now"
+    next_tick=$((now + INTERVAL))
+  fi
+  # Wakes at each line of the log and at least once a second: bash runs a trap (a drain) only once read returns.
+  if read -r -t 1 line <&3; then
+    read_log_line "$line"
+    # A burst of lines (a claim and its job) is read whole before the heartbeat says where it ended.
+    while read -r -t 0 <&3 && read -r line <&3; do read_log_line "$line"; done
+  elif [ $? -le 128 ]; then
+    # The reader has ended (someone killed it): start it again; read from the start, the log ends in the same state.
+    sleep 1
+    follow_start_log
+  fi
 done
 
 # wait is interrupted by a trapped signal too; loop until the master's own status arrives.
@@ -194,6 +247,7 @@ while :; do
   code=$?
   kill -0 "$MASTER_PID" 2>/dev/null || break
 done
+kill "$LOG_READER_PID" 2>/dev/null
 previous_phase=$PHASE
 PHASE=exited
 write_heartbeat

@@ -9,22 +9,20 @@ import { writePilotDir } from './pilot-dir.js';
 import { ENTRYPOINT, HEARTBEAT_FILE, render } from './render.js';
 import { testOptions } from './testing/pilot-options.js';
 
-// The entrypoint runs for real under /bin/sh (dash on Debian) against fake HTCondor commands; the host's stat, awk
-// and pgrep do the rest. Each fake records what happened in $FAKE_DIR/events.
+// The entrypoint runs for real under bash against fake HTCondor commands and a StartLog the tests write; the host's
+// stat, awk, tail and pgrep do the rest. Each fake records what happened in $FAKE_DIR/events.
 const SLOW = 20_000;
 const EX_CONFIG = 78;
 const REAL_PGREP = execFileSync('sh', ['-c', 'command -v pgrep'], { encoding: 'utf8' }).trim();
 
 const FAKES: Record<string, string> = {
-  // Answers from the rendered config.d, as the real one would: the last assignment wins, exit 1 when unset.
-  // Slow when asked ($FAKE_CONFIG_SECONDS), as the real one can be while a host starts many pilots at once.
+  // Knows where the startd logs, as the real one would answer from the image's configuration. Slow when asked
+  // ($FAKE_CONFIG_SECONDS), as the real one can be while a host starts many pilots at once.
   condor_config_val: `#!/bin/sh
 set -eu
 if [ -n "\${FAKE_CONFIG_SECONDS:-}" ]; then echo "config asked $1" >>"$FAKE_DIR/events"; sleep "$FAKE_CONFIG_SECONDS"; fi
-awk -v key="$1" '
-  toupper(substr($0, 1, length(key) + 3)) == toupper(key) " = " { value = substr($0, length(key) + 4); found = 1 }
-  END { if (!found) { print "Not defined: " key > "/dev/stderr"; exit 1 } print value }
-' "\${CONDOR_CONFIG%/condor_config}"/config.d/*.conf
+[ "$1" = STARTD_LOG ] || { echo "Not defined: $1" >&2; exit 1; }
+echo "$FAKE_DIR/StartLog"
 `,
   // Records its start; exits with $FAKE_MASTER_EXIT after $FAKE_MASTER_SECONDS, or with 0 on SIGTERM.
   condor_master: `#!/bin/sh
@@ -44,10 +42,6 @@ echo "startd exited" >>"$FAKE_DIR/events"
 `,
   condor_off: `#!/bin/sh
 echo "condor_off $*" >>"$FAKE_DIR/events"
-`,
-  // The local startd's slot, as condor_who -snapshot -af Name State Activity JobId prints it.
-  condor_who: `#!/bin/sh
-cat "$FAKE_DIR/slot"
 `,
   // The host's pgrep, but only within this test's session: a real condor_startd elsewhere on the host must not count.
   pgrep: `#!/bin/sh
@@ -98,7 +92,7 @@ describe('entrypoint.sh', () => {
     await mkdir(fixture.bin);
     for (const [name, text] of Object.entries(FAKES))
       await writeFile(path.join(fixture.bin, name), text, { mode: 0o755 });
-    await setSlot('slot1@pilot Unclaimed Idle undefined');
+    await logSlot('Changing state: Owner -> Unclaimed');
     await renderPilot();
     await writeToken('eyJhbGciOiJIUzI1NiJ9.x.y\n', 0o600);
   });
@@ -132,9 +126,17 @@ describe('entrypoint.sh', () => {
     await chmod(fixture.token, mode);
   }
 
-  async function setSlot(line: string): Promise<void> {
-    await writeFile(path.join(fixture.dir, 'slot'), `${line}\n`);
+  /** Lines of the startd's log about its slot, as HTCondor writes them. */
+  async function logSlot(...lines: string[]): Promise<void> {
+    const text = lines.map((line) => `12/04/26 07:59:34 slot1: ${line}\n`).join('');
+    await writeFile(path.join(fixture.dir, 'StartLog'), text, { flag: 'a' });
   }
+
+  const CLAIMED_BUSY = [
+    'Changing state: Unclaimed -> Claimed',
+    'Remote job ID is 42.0',
+    'Changing activity: Idle -> Busy',
+  ];
 
   async function events(): Promise<string[]> {
     const text = await readFile(fixture.events, 'utf8').catch(() => '');
@@ -145,7 +147,7 @@ describe('entrypoint.sh', () => {
     env: Record<string, string> = {},
     pathDirs = `${fixture.bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
   ): RunningPilot {
-    const child = spawn('/bin/sh', [path.join(fixture.pilotDir, ENTRYPOINT)], {
+    const child = spawn('/bin/bash', [path.join(fixture.pilotDir, ENTRYPOINT)], {
       env: { ...process.env, PATH: pathDirs, FAKE_DIR: fixture.dir, ...env },
       detached: true,
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -168,8 +170,8 @@ describe('entrypoint.sh', () => {
     });
   }
 
-  it('is valid POSIX sh syntax', () => {
-    expect(() => execFileSync('/bin/sh', ['-n', path.join(fixture.pilotDir, ENTRYPOINT)])).not.toThrow();
+  it('is valid bash syntax', () => {
+    expect(() => execFileSync('/bin/bash', ['-n', path.join(fixture.pilotDir, ENTRYPOINT)])).not.toThrow();
   });
 
   describe('refuses to start HTCondor (exit 78) when', () => {
@@ -229,10 +231,10 @@ describe('entrypoint.sh', () => {
     it(
       'an HTCondor command is missing from the image',
       async () => {
-        await rm(path.join(fixture.bin, 'condor_who'));
+        await rm(path.join(fixture.bin, 'condor_off'));
         const pilot = startPilot({}, `${fixture.bin}:/usr/bin:/bin`);
         await expect(pilot.exited).resolves.toBe(EX_CONFIG);
-        expect(pilot.stderr()).toMatch(/condor_who not found/);
+        expect(pilot.stderr()).toMatch(/condor_off not found/);
         expect(await events()).toEqual([]);
       },
       SLOW,
@@ -269,10 +271,34 @@ describe('entrypoint.sh', () => {
   it(
     'reports a claimed slot and its job in the heartbeat',
     async () => {
-      await setSlot('slot1@pilot Claimed Busy 42.0');
+      await logSlot(...CLAIMED_BUSY);
       const pilot = startPilot();
       const heartbeat = await heartbeatWhere('a claimed heartbeat', (h) => h.state === 'Claimed');
       expect(heartbeat).toMatchObject({ phase: 'running', activity: 'Busy', jobId: '42.0' });
+      pilot.child.kill('SIGTERM');
+      await expect(pilot.exited).resolves.toBe(0);
+    },
+    SLOW,
+  );
+
+  it(
+    'follows the slot through a job as the startd logs it, within a second and between heartbeats',
+    async () => {
+      await renderPilot({ heartbeatSeconds: 60 });
+      const pilot = startPilot();
+      await heartbeatWhere('an unclaimed heartbeat', (h) => h.state === 'Unclaimed');
+      await logSlot(...CLAIMED_BUSY);
+      const busy = await heartbeatWhere('a busy heartbeat', (h) => h.activity === 'Busy');
+      expect(busy).toMatchObject({ state: 'Claimed', jobId: '42.0' });
+      await logSlot('Changing activity: Busy -> Idle');
+      const done = await heartbeatWhere('an idle heartbeat', (h) => h.activity === 'Idle');
+      expect(done).toMatchObject({ state: 'Claimed', jobId: null });
+      await logSlot(
+        'Changing state and activity: Claimed/Idle -> Preempting/Vacating',
+        'Changing state and activity: Preempting/Vacating -> Owner/Idle',
+        'Changing state: Owner -> Unclaimed',
+      );
+      await heartbeatWhere('an unclaimed heartbeat again', (h) => h.state === 'Unclaimed' && h.activity === 'Idle');
       pilot.child.kill('SIGTERM');
       await expect(pilot.exited).resolves.toBe(0);
     },
@@ -349,7 +375,7 @@ describe('entrypoint.sh', () => {
   it(
     'exits 99 when the master ends itself (99) while the slot was claimed',
     async () => {
-      await setSlot('slot1@pilot Claimed Busy 7.0');
+      await logSlot(...CLAIMED_BUSY);
       const pilot = startPilot({ FAKE_MASTER_EXIT: '99' });
       await expect(pilot.exited).resolves.toBe(99);
       expect(pilot.stderr()).toMatch(/DAEMON_SHUTDOWN/);
@@ -379,7 +405,7 @@ describe('entrypoint.sh', () => {
   );
 
   it(
-    "sets the slot's memory from the container when PILOT_MEMORY_MB is auto, and leaves it to the config otherwise",
+    "sets the slot's memory from the container when MEMORY_MB is auto, and leaves it to the config otherwise",
     async () => {
       let pilot = startPilot({ FAKE_MASTER_EXIT: '0', FAKE_MASTER_SECONDS: '0' });
       await expect(pilot.exited).resolves.toBe(0);

@@ -78,8 +78,8 @@ const RESERVED_ATTRIBUTES = new Set([
     'startd_noclaim_shutdown',
     'update_interval',
   ],
-  ...['pilot_token_file', 'pilot_heartbeat_interval', 'pilot_max_lifetime', 'pilot_memory_mb', 'startd_attrs'],
-  ...['execute', 'pilot_execute_dir', 'starter_job_environment'],
+  ...['startd_attrs'],
+  ...['execute', 'starter_job_environment'],
 ]);
 
 /** Names that say "secret": the job environment is written into the slot's configuration, readable by every job. */

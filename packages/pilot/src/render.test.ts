@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { ENTRYPOINT, TOP_LEVEL_CONFIG, entrypointScript, render } from './render.js';
+import { ENTRYPOINT, ENTRYPOINT_SETTINGS, TOP_LEVEL_CONFIG, entrypointScript, render } from './render.js';
 import { parseCondorConfig } from './testing/condor-config-parser.js';
 import { testOptions } from './testing/pilot-options.js';
 
@@ -16,11 +16,11 @@ describe('render', () => {
     expect(render(testOptions(input))).toEqual(render(testOptions({ ...input })));
   });
 
-  it('writes the top-level config, the config.d snippets and the entrypoint, with relative paths', () => {
+  it('writes the top-level config, the config.d snippets, the entrypoint and its settings, with relative paths', () => {
     const paths = render(testOptions()).map((file) => file.path);
     expect(paths[0]).toBe(TOP_LEVEL_CONFIG);
-    expect(paths.at(-1)).toBe(ENTRYPOINT);
-    expect(paths.filter((p) => p.startsWith('config.d/')).length).toBeGreaterThanOrEqual(4);
+    expect(paths.slice(-2)).toEqual([ENTRYPOINT_SETTINGS, ENTRYPOINT]);
+    expect(paths.filter((p) => p.startsWith('config.d/')).length).toBeGreaterThanOrEqual(3);
     for (const p of paths) expect(p).toMatch(/^[A-Za-z0-9_]+(?:\.[a-z]+)?$|^config\.d\/[A-Za-z0-9._-]+\.conf$/);
   });
 
@@ -34,7 +34,7 @@ describe('render', () => {
     const shipped = readFileSync(new URL('./entrypoint.sh', import.meta.url), 'utf8');
     expect(entrypointScript()).toBe(shipped);
     expect(fileOf(render(testOptions()), ENTRYPOINT)?.content).toBe(shipped);
-    expect(shipped.startsWith('#!/bin/sh\n')).toBe(true);
+    expect(shipped.startsWith('#!/bin/bash\n')).toBe(true);
   });
 });
 

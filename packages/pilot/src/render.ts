@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { renderConfigSnippets, renderTopLevelConfig } from './condor-config.js';
+import { renderEntrypointSettings } from './entrypoint-settings.js';
 import type { PilotOptions } from './options.js';
 
 /** One file of a slot's pilot directory, its path relative to that directory. */
@@ -11,6 +12,7 @@ export interface RenderedFile {
 
 export const ENTRYPOINT = 'entrypoint.sh';
 export const TOP_LEVEL_CONFIG = 'condor_config';
+export const ENTRYPOINT_SETTINGS = 'pilot.env';
 /** Where the entrypoint writes the heartbeat, relative to the pilot directory. */
 export const HEARTBEAT_FILE = 'status/heartbeat.json';
 
@@ -27,6 +29,7 @@ export function render(options: PilotOptions): RenderedFile[] {
   return [
     { path: TOP_LEVEL_CONFIG, content: renderTopLevelConfig(options), mode: 0o644 },
     ...renderConfigSnippets(options).map((s) => ({ path: `config.d/${s.name}`, content: s.content, mode: 0o644 })),
+    { path: ENTRYPOINT_SETTINGS, content: renderEntrypointSettings(options), mode: 0o644 },
     { path: ENTRYPOINT, content: entrypointScript(), mode: 0o755 },
   ];
 }
