@@ -212,6 +212,27 @@ describe('extra slot attributes', () => {
   });
 });
 
+// What a slot skips at start (design/htcondor-in-containers.md lists where a one-slot startd spends its start).
+describe('the start (32-start.conf)', () => {
+  it('keeps the compiled transfer plugins and drops the Python ones, which the startd runs at every start', () => {
+    expect(configD().get('FILETRANSFER_PLUGINS')).toBe('$(LIBEXEC)/curl_plugin, $(LIBEXEC)/data_plugin');
+  });
+
+  it('probes no Docker universe, no GPU, and tunes no kernel', () => {
+    const config = configD();
+    expect([config.get('DOCKER'), config.get('STARTD_DETECT_GPUS'), config.get('LINUX_KERNEL_TUNING_SCRIPT')]).toEqual([
+      '',
+      'false',
+      '',
+    ]);
+  });
+
+  it('leaves each to a site snippet, read after it', () => {
+    const config = configD({ siteSnippets: [{ name: 'java.conf', content: 'DOCKER = /usr/bin/docker\n' }] });
+    expect(config.get('DOCKER')).toBe('/usr/bin/docker');
+  });
+});
+
 describe('classAdLiteral', () => {
   it.each<[string | number | boolean, string]>([
     ['plain', '"plain"'],

@@ -100,6 +100,20 @@ function slotSnippet(o: PilotOptions): ConfigSnippet {
   return snippet('30-slot.conf', 'The slot: one static slot with the resources of this container.', knobs);
 }
 
+/** What a one-core slot skips at start: each one is paid again by every slot, where one startd pays it once. */
+function startSnippet(): ConfigSnippet {
+  return snippet('32-start.conf', 'The start: no probe or tool a one-core slot has no use for.', [
+    [
+      'FILETRANSFER_PLUGINS',
+      '$(LIBEXEC)/curl_plugin, $(LIBEXEC)/data_plugin',
+      'The startd runs each plugin at start to ask what it serves; the Python ones (box, gdrive, onedrive) cost most of a start and need credentials a pilot has not.',
+    ],
+    ['DOCKER', '', "A slot never gets the engine's socket: no Docker universe to probe."],
+    ['STARTD_DETECT_GPUS', 'false', 'A slot has no GPU: no discovery.'],
+    ['LINUX_KERNEL_TUNING_SCRIPT', '', "The master tunes the host's kernel at start: a container must not."],
+  ]);
+}
+
 /**
  * A job environment in HTCondor's quoted (V2) syntax: the whole in double quotes, each value in single quotes, a
  * quote of either kind doubled. Names are sorted, so the same variables always render the same.
@@ -168,6 +182,7 @@ export function renderConfigSnippets(options: PilotOptions): ConfigSnippet[] {
     poolSnippet(options),
     networkSnippet(options),
     slotSnippet(options),
+    startSnippet(),
     jobsSnippet(options),
     lifecycleSnippet(options),
     attributesSnippet(options),

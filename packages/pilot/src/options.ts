@@ -78,7 +78,7 @@ const RESERVED_ATTRIBUTES = new Set([
     'startd_noclaim_shutdown',
     'update_interval',
   ],
-  ...['startd_attrs'],
+  ...['filetransfer_plugins', 'docker', 'startd_detect_gpus', 'linux_kernel_tuning_script', 'startd_attrs'],
   ...['execute', 'starter_job_environment'],
 ]);
 

@@ -20,7 +20,7 @@ describe('render', () => {
     const paths = render(testOptions()).map((file) => file.path);
     expect(paths[0]).toBe(TOP_LEVEL_CONFIG);
     expect(paths.slice(-2)).toEqual([ENTRYPOINT_SETTINGS, ENTRYPOINT]);
-    expect(paths.filter((p) => p.startsWith('config.d/')).length).toBeGreaterThanOrEqual(3);
+    expect(paths.filter((p) => p.startsWith('config.d/')).length).toBeGreaterThanOrEqual(4);
     for (const p of paths) expect(p).toMatch(/^[A-Za-z0-9_]+(?:\.[a-z]+)?$|^config\.d\/[A-Za-z0-9._-]+\.conf$/);
   });
 
