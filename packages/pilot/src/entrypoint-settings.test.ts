@@ -16,10 +16,10 @@ function sourced(overrides: Partial<PilotOptionsInput> = {}): Record<string, str
 }
 
 describe('pilot.env', () => {
-  it('gives the entrypoint its defaults: the token under the pilot directory, 5 s, no lifetime, auto memory', () => {
+  it('gives the entrypoint its defaults: the token under the pilot directory, 30 s, no lifetime, auto memory', () => {
     expect(sourced()).toEqual({
       TOKEN_FILE: '/pilot/tokens.d/pool.token',
-      HEARTBEAT_SECONDS: '5',
+      HEARTBEAT_SECONDS: '30',
       MAX_LIFETIME_SECONDS: '0',
       MEMORY_MB: 'auto',
       EXECUTE_DIR: '',

@@ -170,7 +170,7 @@ export const pilotOptionsSchema = z
 export type PilotOptionsInput = z.input<typeof pilotOptionsSchema>;
 
 export const DEFAULT_PILOT_DIR = '/pilot';
-export const DEFAULT_HEARTBEAT_SECONDS = 5;
+export const DEFAULT_HEARTBEAT_SECONDS = 30;
 const DEFAULT_COLLECTOR_PORT = 9618;
 const LOOPBACK = /^(?:127\.\d+\.\d+\.\d+|localhost)$/;
 

@@ -52,7 +52,7 @@ const INTEGER_FLAGS: [flag: keyof PilotArgs, key: string, describe: string][] = 
   ['disk-mb', 'diskMb', 'Disk in MB the slot advertises'],
   ['idle-shutdown', 'idleShutdownSeconds', 'Seconds unclaimed before the pilot exits 0 (default 0 = never)'],
   ['max-lifetime', 'maxLifetimeSeconds', 'Seconds after which the pilot drains peacefully (default 0 = never)'],
-  ['heartbeat', 'heartbeatSeconds', 'Seconds between heartbeat writes (default 5)'],
+  ['heartbeat', 'heartbeatSeconds', 'Seconds between heartbeat writes besides one at each change (default 30)'],
 ];
 
 export function pilotOptionFlags<T>(argv: Argv<T>): Argv<T & PilotArgs> {
