@@ -227,6 +227,10 @@ describe('the start (32-start.conf)', () => {
     ]);
   });
 
+  it('starts no condor_procd: one job per slot needs no shared process tracker', () => {
+    expect(configD().get('USE_PROCD')).toBe('False');
+  });
+
   it('leaves each to a site snippet, read after it', () => {
     const config = configD({ siteSnippets: [{ name: 'java.conf', content: 'DOCKER = /usr/bin/docker\n' }] });
     expect(config.get('DOCKER')).toBe('/usr/bin/docker');

@@ -111,6 +111,11 @@ function startSnippet(): ConfigSnippet {
     ['DOCKER', '', "A slot never gets the engine's socket: no Docker universe to probe."],
     ['STARTD_DETECT_GPUS', 'false', 'A slot has no GPU: no discovery.'],
     ['LINUX_KERNEL_TUNING_SCRIPT', '', "The master tunes the host's kernel at start: a container must not."],
+    [
+      'USE_PROCD',
+      'False',
+      'One starter, one job: the daemons track their children themselves, one process fewer that the master waits for.',
+    ],
   ]);
 }
 

@@ -78,7 +78,8 @@ const RESERVED_ATTRIBUTES = new Set([
     'startd_noclaim_shutdown',
     'update_interval',
   ],
-  ...['filetransfer_plugins', 'docker', 'startd_detect_gpus', 'linux_kernel_tuning_script', 'startd_attrs'],
+  ...['filetransfer_plugins', 'docker', 'startd_detect_gpus', 'linux_kernel_tuning_script', 'use_procd'],
+  ...['startd_attrs'],
   ...['execute', 'starter_job_environment'],
 ]);
 
