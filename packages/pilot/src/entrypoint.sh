@@ -30,6 +30,8 @@ DRAIN_REASON=
 DRAIN_SENT=0
 MASTER_PID=
 LOG_READER_PID=
+WATCHING=0
+STARTD_EXITED=0
 STATE=
 ACTIVITY=
 JOB_ID=
@@ -41,7 +43,7 @@ log() { printf 'pilot: %s\n' "$*" >&2; }
 refuse() { log "error: $*"; exit "$EX_CONFIG"; }
 
 require_commands() {
-  for command in condor_master condor_config_val condor_off pgrep stat awk tail; do
+  for command in condor_master condor_config_val condor_off pgrep stat awk tail mkfifo; do
     command -v "$command" >/dev/null 2>&1 || refuse "$command not found in this image: it needs HTCondor and procps (and bash, which runs this)"
   done
 }
@@ -87,6 +89,7 @@ read_log_line() {
     *': Changing state: '*' -> '*) set_state "${1##* -> }" ;;
     *': Changing activity: '*' -> '*) set_activity "${1##* -> }" ;;
     *': Remote job ID is '*) JOB_ID=${1##* is } ;;
+    *' (condor_STARTD) pid '*' EXITING WITH STATUS '*) STARTD_EXITED=1 ;;
     *) return 0 ;;
   esac
   CHANGED=1
@@ -149,9 +152,12 @@ stop_master() {
   [ -n "$MASTER_PID" ] && kill "-$2" "$MASTER_PID" 2>/dev/null
 }
 
-on_usr1() { request_drain signal; }
-on_term() { stop_master "graceful shutdown (SIGTERM): jobs get their retirement time" TERM; }
-on_quit() { stop_master "fast shutdown (SIGQUIT)" QUIT; }
+# Bash runs a trap while the watch loop waits in read, but read then goes on waiting: a trap does what cannot wait
+# and wakes the loop (a line on its descriptor), which does the rest.
+wake() { [ "$WATCHING" = 0 ] || printf 'wake\n' >&3; }
+on_usr1() { request_drain signal; wake; }
+on_term() { stop_master "graceful shutdown (SIGTERM): jobs get their retirement time" TERM; wake; }
+on_quit() { stop_master "fast shutdown (SIGQUIT)" QUIT; wake; }
 
 # One pass of the watch loop: heartbeat, lifetime, and ending the master once a drained startd has gone.
 tick() {
@@ -160,16 +166,23 @@ tick() {
   fi
   if [ "$PHASE" = draining ]; then
     [ "$DRAIN_SENT" = 1 ] || send_drain
-    if [ "$DRAIN_SENT" = 1 ] && ! pgrep -x condor_startd >/dev/null 2>&1; then
+    if [ "$DRAIN_SENT" = 1 ] && { [ "$STARTD_EXITED" = 1 ] || ! pgrep -x condor_startd >/dev/null 2>&1; }; then
       stop_master "drained: the startd has finished, stopping HTCondor" TERM
     fi
   fi
   write_heartbeat
 }
 
-# The startd's log on descriptor 3, from its first line (tail waits for the file to appear).
+# The watch loop's descriptor 3: a FIFO open for reading and writing (so it never ends), into which tail copies the
+# startd's log from its first line (waiting for the file to appear) and the traps write their wake lines.
+open_watch_fifo() {
+  local fifo="${TMPDIR:-/tmp}/docker-cernvm-pilot.$$.fifo"
+  mkfifo -m 600 "$fifo" && exec 3<>"$fifo" && rm -f "$fifo" || refuse "cannot make the FIFO $fifo"
+  WATCHING=1
+}
+
 follow_start_log() {
-  exec 3< <(exec tail -n +1 -F "$START_LOG" 2>/dev/null)
+  tail -n +1 -F "$START_LOG" >&3 2>/dev/null &
   LOG_READER_PID=$!
 }
 
@@ -178,6 +191,8 @@ follow_start_log() {
 trap on_usr1 USR1
 trap on_term TERM INT
 trap on_quit QUIT
+# A child that ends (the master above all) wakes the loop too.
+trap wake CHLD
 
 require_commands
 [ "$$" = 1 ] && log "warning: running as PID 1; run the container with an init (docker run --init) so zombies are reaped"
@@ -216,12 +231,15 @@ case $PHASE in
     ;;
 esac
 
+open_watch_fifo
 follow_start_log
 condor_master -f &
 MASTER_PID=$!
 PHASE=running
 log "condor_master started (pid $MASTER_PID), slot memory ${_CONDOR_MEMORY:-as configured} MB"
 
+# An idle slot's loop wakes only for a line of the log, a signal, a child's end, or the next heartbeat. While a drain
+# waits for the master to take it it looks again every second, and for the startd to finish every 5 s.
 next_tick=0
 while kill -0 "$MASTER_PID" 2>/dev/null; do
   printf -v now '%(%s)T' -1
@@ -229,15 +247,19 @@ while kill -0 "$MASTER_PID" 2>/dev/null; do
     tick "$now"
     next_tick=$((now + INTERVAL))
   fi
-  # Wakes at each line of the log and at least once a second: bash runs a trap (a drain) only once read returns.
-  if read -r -t 1 line <&3; then
+  # Killed by someone: started again, from the log's first line, which ends in the same state.
+  kill -0 "$LOG_READER_PID" 2>/dev/null || follow_start_log
+  timeout=$((next_tick - now))
+  if [ "$PHASE" = draining ]; then
+    if [ "$DRAIN_SENT" = 0 ]; then timeout=1; elif [ "$timeout" -gt 5 ]; then timeout=5; fi
+  fi
+  [ "$timeout" -ge 1 ] || timeout=1
+  if read -r -t "$timeout" line <&3; then
     read_log_line "$line"
     # A burst of lines (a claim and its job) is read whole before the heartbeat says where it ended.
     while read -r -t 0 <&3 && read -r line <&3; do read_log_line "$line"; done
-  elif [ $? -le 128 ]; then
-    # The reader has ended (someone killed it): start it again; read from the start, the log ends in the same state.
-    sleep 1
-    follow_start_log
+  elif [ "$PHASE" = draining ]; then
+    CHANGED=1
   fi
 done
 
@@ -247,6 +269,7 @@ while :; do
   code=$?
   kill -0 "$MASTER_PID" 2>/dev/null || break
 done
+WATCHING=0
 kill "$LOG_READER_PID" 2>/dev/null
 previous_phase=$PHASE
 PHASE=exited
