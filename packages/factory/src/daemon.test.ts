@@ -2,14 +2,14 @@ import { fakeMounter } from './testing/fake-mounter.js';
 import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { type Server, connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CliContext } from './cli/context.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '@docker-cernvm/cli-kit';
 import { runCli } from './cli/main.js';
 import { sendControlRequest } from './control-server.js';
 import { FactoryError } from './errors.js';
-import type { SlotStatus, SlotSummaryJson } from './factory.js';
+import type { FactoryStatus } from './status-report.js';
 import { FakeClock } from './testing/fake-clock.js';
 import { FakeRuntime } from './testing/fake-runtime.js';
 import { FakeSignals, versionIn } from '@docker-cernvm/cli-kit/testing';
@@ -24,14 +24,7 @@ const token = path.join(tmp, 'pool.token');
 await writeFile(token, `${TOKEN_TEXT}\n`, { mode: 0o600 });
 afterAll(() => rm(tmp, { recursive: true, force: true }));
 
-interface Status {
-  name: string;
-  version: string;
-  draining: boolean;
-  summary?: SlotSummaryJson;
-  template: { image: string; cernvmVersion?: string; hash: string };
-  slots: SlotStatus[];
-}
+type Status = FactoryStatus;
 
 let clock: FakeClock;
 let runtime: FakeRuntime;
@@ -180,6 +173,7 @@ describe('runDaemon: the control socket', () => {
     await advanceUntil(async () => (await status()).summary?.running === 2, 'status to show 2 running');
     const answer = await status();
     expect(answer).toMatchObject({
+      host: hostname(),
       name: 'docker-cernvm',
       version: await versionIn(new URL('../package.json', import.meta.url)),
       draining: false,

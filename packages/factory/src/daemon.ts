@@ -12,9 +12,9 @@ import { type Logger, createLogger } from './logger.js';
 import { FactoryMetrics } from './metrics.js';
 import { checkPinning, engineFactsOnce, preflight } from './preflight.js';
 import { HostSlotDirs } from './slot-dirs.js';
-import { summaryJson } from './slot-summary.js';
 import { SnapshotFollower } from './snapshot-follower.js';
 import { socketPathOf } from './socket-path.js';
+import { statusReport } from './status-report.js';
 import { templateHash, templateOf } from './template.js';
 import { FACTORY_VERSION } from './version.js';
 
@@ -88,18 +88,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     return statusOf();
   };
 
-  const statusOf = () => ({
-    name: config.name,
-    version: FACTORY_VERSION,
-    draining: factory.desiredState.draining,
-    summary: summaryJson(factory.summary()),
-    template: {
-      image: factory.currentTemplate.image,
-      cernvmVersion: factory.currentTemplate.cernvmVersion,
-      hash: factory.desiredState.templateHash,
-    },
-    slots: factory.slots(),
-  });
+  const statusOf = () => statusReport(factory, config.name);
 
   const health = (): HealthState => {
     const staleAfter = 2 * config.resyncSeconds * 1000 + 5_000;
