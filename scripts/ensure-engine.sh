@@ -15,6 +15,8 @@ ensure_packages() {
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
   # The .deb (scripts/build-deb.sh) is checked with Debian's lintian.
   command -v lintian >/dev/null 2>&1 || missing+=(lintian)
+  # The deploy/ tests check the Prometheus rules, scrape config and dashboard expressions with promtool.
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   if ((${#missing[@]})); then
     echo "installing ${missing[*]} …" >&2
     apt-get update -qq

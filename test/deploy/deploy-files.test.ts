@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { FactoryMetrics, checkFactoryConfig, factoryConfigSchema } from '@docker-cernvm/factory';
 import { parse } from 'yaml';
+import { promtool, promtoolAvailable } from '../support/promtool.js';
 
 // The files operators deploy with must name metrics the factory exports and keys its schema accepts.
 const DEPLOY = new URL('../../deploy/', import.meta.url);
@@ -78,5 +80,22 @@ describe('deploy/', () => {
     const mount = await read('docker-cernvm-mount.service');
     expect(mount).toMatch(/^ExecStart=.*docker-cernvm mount --tag cernvm:4/m);
     expect(mount).toMatch(/^Before=docker-cernvm-factory\.service$/m);
+  });
+});
+
+const hasPromtool = await promtoolAvailable('deploy/ with promtool');
+const describePromtool = hasPromtool ? describe : describe.skip;
+const TEST_DIR = fileURLToPath(new URL('.', import.meta.url));
+const DEPLOY_DIR = fileURLToPath(DEPLOY);
+
+describePromtool('deploy/ with promtool', () => {
+  it('every rule file parses', async () => {
+    const result = await promtool(['check', 'rules', 'prometheus-alerts.yaml'], DEPLOY_DIR);
+    expect(result).toMatchObject({ exitCode: 0, output: expect.stringContaining('SUCCESS: 4 rules found') });
+  });
+
+  it('the alerts fire and name the host (promtool test rules)', async () => {
+    const result = await promtool(['test', 'rules', 'prometheus-alerts.rules-test.yaml'], TEST_DIR);
+    expect([result.exitCode, result.output]).toEqual([0, expect.not.stringContaining('FAILED')]);
   });
 });
