@@ -35,7 +35,6 @@ STARTD_EXITED=0
 STATE=
 ACTIVITY=
 JOB_ID=
-LAST_STATE=
 CHANGED=0
 printf -v STARTED_AT '%(%s)T' -1
 
@@ -98,7 +97,6 @@ read_log_line() {
 set_state() {
   STATE=${1%%/*}
   ACTIVITY=${ACTIVITY:-Idle}
-  LAST_STATE=$STATE
   [ "$STATE" = Claimed ] || JOB_ID=
 }
 
@@ -245,21 +243,17 @@ while kill -0 "$MASTER_PID" 2>/dev/null; do
   printf -v now '%(%s)T' -1
   if [ "$CHANGED" = 1 ] || [ "$now" -ge "$next_tick" ]; then
     tick "$now"
-    next_tick=$((now + INTERVAL))
+    every=$INTERVAL
+    if [ "$PHASE" = draining ]; then every=$((DRAIN_SENT ? (INTERVAL < 5 ? INTERVAL : 5) : 1)); fi
+    next_tick=$((now + every))
   fi
   # Killed by someone: started again, from the log's first line, which ends in the same state.
   kill -0 "$LOG_READER_PID" 2>/dev/null || follow_start_log
   timeout=$((next_tick - now))
-  if [ "$PHASE" = draining ]; then
-    if [ "$DRAIN_SENT" = 0 ]; then timeout=1; elif [ "$timeout" -gt 5 ]; then timeout=5; fi
-  fi
-  [ "$timeout" -ge 1 ] || timeout=1
-  if read -r -t "$timeout" line <&3; then
+  if read -r -t $((timeout > 1 ? timeout : 1)) line <&3; then
     read_log_line "$line"
     # A burst of lines (a claim and its job) is read whole before the heartbeat says where it ended.
     while read -r -t 0 <&3 && read -r line <&3; do read_log_line "$line"; done
-  elif [ "$PHASE" = draining ]; then
-    CHANGED=1
   fi
 done
 
@@ -281,7 +275,7 @@ case $code in
       log "drained ($DRAIN_REASON): exiting 0"
     elif [ "$previous_phase" = stopping ]; then
       log "stopped: exiting 0"
-    elif [ "$code" = 0 ] || [ "$LAST_STATE" = Unclaimed ]; then
+    elif [ "$code" = 0 ] || [ "$STATE" = Unclaimed ]; then
       log "HTCondor shut down by itself (idle limit): exiting 0"
     else
       log "HTCondor ended itself (DAEMON_SHUTDOWN): exiting 99"
