@@ -10,12 +10,15 @@ import {
 } from '@docker-cernvm/pilot';
 import * as z from 'zod';
 import { FactoryError } from './errors.js';
+import { scheduleSchema } from './schedule-schema.js';
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,40}$/;
 const IMAGE = /^[a-z0-9][a-z0-9._/-]{0,200}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/;
 
 /** The upper bound on slots: far above any host's cores, low enough that a typo is caught. */
 export const MAX_SLOTS = 4096;
+
+const slotCount = () => wholeNumber(0, MAX_SLOTS, 'a whole number of slots');
 
 /** What the factory hands on to each slot's pilot is checked by the pilot's own rules, limits and words. */
 const pilotRules = pilotOptionsSchema.shape;
@@ -38,7 +41,7 @@ const pilotSchema = pilotOptionsSchema
 export const factoryConfigSchema = z
   .object({
     name: z.string({ error: 'a name' }).regex(NAME, 'lower-case letters, digits, dot, dash or underscore (≤ 41)'),
-    slots: wholeNumber(0, MAX_SLOTS, 'a whole number of slots'),
+    slots: slotCount(),
     image: z.string({ error: 'an image NAME[:TAG]' }).regex(IMAGE, 'an image NAME[:TAG]'),
     slotCommand: z.enum(['pilot', 'image'], { error: 'pilot (the rendered entrypoint) or image (its own command)' }),
     collector: pilotRules.collector,
@@ -68,6 +71,10 @@ export const factoryConfigSchema = z
     followSnapshot: z.boolean({ error: 'true or false' }),
     followIntervalSeconds: wholeNumber(1, 86_400, 'whole seconds'),
     cvmfsDir: absolutePath(),
+    /** Slot counts by time window; `slots` outside them. */
+    schedule: scheduleSchema(slotCount()).optional(),
+    /** WLCG machine features' shutdown time (a Unix time), followed as a drain deadline; else $MACHINEFEATURES's. */
+    shutdownTimeFile: absolutePath().optional(),
   })
   .strict();
 
