@@ -16,6 +16,7 @@ import { SnapshotFollower } from './snapshot-follower.js';
 import { socketPathOf } from './socket-path.js';
 import { statusReport } from './status-report.js';
 import { templateHash, templateOf } from './template.js';
+import { TimeFollowers } from './time-followers.js';
 import { FACTORY_VERSION } from './version.js';
 
 export interface DaemonOptions {
@@ -58,12 +59,24 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   const engineFacts = engineFactsOnce(runtime);
   const { template, indexLimit } = await preflight(config, engineFacts, mounter, host);
 
+  // Schedules and the host's shutdown time. The deadlines are not passed on yet: connect them here when
+  // Factory.setSlots/setDraining take a drain deadline.
+  const time = new TimeFollowers({
+    config,
+    env: options.layers.env,
+    clock,
+    logger,
+    target: {
+      setSlots: (count) => factory.setSlots(count),
+      setDraining: (draining) => factory.setDraining(draining),
+    },
+  });
   const factory = new Factory({
     name: config.name,
     runtime,
     slotDirs: new HostSlotDirs(path.join(config.stateDir, config.name), path.join(config.scratchDir, config.name)),
     clock,
-    slots: config.slots,
+    slots: time.initialSlots(),
     template,
     indexLimit,
     concurrency: config.concurrency,
@@ -84,6 +97,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     config = kept;
     factory.setTemplate(prepared.template, prepared.indexLimit);
     factory.setSlots(next.slots);
+    time.reloaded(next);
     logger.log('info', 'factory-reloaded', { slots: next.slots, template: templateHash(prepared.template) });
     return statusOf();
   };
@@ -109,13 +123,16 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
         return statusOf();
       case 'drain':
         factory.setDraining(true);
+        time.drainedByHand();
         return statusOf();
       case 'resume':
         factory.setDraining(false);
+        time.resumedByHand();
         return statusOf();
       case 'scale':
         if (config.pin) checkPinning(request.slots, config.coresPerSlot, await engineFacts());
         factory.setSlots(request.slots, request.force === true);
+        time.scaledByHand();
         return statusOf();
       case 'reload':
         return reload();
@@ -184,6 +201,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
         pilots: mode === 'stop' ? 'stopping' : 'left running for the next start to adopt',
       });
       follower?.stop();
+      time.stop();
       void factory.close(mode, config.stopTimeoutSeconds).then(async () => {
         detach();
         await Promise.all([control.close(), http?.close()]);
@@ -198,6 +216,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
         () => {
           logger.log('info', 'factory-draining', { signal: 'SIGUSR1' });
           factory.setDraining(true);
+          time.drainedByHand();
         },
       ],
       [
@@ -214,9 +233,11 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   try {
     await factory.start(firstList);
     follower?.start();
+    await time.start();
   } catch (error) {
     // The error is reported and the process must end: nothing (events stream, timers, handlers) may keep it up.
     detach();
+    time.stop();
     await factory.close('leave');
     await Promise.all([control.close(), http?.close()]);
     throw error;
