@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { TMP_PREFIX } from '../support/cleanup.js';
+import { realEngineAvailable } from '../support/engine.js';
+import {
+  type FactoryProcess,
+  type TestFactorySetup,
+  removeFactoryContainers,
+  slotContainers,
+  startTestFactory,
+  waitFor,
+} from '../support/factory-process.js';
+import { SLOT_IMAGE, buildSlotImage } from '../support/slot-image.js';
+
+const engineUp = await realEngineAvailable('the host shutdown time on the real engine');
+const describeEngine = engineUp ? describe : describe.skip;
+
+const NAME = 'dcvm-test-shutdown-time';
+
+describeEngine('a factory following the host shutdown time on a real Docker engine', () => {
+  let setup: TestFactorySetup;
+  let factory: FactoryProcess | undefined;
+
+  beforeAll(async () => {
+    await buildSlotImage();
+    const dir = await mkdtemp(path.join(tmpdir(), TMP_PREFIX));
+    setup = { name: NAME, dir, tokenFile: path.join(dir, 'pool.token'), image: SLOT_IMAGE };
+    await writeFile(setup.tokenFile, 'stand-in\n', { mode: 0o600 });
+    await removeFactoryContainers(NAME);
+  });
+
+  afterAll(async () => {
+    factory?.signal('SIGKILL');
+    await factory?.exit;
+    await removeFactoryContainers(NAME);
+    if (setup) await rm(setup.dir, { recursive: true, force: true });
+  });
+
+  it('drains when $MACHINEFEATURES/shutdowntime appears, keeps draining through bad content, resumes when it goes', async () => {
+    const features = path.join(setup.dir, 'machinefeatures');
+    const shutdownTime = path.join(features, 'shutdowntime');
+    const config = path.join(setup.dir, 'factory.yaml');
+    await writeFile(config, 'environment:\n  SLOT_DRAIN_SECONDS: "2"\n');
+    await rm(features, { recursive: true, force: true });
+    await mkdir(features);
+    /** As a host's tools write it: a new file renamed into place. */
+    const announce = async (text: string) => {
+      await writeFile(`${shutdownTime}.new`, text);
+      await rename(`${shutdownTime}.new`, shutdownTime);
+    };
+    const running = async () => (await slotContainers(NAME)).filter((c) => c.state === 'running').length;
+    const runningCount = (n: number) =>
+      waitFor(async () => ((await running()) === n ? true : undefined), 60_000, `${n} running`);
+    const logged = (event: string) =>
+      waitFor(async () => factory!.logs().find((l) => l.event === event), 30_000, `a ${event} line`);
+
+    factory = startTestFactory(setup, 2, ['--config', config], { MACHINEFEATURES: features });
+    await runningCount(2);
+
+    const shutdownAt = Math.floor(Date.now() / 1000) + 600;
+    await announce(`${shutdownAt}\n`);
+    expect(await logged('shutdown-time-draining')).toMatchObject({
+      deadline: new Date(shutdownAt * 1000).toISOString(),
+    });
+    await runningCount(0);
+    const exits = factory.logs().filter((l) => l.event === 'slot-exited');
+    expect(exits.map((l) => [l.code, l.reason])).toEqual([
+      [0, 'drained'],
+      [0, 'drained'],
+    ]);
+
+    await announce('tomorrow morning\n');
+    expect(await logged('shutdown-time-unusable')).toMatchObject({ level: 'warn', file: shutdownTime });
+    expect(await running()).toBe(0);
+
+    await rm(shutdownTime);
+    await logged('shutdown-time-withdrawn');
+    await runningCount(2);
+    const withdrawnAt = factory.logs().findIndex((l) => l.event === 'shutdown-time-withdrawn');
+    expect(factory.logs().findIndex((l) => l.event === 'shutdown-time-unusable')).toBeLessThan(withdrawnAt);
+  }, 120_000);
+});
