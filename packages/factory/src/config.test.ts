@@ -263,3 +263,17 @@ describe('describeSource', () => {
     expect(describeSource('memoryMb', source)).toBe(expected);
   });
 });
+
+describe('machineFeatures', () => {
+  it('takes the host’s hs06 rating, and refuses one that is not a positive number', () => {
+    expect(checkFactoryConfig({ slots: 1, machineFeatures: { hs06: 180.5 } }, new Map()).machineFeatures).toEqual({
+      hs06: 180.5,
+    });
+    expect(() => checkFactoryConfig({ slots: 1, machineFeatures: { hs06: 0 } }, new Map())).toThrow(
+      'machineFeatures.hs06: expected a positive number',
+    );
+    expect(() => checkFactoryConfig({ slots: 1, machineFeatures: { total_cpu: 4 } }, new Map())).toThrow(
+      /unknown key "machineFeatures.total_cpu"/,
+    );
+  });
+});

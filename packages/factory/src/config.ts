@@ -75,6 +75,15 @@ export const factoryConfigSchema = z
     schedule: scheduleSchema(slotCount()).optional(),
     /** WLCG machine features' shutdown time (a Unix time), followed as a drain deadline; else $MACHINEFEATURES's. */
     shutdownTimeFile: absolutePath().optional(),
+    /** What jobs learn about this host through HEPiX MJF (`$MACHINEFEATURES`), beyond what the factory knows. */
+    machineFeatures: z
+      .object({
+        /** The host's HEP-SPEC06 rating: MJF `hs06`, and each slot's share of it as `hs06_job`. */
+        hs06: z.number({ error: 'a positive number' }).positive('a positive number').max(1_000_000, 'at most 1000000'),
+      })
+      .partial()
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { CliContext, FactorySignal } from './cli/context.js';
 import type { FactoryConfig } from './config.js';
@@ -82,6 +83,9 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     concurrency: config.concurrency,
     resyncMs: config.resyncSeconds * 1000,
     stopTimeoutSeconds: config.stopTimeoutSeconds,
+    machineFeatures: () => ({ totalCpu: availableParallelism(), ...config.machineFeatures }),
+    // SEAM: a drain deadline (unix seconds) per slot goes here once the factory has one; MJF writes it per slot.
+    slotDeadline: () => undefined,
   });
   wireLogs(factory, logger, io, config.logFormat);
   metrics.observe(factory);

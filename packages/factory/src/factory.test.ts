@@ -985,3 +985,32 @@ describe('scratch directories', () => {
     expect([...slotDirs.emptied].sort()).toEqual([0, 1]);
   });
 });
+
+describe('Factory: machine/job features', () => {
+  it('rewrites a running slot’s job features at the next pass once its deadline is set, and again when it goes', async () => {
+    const deadlines = new Map<number, number>();
+    await startFactory({ slots: 1, slotDeadline: (slot) => deadlines.get(slot) });
+    expect(slotDirs.features.get(0)?.job).not.toHaveProperty('shutdowntime_job');
+    const started = Math.floor(onSlot(0).createdAt / 1000);
+    deadlines.set(0, started + 3600);
+    factory.requestReconcile(0);
+    await tick();
+    expect(slotDirs.features.get(0)?.job).toMatchObject({
+      shutdowntime_job: `${started + 3600}\n`,
+      wall_limit_secs: '3600\n',
+    });
+    const writes = slotDirs.featureWrites;
+    factory.requestReconcile(0);
+    await tick();
+    expect(slotDirs.featureWrites).toBe(writes); // nothing changed: nothing written
+    deadlines.delete(0);
+    factory.requestReconcile(0);
+    await tick();
+    expect(slotDirs.features.get(0)?.job).not.toHaveProperty('wall_limit_secs');
+  });
+
+  it('publishes the host’s machine features, total_cpu defaulting to the slot’s own cores', async () => {
+    await startFactory({ slots: 1 });
+    expect(slotDirs.features.get(0)?.machine).toEqual({ total_cpu: '1\n' });
+  });
+});

@@ -6,6 +6,8 @@ import type { FactoryEvents } from './factory-events.js';
 import { type DesiredState, type ObservedContainer, reconcile } from './reconcile.js';
 import { SlotActuator } from './slot-actuator.js';
 import type { SlotDirs } from './slot-dirs.js';
+import { SlotFeatureUpdater } from './slot-feature-updater.js';
+import type { MachineFeatures } from './slot-features.js';
 import { SlotLedger } from './slot-ledger.js';
 import { SlotObserver } from './slot-observer.js';
 import { type SlotStatus, type SlotSummary, slotStatuses, summarize } from './slot-summary.js';
@@ -30,6 +32,10 @@ export interface FactoryOptions {
   debounceMs?: number;
   /** Seconds a slot stopped with `scale --force` gets before SIGKILL. */
   stopTimeoutSeconds?: number;
+  /** The host's MJF machine features; without it, `total_cpu` is the slot's own cores. */
+  machineFeatures?: () => MachineFeatures;
+  /** Unix seconds slot i must be gone by (its drain deadline), written into its job features; none when unset. */
+  slotDeadline?: (slot: number) => number | undefined;
 }
 
 /**
@@ -46,6 +52,7 @@ export class Factory {
   private readonly ledger = new SlotLedger();
   private readonly observer: SlotObserver;
   private readonly actuator: SlotActuator;
+  private readonly features: SlotFeatureUpdater;
   private lastObserved: readonly ObservedContainer[] = [];
   private lastRetryAt: ReadonlyMap<number, number> = new Map();
   private lastSummary: SlotSummary | undefined;
@@ -65,6 +72,11 @@ export class Factory {
     };
     const { name, runtime, slotDirs, clock } = options;
     const { ledger, events } = this;
+    this.features = new SlotFeatureUpdater({
+      slotDirs,
+      machine: options.machineFeatures ?? (() => ({ totalCpu: this.template.coresPerSlot })),
+      deadlineOf: options.slotDeadline ?? (() => undefined),
+    });
     this.observer = new SlotObserver({
       name,
       runtime,
@@ -79,6 +91,7 @@ export class Factory {
       slotDirs,
       clock,
       ledger,
+      features: this.features,
       events,
       concurrency: options.concurrency,
       stopTimeoutSeconds: options.stopTimeoutSeconds ?? 30,
@@ -202,6 +215,7 @@ export class Factory {
       (action) => !this.ledger.isInFlight(action),
     );
     for (const action of actions) this.actuator.enqueue(action);
+    await this.updateFeatures(observed);
     this.lastReconcileAt = this.options.clock.now();
     this.lastSummary = summarize(this.desired, observed, this.ledger, retryAt, now);
     this.lastRetryAt = retryAt;
@@ -215,6 +229,19 @@ export class Factory {
     if (drained && !this.drainedSaid) this.events.emit('drained');
     this.drainedSaid = drained;
     this.wake.wakeAtNextRetry(retryAt.values(), now);
+  }
+
+  /**
+   * Rewrites the MJF files of the running slots whose values changed since (a deadline set or taken back, the host's
+   * shutdown time): a job reads them when it wants, so they follow the slot, not only its start.
+   */
+  private async updateFeatures(observed: readonly ObservedContainer[]): Promise<void> {
+    const hash = this.desired.templateHash;
+    const running = observed.filter((c) => c.phase === 'running' && c.templateHash === hash);
+    const results = await Promise.allSettled(
+      running.map((c) => this.features.update(c.slot, this.template, c.createdAt)),
+    );
+    for (const result of results) if (result.status === 'rejected') this.events.emit('error', result.reason as Error);
   }
 
   /**

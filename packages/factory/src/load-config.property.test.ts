@@ -78,12 +78,12 @@ describe('factory --config: any document', () => {
           const said = message.slice(file.length + 2);
           const unknown = /^unknown key ("(?:[^"\\]|\\.)*")$/.exec(said)?.[1];
           if (unknown !== undefined) {
-            // The document's own key (a nested one as pilot.<key>), quoted so that any character shows as itself.
+            // The document's own key (a nested one as <section>.<key>), quoted so that any character shows as itself.
             const named = JSON.parse(unknown) as string;
             const document = parse(text) as Record<string, unknown>;
-            const pilot = (document.pilot ?? {}) as Record<string, unknown>;
-            const known =
-              Object.hasOwn(document, named) || (named.startsWith('pilot.') && Object.hasOwn(pilot, named.slice(6)));
+            const [section = '', ...rest] = named.split('.');
+            const inner = (document[section] ?? {}) as Record<string, unknown>;
+            const known = Object.hasOwn(document, named) || (rest.length > 0 && Object.hasOwn(inner, rest.join('.')));
             expect({ ...where, named, known }).toEqual({ ...where, named, known: true });
             return;
           }

@@ -1,10 +1,11 @@
 import path from 'node:path';
-import { type MountHost, checkHostToken, checkMountSources } from '@docker-cernvm/pilot';
+import { type MountHost, checkHostToken, checkMountSources, checkMountTargets } from '@docker-cernvm/pilot';
 import type { FactoryMounter } from './cli/context.js';
 import type { FactoryConfig } from './config.js';
 import type { EngineFacts, SlotRuntime } from './docker-runtime.js';
 import { FactoryError } from './errors.js';
 import { checkSlotImage } from './image-check.js';
+import { JOB_FEATURES_TARGET, MACHINE_FEATURES_TARGET } from './slot-features.js';
 import { type SlotTemplate, slotPilotOptions, templateOf } from './template.js';
 
 /** Refuses more pinned slots than the engine has cores, before anything changes. */
@@ -55,6 +56,8 @@ export async function preflight(
   outcome(token);
   const template = templateOf(config, outcome(image).cernvmVersion);
   slotPilotOptions(template, config.name, 0); // every slot's pilot options are valid before anything is made
+  const clash = checkMountTargets(template.mounts, [MACHINE_FEATURES_TARGET, JOB_FEATURES_TARGET]);
+  if (clash) throw new FactoryError('E_BAD_CONFIG', clash);
   // Every mount source exists and can propagate, and none shows the token or the slots' own directories to jobs.
   await checkMountSources(host, {
     mounts: template.mounts,

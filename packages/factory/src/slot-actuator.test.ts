@@ -5,6 +5,7 @@ import type { FactoryEvents } from './factory-events.js';
 import { LABELS } from './labels.js';
 import type { Action } from './reconcile.js';
 import { type ActuatorView, SlotActuator } from './slot-actuator.js';
+import { SlotFeatureUpdater } from './slot-feature-updater.js';
 import { SlotLedger } from './slot-ledger.js';
 import { templateHash } from './template.js';
 import { testTemplate } from './testing/builders.js';
@@ -31,6 +32,7 @@ function actuator(concurrency = 4): SlotActuator {
     slotDirs,
     clock,
     ledger,
+    features: new SlotFeatureUpdater({ slotDirs, machine: () => ({ totalCpu: 8 }), deadlineOf: () => undefined }),
     events,
     concurrency,
     stopTimeoutSeconds: 7,
@@ -78,6 +80,31 @@ describe('SlotActuator: create', () => {
     expect(said).toEqual(['slot-created:2']);
     expect(ledger.isInFlight(create(2))).toBe(false);
     expect(settled).toBe(1);
+  });
+
+  it('writes the slot’s MJF files and binds them read-only where the job environment says', async () => {
+    view = { ...view, template: testTemplate({ coresPerSlot: 2, memoryMb: 1024, pilot: { diskMb: 100 } }) };
+    actuator().enqueue(create(1));
+    await settle();
+    expect(slotDirs.features.get(1)).toEqual({
+      machine: { total_cpu: '8\n' },
+      job: {
+        allocated_cpu: '2\n',
+        max_rss_bytes: `${1024 * 1024 * 1024}\n`,
+        max_swap_bytes: '0\n',
+        scratch_limit_bytes: `${100 * 1024 * 1024}\n`,
+        jobstart_secs: `${Date.UTC(2026, 0, 1) / 1000}\n`,
+      },
+    });
+    const [made] = runtime.running();
+    expect(made!.options.HostConfig?.Binds).toEqual(
+      expect.arrayContaining([
+        '/state/f/features/slot-1/machine:/etc/machinefeatures:ro',
+        '/state/f/features/slot-1/job:/etc/jobfeatures:ro',
+      ]),
+    );
+    const environment = slotDirs.pilotFiles.get(1)!.find((f) => f.path.endsWith('35-jobs.conf'))!.content;
+    expect(environment).toContain("JOBFEATURES='/etc/jobfeatures' MACHINEFEATURES='/etc/machinefeatures'");
   });
 
   it('makes a create queued behind others from the template of its turn', async () => {

@@ -6,6 +6,7 @@ import type { SlotRuntime } from './docker-runtime.js';
 import type { FactoryEvents } from './factory-events.js';
 import type { Action, ObservedContainer } from './reconcile.js';
 import type { SlotDirs } from './slot-dirs.js';
+import type { SlotFeatureUpdater } from './slot-feature-updater.js';
 import type { SlotLedger } from './slot-ledger.js';
 import { type SlotTemplate, slotContainerOptions, slotPilotOptions, templateHash } from './template.js';
 
@@ -22,6 +23,8 @@ export interface SlotActuatorOptions {
   slotDirs: SlotDirs;
   clock: Clock;
   ledger: SlotLedger;
+  /** Writes each slot's MJF files before its container starts. */
+  features: SlotFeatureUpdater;
   events: EventEmitter<FactoryEvents>;
   /** Actions under way at once. */
   concurrency: number;
@@ -88,7 +91,7 @@ export class SlotActuator {
   }
 
   private async create(slot: number): Promise<void> {
-    const { runtime, slotDirs, clock, name, events } = this.options;
+    const { runtime, slotDirs, clock, name, events, features } = this.options;
     const { template, draining } = this.options.view();
     // Queued before a drain began: a drain means no new pilot, so the creates still waiting for their turn go.
     if (draining) return;
@@ -104,10 +107,15 @@ export class SlotActuator {
       slot,
       hostPilotDir,
       hostScratchDir,
+      hostFeaturesDir: slotDirs.featuresOf(slot),
       options,
     });
     // Nothing of this slot runs now (its index was free): what an earlier pilot's jobs left in its scratch goes.
-    await Promise.all([slotDirs.writePilotFiles(slot, render(options)), slotDirs.emptyScratch(slot)]);
+    await Promise.all([
+      slotDirs.writePilotFiles(slot, render(options)),
+      slotDirs.emptyScratch(slot),
+      features.update(slot, template, started),
+    ]);
     const id = await runtime.createAndStart(containerOptions);
     events.emit('slot-created', { slot, id, durationMs: clock.now() - started });
   }

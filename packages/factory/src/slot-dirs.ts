@@ -8,10 +8,13 @@ import {
   scratchDirOf,
   writePilotDir,
 } from '@docker-cernvm/pilot';
+import { FeaturesDirWriter } from './features-dir.js';
+import type { FeatureFiles } from './slot-features.js';
 
 /**
  * Each slot's host directories: `<root>/slot-<i>` (mounted at /pilot: rendered configuration, the token's mount
- * point, the heartbeat) and `<scratchRoot>/slot-<i>` (HTCondor's EXECUTE: the jobs' sandboxes).
+ * point, the heartbeat), `<scratchRoot>/slot-<i>` (HTCondor's EXECUTE: the jobs' sandboxes) and
+ * `<root>/features/slot-<i>` (the MJF directories `machine/` and `job/`, bound read-only apart from /pilot).
  */
 export interface SlotDirs {
   readonly root: string;
@@ -24,12 +27,17 @@ export interface SlotDirs {
   writePilotFiles(slot: number, files: readonly RenderedFile[]): Promise<string>;
   /** The slot's heartbeat, if it was written by a container started at or after `notBefore` (unix ms). */
   heartbeat(slot: number, notBefore: number): Promise<Heartbeat | undefined>;
+  /** Slot i's MJF directory on the host, holding `machine/` and `job/`. */
+  featuresOf(slot: number): string;
+  /** Writes slot i's MJF files; resolves true when something changed on disk. */
+  writeFeatures(slot: number, files: FeatureFiles): Promise<boolean>;
 }
 
 /** The slot directories on this host's file system. */
 export class HostSlotDirs implements SlotDirs {
   /** Scratch work per slot, one after another: a slot's scratch is never emptied twice at once. */
   private readonly scratchWork = new Map<number, Promise<unknown>>();
+  private readonly features = new FeaturesDirWriter();
 
   constructor(
     readonly root: string,
@@ -66,6 +74,14 @@ export class HostSlotDirs implements SlotDirs {
     const dir = this.dirOf(slot);
     writePilotDir(dir, files);
     return dir;
+  }
+
+  featuresOf(slot: number): string {
+    return path.join(this.root, 'features', `slot-${slot}`);
+  }
+
+  async writeFeatures(slot: number, files: FeatureFiles): Promise<boolean> {
+    return this.features.write(this.featuresOf(slot), files);
   }
 
   async heartbeat(slot: number, notBefore: number): Promise<Heartbeat | undefined> {

@@ -335,7 +335,11 @@ describe('slotContainerOptions', () => {
     const template = testTemplate({ pilot: { jobEnvironment: { VO_SITE: 'T2' } } });
     const options = slotPilotOptions(template, 'site-a', 0);
     expect(options.executeDir).toBe('/scratch');
-    expect(options.jobEnvironment).toEqual({ VO_SITE: 'T2' });
+    expect(options.jobEnvironment).toEqual({
+      VO_SITE: 'T2',
+      MACHINEFEATURES: '/etc/machinefeatures',
+      JOBFEATURES: '/etc/jobfeatures',
+    });
     expect(body({ pilot: { jobEnvironment: { VO_SITE: 'T2' } } })).not.toHaveProperty('Env');
   });
 

@@ -9,6 +9,7 @@ import {
 } from '@docker-cernvm/pilot';
 import type { FactoryConfig } from './config.js';
 import { slotContainerName, slotLabels } from './labels.js';
+import { JOB_FEATURES_TARGET, MACHINE_FEATURES_TARGET } from './slot-features.js';
 
 /** Everything that makes two slots the same: a change to any of it rolls the slots over (never kills a job). */
 export interface SlotTemplate {
@@ -83,6 +84,12 @@ export function slotPilotOptions(template: SlotTemplate, factory: string, slot: 
     executeDir: SCRATCH_TARGET,
     mounts: template.mounts,
     ...template.pilot,
+    // HEPiX MJF: every job finds its slot's machine and job features where these name.
+    jobEnvironment: {
+      ...template.pilot.jobEnvironment,
+      MACHINEFEATURES: MACHINE_FEATURES_TARGET,
+      JOBFEATURES: JOB_FEATURES_TARGET,
+    },
     attributes: {
       ...template.pilot.attributes,
       DockerCernvmFactory: factory,
@@ -107,6 +114,8 @@ export function slotContainerOptions(args: {
   hostPilotDir: string;
   /** The slot's scratch directory on the host, mounted at the pilot's execute directory. */
   hostScratchDir: string;
+  /** The slot's MJF directory on the host (`machine/`, `job/`), bound read-only at the MJF targets. */
+  hostFeaturesDir?: string;
   options: PilotOptions;
 }): ContainerCreateOptions {
   const { template, factory, slot } = args;
@@ -123,6 +132,13 @@ export function slotContainerOptions(args: {
   });
   // `image`: the image's own command (a site's pilot, or the tests' slot image) instead of the rendered entrypoint.
   if (template.slotCommand === 'image') delete body.Cmd;
+  if (args.hostFeaturesDir && body.HostConfig) {
+    body.HostConfig.Binds = [
+      ...(body.HostConfig.Binds ?? []),
+      `${args.hostFeaturesDir}/machine:${MACHINE_FEATURES_TARGET}:ro`,
+      `${args.hostFeaturesDir}/job:${JOB_FEATURES_TARGET}:ro`,
+    ];
+  }
   const env = Object.entries(template.environment).map(([k, v]) => `${k}=${v}`);
   if (env.length) body.Env = env;
   return body;

@@ -1,5 +1,6 @@
 import type { Heartbeat, RenderedFile } from '@docker-cernvm/pilot';
 import type { SlotDirs } from '../slot-dirs.js';
+import type { FeatureFiles } from '../slot-features.js';
 
 /** Slot directories in memory: what each slot was given, and the heartbeat a test says its pilot wrote. */
 export class FakeSlotDirs implements SlotDirs {
@@ -12,6 +13,9 @@ export class FakeSlotDirs implements SlotDirs {
   /** The pilot files each slot was last given. */
   readonly pilotFiles = new Map<number, readonly RenderedFile[]>();
   readonly heartbeats = new Map<number, Heartbeat>();
+  /** The MJF files each slot was last given, and how many writes changed them. */
+  readonly features = new Map<number, FeatureFiles>();
+  featureWrites = 0;
 
   dirOf(slot: number): string {
     return `${this.root}/slot-${slot}`;
@@ -31,6 +35,17 @@ export class FakeSlotDirs implements SlotDirs {
     if (failure) throw failure;
     this.emptied.push(slot);
     return this.scratchOf(slot);
+  }
+
+  featuresOf(slot: number): string {
+    return `${this.root}/features/slot-${slot}`;
+  }
+
+  async writeFeatures(slot: number, files: FeatureFiles): Promise<boolean> {
+    if (JSON.stringify(this.features.get(slot)) === JSON.stringify(files)) return false;
+    this.features.set(slot, files);
+    this.featureWrites += 1;
+    return true;
   }
 
   async heartbeat(slot: number): Promise<Heartbeat | undefined> {
