@@ -237,8 +237,16 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
       expect(info.Mounts.find((m) => m.Destination === '/pilot')).toMatchObject({
         Source: path.join(tmp, 'state', NAME, `slot-${slot}`),
       });
-      expect(info.Mounts.find((m) => m.Destination === '/pilot/tokens.d/pool.token')).toMatchObject({
-        Source: tokenFile,
+      // The factory's copy of the token, in a directory a rotated token replaces it in.
+      expect(info.Mounts.find((m) => m.Destination === '/pilot/tokens.d')).toMatchObject({
+        Source: path.join(tmp, 'state', NAME, 'tokens.d'),
+        RW: false,
+      });
+      await expect(readFile(path.join(tmp, 'state', NAME, 'tokens.d', 'pool.token'), 'utf8')).resolves.toBe(
+        await readFile(tokenFile, 'utf8'),
+      );
+      expect(info.Mounts.find((m) => m.Destination === '/etc/jobfeatures')).toMatchObject({
+        Source: path.join(tmp, 'state', NAME, 'features', `slot-${slot}`, 'job'),
         RW: false,
       });
       expect(info.Config.Labels).toMatchObject({

@@ -75,6 +75,8 @@ export const factoryConfigSchema = z
     schedule: scheduleSchema(slotCount()).optional(),
     /** WLCG machine features' shutdown time (a Unix time), followed as a drain deadline; else $MACHINEFEATURES's. */
     shutdownTimeFile: absolutePath().optional(),
+    /** Seconds between looks at tokenFile: a rotated token reaches the running slots within this. */
+    tokenCheckSeconds: wholeNumber(1, 3600, 'whole seconds'),
     /** What jobs learn about this host through HEPiX MJF (`$MACHINEFEATURES`), beyond what the factory knows. */
     machineFeatures: z
       .object({
@@ -110,6 +112,7 @@ export const CONFIG_DEFAULTS: Omit<FactoryConfig, 'slots'> = {
   followSnapshot: false,
   followIntervalSeconds: 300,
   cvmfsDir: '/cvmfs',
+  tokenCheckSeconds: 10,
 };
 
 /** Where each key's value came from, so an error can name the file line's key, the variable or the flag. */

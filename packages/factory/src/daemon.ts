@@ -15,9 +15,11 @@ import { checkPinning, engineFactsOnce, preflight } from './preflight.js';
 import { HostSlotDirs } from './slot-dirs.js';
 import { SnapshotFollower } from './snapshot-follower.js';
 import { socketPathOf } from './socket-path.js';
-import { statusReport } from './status-report.js';
-import { templateHash, templateOf } from './template.js';
 import { TimeFollowers } from './time-followers.js';
+import { statusReport, tokenStatus } from './status-report.js';
+import { slotPilotOptions, templateHash, templateOf } from './template.js';
+import { HostTokenFiles } from './host-token-files.js';
+import { TokenKeeper } from './token-keeper.js';
 import { FACTORY_VERSION } from './version.js';
 
 export interface DaemonOptions {
@@ -72,10 +74,24 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
       setDraining: (draining) => factory.setDraining(draining),
     },
   });
+  const slotDirs = new HostSlotDirs(path.join(config.stateDir, config.name), path.join(config.scratchDir, config.name));
+  // The slots see the token through a copy in a directory of its own, which a rotated token replaces.
+  const tokenKeeper = new TokenKeeper({
+    source: () => config.tokenFile,
+    files: new HostTokenFiles(slotDirs.tokenDir, path.basename(slotPilotOptions(template, config.name, 0).tokenFile)),
+    clock,
+    intervalMs: config.tokenCheckSeconds * 1000,
+  });
+  tokenKeeper.events.on('rotated', () => logger.log('info', 'token-rotated', { file: config.tokenFile }));
+  tokenKeeper.events.on('refused', (problem) =>
+    logger.log('error', 'token-refused', { problem, effect: 'no new slot starts; running slots keep their token' }),
+  );
+  tokenKeeper.events.on('recovered', () => logger.log('info', 'token-usable', { file: config.tokenFile }));
+
   const factory = new Factory({
     name: config.name,
     runtime,
-    slotDirs: new HostSlotDirs(path.join(config.stateDir, config.name), path.join(config.scratchDir, config.name)),
+    slotDirs,
     clock,
     slots: time.initialSlots(),
     template,
@@ -86,9 +102,11 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     machineFeatures: () => ({ totalCpu: availableParallelism(), ...config.machineFeatures }),
     // SEAM: a drain deadline (unix seconds) per slot goes here once the factory has one; MJF writes it per slot.
     slotDeadline: () => undefined,
+    startRefusal: () => tokenKeeper.state().problem,
   });
   wireLogs(factory, logger, io, config.logFormat);
   metrics.observe(factory);
+  metrics.observeToken(tokenKeeper);
 
   const reload = async (): Promise<unknown> => {
     const next = await loadFactoryConfig(options.layers);
@@ -99,6 +117,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     const kept = { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig;
     const prepared = await preflight(kept, engineFacts, mounter, host);
     config = kept;
+    await tokenKeeper.look(); // another tokenFile: the slots' copy follows it before a slot of the new template starts
     factory.setTemplate(prepared.template, prepared.indexLimit);
     factory.setSlots(next.slots);
     time.reloaded(next);
@@ -106,7 +125,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     return statusOf();
   };
 
-  const statusOf = () => statusReport(factory, config.name);
+  const statusOf = () => ({ ...statusReport(factory, config.name), token: tokenStatus(tokenKeeper.state()) });
 
   const health = (): HealthState => {
     const staleAfter = 2 * config.resyncSeconds * 1000 + 5_000;
@@ -206,6 +225,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
       });
       follower?.stop();
       time.stop();
+      tokenKeeper.close();
       void factory.close(mode, config.stopTimeoutSeconds).then(async () => {
         detach();
         await Promise.all([control.close(), http?.close()]);
@@ -235,6 +255,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     if (options.exitWhenDrained) factory.events.on('drained', () => stop('drained', 'leave'));
   });
   try {
+    await tokenKeeper.start(); // the first slot already finds its copy of the token
     await factory.start(firstList);
     follower?.start();
     await time.start();
@@ -242,6 +263,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     // The error is reported and the process must end: nothing (events stream, timers, handlers) may keep it up.
     detach();
     time.stop();
+    tokenKeeper.close();
     await factory.close('leave');
     await Promise.all([control.close(), http?.close()]);
     throw error;

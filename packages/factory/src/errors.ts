@@ -9,6 +9,7 @@ export type FactoryErrorCode =
   | 'E_NO_IMAGE' // the slot image does not exist
   | 'E_NOT_MOUNTED' // the image is a docker-cernvm placeholder with nothing bound over it
   | 'E_ENGINE' // the Docker engine refused or failed
+  | 'E_BAD_TOKEN' // the pool token is missing or unsafe: no new slot starts with it
   | 'E_NOT_RUNNING' // no factory answers on the control socket
   | 'E_ALREADY_RUNNING' // a factory with this name already answers on its socket
   | 'E_REFUSED'; // a running factory refused a control request

@@ -36,6 +36,8 @@ export interface FactoryOptions {
   machineFeatures?: () => MachineFeatures;
   /** Unix seconds slot i must be gone by (its drain deadline), written into its job features; none when unset. */
   slotDeadline?: (slot: number) => number | undefined;
+  /** Why no new slot may start now (an unusable pool token); running slots are left alone. */
+  startRefusal?: () => string | undefined;
 }
 
 /**
@@ -92,6 +94,7 @@ export class Factory {
       clock,
       ledger,
       features: this.features,
+      startRefusal: options.startRefusal ?? (() => undefined),
       events,
       concurrency: options.concurrency,
       stopTimeoutSeconds: options.stopTimeoutSeconds ?? 30,

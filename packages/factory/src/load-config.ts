@@ -28,6 +28,7 @@ export const SCALAR_KEYS = [
   'followSnapshot',
   'followIntervalSeconds',
   'cvmfsDir',
+  'tokenCheckSeconds',
 ] as const;
 export type ScalarKey = (typeof SCALAR_KEYS)[number];
 
@@ -39,6 +40,7 @@ const NUMBER_KEYS: ReadonlySet<ScalarKey> = new Set([
   'concurrency',
   'stopTimeoutSeconds',
   'followIntervalSeconds',
+  'tokenCheckSeconds',
 ]);
 
 /** `coresPerSlot` → `DOCKER_CERNVM_FACTORY_CORES_PER_SLOT`. */

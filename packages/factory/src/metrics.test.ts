@@ -308,6 +308,6 @@ describe('FactoryMetrics: names and labels', () => {
       }
     }
     expect(text).not.toContain(TEMPLATE.tokenFile);
-    expect(text).not.toContain('token');
+    expect(samples.flatMap((s) => Object.values(s.labels)).join(' ')).not.toContain('token');
   });
 });

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Factory } from './factory.js';
+import type { TokenKeeper } from './token-keeper.js';
 import { FACTORY_VERSION } from './version.js';
 
 const PREFIX = 'cernvm_factory_';
@@ -111,6 +112,25 @@ export class FactoryMetrics {
   };
 
   /** Follows the factory's events; call once. */
+  private readonly tokenUsable = new Gauge({
+    name: `${PREFIX}pool_token_usable`,
+    help: '1 while the pool token on the host is present and safe; 0: no new slot starts',
+    registers: [this.registry],
+  });
+  private readonly tokenRotations = new Counter({
+    name: `${PREFIX}pool_token_rotations_total`,
+    help: 'New pool tokens handed to the running slots',
+    registers: [this.registry],
+  });
+
+  /** The pool token's state, as the keeper finds it. */
+  observeToken(keeper: TokenKeeper): void {
+    this.tokenUsable.set(keeper.state().usable ? 1 : 0);
+    keeper.events.on('refused', () => this.tokenUsable.set(0));
+    keeper.events.on('recovered', () => this.tokenUsable.set(1));
+    keeper.events.on('rotated', () => this.tokenRotations.inc());
+  }
+
   observe(factory: Factory): void {
     let everConnected = false;
     factory.events.on('reconciled', ({ durationMs }) => this.reconcileDuration.observe(durationMs / 1000));

@@ -24,6 +24,7 @@ let events: EventEmitter<FactoryEvents>;
 let view: ActuatorView;
 let settled: number;
 let said: string[];
+let refusal: string | undefined;
 
 function actuator(concurrency = 4): SlotActuator {
   return new SlotActuator({
@@ -32,6 +33,7 @@ function actuator(concurrency = 4): SlotActuator {
     slotDirs,
     clock,
     ledger,
+    startRefusal: () => refusal,
     features: new SlotFeatureUpdater({ slotDirs, machine: () => ({ totalCpu: 8 }), deadlineOf: () => undefined }),
     events,
     concurrency,
@@ -50,6 +52,7 @@ beforeEach(() => {
   view = { template: TEMPLATE, draining: false, observed: [] };
   settled = 0;
   said = [];
+  refusal = undefined;
   for (const name of ['slot-created', 'slot-draining', 'slot-stopping', 'slot-removed', 'action-failed'] as const) {
     events.on(name, (payload: { slot?: number; action?: Action; error?: Error }) =>
       said.push(`${name}:${payload.slot ?? payload.action?.kind}${payload.error ? `:${payload.error.message}` : ''}`),
@@ -105,6 +108,19 @@ describe('SlotActuator: create', () => {
     );
     const environment = slotDirs.pilotFiles.get(1)!.find((f) => f.path.endsWith('35-jobs.conf'))!.content;
     expect(environment).toContain("JOBFEATURES='/etc/jobfeatures' MACHINEFEATURES='/etc/machinefeatures'");
+  });
+
+  it('starts no slot while the pool token is refused, backing the slot off, and binds the token’s directory', async () => {
+    refusal = 'the pool token /etc/t has mode 644';
+    actuator().enqueue(create(0));
+    await settle();
+    expect(runtime.running()).toEqual([]);
+    expect(said).toEqual(['action-failed:create:no new slot starts: the pool token /etc/t has mode 644']);
+    expect(ledger.retryAt().has(0)).toBe(true);
+    refusal = undefined;
+    actuator().enqueue(create(0));
+    await settle();
+    expect(runtime.running()[0]!.options.HostConfig?.Binds).toContain('/state/f/tokens.d:/pilot/tokens.d:ro');
   });
 
   it('makes a create queued behind others from the template of its turn', async () => {

@@ -3,6 +3,7 @@ import type { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
 import type { Clock } from './clock.js';
 import type { SlotRuntime } from './docker-runtime.js';
+import { FactoryError } from './errors.js';
 import type { FactoryEvents } from './factory-events.js';
 import type { Action, ObservedContainer } from './reconcile.js';
 import type { SlotDirs } from './slot-dirs.js';
@@ -23,6 +24,8 @@ export interface SlotActuatorOptions {
   slotDirs: SlotDirs;
   clock: Clock;
   ledger: SlotLedger;
+  /** Why no new slot may start now (the pool token is missing or unsafe), or undefined when one may. */
+  startRefusal: () => string | undefined;
   /** Writes each slot's MJF files before its container starts. */
   features: SlotFeatureUpdater;
   events: EventEmitter<FactoryEvents>;
@@ -95,6 +98,8 @@ export class SlotActuator {
     const { template, draining } = this.options.view();
     // Queued before a drain began: a drain means no new pilot, so the creates still waiting for their turn go.
     if (draining) return;
+    const refusal = this.options.startRefusal();
+    if (refusal) throw new FactoryError('E_BAD_TOKEN', `no new slot starts: ${refusal}`);
     const started = clock.now();
     const options = slotPilotOptions(template, name, slot);
     const hostPilotDir = slotDirs.dirOf(slot);
@@ -107,6 +112,7 @@ export class SlotActuator {
       slot,
       hostPilotDir,
       hostScratchDir,
+      hostTokenDir: slotDirs.tokenDir,
       hostFeaturesDir: slotDirs.featuresOf(slot),
       options,
     });

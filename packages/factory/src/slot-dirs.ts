@@ -19,6 +19,8 @@ import type { FeatureFiles } from './slot-features.js';
 export interface SlotDirs {
   readonly root: string;
   readonly scratchRoot: string;
+  /** `<root>/tokens.d`: the factory's copy of the pool token, bound read-only into every slot. */
+  readonly tokenDir: string;
   dirOf(slot: number): string;
   scratchOf(slot: number): string;
   /** Empties slot i's scratch directory (making it when missing) and returns it. */
@@ -38,11 +40,14 @@ export class HostSlotDirs implements SlotDirs {
   /** Scratch work per slot, one after another: a slot's scratch is never emptied twice at once. */
   private readonly scratchWork = new Map<number, Promise<unknown>>();
   private readonly features = new FeaturesDirWriter();
+  readonly tokenDir: string;
 
   constructor(
     readonly root: string,
     readonly scratchRoot: string,
-  ) {}
+  ) {
+    this.tokenDir = path.join(root, 'tokens.d');
+  }
 
   scratchOf(slot: number): string {
     return scratchDirOf(this.scratchRoot, `slot-${slot}`);

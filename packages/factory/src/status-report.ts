@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { Factory } from './factory.js';
 import { type SlotStatus, type SlotSummaryJson, summaryJson } from './slot-summary.js';
+import type { TokenState } from './token-keeper.js';
 import { FACTORY_VERSION } from './version.js';
 
 /**
@@ -17,6 +18,28 @@ export interface FactoryStatus {
   summary?: SlotSummaryJson;
   template: { image: string; cernvmVersion?: string; hash: string; coresPerSlot: number };
   slots: SlotStatus[];
+  /** The pool token as the factory last found it on the host; absent where no one follows it. */
+  token?: TokenStatus;
+}
+
+export interface TokenStatus {
+  /** False while the token is missing or unsafe: no new slot starts; running slots keep the last good copy. */
+  usable: boolean;
+  problem?: string;
+  /** When the slots last got a token from the host file (ISO 8601). */
+  installedAt?: string;
+  /** New tokens handed to the running slots since the factory started. */
+  rotations: number;
+}
+
+/** The keeper's state in the status format. */
+export function tokenStatus(state: TokenState): TokenStatus {
+  return {
+    usable: state.usable,
+    ...(state.problem ? { problem: state.problem } : {}),
+    ...(state.installedAt !== undefined ? { installedAt: new Date(state.installedAt).toISOString() } : {}),
+    rotations: state.rotations,
+  };
 }
 
 export type StatusSource = Pick<Factory, 'desiredState' | 'currentTemplate' | 'summary' | 'slots'>;

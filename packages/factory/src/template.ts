@@ -114,6 +114,8 @@ export function slotContainerOptions(args: {
   hostPilotDir: string;
   /** The slot's scratch directory on the host, mounted at the pilot's execute directory. */
   hostScratchDir: string;
+  /** The host directory holding the factory's copy of the pool token, bound read-only as the token's directory. */
+  hostTokenDir?: string;
   /** The slot's MJF directory on the host (`machine/`, `job/`), bound read-only at the MJF targets. */
   hostFeaturesDir?: string;
   options: PilotOptions;
@@ -125,6 +127,7 @@ export function slotContainerOptions(args: {
     hostPilotDir: args.hostPilotDir,
     hostScratchDir: args.hostScratchDir,
     hostTokenFile: template.tokenFile,
+    ...(args.hostTokenDir ? { hostTokenDir: args.hostTokenDir } : {}),
     options: args.options,
     memoryMb: template.memoryMb,
     ...(template.pin ? { cpuset: cpusetOf(slot, template.coresPerSlot) } : {}),

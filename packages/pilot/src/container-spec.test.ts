@@ -51,6 +51,13 @@ describe('pilotContainerOptions', () => {
     ]);
   });
 
+  it('mounts a token directory read-only as the token file’s directory when given one, so a replaced copy shows', () => {
+    expect(pilotContainerOptions(spec({ hostTokenDir: '/var/lib/f/tokens.d' })).HostConfig?.Binds).toEqual([
+      '/var/lib/docker-cernvm/pilot/slot-0:/pilot',
+      '/var/lib/f/tokens.d:/pilot/tokens.d:ro',
+    ]);
+  });
+
   it("never puts the token's path or content in Env, Labels or Cmd (docker inspect shows those)", () => {
     const body = pilotContainerOptions(spec());
     const shown = JSON.stringify([body.Env ?? null, body.Labels ?? null, body.Cmd ?? null, body.Entrypoint ?? null]);

@@ -12,6 +12,11 @@ export interface PilotContainerSpec {
   hostPilotDir: string;
   /** The pool token on the host, mounted read-only at options.tokenFile. */
   hostTokenFile: string;
+  /**
+   * Instead of the file: a host directory holding a copy of the token under options.tokenFile's name, mounted
+   * read-only as its directory, so a copy replaced there (a rotated token) reaches the running slot.
+   */
+  hostTokenDir?: string;
   /** The slot's scratch directory on the host, mounted read-write at options.executeDir (HTCondor's EXECUTE). */
   hostScratchDir?: string;
   options: Pick<PilotOptions, 'pilotDir' | 'tokenFile' | 'network' | 'executeDir' | 'mounts'>;
@@ -39,6 +44,8 @@ export function pilotContainerOptions(spec: PilotContainerSpec): ContainerCreate
     ReadOnly: m.readOnly,
     BindOptions: { Propagation: m.propagation },
   }));
+  const tokenDir = tokenFile.slice(0, tokenFile.lastIndexOf('/')) || '/';
+  const tokenBind = spec.hostTokenDir ? `${spec.hostTokenDir}:${tokenDir}:ro` : `${spec.hostTokenFile}:${tokenFile}:ro`;
   // The scratch directory is a Bind like /pilot (both made by us, so both exist): as a Mount with rprivate, Docker
   // refuses any source whose path merely starts with its root's (/var/lib/docker-cernvm/… "is within" /var/lib/docker).
   const scratchBind = spec.hostScratchDir && executeDir ? [`${spec.hostScratchDir}:${executeDir}`] : [];
@@ -51,7 +58,7 @@ export function pilotContainerOptions(spec: PilotContainerSpec): ContainerCreate
     HostConfig: {
       Init: true,
       NetworkMode: network.mode === 'host' ? 'host' : 'bridge',
-      Binds: [`${spec.hostPilotDir}:${pilotDir}`, `${spec.hostTokenFile}:${tokenFile}:ro`, ...scratchBind],
+      Binds: [`${spec.hostPilotDir}:${pilotDir}`, tokenBind, ...scratchBind],
       ...(extra.length ? { Mounts: extra } : {}),
       Privileged: false,
       ...(spec.memoryMb ? { Memory: spec.memoryMb * 1024 * 1024, MemorySwap: spec.memoryMb * 1024 * 1024 } : {}),

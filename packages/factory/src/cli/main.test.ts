@@ -1,6 +1,6 @@
 import { fakeMounter } from '../testing/fake-mounter.js';
 import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { PlaceholderStatus } from '@docker-cernvm/mounter';
@@ -409,7 +409,10 @@ describe('runCli: start', () => {
     await exit;
     const c = runtime.running()[0]!;
     expect(JSON.stringify({ env: c.options.Env, labels: c.options.Labels, cmd: c.options.Cmd })).not.toContain(token);
-    expect(c.options.HostConfig?.Binds).toContain(`${token}:/pilot/tokens.d/pool.token:ro`);
+    // The slots see a copy of the token in a directory of the factory's, which a rotated token replaces.
+    const copies = path.join(tmp, 'state', 'docker-cernvm', 'tokens.d');
+    expect(c.options.HostConfig?.Binds).toContain(`${copies}:/pilot/tokens.d:ro`);
+    expect(await readFile(path.join(copies, 'pool.token'), 'utf8')).toBe(await readFile(token, 'utf8'));
   });
 
   it('pins slot i to core i by default', async () => {

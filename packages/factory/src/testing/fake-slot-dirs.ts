@@ -6,6 +6,7 @@ import type { FeatureFiles } from '../slot-features.js';
 export class FakeSlotDirs implements SlotDirs {
   readonly root = '/state/f';
   readonly scratchRoot = '/scratch-root/f';
+  readonly tokenDir = '/state/f/tokens.d';
   /** Slots whose scratch was emptied, in order. */
   readonly emptied: number[] = [];
   /** Each emptying takes the next error, if any, and fails with it. */

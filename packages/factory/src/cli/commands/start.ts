@@ -32,6 +32,7 @@ const DESCRIBE: Record<ScalarKey, string> = {
   followSnapshot: 'Roll to each newer CernVM snapshot the image’s repository publishes (mounting it beside)',
   followIntervalSeconds: 'With --follow-snapshot: seconds between looks at the repository (default 300)',
   cvmfsDir: 'Where the CernVM-FS client shows repositories, for --follow-snapshot (default /cvmfs)',
+  tokenCheckSeconds: 'Seconds between looks at the token file for a rotated token (default 10)',
 };
 
 /**
