@@ -122,3 +122,17 @@ describe('preflight', () => {
     });
   });
 });
+
+describe('preflight: machine/job features', () => {
+  it('refuses a mount over the directories where jobs find their machine and job features', async () => {
+    const runtime = new FakeRuntime(new FakeClock());
+    const mounts = [{ source: tmp, target: '/etc/jobfeatures', readOnly: true, propagation: 'rprivate' as const }];
+    const error = await rejection(
+      preflight(config({ pin: false, mounts }), engineFactsOnce(runtime), fakeMounter(), new FakeMountHost()),
+    );
+    expect(error).toBeInstanceOf(FactoryError);
+    expect((error as FactoryError).message).toBe(
+      "mounts.0.target: expected a path apart from the slot's own /etc/jobfeatures (got /etc/jobfeatures)",
+    );
+  });
+});
