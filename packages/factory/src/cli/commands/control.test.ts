@@ -220,6 +220,12 @@ describe('formatStatus', () => {
     ]);
   });
 
+  it('names the host, so lines gathered from many hosts say whose they are', () => {
+    expect(formatStatus({ ...STATUS, host: 'wn-r12-01', draining: true }).split('\n')[0]).toBe(
+      'factory docker-cernvm on wn-r12-01 (draining): 2/3 running',
+    );
+  });
+
   it('says starting before the first pass, and leaves out an unknown CernVM version', () => {
     expect(
       formatStatus({ ...STATUS, summary: undefined, template: { image: 'site/slot:1', hash: 'abc' }, slots: [] }),

@@ -17,6 +17,8 @@ async function send(
 }
 
 interface StatusResult {
+  /** The factory's host; a factory from before it was reported does not say. */
+  host?: string;
   name: string;
   /** The running factory's version; a factory from before it was reported does not say. */
   version?: string;
@@ -46,7 +48,7 @@ interface StatusResult {
 export function formatStatus(status: StatusResult): string {
   const s = status.summary;
   const lines = [
-    `factory ${status.name}${status.draining ? ' (draining)' : ''}: ${s ? `${s.running}/${s.desired} running` : 'starting'}`,
+    `factory ${status.name}${status.host ? ` on ${status.host}` : ''}${status.draining ? ' (draining)' : ''}: ${s ? `${s.running}/${s.desired} running` : 'starting'}`,
     `image ${status.template.image}${status.template.cernvmVersion ? ` (CernVM ${status.template.cernvmVersion})` : ''}, template ${status.template.hash}`,
   ];
   if (s)
