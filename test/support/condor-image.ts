@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { type Mounter, createMounter } from '@docker-cernvm/mounter';
+import type Dockerode from 'dockerode';
 import { TMP_PREFIX, cleanUpTestMounts, hostMounts } from './cleanup.js';
 
 const run = promisify(execFile);
@@ -22,7 +23,10 @@ export async function condorRoot(): Promise<string> {
 export interface MountedSnapshots {
   /** Image tag per CernVM version, each a placeholder with its own snapshot of the repository bound over it. */
   images: ReadonlyMap<string, string>;
+  /** The first engine's mounter (the host's engine unless others are given). */
   mounter: Mounter;
+  /** One per engine, in the order given. */
+  mounters: readonly Mounter[];
   /** The stand-in for /cvmfs (a factory following snapshots is pointed here). */
   cvmfsDir: string;
   /** Publishes one more snapshot in the repository, without mounting it (as a new CernVM release appears). */
@@ -33,16 +37,24 @@ export interface MountedSnapshots {
 /**
  * Several snapshots of one stand-in repository, as CVMFS publishes them under `.cvmfs/snapshots/<tag>/cvm4`: each
  * is the same HTCondor root under a read-only overlay that adds its own `.installed_cernvm-system-<version>`
- * marker, so each snapshot reports its own CernVM version. Each is mounted over its own placeholder.
+ * marker, so each snapshot reports its own CernVM version. Each is mounted over its own placeholder, on each of
+ * `engines` (by default the host's engine; a fleet of private engines shares the one repository).
  */
-export async function mountCondorSnapshots(versions: readonly string[]): Promise<MountedSnapshots> {
+export async function mountCondorSnapshots(
+  versions: readonly string[],
+  engines?: readonly Dockerode[],
+): Promise<MountedSnapshots> {
   const root = await condorRoot();
   const tmp = await mkdtemp(path.join(tmpdir(), TMP_PREFIX));
   const cvmfsDir = path.join(tmp, 'cvmfs');
-  const mounter = createMounter({
-    paths: { cvmfsDir, mountBase: path.join(tmp, 'mnt'), stateDir: path.join(tmp, 'state') },
+  const mounters = (engines ?? [undefined]).map((docker, i) => {
+    const suffix = i === 0 ? '' : `-${i}`;
+    return createMounter({
+      ...(docker ? { docker } : {}),
+      paths: { cvmfsDir, mountBase: path.join(tmp, `mnt${suffix}`), stateDir: path.join(tmp, `state${suffix}`) },
+    });
   });
-  await cleanUpTestMounts(mounter, CONDOR_REPOSITORY);
+  for (const mounter of mounters) await cleanUpTestMounts(mounter, CONDOR_REPOSITORY);
   const publish = async (version: string) => {
     const marker = path.join(tmp, 'markers', version);
     await mkdir(marker, { recursive: true });
@@ -55,16 +67,18 @@ export async function mountCondorSnapshots(versions: readonly string[]): Promise
   for (const version of versions) {
     await publish(version);
     const tag = `docker-cernvm-test/condor:${version}`;
-    await mounter.mount({ tag, repository: CONDOR_REPOSITORY, snapshot: `cernvm-system-${version}` });
+    for (const mounter of mounters)
+      await mounter.mount({ tag, repository: CONDOR_REPOSITORY, snapshot: `cernvm-system-${version}` });
     images.set(version, tag);
   }
   return {
     images,
-    mounter,
+    mounter: mounters[0]!,
+    mounters,
     cvmfsDir,
     publish,
     async release() {
-      await cleanUpTestMounts(mounter, CONDOR_REPOSITORY);
+      for (const mounter of mounters) await cleanUpTestMounts(mounter, CONDOR_REPOSITORY);
       await removeUnmounted(tmp);
     },
   };
