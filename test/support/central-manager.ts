@@ -19,6 +19,8 @@ export interface JobRequest {
   requirements?: string;
   /** How many jobs of this kind (one cluster, procs 0…count−1, each its own output file). */
   count?: number;
+  /** More submit description lines, e.g. `job_lease_duration = 20`. */
+  submitLines?: readonly string[];
 }
 
 export interface JobEvent {
@@ -112,6 +114,7 @@ export class CentralManager {
       'should_transfer_files = YES',
       'when_to_transfer_output = ON_EXIT',
       ...(job.requirements ? [`requirements = ${job.requirements}`] : []),
+      ...(job.submitLines ?? []),
       job.count ? `queue ${job.count}` : 'queue',
       '',
     ].join('\n');

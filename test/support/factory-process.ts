@@ -38,6 +38,11 @@ export class FactoryProcess {
     this.exit = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
   }
 
+  /** Its process id (a test's stand-in for `systemctl reload` signals it). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   get output(): string {
     return this.stderr;
   }
