@@ -327,15 +327,19 @@ describeFleet('a fleet: three engines, three factories, one pool', () => {
     await victim.engine.startAfterKill();
     killed = undefined;
     const restartedAt = Date.now();
+    let seen = '';
     await waitFor(
       async () => {
-        const s = await summaryOf(victim);
+        const s = await summaryOf(victim).catch(() => undefined);
         const ads = await adsOf(victim);
+        seen = `summary ${JSON.stringify(s)}, ads ${ads.map((a) => `${a.Name}:${String(a.State)}`).join(' ')}`;
         return s?.running === SLOTS && ads.filter((a) => a.State === 'Unclaimed').length === SLOTS ? true : undefined;
       },
       180_000,
       `${victim.name} refilled`,
-    );
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; last seen: ${seen}`);
+    });
     const now = await slotContainers(victim.name, victim.engine.docker);
     expect(now.filter((c) => c.state === 'running' && !oldIds.includes(c.id))).toHaveLength(SLOTS);
     console.log(
