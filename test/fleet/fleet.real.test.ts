@@ -145,7 +145,7 @@ describeFleet('a fleet: three engines, three factories, one pool', () => {
     ((await controlRequest(h.socket, { command: 'status' })).result as { summary?: Summary }).summary;
 
   const adsOf = async (h: Host) =>
-    (await pool.slots(['State', 'DockerCernvmFactory', 'CernVMVersion'])).filter(
+    (await pool.slots(['State', 'DockerCernvmFactory', 'CernVMVersion', 'DaemonStartTime'])).filter(
       (ad) => ad.DockerCernvmFactory === h.name,
     );
 
@@ -327,18 +327,24 @@ describeFleet('a fleet: three engines, three factories, one pool', () => {
     await victim.engine.startAfterKill();
     killed = undefined;
     const restartedAt = Date.now();
+    // A killed startd never withdraws its ad: the collector keeps the dead pilots' ads until they expire, under their
+    // names (a later pilot of the same slot index replaces its ad, one of another index does not). Count only the
+    // ads of startds started after the engine came back.
+    const sinceRestart = Math.floor(restartedAt / 1000) - 1;
     let seen = '';
     await waitFor(
       async () => {
         const s = await summaryOf(victim).catch(() => undefined);
         const ads = await adsOf(victim);
-        seen = `summary ${JSON.stringify(s)}, ads ${ads.map((a) => `${a.Name}:${String(a.State)}`).join(' ')}`;
-        return s?.running === SLOTS && ads.filter((a) => a.State === 'Unclaimed').length === SLOTS ? true : undefined;
+        seen = `summary ${JSON.stringify(s)}, ads ${ads.map((a) => `${a.Name}:${String(a.State)}:${String(a.DaemonStartTime)}`).join(' ')}`;
+        const fresh = ads.filter((a) => Number(a.DaemonStartTime) >= sinceRestart && a.State === 'Unclaimed');
+        return s?.running === SLOTS && fresh.length === SLOTS ? true : undefined;
       },
       180_000,
       `${victim.name} refilled`,
     ).catch((error: Error) => {
-      throw new Error(`${error.message}; last seen: ${seen}`);
+      const log = victim.factory!.output.trimEnd().split('\n').slice(-40).join('\n');
+      throw new Error(`${error.message}; last seen: ${seen}\nits factory's last log lines:\n${log}`);
     });
     const now = await slotContainers(victim.name, victim.engine.docker);
     expect(now.filter((c) => c.state === 'running' && !oldIds.includes(c.id))).toHaveLength(SLOTS);
