@@ -227,8 +227,8 @@ describe('the start (32-start.conf)', () => {
     ]);
   });
 
-  it('starts no condor_procd: one job per slot needs no shared process tracker', () => {
-    expect(configD().get('USE_PROCD')).toBe('False');
+  it('keeps condor_procd: the starter without it crashed when a multi-process job ended, requeuing it', () => {
+    expect(configD().has('USE_PROCD')).toBe(false);
   });
 
   it('leaves each to a site snippet, read after it', () => {

@@ -100,7 +100,11 @@ function slotSnippet(o: PilotOptions): ConfigSnippet {
   return snippet('30-slot.conf', 'The slot: one static slot with the resources of this container.', knobs);
 }
 
-/** What a one-core slot skips at start: each one is paid again by every slot, where one startd pays it once. */
+/**
+ * What a one-core slot skips at start: each one is paid again by every slot, where one startd pays it once. Not
+ * condor_procd: without it the starter (HTCondor 23.9) segfaults when a job's process family shrinks, and the job is
+ * requeued without end.
+ */
 function startSnippet(): ConfigSnippet {
   return snippet('32-start.conf', 'The start: no probe or tool a one-core slot has no use for.', [
     [
@@ -111,11 +115,6 @@ function startSnippet(): ConfigSnippet {
     ['DOCKER', '', "A slot never gets the engine's socket: no Docker universe to probe."],
     ['STARTD_DETECT_GPUS', 'false', 'A slot has no GPU: no discovery.'],
     ['LINUX_KERNEL_TUNING_SCRIPT', '', "The master tunes the host's kernel at start: a container must not."],
-    [
-      'USE_PROCD',
-      'False',
-      'One starter, one job: the daemons track their children themselves, one process fewer that the master waits for.',
-    ],
   ]);
 }
 
