@@ -108,7 +108,15 @@ describeEngine('a factory following the clock and the host on a real Docker engi
       deadline: new Date(shutdownAt * 1000).toISOString(),
     });
     await runningCount(0);
-    const exits = factory.logs().filter((l) => l.event === 'slot-exited');
+    // The engine lists the containers gone a moment before the factory has logged their exits.
+    const exits = await waitFor(
+      async () => {
+        const lines = factory!.logs().filter((l) => l.event === 'slot-exited');
+        return lines.length >= 2 ? lines : undefined;
+      },
+      30_000,
+      'both slot-exited lines',
+    );
     expect(exits.map((l) => [l.code, l.reason])).toEqual([
       [0, 'drained'],
       [0, 'drained'],
