@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TMP_PREFIX } from '../support/cleanup.js';
@@ -15,7 +15,7 @@ const NAMES = { features: 'dcvm-e2e-mjf', rotate: 'dcvm-e2e-rotate' } as const;
 /** Seconds between a startd's updates to the collector: short, so "one update interval" is short too. */
 const UPDATE_SECONDS = 5;
 
-/** The token's `jti` claim, which SEC_TOKEN_REVOKE_EXPR names (the token is header.payload.signature). */
+/** The token's `jti` claim, which SEC_TOKEN_REVOCATION_EXPR names (the token is header.payload.signature). */
 function tokenId(token: string): string {
   const payload = token.trim().split('.')[1] ?? '';
   return (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { jti: string }).jti;
@@ -152,7 +152,7 @@ describePool('docker-cernvm on a real pool: machine/job features and token rotat
     // Revoke the old token, then restart the collector so that every startd must authenticate again.
     await writeFile(
       path.join(pool.dir, 'config.d', '50-revoke.conf'),
-      `SEC_TOKEN_REVOKE_EXPR = jti =?= "${tokenId(oldToken)}"\n`,
+      `SEC_TOKEN_REVOCATION_EXPR = jti =?= "${tokenId(oldToken)}"\n`,
     );
     // By signals, which need no ADMINISTRATOR authorization: HUP reconfigures the master and its daemons; a TERMed
     // collector is started again by the master, without the sessions the old one had.
@@ -181,6 +181,26 @@ describePool('docker-cernvm on a real pool: machine/job features and token rotat
       'both slots advertising with the new token',
     );
     console.log(`slots back in the collector ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after its restart`);
+
+    // The revocation holds: a client with only the old token is refused the startd's ADVERTISE_STARTD right, one
+    // with the new token is granted it.
+    const canAdvertise = async (token: string, name: string) => {
+      await mkdir(path.join(pool.dir, 'probe', name), { recursive: true });
+      await writeFile(path.join(pool.dir, 'probe', name, 'pool.token'), token, { mode: 0o600 });
+      return pool.exec([
+        'env',
+        '_CONDOR_SEC_CLIENT_AUTHENTICATION_METHODS=IDTOKENS',
+        `_CONDOR_SEC_TOKEN_DIRECTORY=/cm/probe/${name}`,
+        'condor_ping',
+        '-type',
+        'collector',
+        'ADVERTISE_STARTD',
+      ]);
+    };
+    const withOld = await canAdvertise(oldToken, 'old');
+    const withNew = await canAdvertise(newToken, 'new');
+    expect({ exitCode: withNew.exitCode, output: withNew.output }).toMatchObject({ exitCode: 0 });
+    expect({ exitCode: withOld.exitCode, output: withOld.output }).toMatchObject({ exitCode: 1 });
 
     // The slots never restarted, and the job that ran across the rotation completed once, never evicted.
     const started = factory.logs().filter((l) => l.event === 'slot-started');
