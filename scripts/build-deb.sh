@@ -97,6 +97,10 @@ mkdir -p "$STAGE$DOC"
 node scripts/deb-copyright.mjs "$STAGE$LIB/node_modules" "$LIB/node_modules" >"$STAGE$DOC/copyright"
 gzip -9n <docs/operator-guide.md >"$STAGE$DOC/operator-guide.md.gz"
 cp deploy/prometheus-alerts.yaml deploy/grafana-dashboard.json "$STAGE$DOC/"
+# A fleet's tools, run from the site's controller rather than on this host (docs/fleet.md).
+mkdir -p "$STAGE$DOC/examples"
+cp scripts/fleet-roll.sh deploy/prometheus-fleet.yaml deploy/prometheus-fleet-rules.yaml \
+  deploy/prometheus-fleet-targets.example.json "$STAGE$DOC/examples/"
 
 cp deploy/debian/postinst deploy/debian/prerm deploy/debian/postrm "$STAGE/DEBIAN/"
 chmod 0755 "$STAGE/DEBIAN/postinst" "$STAGE/DEBIAN/prerm" "$STAGE/DEBIAN/postrm"

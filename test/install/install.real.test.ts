@@ -88,8 +88,13 @@ describeRoot('installing docker-cernvm on a fresh Debian 13', () => {
         ...COMMANDS.map((command) => `/usr/share/man/man1/${command}.1.gz`),
         '/usr/share/doc/docker-cernvm/changelog.gz',
         '/usr/share/doc/docker-cernvm/copyright',
+        '/usr/share/doc/docker-cernvm/examples/fleet-roll.sh',
+        '/usr/share/doc/docker-cernvm/examples/prometheus-fleet.yaml',
       ])
         expect(listed).toContain(expected);
+      // The roll script runs from where it is installed: without arguments it prints its usage and exits 2.
+      const roll = await root.exec(['bash', '/usr/share/doc/docker-cernvm/examples/fleet-roll.sh']);
+      expect([roll.code, roll.stderr]).toEqual([2, expect.stringContaining('fleet-roll.sh --image TAG')]);
       expect(await root.check(['dpkg-query', '-W', '-f=${Conffiles}', 'docker-cernvm'])).toContain(
         '/etc/docker-cernvm/factory.yaml',
       );
