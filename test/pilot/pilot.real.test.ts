@@ -216,6 +216,34 @@ describePool('docker-cernvm-pilot in a real HTCondor pool', () => {
     }, 240_000);
   });
 
+  it('stops on SIGTERM while a job runs: the job is vacated at once, back in the queue idle, and the container exits 0', async () => {
+    const pilot = startPilot('stop', {}, 512);
+    const cluster = await pool.submit({
+      name: 'stopped',
+      command: 'sleep 600',
+      requirements: 'DockerCernvmTestSlot == "stop"',
+    });
+    await watchHeartbeat(pilot, (h) => h.state === 'Claimed' && h.activity === 'Busy', 90_000);
+    const signalled = Date.now();
+    pilot.signals.emit('SIGTERM');
+    expect(await pilot.exit).toBe(0);
+    console.log(`stop: container exited ${((Date.now() - signalled) / 1000).toFixed(1)} s after SIGTERM`);
+    // Well within the pilot's default vacateSeconds (30): the job ends at its soft kill, nobody waits for a hard one.
+    expect(Date.now() - signalled).toBeLessThan(25_000);
+    const codes = await waitFor(
+      async () => {
+        const seen = (await pool.events('stopped')).map((e) => e.code);
+        return seen.includes('004') ? seen : undefined;
+      },
+      30_000,
+      'the eviction in the job log',
+    );
+    expect(codes).not.toContain('005');
+    const queued = await pool.exec(['condor_q', String(cluster), '-af', 'JobStatus', 'NumJobStarts'], 'tester');
+    expect(queued.output.trim()).toBe('1 1');
+    await pool.exec(['condor_rm', String(cluster)], 'tester');
+  }, 180_000);
+
   it('ends an unclaimed pilot by itself after its idle limit, with exit code 0', async () => {
     const pilot = startPilot('idle', { idleShutdownSeconds: 10, start: 'False' });
     await waitFor(() => slotAd('idle'), 60_000, 'the idle slot in the collector');

@@ -28,6 +28,7 @@ const pilotSchema = pilotOptionsSchema
   .pick({
     idleShutdownSeconds: true,
     maxLifetimeSeconds: true,
+    vacateSeconds: true,
     heartbeatSeconds: true,
     start: true,
     diskMb: true,

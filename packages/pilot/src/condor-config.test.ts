@@ -189,12 +189,12 @@ describe('extra slot attributes', () => {
     const listed = configD({ attributes: { B_Attr: 1, A_Attr: 'x' } })
       .get('STARTD_ATTRS')
       ?.split(/\s+/);
-    expect(listed).toEqual(['A_Attr', 'B_Attr']);
+    expect(listed).toEqual(['CernvmDeadline', 'CernvmSecondsLeft', 'A_Attr', 'B_Attr']);
   });
 
   it('writes no attributes snippet when there are none', () => {
     expect(renderConfigSnippets(testOptions()).map((s) => s.name)).not.toContain('50-attributes.conf');
-    expect(configD().has('STARTD_ATTRS')).toBe(false);
+    expect(configD().get('STARTD_ATTRS')).toBe('CernvmDeadline CernvmSecondsLeft');
   });
 
   it('refuses, as an attribute name, every knob the pilot renders (it would replace ours)', () => {
@@ -209,6 +209,29 @@ describe('extra slot attributes', () => {
         );
       }
     }
+  });
+});
+
+describe('the slot deadline', () => {
+  it('includes the deadline file from the pilot directory when it is there, and advertises the seconds left', () => {
+    const snippet = renderConfigSnippets(testOptions({ pilotDir: '/pilot' })).find(
+      (s) => s.name === '45-deadline.conf',
+    );
+    expect(snippet?.content).toContain('\ninclude ifexist : /pilot/deadline.conf\n');
+    // After the retirement expression, so the entrypoint's stop file (retirement 0 on SIGTERM) replaces it.
+    expect(snippet?.content.indexOf('\ninclude ifexist : $(LOG)/cernvm-stop.conf\n')).toBeGreaterThan(
+      snippet?.content.indexOf('\nMAXJOBRETIREMENTTIME = ') ?? Infinity,
+    );
+    expect(snippet?.content).toContain('\nCernvmSecondsLeft = (CernvmDeadline - time())\n');
+    expect(configD().get('STARTD_ATTRS')?.split(/\s+/)).toEqual(['CernvmDeadline', 'CernvmSecondsLeft']);
+  });
+
+  it('ends retirement at the deadline (unlimited without one) and sends the soft kill vacateSeconds before it', () => {
+    expect(configD().get('MAXJOBRETIREMENTTIME')).toBe(
+      'ifThenElse(isUndefined(MY.CernvmDeadline), 315360000, MY.CernvmDeadline - MY.JobStart)',
+    );
+    expect(configD().get('MachineMaxVacateTime')).toBe('30');
+    expect(configD({ vacateSeconds: 5 }).get('MachineMaxVacateTime')).toBe('5');
   });
 });
 

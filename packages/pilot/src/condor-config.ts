@@ -1,3 +1,4 @@
+import { DEADLINE_FILE } from './deadline-file.js';
 import type { PilotOptions } from './options.js';
 
 /** One `config.d` snippet: a file name and its text. */
@@ -12,8 +13,9 @@ function snippet(name: string, header: string, knobs: Knobs): ConfigSnippet {
   const lines = [`# ${header}`, '# Rendered by docker-cernvm-pilot; edit the pilot options, not this file.', ''];
   for (const [key, value, why] of knobs) {
     if (why) lines.push(`# ${why}`);
-    // `use CATEGORY : template` is a metaknob, written without an equals sign.
-    lines.push((key.startsWith('use ') ? `${key} ${value}` : `${key} = ${value}`).trimEnd());
+    // `use CATEGORY : template` is a metaknob and `include : file` a directive, both written without an equals sign.
+    const directive = key.startsWith('use ') || key.startsWith('include ');
+    lines.push((directive ? `${key} ${value}` : `${key} = ${value}`).trimEnd());
   }
   return { name, content: `${lines.join('\n')}\n` };
 }
@@ -168,6 +170,37 @@ function lifecycleSnippet(o: PilotOptions): ConfigSnippet | undefined {
   return snippet('40-lifecycle.conf', 'The lifecycle: how long an unclaimed pilot waits before it ends itself.', knobs);
 }
 
+/**
+ * The slot's deadline, when the factory gives one: it writes `CernvmDeadline = <Unix time>` into the pilot directory
+ * and the entrypoint reconfigures the startd, so a running slot advertises a deadline set later.
+ */
+function deadlineSnippet(o: PilotOptions): ConfigSnippet {
+  return snippet('45-deadline.conf', 'The deadline: when this slot must be empty, and the seconds left until then.', [
+    ['include ifexist', `: ${o.pilotDir}/${DEADLINE_FILE}`],
+    [
+      'CernvmSecondsLeft',
+      '(CernvmDeadline - time())',
+      "Undefined while there is no deadline; START and jobs' requirements can compare it with the time a job needs.",
+    ],
+    ['STARTD_ATTRS', '$(STARTD_ATTRS) CernvmDeadline CernvmSecondsLeft'],
+    [
+      'MAXJOBRETIREMENTTIME',
+      'ifThenElse(isUndefined(MY.CernvmDeadline), 315360000, MY.CernvmDeadline - MY.JobStart)',
+      'A drain is a graceful shutdown: the job retires until the deadline, or to its end when there is none.',
+    ],
+    [
+      'include ifexist',
+      ': $(LOG)/cernvm-stop.conf',
+      'On SIGTERM the entrypoint sets retirement to 0 there: a stop vacates the job at once, where a drain waits.',
+    ],
+    [
+      'MachineMaxVacateTime',
+      String(o.vacateSeconds),
+      'The soft kill comes this long before retirement ends, so the cores are free at the deadline. HTCondor reads this name, not MACHINE_MAX_VACATE_TIME.',
+    ],
+  ]);
+}
+
 function attributesSnippet(o: PilotOptions): ConfigSnippet | undefined {
   const names = Object.keys(o.attributes).sort();
   if (names.length === 0) return undefined;
@@ -189,6 +222,7 @@ export function renderConfigSnippets(options: PilotOptions): ConfigSnippet[] {
     startSnippet(),
     jobsSnippet(options),
     lifecycleSnippet(options),
+    deadlineSnippet(options),
     attributesSnippet(options),
   ].filter((s): s is ConfigSnippet => s !== undefined);
   options.siteSnippets.forEach((site, index) => {

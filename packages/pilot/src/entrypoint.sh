@@ -4,8 +4,10 @@
 # Rendered beside condor_config and config.d/ by `docker-cernvm-pilot render`; the container runs it under an init
 # (Docker's --init / HostConfig.Init), so it is not PID 1 and signals reach it through the init.
 #
-# Signals:  SIGUSR1  drain peacefully: the running job finishes, no new one starts, then exit 0
-#           SIGTERM  graceful: HTCondor shuts down, jobs get their retirement time (SIGINT does the same)
+# Signals:  SIGUSR1  drain: no new job starts, the running one finishes (or, with a deadline in deadline.conf beside
+#                    this file, is vacated at it: its retirement time ends there), then exit 0
+#           SIGTERM  graceful: the running job gets its soft kill at once and goes back to the queue, then HTCondor
+#                    shuts down (SIGINT does the same)
 #           SIGQUIT  fast: HTCondor stops at once, jobs are killed
 # Exit codes:  0  clean: drained, idle limit, maximum lifetime, or stopped by a signal
 #             99  HTCondor ended itself by DAEMON_SHUTDOWN for a reason not known here (counted as clean)
@@ -23,6 +25,7 @@ PILOT_DIR=$(cd "${0%/*}" && pwd)
 export CONDOR_CONFIG="$PILOT_DIR/condor_config"
 STATUS_DIR="$PILOT_DIR/status"
 HEARTBEAT="$STATUS_DIR/heartbeat.json"
+DEADLINE_FILE="$PILOT_DIR/deadline.conf"
 EX_CONFIG=78
 
 PHASE=starting # starting, running, draining, stopping
@@ -36,13 +39,15 @@ STATE=
 ACTIVITY=
 JOB_ID=
 CHANGED=0
+DEADLINE=      # Unix time by which the slot must be empty, from DEADLINE_FILE
+DEADLINE_LINE= # that file's line as the startd last read it
 printf -v STARTED_AT '%(%s)T' -1
 
 log() { printf 'pilot: %s\n' "$*" >&2; }
 refuse() { log "error: $*"; exit "$EX_CONFIG"; }
 
 require_commands() {
-  for command in condor_master condor_config_val condor_off pgrep stat awk tail mkfifo; do
+  for command in condor_master condor_config_val condor_off condor_reconfig pgrep stat awk tail mkfifo; do
     command -v "$command" >/dev/null 2>&1 || refuse "$command not found in this image: it needs HTCondor and procps (and bash, which runs this)"
   done
 }
@@ -136,10 +141,29 @@ request_drain() {
   log "draining ($1): the running job may finish, no new job starts"
 }
 
-# condor_off reaches the local master only once it is up; until then the drain is retried on every tick.
+# condor_off reaches the local master only once it is up; until then the drain is retried on every tick. Graceful, not
+# peaceful: a peaceful shutdown gives unlimited retirement, so a deadline that comes later could not end it.
 send_drain() {
-  if condor_off -peaceful -daemon startd >/dev/null 2>&1; then
+  if condor_off -graceful -daemon startd >/dev/null 2>&1; then
     DRAIN_SENT=1
+  fi
+}
+
+# The deadline file is also a config snippet the startd includes: a reconfig makes a running slot advertise a new one.
+# Read with builtins on every tick; until the startd takes the reconfig it is asked again at the next tick.
+read_deadline() {
+  local line=
+  [ -f "$DEADLINE_FILE" ] && read -r line <"$DEADLINE_FILE"
+  [ "$line" != "$DEADLINE_LINE" ] || return 0
+  case $line in
+    '') DEADLINE= ;;
+    'CernvmDeadline = '[0-9]*) DEADLINE=${line##* } ;;
+    *) DEADLINE= ;;
+  esac
+  case $DEADLINE in *[!0-9]*) DEADLINE= ;; esac
+  if [ "$PHASE" = starting ] || condor_reconfig -daemon startd >/dev/null 2>&1; then
+    DEADLINE_LINE=$line
+    log "deadline ${DEADLINE:-none}: the slot ad says so"
   fi
 }
 
@@ -154,13 +178,31 @@ stop_master() {
 # and wakes the loop (a line on its descriptor), which does the rest.
 wake() { [ "$WATCHING" = 0 ] || printf 'wake\n' >&3; }
 on_usr1() { request_drain signal; wake; }
-on_term() { stop_master "graceful shutdown (SIGTERM): jobs get their retirement time" TERM; wake; }
+# A stop is not a drain: a graceful shutdown alone would give the job the drain's retirement, unlimited without a
+# deadline, until docker stop kills it and the schedd waits out the job's lease. With retirement 0 (read by a reconfig
+# from STOP_FILE, which the configuration includes) the job gets its soft kill at once and goes back to the queue.
+vacate_job() {
+  [ "$STATE" = Claimed ] || return 0
+  { printf 'MAXJOBRETIREMENTTIME = 0\n' >"$STOP_FILE" && condor_reconfig -daemon startd >/dev/null 2>&1; } ||
+    log "warning: cannot end the job's retirement: it runs until the container is killed"
+}
+on_term() {
+  [ "$PHASE" = stopping ] || vacate_job
+  stop_master "graceful shutdown (SIGTERM): the running job is vacated" TERM
+  wake
+}
 on_quit() { stop_master "fast shutdown (SIGQUIT)" QUIT; wake; }
 
 # One pass of the watch loop: heartbeat, lifetime, and ending the master once a drained startd has gone.
 tick() {
+  read_deadline
   if [ "$PHASE" = running ] && [ "$MAX_LIFETIME" -gt 0 ] && [ $(($1 - STARTED_AT)) -ge "$MAX_LIFETIME" ]; then
     request_drain lifetime
+  fi
+  # A draining startd vacates the job by itself (its retirement ends at the deadline); a slot still taking jobs
+  # drains at the deadline, so that it ends too.
+  if [ "$PHASE" = running ] && [ -n "$DEADLINE" ] && [ "$1" -ge "$DEADLINE" ]; then
+    request_drain deadline
   fi
   if [ "$PHASE" = draining ]; then
     [ "$DRAIN_SENT" = 1 ] || send_drain
@@ -203,6 +245,8 @@ INTERVAL=${HEARTBEAT_SECONDS:-5}
 MAX_LIFETIME=${MAX_LIFETIME_SECONDS:-0}
 case "$INTERVAL$MAX_LIFETIME" in *[!0-9]*) refuse "HEARTBEAT_SECONDS and MAX_LIFETIME_SECONDS must be whole seconds" ;; esac
 START_LOG=$(condor_config_val STARTD_LOG 2>/dev/null) || refuse "STARTD_LOG is not set in $CONDOR_CONFIG"
+STOP_FILE="${START_LOG%/*}/cernvm-stop.conf"
+rm -f "$STOP_FILE"
 # The slot's scratch directory (EXECUTE) comes from the host empty and root's: HTCondor wants its own account to own
 # it (mode 0755), else it makes it world-writable.
 EXECUTE_DIR=${EXECUTE_DIR:-}
@@ -231,6 +275,7 @@ esac
 
 open_watch_fifo
 follow_start_log
+read_deadline # the startd reads the file at its start: no reconfig for what is there now
 condor_master -f &
 MASTER_PID=$!
 PHASE=running
@@ -246,6 +291,10 @@ while kill -0 "$MASTER_PID" 2>/dev/null; do
     every=$INTERVAL
     if [ "$PHASE" = draining ]; then every=$((DRAIN_SENT ? (INTERVAL < 5 ? INTERVAL : 5) : 1)); fi
     next_tick=$((now + every))
+    # A deadline is kept to the second, not to the next heartbeat.
+    if [ -n "$DEADLINE" ] && [ "$PHASE" = running ] && [ "$DEADLINE" -gt "$now" ] && [ "$DEADLINE" -lt "$next_tick" ]; then
+      next_tick=$DEADLINE
+    fi
   fi
   # Killed by someone: started again, from the log's first line, which ends in the same state.
   kill -0 "$LOG_READER_PID" 2>/dev/null || follow_start_log

@@ -43,6 +43,9 @@ echo "startd exited" >>"$FAKE_DIR/events"
   condor_off: `#!/bin/sh
 echo "condor_off $*" >>"$FAKE_DIR/events"
 `,
+  condor_reconfig: `#!/bin/sh
+echo "condor_reconfig $*" >>"$FAKE_DIR/events"
+`,
   // The host's pgrep, but only within this test's session: a real condor_startd elsewhere on the host must not count.
   pgrep: `#!/bin/sh
 exec ${REAL_PGREP} -s 0 "$@"
@@ -262,7 +265,7 @@ describe('entrypoint.sh', () => {
       pilot.child.kill('SIGTERM');
       await expect(pilot.exited).resolves.toBe(0);
       expect(await events()).toContain('master got TERM');
-      expect(await events()).not.toContainEqual(expect.stringMatching(/^condor_off/));
+      expect(await events()).not.toContainEqual(expect.stringMatching(/^condor_(off|reconfig)/));
       expect(readHeartbeat(heartbeatPath())?.phase).toBe('exited');
       expect(await readdir(path.join(fixture.pilotDir, 'status'))).toEqual(['heartbeat.json']);
     },
@@ -278,6 +281,24 @@ describe('entrypoint.sh', () => {
       expect(heartbeat).toMatchObject({ phase: 'running', activity: 'Busy', jobId: '42.0' });
       pilot.child.kill('SIGTERM');
       await expect(pilot.exited).resolves.toBe(0);
+    },
+    SLOW,
+  );
+
+  it(
+    'vacates a running job on SIGTERM before it stops the master: a stop does not wait for the job like a drain',
+    async () => {
+      await logSlot(...CLAIMED_BUSY);
+      const pilot = startPilot();
+      await heartbeatWhere('a claimed heartbeat', (h) => h.state === 'Claimed');
+      pilot.child.kill('SIGTERM');
+      await expect(pilot.exited).resolves.toBe(0);
+      const recorded = await events();
+      expect(recorded).toContain('condor_reconfig -daemon startd');
+      expect(recorded.indexOf('master got TERM')).toBeGreaterThan(recorded.indexOf('condor_reconfig -daemon startd'));
+      await expect(readFile(path.join(fixture.dir, 'cernvm-stop.conf'), 'utf8')).resolves.toBe(
+        'MAXJOBRETIREMENTTIME = 0\n',
+      );
     },
     SLOW,
   );
@@ -349,16 +370,16 @@ describe('entrypoint.sh', () => {
   );
 
   it(
-    'drains on SIGUSR1: condor_off -peaceful for the startd, then, with the startd gone, stops the master and exits 0',
+    'drains on SIGUSR1: condor_off -graceful for the startd, then, with the startd gone, stops the master and exits 0',
     async () => {
       const pilot = startPilot();
       await heartbeatWhere('a running heartbeat', (h) => h.phase === 'running');
       pilot.child.kill('SIGUSR1');
       await expect(pilot.exited).resolves.toBe(0);
       const recorded = await events();
-      expect(recorded).toContain('condor_off -peaceful -daemon startd');
+      expect(recorded).toContain('condor_off -graceful -daemon startd');
       expect(recorded.indexOf('master got TERM')).toBeGreaterThan(
-        recorded.indexOf('condor_off -peaceful -daemon startd'),
+        recorded.indexOf('condor_off -graceful -daemon startd'),
       );
       expect(readHeartbeat(heartbeatPath())).toMatchObject({ phase: 'exited', drainReason: 'signal' });
       expect(pilot.stderr()).toMatch(/drained \(signal\): exiting 0/);
@@ -375,11 +396,51 @@ describe('entrypoint.sh', () => {
       await heartbeatWhere('a draining heartbeat', (h) => h.phase === 'draining');
       await expect(pilot.exited).resolves.toBe(0);
       const recorded = await events();
-      expect(recorded.indexOf('condor_off -peaceful -daemon startd')).toBeGreaterThan(0);
+      expect(recorded.indexOf('condor_off -graceful -daemon startd')).toBeGreaterThan(0);
       expect(recorded.indexOf('startd exited')).toBeGreaterThan(
-        recorded.indexOf('condor_off -peaceful -daemon startd'),
+        recorded.indexOf('condor_off -graceful -daemon startd'),
       );
       expect(recorded.indexOf('master got TERM')).toBeGreaterThan(recorded.indexOf('startd exited'));
+    },
+    SLOW,
+  );
+
+  it(
+    'tells a running startd of a deadline set after the drain began, with one reconfig',
+    async () => {
+      const pilot = startPilot({ FAKE_STARTD_SECONDS: '8' });
+      await heartbeatWhere('a running heartbeat', (h) => h.phase === 'running');
+      pilot.child.kill('SIGUSR1');
+      await heartbeatWhere('a draining heartbeat', (h) => h.phase === 'draining');
+      const deadline = Math.ceil(Date.now() / 1000) + 2;
+      await writeFile(path.join(fixture.pilotDir, 'deadline.conf'), `CernvmDeadline = ${deadline}\n`);
+      await waitFor('the reconfig', async () =>
+        (await events()).includes('condor_reconfig -daemon startd') ? true : undefined,
+      );
+      const recorded = await events();
+      expect(recorded.indexOf('condor_reconfig -daemon startd')).toBeGreaterThan(
+        recorded.indexOf('condor_off -graceful -daemon startd'),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect((await events()).filter((e) => e === 'condor_reconfig -daemon startd')).toHaveLength(1);
+      expect(pilot.stderr()).toMatch(/deadline \d+: the slot ad says so/);
+    },
+    SLOW,
+  );
+
+  it(
+    'drains by itself at a deadline it was started with, without a reconfig for it',
+    async () => {
+      await writeFile(
+        path.join(fixture.pilotDir, 'deadline.conf'),
+        `CernvmDeadline = ${Math.floor(Date.now() / 1000)}\n`,
+      );
+      const pilot = startPilot();
+      await expect(pilot.exited).resolves.toBe(0);
+      const recorded = await events();
+      expect(recorded).toContain('condor_off -graceful -daemon startd');
+      expect(recorded.some((e) => e.startsWith('condor_reconfig'))).toBe(false);
+      expect(readHeartbeat(heartbeatPath())).toMatchObject({ phase: 'exited', drainReason: 'deadline' });
     },
     SLOW,
   );
@@ -390,7 +451,7 @@ describe('entrypoint.sh', () => {
       await renderPilot({ maxLifetimeSeconds: 1 });
       const pilot = startPilot();
       await expect(pilot.exited).resolves.toBe(0);
-      expect(await events()).toContain('condor_off -peaceful -daemon startd');
+      expect(await events()).toContain('condor_off -graceful -daemon startd');
       expect(readHeartbeat(heartbeatPath())).toMatchObject({ phase: 'exited', drainReason: 'lifetime' });
     },
     SLOW,

@@ -10,6 +10,7 @@ export {
 } from './options.js';
 export { render, entrypointScript, ENTRYPOINT, TOP_LEVEL_CONFIG, HEARTBEAT_FILE, type RenderedFile } from './render.js';
 export { writePilotDir } from './pilot-dir.js';
+export { DEADLINE_FILE, parseDeadlineFile, readDeadlineFile, renderDeadlineFile } from './deadline-file.js';
 export { parseHeartbeat, readHeartbeat, isIdle, type Heartbeat, type PilotPhase } from './heartbeat.js';
 export { pilotContainerOptions, type PilotContainerSpec } from './container-spec.js';
 export { checkHostToken } from './token-check.js';

@@ -29,6 +29,7 @@ describe('checkPilotOptions defaults', () => {
       network: { mode: 'host', interface: '127.0.0.1' },
       idleShutdownSeconds: 0,
       maxLifetimeSeconds: 0,
+      vacateSeconds: 30,
       heartbeatSeconds: 30,
       start: 'True',
       attributes: {},

@@ -22,8 +22,10 @@ export interface PilotOptions {
   network: { mode: 'host'; interface: string } | { mode: 'bridge'; ccbAddress: string };
   /** 0 = never: an unclaimed pilot otherwise exits 0 after this long. */
   idleShutdownSeconds: number;
-  /** 0 = never: otherwise the pilot drains peacefully once it has run this long. */
+  /** 0 = never: otherwise the pilot drains once it has run this long (its job may finish). */
   maxLifetimeSeconds: number;
+  /** How long before its deadline a job gets its soft kill signal; at the deadline it is killed. */
+  vacateSeconds: number;
   heartbeatSeconds: number;
   start: string;
   attributes: Readonly<Record<string, string | number | boolean>>;
@@ -79,7 +81,7 @@ const RESERVED_ATTRIBUTES = new Set([
     'update_interval',
   ],
   ...['filetransfer_plugins', 'docker', 'startd_detect_gpus', 'linux_kernel_tuning_script', 'use_procd'],
-  ...['startd_attrs'],
+  ...['startd_attrs', 'cernvmdeadline', 'cernvmsecondsleft', 'maxjobretirementtime', 'machinemaxvacatetime'],
   ...['execute', 'starter_job_environment'],
 ]);
 
@@ -141,6 +143,7 @@ export const pilotOptionsSchema = z
     ccbAddress: hostPort.optional(),
     idleShutdownSeconds: wholeNumber(0, 31_536_000, 'whole seconds').optional(),
     maxLifetimeSeconds: wholeNumber(0, 31_536_000, 'whole seconds').optional(),
+    vacateSeconds: wholeNumber(0, 3600, 'whole seconds').optional(),
     heartbeatSeconds: wholeNumber(1, 300, 'whole seconds').optional(),
     start: oneLine.optional(),
     attributes: z
@@ -172,6 +175,8 @@ export type PilotOptionsInput = z.input<typeof pilotOptionsSchema>;
 
 export const DEFAULT_PILOT_DIR = '/pilot';
 export const DEFAULT_HEARTBEAT_SECONDS = 30;
+/** Long enough for a job to checkpoint or report; short, since the cores must be free at the deadline. */
+export const DEFAULT_VACATE_SECONDS = 30;
 const DEFAULT_COLLECTOR_PORT = 9618;
 const LOOPBACK = /^(?:127\.\d+\.\d+\.\d+|localhost)$/;
 
@@ -216,6 +221,7 @@ export function checkPilotOptions(input: unknown, source?: string): PilotOptions
     network: networkOf(raw, host, source),
     idleShutdownSeconds: raw.idleShutdownSeconds ?? 0,
     maxLifetimeSeconds: raw.maxLifetimeSeconds ?? 0,
+    vacateSeconds: raw.vacateSeconds ?? DEFAULT_VACATE_SECONDS,
     heartbeatSeconds: raw.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS,
     start: raw.start ?? 'True',
     attributes: raw.attributes ?? {},

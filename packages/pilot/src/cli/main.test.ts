@@ -110,7 +110,13 @@ describe('docker-cernvm-pilot command line', () => {
       ).resolves.toBe(EXIT_OK);
       const rendered = await renderedConfig();
       expect([rendered.get('A'), rendered.get('B'), rendered.get('C')]).toEqual(['1', 'True', '"x"']);
-      expect(rendered.get('STARTD_ATTRS')?.split(/\s+/)).toEqual(['A', 'B', 'C']);
+      expect(rendered.get('STARTD_ATTRS')?.split(/\s+/)).toEqual([
+        'CernvmDeadline',
+        'CernvmSecondsLeft',
+        'A',
+        'B',
+        'C',
+      ]);
     });
 
     it("adds --attribute to the file's attributes, the flag winning for the same name", async () => {

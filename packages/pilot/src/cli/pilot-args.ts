@@ -22,6 +22,7 @@ export interface PilotArgs {
   'ccb-address'?: string;
   'idle-shutdown'?: string;
   'max-lifetime'?: string;
+  vacate?: string;
   heartbeat?: string;
   start?: string;
   attribute?: string[];
@@ -52,6 +53,7 @@ const INTEGER_FLAGS: [flag: keyof PilotArgs, key: string, describe: string][] = 
   ['disk-mb', 'diskMb', 'Disk in MB the slot advertises'],
   ['idle-shutdown', 'idleShutdownSeconds', 'Seconds unclaimed before the pilot exits 0 (default 0 = never)'],
   ['max-lifetime', 'maxLifetimeSeconds', 'Seconds after which the pilot drains peacefully (default 0 = never)'],
+  ['vacate', 'vacateSeconds', 'Seconds before a deadline that a job gets its soft kill signal (default 30)'],
   ['heartbeat', 'heartbeatSeconds', 'Seconds between heartbeat writes besides one at each change (default 30)'],
 ];
 
