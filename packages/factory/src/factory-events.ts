@@ -5,7 +5,7 @@ import type { SlotSummary } from './slot-summary.js';
 /** What a Factory tells its listeners (logs, metrics), by event name. */
 export interface FactoryEvents {
   'slot-created': [{ slot: number; id: string; durationMs: number }];
-  'slot-draining': [{ slot: number; id: string; reason: DrainReason }];
+  'slot-draining': [{ slot: number; id: string; reason: DrainReason; deadline?: number }];
   'slot-stopping': [{ slot: number; id: string }];
   'slot-exited': [SlotExit];
   'slot-removed': [{ slot: number; id: string; reason: string }];

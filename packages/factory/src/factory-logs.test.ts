@@ -24,6 +24,7 @@ const summary = (serving: number, desired = 3): SlotSummary => ({
   serving,
   starting: desired - serving,
   draining: 0,
+  coresHeld: serving,
   stopping: 0,
   backoff: 0,
   claimed: 0,

@@ -17,8 +17,13 @@ export function wireLogs(factory: Factory, logger: Logger, io: CliIo, format: st
   factory.events.on('slot-created', ({ slot, id, durationMs }) =>
     logger.log('info', 'slot-started', { slot, id: shortId(id), ms: durationMs }),
   );
-  factory.events.on('slot-draining', ({ slot, id, reason }) =>
-    logger.log('info', 'slot-draining', { slot, id: shortId(id), reason }),
+  factory.events.on('slot-draining', ({ slot, id, reason, deadline }) =>
+    logger.log('info', 'slot-draining', {
+      slot,
+      id: shortId(id),
+      reason,
+      ...(deadline === undefined ? {} : { deadline: new Date(deadline).toISOString() }),
+    }),
   );
   factory.events.on('slot-stopping', ({ slot, id }) => logger.log('info', 'slot-stopping', { slot, id: shortId(id) }));
   factory.events.on('slot-exited', ({ slot, id, exitCode, reason, ranForMs, retryInMs }) =>

@@ -121,6 +121,7 @@ describe('Factory: filling', () => {
     slotDirs.heartbeats.set(1, busy());
     await startFactory({ slots: 2 });
     expect(factory.summary()).toEqual({
+      coresHeld: 2,
       desired: 2,
       serving: 2,
       starting: 0,
@@ -395,6 +396,53 @@ describe('Factory: crash-loop backoff', () => {
 });
 
 describe('Factory: draining', () => {
+  it('writes the deadline into each slot before its drain signal, and a new pilot of the slot starts without it', async () => {
+    await startFactory({ slots: 2 });
+    const deadline = Math.round((clock.now() + 20_000) / 1000) * 1000;
+    factory.setDraining(true, deadline);
+    await tick();
+    expect([...slotDirs.deadlines]).toEqual([
+      [0, deadline],
+      [1, deadline],
+    ]);
+    expect(runtime.callsOf('signal:')).toHaveLength(2);
+    expect(seen['slot-draining'].map(([e]) => e.deadline)).toEqual([deadline, deadline]);
+    expect(factory.summary()).toMatchObject({
+      deadlineEpoch: deadline / 1000,
+      latestSlotDeadlineEpoch: deadline / 1000,
+    });
+
+    factory.setDraining(false);
+    for (const pilot of runtime.running()) runtime.exit(pilot.id, 0);
+    await tick();
+    await tick();
+    expect(runningSlots()).toEqual([0, 1]);
+    expect(slotDirs.deadlines.size).toBe(0);
+    expect(factory.summary()?.deadlineEpoch).toBeUndefined();
+  });
+
+  it('brings forward the deadline of pilots drained earlier without one', async () => {
+    await startFactory({ slots: 1 });
+    factory.setDraining(true);
+    await tick();
+    expect(slotDirs.deadlines.size).toBe(0);
+    const deadline = Math.round((clock.now() + 60_000) / 1000) * 1000;
+    factory.setDraining(true, deadline);
+    await tick();
+    expect(slotDirs.deadlines.get(0)).toBe(deadline);
+    expect(runtime.callsOf('signal:')).toHaveLength(1);
+  });
+
+  it("gives a scale-down's victims the deadline and the pilots it keeps none", async () => {
+    await startFactory({ slots: 3 });
+    const deadline = Math.round((clock.now() + 45 * 60_000) / 1000) * 1000;
+    factory.setSlots(1, false, deadline);
+    await tick();
+    expect(slotDirs.deadlines.size).toBe(2);
+    expect([...slotDirs.deadlines.values()]).toEqual([deadline, deadline]);
+    expect(factory.summary()).toMatchObject({ serving: 1, draining: 2, coresHeld: 3 });
+  });
+
   it('drops the creates still queued when a drain begins: only those already under way are made, then drained', async () => {
     const release = runtime.holdCreates();
     await startFactory({ slots: 6, concurrency: 2 });

@@ -40,6 +40,10 @@ export interface FactoryOptions {
   startRefusal?: () => string | undefined;
 }
 
+/** A deadline in whole seconds, as the slots keep it (so a pass never finds a slot's a few ms off and rewrites it). */
+const deadlineOf = (deadline: number | undefined) =>
+  deadline === undefined ? {} : { deadline: Math.round(deadline / 1000) * 1000 };
+
 /**
  * The level-triggered loop: observe (SlotObserver: one list call, plus heartbeat files), decide (the pure `reconcile`),
  * act (SlotActuator: a bounded queue), with what the engine does not show kept in a SlotLedger. Docker events, the
@@ -161,6 +165,7 @@ export class Factory {
       this.ledger,
       this.lastRetryAt,
       this.options.clock.now(),
+      this.template.coresPerSlot,
     );
     this.events.emit('summary', this.lastSummary);
     return this.lastSummary;
@@ -182,14 +187,23 @@ export class Factory {
     this.wake.startResync();
   }
 
-  /** With `force`, the victims of a scale-down are stopped at once instead of finishing their job. */
-  setSlots(slots: number, force = false): void {
-    this.desired = { ...this.desired, slots, forceScaleDown: force };
+  /**
+   * With `force`, the victims of a scale-down are stopped at once instead of finishing their job; with a `deadline`
+   * (Unix ms) they finish it only if it ends by then, else it is vacated (back to the queue) at the deadline.
+   */
+  setSlots(slots: number, force = false, deadline?: number): void {
+    const { deadline: _previous, ...rest } = this.desired;
+    this.desired = { ...rest, slots, forceScaleDown: force, ...deadlineOf(deadline) };
     this.requestReconcile(0); // an operator's request: nothing to fold it with
   }
 
-  setDraining(draining: boolean): void {
-    this.desired = { ...this.desired, draining };
+  /**
+   * Drains every pilot; with a `deadline` (Unix ms) the jobs still running then are vacated and go back to the queue,
+   * and pilots already draining are held to it too. `setDraining(false)` resumes and forgets the deadline.
+   */
+  setDraining(draining: boolean, deadline?: number): void {
+    const { deadline: _previous, ...rest } = this.desired;
+    this.desired = { ...rest, draining, ...deadlineOf(draining ? deadline : undefined) };
     this.requestReconcile(0);
   }
 
@@ -220,7 +234,7 @@ export class Factory {
     for (const action of actions) this.actuator.enqueue(action);
     await this.updateFeatures(observed);
     this.lastReconcileAt = this.options.clock.now();
-    this.lastSummary = summarize(this.desired, observed, this.ledger, retryAt, now);
+    this.lastSummary = summarize(this.desired, observed, this.ledger, retryAt, now, this.template.coresPerSlot);
     this.lastRetryAt = retryAt;
     this.events.emit('summary', this.lastSummary);
     this.events.emit('reconciled', {

@@ -58,6 +58,7 @@ function summary(overrides: Partial<SlotSummary> = {}): SlotSummary {
     claimed: 6,
     idle: 7,
     factoryDraining: false,
+    coresHeld: 8,
     ...overrides,
   };
 }
@@ -117,6 +118,17 @@ describe('FactoryMetrics: fed by a summary', () => {
     expect(sampleValue(samples, 'cernvm_factory_idle_slots')).toBe(7);
     expect(sampleValue(samples, 'cernvm_factory_draining')).toBe(1);
     expect(sampleValue(samples, 'cernvm_factory_oldest_heartbeat_age_seconds')).toBe(42);
+  });
+
+  it('shows the cores still held and when the slots given a deadline must be empty (0 without one)', async () => {
+    const f = makeFactory();
+    f.events.emit('summary', summary());
+    expect(await value('cernvm_factory_cores_held')).toBe(8);
+    expect(await value('cernvm_factory_deadline_timestamp_seconds')).toBe(0);
+    f.events.emit('summary', summary({ deadlineEpoch: 1_800_000_000 }));
+    expect(await value('cernvm_factory_deadline_timestamp_seconds')).toBe(1_800_000_000);
+    f.events.emit('summary', summary({ deadlineEpoch: 1_800_000_000, latestSlotDeadlineEpoch: 1_800_000_060 }));
+    expect(await value('cernvm_factory_deadline_timestamp_seconds')).toBe(1_800_000_060);
   });
 
   it('shows a heartbeat age of 0 when no pilot writes one, and never a negative age', async () => {

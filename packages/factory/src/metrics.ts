@@ -37,6 +37,16 @@ export class FactoryMetrics {
     help: '1 while the factory drains',
     registers: [this.registry],
   });
+  private readonly coresHeld = new Gauge({
+    name: `${PREFIX}cores_held`,
+    help: 'Cores held by running slot containers, draining ones included: what a drain has still to give back',
+    registers: [this.registry],
+  });
+  private readonly deadline = new Gauge({
+    name: `${PREFIX}deadline_timestamp_seconds`,
+    help: 'When the slots given a deadline must all be empty (Unix time; 0 when none has one)',
+    registers: [this.registry],
+  });
   private readonly heartbeatAge = new Gauge({
     name: `${PREFIX}oldest_heartbeat_age_seconds`,
     help: 'Age of the oldest heartbeat among running slots (0 when none reports one)',
@@ -144,6 +154,8 @@ export class FactoryMetrics {
       this.claimed.set(summary.claimed);
       this.idle.set(summary.idle);
       this.draining.set(summary.factoryDraining ? 1 : 0);
+      this.coresHeld.set(summary.coresHeld);
+      this.deadline.set(summary.latestSlotDeadlineEpoch ?? summary.deadlineEpoch ?? 0);
       this.heartbeatAge.set(
         summary.oldestHeartbeatEpoch ? Math.max(0, this.now() / 1000 - summary.oldestHeartbeatEpoch) : 0,
       );

@@ -521,7 +521,8 @@ describe('reconcile: random starting states converge', () => {
     const int = (n: number) => Math.floor(random() * n);
     const slots = int(21);
     const indexLimit = random() < 0.7 ? INF : int(25);
-    const desired = { slots, draining: random() < 0.15, templateHash: CURRENT, indexLimit };
+    const deadline = random() < 0.3 ? { deadline: NOW + int(3) * 60_000 } : {};
+    const desired = { slots, draining: random() < 0.15, templateHash: CURRENT, indexLimit, ...deadline };
     const observed: ObservedContainer[] = [];
     for (let i = int(26); i > 0; i--) {
       const slot = int(25);
@@ -575,6 +576,12 @@ describe('reconcile: random starting states converge', () => {
         continue;
       }
       expect(c.phase).toBe('running');
+      if (action.kind === 'deadline') {
+        // Only a pilot already draining has its deadline brought forward, and only to the drain's.
+        expect(c.draining).toBe(true);
+        expect(action.deadline).toBe(desired.deadline);
+        continue;
+      }
       expect(c.draining).toBe(false);
       if (action.reason === 'template') expect(c.templateHash).not.toBe(desired.templateHash);
       if (action.reason === 'duplicate') expect(runningNow.filter((o) => o.slot === c.slot).length).toBeGreaterThan(1);
@@ -656,5 +663,47 @@ describe('reconcile: random starting states converge', () => {
       );
       expect(reconcile(input(observed, { slots: count }))).toEqual([]);
     }
+  });
+});
+
+describe('reconcile: drains with a deadline', () => {
+  const BY = NOW + 45 * 60_000;
+
+  it("drains every pilot with the drain's deadline; a never-started one is just removed", () => {
+    const actions = reconcile(input([running(0), running(1), created(2)], { slots: 3, draining: true, deadline: BY }));
+    expect(lines(actions)).toEqual([
+      `drain s0 factory-drain by ${BY}`,
+      `drain s1 factory-drain by ${BY}`,
+      'remove created2 never-started',
+    ]);
+  });
+
+  it('gives the scale-down victims the deadline, and the kept pilots none', () => {
+    const actions = reconcile(input([running(0), running(1), running(2)], { slots: 1, deadline: BY }));
+    expect(lines(actions)).toEqual([`drain s1 scale-down by ${BY}`, `drain s2 scale-down by ${BY}`]);
+  });
+
+  it("brings an earlier drain's later (or missing) deadline forward, and leaves an earlier one alone", () => {
+    const observed = [
+      running(0, { draining: true }),
+      running(1, { draining: true, deadline: BY + 1000 }),
+      running(2, { draining: true, deadline: BY - 1000 }),
+      exited(3),
+    ];
+    expect(lines(reconcile(input(observed, { slots: 4, draining: true, deadline: BY })))).toEqual([
+      `deadline s0 by ${BY}`,
+      `deadline s1 by ${BY}`,
+      'remove exited3 exited',
+    ]);
+  });
+
+  it('converges: once the deadlines are written the next pass has nothing more to say to the pilots', () => {
+    const first = input([running(0), running(1, { draining: true })], { slots: 2, draining: true, deadline: BY });
+    const after = applyActions(first.observed, reconcile(first), CURRENT, NOW);
+    expect(reconcile({ ...first, observed: after })).toEqual([]);
+  });
+
+  it('drains without a deadline as before when none is given', () => {
+    expect(lines(reconcile(input([running(0)], { slots: 1, draining: true })))).toEqual(['drain s0 factory-drain']);
   });
 });

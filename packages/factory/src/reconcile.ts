@@ -11,6 +11,11 @@ export interface DesiredState {
   indexLimit: number;
   /** Scale-down stops its victims at once (`scale --force`) instead of letting them finish their job. */
   forceScaleDown?: boolean;
+  /**
+   * Unix ms by which the pilots drained for the last drain or scale-down must be empty: their running job is vacated
+   * then. Undefined: they finish their job, however long.
+   */
+  deadline?: number;
 }
 
 /** One container carrying this factory's labels, as the engine shows it. */
@@ -25,6 +30,8 @@ export interface ObservedContainer {
   /** The factory told it to drain (remembered, or its heartbeat says so). */
   draining: boolean;
   heartbeat?: Heartbeat;
+  /** Unix ms by which the slot must be empty, as its directory says (read for running containers). */
+  deadline?: number;
 }
 
 export interface ReconcileInput {
@@ -42,7 +49,9 @@ export type DrainReason = 'duplicate' | 'scale-down' | 'template' | 'factory-dra
 export type Action =
   | { kind: 'create'; slot: number }
   | { kind: 'remove'; slot: number; id: string; reason: 'exited' | 'never-started' }
-  | { kind: 'drain'; slot: number; id: string; reason: DrainReason }
+  | { kind: 'drain'; slot: number; id: string; reason: DrainReason; deadline?: number }
+  /** A draining pilot's deadline brought forward (a drain with an earlier deadline came after its own). */
+  | { kind: 'deadline'; slot: number; id: string; deadline: number }
   | { kind: 'stop'; slot: number; id: string; reason: 'scale-down' };
 
 /** Oldest running first (it has had its job longest); a created, never-started container last. */
@@ -59,10 +68,9 @@ function removalCost(c: ObservedContainer): number {
   return 2;
 }
 
-function takeAway(c: ObservedContainer, reason: DrainReason): Action {
-  return c.phase === 'created'
-    ? { kind: 'remove', slot: c.slot, id: c.id, reason: 'never-started' }
-    : { kind: 'drain', slot: c.slot, id: c.id, reason };
+function takeAway(c: ObservedContainer, reason: DrainReason, deadline?: number): Action {
+  if (c.phase === 'created') return { kind: 'remove', slot: c.slot, id: c.id, reason: 'never-started' };
+  return { kind: 'drain', slot: c.slot, id: c.id, reason, ...(deadline === undefined ? {} : { deadline }) };
 }
 
 /**
@@ -95,7 +103,15 @@ export function reconcile({ desired, observed, now, retryAt, creating }: Reconci
   }
 
   if (desired.draining) {
-    for (const c of kept) actions.push(takeAway(c, 'factory-drain'));
+    for (const c of kept) actions.push(takeAway(c, 'factory-drain', desired.deadline));
+    // Pilots drained earlier (for a template, or without a deadline) are held to the drain's deadline too.
+    const { deadline } = desired;
+    if (deadline !== undefined) {
+      for (const c of observed) {
+        if (alive(c) && c.draining && (c.deadline === undefined || c.deadline > deadline))
+          actions.push({ kind: 'deadline', slot: c.slot, id: c.id, deadline });
+      }
+    }
     return actions;
   }
 
@@ -123,7 +139,9 @@ export function reconcile({ desired, observed, now, retryAt, creating }: Reconci
     for (const c of victims.slice(0, Math.max(0, serving.length - desired.slots))) {
       const stopNow = desired.forceScaleDown === true && c.phase === 'running';
       actions.push(
-        stopNow ? { kind: 'stop', slot: c.slot, id: c.id, reason: 'scale-down' } : takeAway(c, 'scale-down'),
+        stopNow
+          ? { kind: 'stop', slot: c.slot, id: c.id, reason: 'scale-down' }
+          : takeAway(c, 'scale-down', desired.deadline),
       );
     }
     return actions;

@@ -86,6 +86,8 @@ export class SlotActuator {
         return this.create(action.slot);
       case 'drain':
         return this.drain(action);
+      case 'deadline':
+        return this.options.slotDirs.writeDeadline(action.slot, action.deadline);
       case 'stop':
         return this.stop(action);
       case 'remove':
@@ -117,17 +119,21 @@ export class SlotActuator {
       options,
     });
     // Nothing of this slot runs now (its index was free): what an earlier pilot's jobs left in its scratch goes.
+    // The new pilot starts without the deadline an earlier one of this slot was given.
     await Promise.all([
       slotDirs.writePilotFiles(slot, render(options)),
       slotDirs.emptyScratch(slot),
       features.update(slot, template, started),
+      slotDirs.writeDeadline(slot, undefined),
     ]);
     const id = await runtime.createAndStart(containerOptions);
     events.emit('slot-created', { slot, id, durationMs: clock.now() - started });
   }
 
   private async drain(action: Extract<Action, { kind: 'drain' }>): Promise<void> {
-    const { runtime, ledger, events, clock } = this.options;
+    const { runtime, ledger, events, clock, slotDirs } = this.options;
+    // Before the signal: the pilot reads the deadline at the tick the signal wakes.
+    if (action.deadline !== undefined) await slotDirs.writeDeadline(action.slot, action.deadline);
     ledger.sentDrain(action.id, clock.now());
     try {
       await runtime.signal(action.id, 'SIGUSR1');
@@ -135,7 +141,12 @@ export class SlotActuator {
       ledger.drainFailed(action.id);
       throw error;
     }
-    events.emit('slot-draining', { slot: action.slot, id: action.id, reason: action.reason });
+    events.emit('slot-draining', {
+      slot: action.slot,
+      id: action.id,
+      reason: action.reason,
+      ...(action.deadline === undefined ? {} : { deadline: action.deadline }),
+    });
   }
 
   private async stop(action: Extract<Action, { kind: 'stop' }>): Promise<void> {

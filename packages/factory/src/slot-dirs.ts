@@ -1,10 +1,14 @@
 import path from 'node:path';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import {
+  DEADLINE_FILE,
   HEARTBEAT_FILE,
   type Heartbeat,
   type RenderedFile,
   emptyScratchDir,
+  readDeadlineFile,
   readHeartbeat,
+  renderDeadlineFile,
   scratchDirOf,
   writePilotDir,
 } from '@docker-cernvm/pilot';
@@ -33,6 +37,10 @@ export interface SlotDirs {
   featuresOf(slot: number): string;
   /** Writes slot i's MJF files; resolves true when something changed on disk. */
   writeFeatures(slot: number, files: FeatureFiles): Promise<boolean>;
+  /** Gives the slot's pilot a deadline (Unix ms; rounded to the second), or takes it away. */
+  writeDeadline(slot: number, deadline: number | undefined): Promise<void>;
+  /** The slot's deadline (Unix ms), kept in its directory so a restarted factory and the pilot both know it. */
+  deadline(slot: number): Promise<number | undefined>;
 }
 
 /** The slot directories on this host's file system. */
@@ -87,6 +95,20 @@ export class HostSlotDirs implements SlotDirs {
 
   async writeFeatures(slot: number, files: FeatureFiles): Promise<boolean> {
     return this.features.write(this.featuresOf(slot), files);
+  }
+
+  async writeDeadline(slot: number, deadline: number | undefined): Promise<void> {
+    const file = path.join(this.dirOf(slot), DEADLINE_FILE);
+    if (deadline === undefined) return rmSync(file, { force: true });
+    // Written whole in one call: the pilot reads one line, and a short write would only delay it to the next tick.
+    const temporary = `${file}.tmp-${process.pid}`;
+    writeFileSync(temporary, renderDeadlineFile(Math.round(deadline / 1000)), { mode: 0o644 });
+    renameSync(temporary, file);
+  }
+
+  async deadline(slot: number): Promise<number | undefined> {
+    const seconds = readDeadlineFile(path.join(this.dirOf(slot), DEADLINE_FILE));
+    return seconds === undefined ? undefined : seconds * 1000;
   }
 
   async heartbeat(slot: number, notBefore: number): Promise<Heartbeat | undefined> {

@@ -56,6 +56,7 @@ export class SlotObserver {
           if (phase === 'running' && ledger.hasDied(c.id) && !(await runtime.exitDetails(c.id))?.running)
             phase = 'exited';
           const heartbeat = phase === 'running' ? await slotDirs.heartbeat(c.slot, c.createdAt) : undefined;
+          const deadline = phase === 'running' ? await slotDirs.deadline(c.slot) : undefined;
           if (heartbeat) ledger.checkDrainHeard(c.id, heartbeat);
           return {
             id: c.id,
@@ -65,6 +66,7 @@ export class SlotObserver {
             createdAt: c.createdAt,
             draining: ledger.isDraining({ id: c.id, draining: heartbeat?.phase === 'draining' }),
             ...(heartbeat ? { heartbeat } : {}),
+            ...(deadline === undefined ? {} : { deadline }),
           };
         }),
     );

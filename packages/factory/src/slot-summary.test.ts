@@ -33,6 +33,7 @@ describe('summarize', () => {
       [8, NOW - 1],
     ]);
     expect(summarize(DESIRED, observed, ledger, retryAt, NOW)).toEqual({
+      coresHeld: 5,
       desired: 4,
       serving: 2,
       starting: 1,
@@ -83,8 +84,36 @@ describe('summaryJson', () => {
   it('shows the serving slots as `running`, second, as status --json always did', () => {
     const summary = summarize(DESIRED, [running(0)], new SlotLedger(), new Map(), NOW);
     expect(JSON.stringify(summaryJson(summary))).toBe(
-      '{"desired":4,"running":1,"starting":0,"draining":0,"stopping":0,"backoff":0,"claimed":0,"idle":0,"factoryDraining":false}',
+      '{"desired":4,"running":1,"starting":0,"draining":0,"stopping":0,"backoff":0,"claimed":0,"idle":0,"factoryDraining":false,"coresHeld":1}',
     );
     expect(summaryJson(undefined)).toBeUndefined();
+  });
+});
+
+describe('summarize: deadlines', () => {
+  it("says the drain's deadline, the latest slot deadline and the cores the running slots still hold", () => {
+    const observed = [
+      running(0, { draining: true, deadline: NOW + 20_000 }),
+      running(1, { draining: true, deadline: NOW + 60_000 }),
+      running(2),
+    ];
+    const summary = summarize(
+      { ...DESIRED, draining: true, deadline: NOW + 20_000 },
+      observed,
+      new SlotLedger(),
+      new Map(),
+      NOW,
+      4,
+    );
+    expect(summary).toMatchObject({
+      deadlineEpoch: Math.round((NOW + 20_000) / 1000),
+      latestSlotDeadlineEpoch: Math.round((NOW + 60_000) / 1000),
+      coresHeld: 12,
+    });
+    expect(slotStatuses(observed, new SlotLedger()).map((s) => s.deadlineEpoch)).toEqual([
+      Math.round((NOW + 20_000) / 1000),
+      Math.round((NOW + 60_000) / 1000),
+      undefined,
+    ]);
   });
 });

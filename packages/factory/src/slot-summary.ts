@@ -17,6 +17,12 @@ export interface SlotSummary {
   factoryDraining: boolean;
   /** The oldest heartbeat time (unix seconds) among running slots that write one. */
   oldestHeartbeatEpoch?: number;
+  /** The deadline (unix seconds) of the last drain or scale-down, while one is asked for. */
+  deadlineEpoch?: number;
+  /** The latest deadline (unix seconds) among running slots: when the cores they hold are free at the latest. */
+  latestSlotDeadlineEpoch?: number;
+  /** Cores held by running containers: what a drain has still to give back. */
+  coresHeld: number;
 }
 
 /** The summary as `status --json` and /status show it: there the serving slots have always been `running`. */
@@ -37,7 +43,11 @@ export interface SlotStatus {
   stopping: boolean;
   state?: string;
   jobId?: string;
+  /** When the slot must be empty (unix seconds), if it was given a deadline. */
+  deadlineEpoch?: number;
 }
+
+const epochOf = (ms: number) => Math.round(ms / 1000);
 
 /** What is there, counted by state, with what the ledger knows of drains, stops, creates and backoff. */
 export function summarize(
@@ -46,11 +56,13 @@ export function summarize(
   ledger: SlotLedger,
   retryAt: ReadonlyMap<number, number>,
   now: number,
+  coresPerSlot = 1,
 ): SlotSummary {
   const running = observed.filter((c) => c.phase === 'running');
   const serving = running.filter((c) => !ledger.isDraining(c));
   const stopping = running.filter((c) => ledger.isStopping(c.id)).length;
   const epochs = running.flatMap((c) => (c.heartbeat ? [c.heartbeat.epoch] : []));
+  const deadlines = running.flatMap((c) => (c.deadline === undefined ? [] : [epochOf(c.deadline)]));
   return {
     desired: desired.slots,
     serving: serving.length,
@@ -62,6 +74,9 @@ export function summarize(
     idle: serving.filter((c) => isIdle(c.heartbeat)).length,
     factoryDraining: desired.draining,
     ...(epochs.length ? { oldestHeartbeatEpoch: Math.min(...epochs) } : {}),
+    ...(desired.deadline === undefined ? {} : { deadlineEpoch: epochOf(desired.deadline) }),
+    ...(deadlines.length ? { latestSlotDeadlineEpoch: Math.max(...deadlines) } : {}),
+    coresHeld: running.length * coresPerSlot,
   };
 }
 
@@ -77,5 +92,6 @@ export function slotStatuses(observed: readonly ObservedContainer[], ledger: Slo
       stopping: ledger.isStopping(c.id),
       ...(c.heartbeat?.state ? { state: c.heartbeat.state } : {}),
       ...(c.heartbeat?.jobId ? { jobId: c.heartbeat.jobId } : {}),
+      ...(c.deadline === undefined ? {} : { deadlineEpoch: epochOf(c.deadline) }),
     }));
 }

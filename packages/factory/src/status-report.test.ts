@@ -16,6 +16,9 @@ const SUMMARY: SlotSummary = {
   idle: 3,
   factoryDraining: false,
   oldestHeartbeatEpoch: 1_767_225_600,
+  coresHeld: 15,
+  deadlineEpoch: 1_767_229_200,
+  latestSlotDeadlineEpoch: 1_767_229_200,
 };
 
 function source(summary: SlotSummary | undefined, cernvmVersion?: string): StatusSource {
@@ -32,6 +35,7 @@ function source(summary: SlotSummary | undefined, cernvmVersion?: string): Statu
         stopping: false,
         state: 'Claimed',
         jobId: '7.0',
+        deadlineEpoch: 1_767_229_200,
       },
     ],
   };
@@ -68,6 +72,9 @@ describe('statusReport', () => {
         'summary.idle',
         'summary.factoryDraining',
         'summary.oldestHeartbeatEpoch',
+        'summary.coresHeld',
+        'summary.deadlineEpoch',
+        'summary.latestSlotDeadlineEpoch',
         'template',
         'template.image',
         'template.cernvmVersion',
@@ -81,6 +88,7 @@ describe('statusReport', () => {
         'slots[].stopping',
         'slots[].state',
         'slots[].jobId',
+        'slots[].deadlineEpoch',
       ].sort(),
     );
   });

@@ -17,6 +17,8 @@ export class FakeSlotDirs implements SlotDirs {
   /** The MJF files each slot was last given, and how many writes changed them. */
   readonly features = new Map<number, FeatureFiles>();
   featureWrites = 0;
+  /** Each slot's deadline (Unix ms), as the factory wrote it or a test put it there. */
+  readonly deadlines = new Map<number, number>();
 
   dirOf(slot: number): string {
     return `${this.root}/slot-${slot}`;
@@ -47,6 +49,15 @@ export class FakeSlotDirs implements SlotDirs {
     this.features.set(slot, files);
     this.featureWrites += 1;
     return true;
+  }
+
+  async writeDeadline(slot: number, deadline: number | undefined): Promise<void> {
+    if (deadline === undefined) this.deadlines.delete(slot);
+    else this.deadlines.set(slot, Math.round(deadline / 1000) * 1000);
+  }
+
+  async deadline(slot: number): Promise<number | undefined> {
+    return this.deadlines.get(slot);
   }
 
   async heartbeat(slot: number): Promise<Heartbeat | undefined> {

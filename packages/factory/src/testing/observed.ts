@@ -56,7 +56,10 @@ export function input(
 
 /** One action as a short line (`create 3`, `drain s2 scale-down`, `remove exited1 exited`), for readable tables. */
 export function describeAction(action: Action): string {
-  return action.kind === 'create' ? `create ${action.slot}` : `${action.kind} ${action.id} ${action.reason}`;
+  if (action.kind === 'create') return `create ${action.slot}`;
+  if (action.kind === 'deadline') return `deadline ${action.id} by ${action.deadline}`;
+  const by = action.kind === 'drain' && action.deadline !== undefined ? ` by ${action.deadline}` : '';
+  return `${action.kind} ${action.id} ${action.reason}${by}`;
 }
 
 /** Actions as sorted short lines: the order reconcile returns them in is not part of its contract. */
@@ -79,7 +82,10 @@ export function applyActions(
     if (action.kind === 'create') {
       next.push(running(action.slot, { id: `new${action.slot}@${now}#${next.length}`, templateHash, createdAt: now }));
     } else if (action.kind === 'drain') {
-      next = next.map((c) => (c.id === action.id ? { ...c, draining: true } : c));
+      const deadline = action.deadline === undefined ? {} : { deadline: action.deadline };
+      next = next.map((c) => (c.id === action.id ? { ...c, draining: true, ...deadline } : c));
+    } else if (action.kind === 'deadline') {
+      next = next.map((c) => (c.id === action.id ? { ...c, deadline: action.deadline } : c));
     } else {
       next = next.filter((c) => c.id !== action.id);
     }
