@@ -64,6 +64,8 @@ export const factoryConfigSchema = z
     concurrency: wholeNumber(1, 64, 'a whole number'),
     onExit: z.enum(['leave', 'stop'], { error: 'leave (pilots keep running) or stop' }),
     stopTimeoutSeconds: wholeNumber(0, 86_400, 'whole seconds'),
+    /** A drain by SIGUSR1 (or `drain` without --deadline) vacates the jobs still running this long after it. */
+    drainDeadlineSeconds: wholeNumber(0, 30 * 86_400, 'whole seconds').optional(),
     logFormat: z.enum(['human', 'json'], { error: 'human or json' }),
     listen: z
       .string({ error: 'HOST:PORT or none' })

@@ -5,9 +5,17 @@ import { MAX_SLOTS } from './config.js';
 /** A request to a running factory: one JSON object per connection, at most this many bytes. */
 export const MAX_REQUEST_BYTES = 4096;
 
+/** A drain's deadline is at most this far ahead (30 days): a longer one is a typo, not a plan. */
+export const MAX_DEADLINE_SECONDS = 30 * 86_400;
+
 export const controlRequestSchema = z.discriminatedUnion('command', [
   z.object({ command: z.literal('status') }).strict(),
-  z.object({ command: z.literal('drain') }).strict(),
+  z
+    .object({
+      command: z.literal('drain'),
+      deadlineSeconds: z.number().int().min(0).max(MAX_DEADLINE_SECONDS).optional(),
+    })
+    .strict(),
   z.object({ command: z.literal('resume') }).strict(),
   z.object({ command: z.literal('reload') }).strict(),
   z
@@ -15,6 +23,7 @@ export const controlRequestSchema = z.discriminatedUnion('command', [
       command: z.literal('scale'),
       slots: z.number().int().min(0).max(MAX_SLOTS),
       force: z.boolean().optional(),
+      deadlineSeconds: z.number().int().min(0).max(MAX_DEADLINE_SECONDS).optional(),
     })
     .strict(),
 ]);
@@ -49,5 +58,7 @@ export function parseControlRequest(text: string): { request: ControlRequest } |
   const key = issue.path.join('.') || 'request';
   if (key === 'slots') return { error: `slots: expected a whole number from 0 to ${MAX_SLOTS}` };
   if (key === 'force') return { error: 'force: expected true or false' };
+  if (key === 'deadlineSeconds')
+    return { error: `deadlineSeconds: expected whole seconds from 0 to ${MAX_DEADLINE_SECONDS}` };
   return { error: `${key}: ${issue.message}` };
 }

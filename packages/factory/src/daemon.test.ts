@@ -1,6 +1,6 @@
 import { fakeMounter } from './testing/fake-mounter.js';
 import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { type Server, connect, createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -455,6 +455,26 @@ describe('runDaemon: signals', () => {
     expect((await status()).name).toBe('docker-cernvm');
     await advanceUntil(() => runtime.running().length === 2, '2 pilots');
     expect(runtime.callsOf('create:').every((call) => call.startsWith('create:docker-cernvm-slot-'))).toBe(true);
+    await stopFactory(exit);
+  });
+
+  it('gives a SIGUSR1 drain the configured deadline, and drain --deadline its own, written in each slot directory', async () => {
+    const { exit } = await started(start('--no-pin', '--slots', '2', '--drain-deadline-seconds', '600'), 2);
+    const fileOf = (slot: number) => path.join(tmp, 'state', 'docker-cernvm', `slot-${slot}`, 'deadline.conf');
+    const signalledAt = clock.now();
+    signals.emit('SIGUSR1');
+    await advanceUntil(() => runtime.callsOf('signal:').length === 2, 'the drains');
+    const configured = `CernvmDeadline = ${Math.round(signalledAt / 1000) + 600}\n`;
+    expect(await readFile(fileOf(0), 'utf8')).toBe(configured);
+    expect(await readFile(fileOf(1), 'utf8')).toBe(configured);
+    expect(logged('factory-draining')[0]?.deadline).toBe(new Date(signalledAt + 600_000).toISOString());
+
+    const askedAt = clock.now();
+    await sendControlRequest(socketPath, { command: 'drain', deadlineSeconds: 60 });
+    const earlier = `CernvmDeadline = ${Math.round(askedAt / 1000) + 60}\n`;
+    await advanceUntil(async () => (await readFile(fileOf(1), 'utf8')) === earlier, 'the deadline brought forward');
+    expect(await readFile(fileOf(0), 'utf8')).toBe(earlier);
+    expect(runtime.callsOf('signal:')).toHaveLength(2);
     await stopFactory(exit);
   });
 

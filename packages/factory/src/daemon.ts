@@ -135,17 +135,26 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     return { healthy: true, reason: 'ok' };
   };
 
+  /** Unix ms `seconds` from now; without them, the configured default for a drain, else none. */
+  const deadlineIn = (seconds: number | undefined, fallback?: number): number | undefined => {
+    const after = seconds ?? fallback;
+    return after === undefined ? undefined : clock.now() + after * 1000;
+  };
+
   const handle = async (request: ControlRequest): Promise<unknown> => {
     logger.log('info', 'control-request', {
       command: request.command,
       ...(request.command === 'scale' ? { slots: request.slots } : {}),
+      ...((request.command === 'scale' || request.command === 'drain') && request.deadlineSeconds !== undefined
+        ? { deadlineSeconds: request.deadlineSeconds }
+        : {}),
     });
     switch (request.command) {
       case 'status':
         await factory.refreshHeartbeats();
         return statusOf();
       case 'drain':
-        factory.setDraining(true);
+        factory.setDraining(true, deadlineIn(request.deadlineSeconds, config.drainDeadlineSeconds));
         time.drainedByHand();
         return statusOf();
       case 'resume':
@@ -154,7 +163,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
         return statusOf();
       case 'scale':
         if (config.pin) checkPinning(request.slots, config.coresPerSlot, await engineFacts());
-        factory.setSlots(request.slots, request.force === true);
+        factory.setSlots(request.slots, request.force === true, deadlineIn(request.deadlineSeconds));
         time.scaledByHand();
         return statusOf();
       case 'reload':
@@ -238,8 +247,12 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
       [
         'SIGUSR1',
         () => {
-          logger.log('info', 'factory-draining', { signal: 'SIGUSR1' });
-          factory.setDraining(true);
+          const deadline = deadlineIn(undefined, config.drainDeadlineSeconds);
+          logger.log('info', 'factory-draining', {
+            signal: 'SIGUSR1',
+            ...(deadline === undefined ? {} : { deadline: new Date(deadline).toISOString() }),
+          });
+          factory.setDraining(true, deadline);
           time.drainedByHand();
         },
       ],

@@ -22,6 +22,7 @@ export const SCALAR_KEYS = [
   'concurrency',
   'onExit',
   'stopTimeoutSeconds',
+  'drainDeadlineSeconds',
   'logFormat',
   'listen',
   'socket',
@@ -39,6 +40,7 @@ const NUMBER_KEYS: ReadonlySet<ScalarKey> = new Set([
   'resyncSeconds',
   'concurrency',
   'stopTimeoutSeconds',
+  'drainDeadlineSeconds',
   'followIntervalSeconds',
   'tokenCheckSeconds',
 ]);

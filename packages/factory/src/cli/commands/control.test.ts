@@ -93,6 +93,13 @@ describe('control commands: bad input, exit 2, nothing sent', () => {
     ['scale -1', ['scale', '-1'], /^error: slots: expected a whole number from 0 to 4096, got "-1"$/],
     ['scale with no count', ['scale'], /^error: Not enough non-option arguments: got 0, need at least 1$/],
     ['scale with two counts', ['scale', '2', '3'], /^error: Unknown argument: 3$/],
+    [
+      'drain --deadline soon',
+      ['drain', '--deadline', 'soon'],
+      /^error: --deadline: expected a duration up to 30d, such as 45m, 2h or 90s, got "soon"$/,
+    ],
+    ['scale --deadline -5m', ['scale', '2', '--deadline=-5m'], /^error: --deadline: expected a duration/],
+    ['drain --deadline without a value', ['drain', '--deadline'], /^error: Not enough arguments following: deadline$/],
     ['an unknown flag', ['status', '--bogus'], /^error: Unknown argument: bogus$/],
     ['--socket without a value', ['status', '--socket'], /^error: Not enough arguments following: socket$/],
     ['--name without a value', ['drain', '--name'], /^error: Not enough arguments following: name$/],
@@ -148,6 +155,17 @@ describe('control commands: talking to a factory', () => {
     expect(err).toBe('');
   });
 
+  it('drain --deadline and scale --deadline send the deadline in seconds from now', async () => {
+    await fakeFactory();
+    expect(await runCli(['drain', '--deadline', '45m', '--socket', socketPath], context)).toBe(EXIT_OK);
+    expect(await runCli(['scale', '2', '--deadline', '90', '--socket', socketPath], context)).toBe(EXIT_OK);
+    expect(requests).toEqual([
+      { command: 'drain', deadlineSeconds: 2700 },
+      { command: 'scale', slots: 2, force: false, deadlineSeconds: 90 },
+    ]);
+    expect(out).toBe('draining, jobs vacated after 45m\nscaling to 2 slots, jobs vacated after 90\n');
+  });
+
   it('drain and resume send their command', async () => {
     await fakeFactory();
     expect(await runCli(['drain', '--socket', socketPath], context)).toBe(EXIT_OK);
@@ -161,6 +179,17 @@ describe('control commands: talking to a factory', () => {
     expect(await runCli(['status', '--socket', socketPath], context)).toBe(EXIT_OK);
     expect(out).toBe(formatStatus(STATUS));
     expect(out).toContain('factory docker-cernvm: 2/3 running\n');
+  });
+
+  it("status says the deadline, the cores still held, and each slot's deadline", () => {
+    const text = formatStatus({
+      ...STATUS,
+      draining: true,
+      summary: { ...STATUS.summary!, draining: 2, coresHeld: 2, deadlineEpoch: 1_800_000_000 },
+      slots: STATUS.slots.map((slot) => ({ ...slot, draining: true, deadlineEpoch: 1_800_000_000 })),
+    });
+    expect(text).toContain('\ndeadline 2027-01-15T08:00:00Z: 2 cores still held, jobs vacated then\n');
+    expect(text).toContain('until 2027-01-15T08:00:00Z\n');
   });
 
   it('status --json prints the answer as JSON, for scripts', async () => {

@@ -5,6 +5,21 @@ import { FactoryError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { socketPathOf } from '../../socket-path.js';
 import { type ControlArgs, controlOptions } from '../control-args.js';
+import { parseDeadlineArg } from '../deadline-arg.js';
+
+interface DeadlineArgs {
+  deadline?: string;
+}
+
+function deadlineOption<T>(argv: Argv<T>, describe: string): Argv<T & DeadlineArgs> {
+  return argv.option('deadline', { type: 'string', requiresArg: true, describe }) as Argv<T & DeadlineArgs>;
+}
+
+/** The request's deadline in seconds from now, checked before anything is sent. */
+const deadlineOf = (argv: DeadlineArgs) =>
+  argv.deadline === undefined ? {} : { deadlineSeconds: parseDeadlineArg(argv.deadline) };
+const saidDeadline = (argv: DeadlineArgs) =>
+  argv.deadline === undefined ? '' : `, jobs vacated after ${argv.deadline}`;
 
 async function send(
   context: CliContext,
@@ -31,6 +46,9 @@ interface StatusResult {
     backoff: number;
     claimed: number;
     idle: number;
+    coresHeld?: number;
+    deadlineEpoch?: number;
+    latestSlotDeadlineEpoch?: number;
   };
   draining: boolean;
   template: { image: string; cernvmVersion?: string; hash: string };
@@ -42,8 +60,11 @@ interface StatusResult {
     stopping?: boolean;
     state?: string;
     jobId?: string;
+    deadlineEpoch?: number;
   }[];
 }
+
+const timeOf = (epoch: number) => new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z');
 
 export function formatStatus(status: StatusResult): string {
   const s = status.summary;
@@ -51,13 +72,17 @@ export function formatStatus(status: StatusResult): string {
     `factory ${status.name}${status.host ? ` on ${status.host}` : ''}${status.draining ? ' (draining)' : ''}: ${s ? `${s.running}/${s.desired} running` : 'starting'}`,
     `image ${status.template.image}${status.template.cernvmVersion ? ` (CernVM ${status.template.cernvmVersion})` : ''}, template ${status.template.hash}`,
   ];
-  if (s)
+  if (s) {
     lines.push(
       `starting ${s.starting}, draining ${s.draining}, stopping ${s.stopping}, backoff ${s.backoff}, claimed ${s.claimed}, idle ${s.idle}`,
     );
+    const last = s.latestSlotDeadlineEpoch ?? s.deadlineEpoch;
+    if (last !== undefined)
+      lines.push(`deadline ${timeOf(last)}: ${s.coresHeld ?? '?'} cores still held, jobs vacated then`);
+  }
   for (const slot of status.slots) {
     lines.push(
-      `  slot ${slot.slot}  ${slot.id}  ${slot.phase}${slot.draining ? ' draining' : ''}${slot.stopping ? ' stopping' : ''}  ${slot.state ?? '-'}${slot.jobId ? ` job ${slot.jobId}` : ''}`,
+      `  slot ${slot.slot}  ${slot.id}  ${slot.phase}${slot.draining ? ' draining' : ''}${slot.stopping ? ' stopping' : ''}  ${slot.state ?? '-'}${slot.jobId ? ` job ${slot.jobId}` : ''}${slot.deadlineEpoch === undefined ? '' : ` until ${timeOf(slot.deadlineEpoch)}`}`,
     );
   }
   return `${lines.join('\n')}\n`;
@@ -65,16 +90,19 @@ export function formatStatus(status: StatusResult): string {
 
 export function scaleCommand(
   context: CliContext,
-): CommandModule<object, ControlArgs & { slots: string; force: boolean }> {
+): CommandModule<object, ControlArgs & DeadlineArgs & { slots: string; force: boolean }> {
   return {
     command: 'scale <slots>',
     describe: 'Resize a running factory; victims drain after their job (idle ones first) unless --force',
     builder: (argv: Argv) =>
-      controlOptions(argv).positional('slots', { type: 'string', describe: 'The new slot count' }).option('force', {
-        type: 'boolean',
-        default: false,
-        describe: 'Stop the victims at once instead of draining them',
-      }) as Argv<ControlArgs & { slots: string; force: boolean }>,
+      deadlineOption(
+        controlOptions(argv).positional('slots', { type: 'string', describe: 'The new slot count' }).option('force', {
+          type: 'boolean',
+          default: false,
+          describe: 'Stop the victims at once instead of draining them',
+        }),
+        "Vacate the victims' jobs still running after this long (45m, 2h, 90s)",
+      ) as Argv<ControlArgs & DeadlineArgs & { slots: string; force: boolean }>,
     handler: async (argv) => {
       if (!/^\d{1,6}$/.test(argv.slots) || Number(argv.slots) > MAX_SLOTS) {
         throw new FactoryError(
@@ -85,8 +113,8 @@ export function scaleCommand(
       await send(
         context,
         argv,
-        { command: 'scale', slots: Number(argv.slots), force: argv.force },
-        () => `scaling to ${argv.slots} slots\n`,
+        { command: 'scale', slots: Number(argv.slots), force: argv.force, ...deadlineOf(argv) },
+        () => `scaling to ${argv.slots} slots${saidDeadline(argv)}\n`,
       );
     },
   };
@@ -94,7 +122,7 @@ export function scaleCommand(
 
 function simple(
   context: CliContext,
-  command: 'drain' | 'resume' | 'status',
+  command: 'resume' | 'status',
   describe: string,
   say: (r: unknown) => string,
 ): CommandModule<object, ControlArgs> {
@@ -106,13 +134,19 @@ function simple(
   };
 }
 
-export const drainCommand = (context: CliContext) =>
-  simple(
-    context,
-    'drain',
-    'No new slots; every pilot finishes its job and exits, and none is replaced',
-    () => 'draining\n',
-  );
+export function drainCommand(context: CliContext): CommandModule<object, ControlArgs & DeadlineArgs> {
+  return {
+    command: 'drain',
+    describe: 'No new slots; every pilot finishes its job (or, with --deadline, is vacated then) and exits',
+    builder: (argv: Argv) =>
+      deadlineOption(
+        controlOptions(argv),
+        'Vacate the jobs still running after this long (45m, 2h, 90s); they go back to the queue',
+      ),
+    handler: (argv) =>
+      send(context, argv, { command: 'drain', ...deadlineOf(argv) }, () => `draining${saidDeadline(argv)}\n`),
+  };
+}
 export const resumeCommand = (context: CliContext) =>
   simple(context, 'resume', 'Undo a drain: fill the slots again', () => 'resumed\n');
 export const statusCommand = (context: CliContext) =>

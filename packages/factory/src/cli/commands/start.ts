@@ -26,6 +26,8 @@ const DESCRIBE: Record<ScalarKey, string> = {
   concurrency: 'Docker operations in flight at once (default 8)',
   onExit: 'On SIGTERM/SIGINT: leave pilots running (default) or stop them',
   stopTimeoutSeconds: 'With --on-exit stop: seconds before a pilot is killed (default 30)',
+  drainDeadlineSeconds:
+    'A drain without --deadline (SIGUSR1 too) vacates jobs still running after this (default: none)',
   logFormat: 'human (default) or json',
   listen: 'HOST:PORT for /metrics, /healthz and /status (default 127.0.0.1:9720), or none',
   socket: 'Control socket (default /run/docker-cernvm-factory/<name>.sock)',
