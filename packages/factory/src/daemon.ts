@@ -62,16 +62,15 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   const engineFacts = engineFactsOnce(runtime);
   const { template, indexLimit } = await preflight(config, engineFacts, mounter, host);
 
-  // Schedules and the host's shutdown time. The deadlines are not passed on yet: connect them here when
-  // Factory.setSlots/setDraining take a drain deadline.
+  // Schedules and the host's shutdown time: a window's start and the shutdown time are the drains' deadlines.
   const time = new TimeFollowers({
     config,
     env: options.layers.env,
     clock,
     logger,
     target: {
-      setSlots: (count) => factory.setSlots(count),
-      setDraining: (draining) => factory.setDraining(draining),
+      setSlots: (count, deadline) => factory.setSlots(count, false, deadline),
+      setDraining: (draining, deadline) => factory.setDraining(draining, deadline),
     },
   });
   const slotDirs = new HostSlotDirs(path.join(config.stateDir, config.name), path.join(config.scratchDir, config.name));
@@ -88,7 +87,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   );
   tokenKeeper.events.on('recovered', () => logger.log('info', 'token-usable', { file: config.tokenFile }));
 
-  const factory = new Factory({
+  const factory: Factory = new Factory({
     name: config.name,
     runtime,
     slotDirs,
@@ -100,8 +99,11 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     resyncMs: config.resyncSeconds * 1000,
     stopTimeoutSeconds: config.stopTimeoutSeconds,
     machineFeatures: () => ({ totalCpu: availableParallelism(), ...config.machineFeatures }),
-    // SEAM: a drain deadline (unix seconds) per slot goes here once the factory has one; MJF writes it per slot.
-    slotDeadline: () => undefined,
+    // The slot's drain deadline (Unix seconds), as the last pass observed it; MJF writes it per slot.
+    slotDeadline: (slot) => {
+      const deadline = factory.slotDeadline(slot);
+      return deadline === undefined ? undefined : Math.round(deadline / 1000);
+    },
     startRefusal: () => tokenKeeper.state().problem,
   });
   wireLogs(factory, logger, io, config.logFormat);

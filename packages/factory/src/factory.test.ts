@@ -1057,6 +1057,17 @@ describe('Factory: machine/job features', () => {
     expect(slotDirs.features.get(0)?.job).not.toHaveProperty('wall_limit_secs');
   });
 
+  it('tells the deadline a drain gave a running slot, for its job features', async () => {
+    await startFactory({ slots: 1 });
+    expect(factory.slotDeadline(0)).toBeUndefined();
+    const deadline = onSlot(0).createdAt + 3_600_000;
+    factory.setDraining(true, deadline);
+    await tick();
+    factory.requestReconcile(0);
+    await tick();
+    expect(factory.slotDeadline(0)).toBe(Math.round(deadline / 1000) * 1000);
+  });
+
   it('publishes the host’s machine features, total_cpu defaulting to the slot’s own cores', async () => {
     await startFactory({ slots: 1 });
     expect(slotDirs.features.get(0)?.machine).toEqual({ total_cpu: '1\n' });

@@ -148,6 +148,11 @@ export class Factory {
     return this.lastSummary;
   }
 
+  /** Slot i's drain deadline (Unix ms) as the last pass observed it, if its pilot has one. */
+  slotDeadline(slot: number): number | undefined {
+    return this.lastObserved.find((c) => c.slot === slot && c.deadline !== undefined)?.deadline;
+  }
+
   /**
    * Reads the running slots' heartbeats again (files only, no Docker request), so a scrape or a status between
    * passes sees what the pilots say now; heartbeats change without any Docker event.
