@@ -282,7 +282,8 @@ PHASE=running
 log "condor_master started (pid $MASTER_PID), slot memory ${_CONDOR_MEMORY:-as configured} MB"
 
 # An idle slot's loop wakes only for a line of the log, a signal, a child's end, or the next heartbeat. While a drain
-# waits for the master to take it it looks again every second, and for the startd to finish every 5 s.
+# waits for the master to take it it looks again every second, and for the startd to finish every 5 s. Once the master
+# is told to stop it looks every second: its end (SIGCHLD) does not interrupt the read, so it would wait a heartbeat.
 next_tick=0
 while kill -0 "$MASTER_PID" 2>/dev/null; do
   printf -v now '%(%s)T' -1
@@ -290,6 +291,7 @@ while kill -0 "$MASTER_PID" 2>/dev/null; do
     tick "$now"
     every=$INTERVAL
     if [ "$PHASE" = draining ]; then every=$((DRAIN_SENT ? (INTERVAL < 5 ? INTERVAL : 5) : 1)); fi
+    [ "$PHASE" != stopping ] || every=1
     next_tick=$((now + every))
     # A deadline is kept to the second, not to the next heartbeat.
     if [ -n "$DEADLINE" ] && [ "$PHASE" = running ] && [ "$DEADLINE" -gt "$now" ] && [ "$DEADLINE" -lt "$next_tick" ]; then

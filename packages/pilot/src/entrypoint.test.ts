@@ -28,7 +28,7 @@ echo "$FAKE_DIR/StartLog"
   condor_master: `#!/bin/sh
 echo "master started memory=\${_CONDOR_MEMORY:-unset} args=$* config=$CONDOR_CONFIG" >>"$FAKE_DIR/events"
 child=
-trap 'echo "master got TERM" >>"$FAKE_DIR/events"; [ -z "$child" ] || kill "$child"; exit 0' TERM
+trap 'echo "master got TERM" >>"$FAKE_DIR/events"; [ -z "$child" ] || kill "$child"; sleep "\${FAKE_MASTER_STOP_SECONDS:-0}"; exit 0' TERM
 [ -z "\${FAKE_STARTD_SECONDS:-}" ] || condor_startd &
 if [ -n "\${FAKE_MASTER_EXIT:-}" ]; then sleep "\${FAKE_MASTER_SECONDS:-1}"; exit "$FAKE_MASTER_EXIT"; fi
 sleep 60 &
@@ -401,6 +401,23 @@ describe('entrypoint.sh', () => {
         recorded.indexOf('condor_off -graceful -daemon startd'),
       );
       expect(recorded.indexOf('master got TERM')).toBeGreaterThan(recorded.indexOf('startd exited'));
+    },
+    SLOW,
+  );
+
+  it(
+    'exits within a second or two of the master, not at the next heartbeat, when the master takes a moment to stop',
+    async () => {
+      await renderPilot({ heartbeatSeconds: 60 });
+      const pilot = startPilot({ FAKE_STARTD_SECONDS: '1', FAKE_MASTER_STOP_SECONDS: '1' });
+      await heartbeatWhere('a running heartbeat', (h) => h.phase === 'running');
+      pilot.child.kill('SIGUSR1');
+      await waitFor('the master told to stop', async () =>
+        (await events()).includes('master got TERM') ? true : undefined,
+      );
+      const told = Date.now();
+      await expect(pilot.exited).resolves.toBe(0);
+      expect(Date.now() - told).toBeLessThan(4_000);
     },
     SLOW,
   );
