@@ -9,6 +9,9 @@ ensure_packages() {
   command -v ctr >/dev/null 2>&1 || missing+=(containerd)
   # The stand-in CernVM roots need a static busybox (the dynamic one needs libraries the roots lack).
   dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+  # The tests serve their stand-in repositories from FUSE, as CVMFS is: squashfuse over mksquashfs images.
+  command -v squashfuse >/dev/null 2>&1 || missing+=(squashfuse)
+  command -v mksquashfs >/dev/null 2>&1 || missing+=(squashfs-tools)
   # The HTCondor test root (test/fixtures/condor-root.sh) is a debootstrap of Debian 13.
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   # The fill benchmark's peer baseline (bench/fill.mjs): Debian's docker-compose 1.29.

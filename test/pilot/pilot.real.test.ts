@@ -18,6 +18,7 @@ import { TMP_PREFIX } from '../support/cleanup.js';
 import { CentralManager, TRUST_DOMAIN } from '../support/central-manager.js';
 import { type MountedCondorImage, mountCondorImage, removeUnmounted } from '../support/condor-image.js';
 import { TEST_LABEL, demux, docker, realEngineAvailable } from '../support/engine.js';
+import { SquashfuseMount, squashImage } from '../support/fuse-repository.js';
 import { type SharedDir, sharedTempDir } from '../support/shared-dir.js';
 import { waitFor } from '../support/wait.js';
 
@@ -172,19 +173,24 @@ describePool('docker-cernvm-pilot in a real HTCondor pool', () => {
 
   describe('what a job gets from the host: CVMFS, scratch, environment', () => {
     let shared: SharedDir;
+    let fuse: SquashfuseMount | undefined;
 
     beforeAll(async () => {
       shared = await sharedTempDir();
     });
 
     afterAll(async () => {
+      await fuse?.unmount();
       await shared?.release();
     });
 
-    it('runs a job that reads its software from a bound /cvmfs/<repo> stand-in, in the slot’s host scratch, with the site’s job environment', async () => {
+    it('runs a job that reads its software from a bound /cvmfs/<repo> stand-in on FUSE, in the slot’s host scratch, with the site’s job environment', async () => {
+      const source = path.join(tmp, 'alice-source');
+      await mkdir(path.join(source, 'etc'), { recursive: true });
+      await writeFile(path.join(source, 'etc', 'release'), 'AliPhysics stand-in v1\n');
+      await squashImage(source, path.join(tmp, 'alice.squashfs'));
       const repo = path.join(shared.dir, 'cvmfs', 'alice.test.invalid');
-      await mkdir(path.join(repo, 'etc'), { recursive: true });
-      await writeFile(path.join(repo, 'etc', 'release'), 'AliPhysics stand-in v1\n');
+      fuse = await SquashfuseMount.mount(path.join(tmp, 'alice.squashfs'), repo);
       const scratchRoot = path.join(tmp, 'scratch');
       const pilot = startPilot(
         'cvmfs',

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { type Mounter, createMounter } from '@docker-cernvm/mounter';
 import type Dockerode from 'dockerode';
 import { TMP_PREFIX, cleanUpTestMounts, hostMounts } from './cleanup.js';
+import { SquashfuseMount, cachedSquashImage } from './fuse-repository.js';
 
 const run = promisify(execFile);
 const FIXTURE_SCRIPT = new URL('../fixtures/condor-root.sh', import.meta.url).pathname;
@@ -18,6 +19,11 @@ export const CONDOR_IMAGE = 'docker-cernvm-test/condor:trixie';
 export async function condorRoot(): Promise<string> {
   const { stdout } = await run('bash', [FIXTURE_SCRIPT], { maxBuffer: 1 << 20, timeout: 15 * 60_000 });
   return stdout.trim().split('\n').pop() ?? '';
+}
+
+/** The HTCondor root served by squashfuse at `target`, a FUSE file system as CVMFS serves CernVM. */
+export async function mountCondorRootFuse(target: string): Promise<SquashfuseMount> {
+  return SquashfuseMount.mount(await cachedSquashImage(await condorRoot()), target);
 }
 
 export interface MountedSnapshots {
@@ -44,7 +50,6 @@ export async function mountCondorSnapshots(
   versions: readonly string[],
   engines?: readonly Dockerode[],
 ): Promise<MountedSnapshots> {
-  const root = await condorRoot();
   const tmp = await mkdtemp(path.join(tmpdir(), TMP_PREFIX));
   const cvmfsDir = path.join(tmp, 'cvmfs');
   const mounters = (engines ?? [undefined]).map((docker, i) => {
@@ -55,6 +60,9 @@ export async function mountCondorSnapshots(
     });
   });
   for (const mounter of mounters) await cleanUpTestMounts(mounter, CONDOR_REPOSITORY);
+  // Each snapshot is an overlay whose lower directory is the FUSE mount, as CVMFS's snapshots share one client.
+  const fuse = await mountCondorRootFuse(path.join(tmp, 'root'));
+  const root = fuse.target;
   const publish = async (version: string) => {
     const marker = path.join(tmp, 'markers', version);
     await mkdir(marker, { recursive: true });
@@ -79,6 +87,7 @@ export async function mountCondorSnapshots(
     publish,
     async release() {
       for (const mounter of mounters) await cleanUpTestMounts(mounter, CONDOR_REPOSITORY);
+      await fuse.unmount();
       await removeUnmounted(tmp);
     },
   };
@@ -98,26 +107,24 @@ export interface MountedCondorImage {
 }
 
 /**
- * Serves the HTCondor root the way production serves CernVM: a repository directory (here a read-only bind of the
+ * Serves the HTCondor root the way production serves CernVM: a repository on FUSE (here squashfuse serving the
  * fixture root at `<cvmfs>/<repository>/cvm4`) mounted over a placeholder with docker-cernvm's own library.
  */
 export async function mountCondorImage(): Promise<MountedCondorImage> {
-  const root = await condorRoot();
   const tmp = await mkdtemp(path.join(tmpdir(), TMP_PREFIX));
   const cvmfsDir = path.join(tmp, 'cvmfs');
   const mounter = createMounter({
     paths: { cvmfsDir, mountBase: path.join(tmp, 'mnt'), stateDir: path.join(tmp, 'state') },
   });
   await cleanUpTestMounts(mounter, CONDOR_REPOSITORY);
-  const standIn = path.join(cvmfsDir, CONDOR_REPOSITORY, 'cvm4');
-  await mkdir(standIn, { recursive: true });
-  await hostMounts.bindReadOnly(root, standIn);
+  const fuse = await mountCondorRootFuse(path.join(cvmfsDir, CONDOR_REPOSITORY, 'cvm4'));
   await mounter.mount({ tag: CONDOR_IMAGE, repository: CONDOR_REPOSITORY });
   return {
     image: CONDOR_IMAGE,
     mounter,
     async release() {
       await cleanUpTestMounts(mounter, CONDOR_REPOSITORY);
+      await fuse.unmount();
       await removeUnmounted(tmp);
     },
   };
