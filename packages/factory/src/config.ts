@@ -35,6 +35,8 @@ const pilotSchema = pilotOptionsSchema
     attributes: true,
     siteSnippets: true,
     jobEnvironment: true,
+    healthCheckSeconds: true,
+    healthMinFreeMb: true,
   })
   .strict();
 

@@ -130,8 +130,12 @@ describe('authentication and the pool', () => {
 
 describe('START and the lifecycle', () => {
   it('starts every job by default, or as the START expression says', () => {
-    expect(configD().get('START')).toBe('True');
-    expect(configD({ start: 'TARGET.RequestCpus <= 1' }).get('START')).toBe('TARGET.RequestCpus <= 1');
+    expect(configD({ healthCheckSeconds: 0 }).get('START')).toBe('True');
+    expect(configD({ healthCheckSeconds: 0, start: 'TARGET.RequestCpus <= 1' }).get('START')).toBe(
+      'TARGET.RequestCpus <= 1',
+    );
+    // With the health check (the default), a slot found unhealthy starts nothing.
+    expect(configD().get('START')).toBe('(True) && (CernvmHealthy =!= False)');
   });
 
   it('sets no idle shutdown when the idle limit is 0', () => {

@@ -1,4 +1,5 @@
 import { DEADLINE_FILE } from './deadline-file.js';
+import { healthSnippet } from './health-check.js';
 import type { PilotOptions } from './options.js';
 
 /** One `config.d` snippet: a file name and its text. */
@@ -223,6 +224,7 @@ export function renderConfigSnippets(options: PilotOptions): ConfigSnippet[] {
     jobsSnippet(options),
     lifecycleSnippet(options),
     deadlineSnippet(options),
+    healthSnippet(options),
     attributesSnippet(options),
   ].filter((s): s is ConfigSnippet => s !== undefined);
   options.siteSnippets.forEach((site, index) => {

@@ -26,6 +26,7 @@ export CONDOR_CONFIG="$PILOT_DIR/condor_config"
 STATUS_DIR="$PILOT_DIR/status"
 HEARTBEAT="$STATUS_DIR/heartbeat.json"
 DEADLINE_FILE="$PILOT_DIR/deadline.conf"
+HEALTH_FILE="$STATUS_DIR/health"
 EX_CONFIG=78
 
 PHASE=starting # starting, running, draining, stopping
@@ -119,6 +120,19 @@ json_word() {
   esac
 }
 
+# The health check's last verdict (health-check.sh writes it) as heartbeat fields; null before the first check. Its
+# reason holds only characters the check lets through, none of which JSON escapes.
+health_fields() {
+  local verdict= since= why=
+  [ -r "$HEALTH_FILE" ] && read -r verdict since why <"$HEALTH_FILE"
+  case $verdict:$since in
+    healthy:*) HEALTH_JSON='"healthy":true,"unhealthySince":null,"unhealthyReason":null' ;;
+    unhealthy:*[!0-9]* | unhealthy:) HEALTH_JSON='"healthy":null,"unhealthySince":null,"unhealthyReason":null' ;;
+    unhealthy:*) HEALTH_JSON="\"healthy\":false,\"unhealthySince\":$since,\"unhealthyReason\":\"${why//[^A-Za-z0-9 ._:\/,()-]/ }\"" ;;
+    *) HEALTH_JSON='"healthy":null,"unhealthySince":null,"unhealthyReason":null' ;;
+  esac
+}
+
 write_heartbeat() {
   local now time state activity job reason tmp="$HEARTBEAT.tmp.$$"
   printf -v now '%(%s)T' -1
@@ -127,8 +141,9 @@ write_heartbeat() {
   json_word activity "$ACTIVITY"
   json_word job "$JOB_ID"
   json_word reason "$DRAIN_REASON"
-  printf '{"time":"%s","epoch":%s,"startedEpoch":%s,"phase":"%s","state":%s,"activity":%s,"jobId":%s,"drainReason":%s}\n' \
-    "$time" "$now" "$STARTED_AT" "$PHASE" "$state" "$activity" "$job" "$reason" >"$tmp" &&
+  health_fields
+  printf '{"time":"%s","epoch":%s,"startedEpoch":%s,"phase":"%s","state":%s,"activity":%s,"jobId":%s,"drainReason":%s,%s}\n' \
+    "$time" "$now" "$STARTED_AT" "$PHASE" "$state" "$activity" "$job" "$reason" "$HEALTH_JSON" >"$tmp" &&
     mv -f "$tmp" "$HEARTBEAT"
   CHANGED=0
 }
@@ -250,9 +265,10 @@ rm -f "$STOP_FILE"
 # The slot's scratch directory (EXECUTE) comes from the host empty and root's: HTCondor wants its own account to own
 # it (mode 0755), else it makes it world-writable.
 EXECUTE_DIR=${EXECUTE_DIR:-}
+condor_uid=$(id -u condor 2>/dev/null) && condor_gid=$(id -g condor 2>/dev/null) || condor_uid=
 if [ -n "$EXECUTE_DIR" ]; then
   [ -d "$EXECUTE_DIR" ] || refuse "the scratch directory $EXECUTE_DIR is not mounted: mount the slot's host scratch directory there"
-  if condor_uid=$(id -u condor 2>/dev/null) && condor_gid=$(id -g condor 2>/dev/null); then
+  if [ -n "$condor_uid" ]; then
     chown "$condor_uid:$condor_gid" "$EXECUTE_DIR" && chmod 0755 "$EXECUTE_DIR" || log "warning: cannot hand $EXECUTE_DIR to the condor account"
   fi
 fi
@@ -261,6 +277,9 @@ if [ "${MEMORY_MB:-}" = auto ]; then
   export _CONDOR_MEMORY
 fi
 mkdir -p "$STATUS_DIR" || refuse "cannot create $STATUS_DIR"
+# The health check may run as the condor account (the startd's cron jobs do): its verdict file is that account's.
+: >"$HEALTH_FILE" && { [ -z "$condor_uid" ] || chown "$condor_uid:$condor_gid" "$HEALTH_FILE"; } ||
+  log "warning: cannot prepare $HEALTH_FILE for the health check"
 
 # Told to drain or stop while getting ready (a fill's newest pilots, when the factory drains): no job can have started.
 case $PHASE in

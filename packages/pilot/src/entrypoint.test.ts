@@ -245,6 +245,29 @@ describe('entrypoint.sh', () => {
   });
 
   it(
+    'carries the health check’s verdict in the heartbeat: none before the first check, then healthy or why not',
+    async () => {
+      const pilot = startPilot();
+      const first = await heartbeatWhere('a running heartbeat', (h) => h.phase === 'running');
+      expect(first).toMatchObject({ healthy: null, unhealthySince: null, unhealthyReason: null });
+      const verdict = path.join(fixture.pilotDir, 'status', 'health');
+      await writeFile(verdict, 'unhealthy 1700000000 repository /cvmfs/x: Transport endpoint is not connected\n');
+      expect(await heartbeatWhere('an unhealthy heartbeat', (h) => h.healthy === false)).toMatchObject({
+        unhealthySince: 1_700_000_000,
+        unhealthyReason: 'repository /cvmfs/x: Transport endpoint is not connected',
+      });
+      await writeFile(verdict, 'healthy 1700000060\n');
+      expect(await heartbeatWhere('a healthy heartbeat', (h) => h.healthy === true)).toMatchObject({
+        unhealthySince: null,
+        unhealthyReason: null,
+      });
+      pilot.child.kill('SIGTERM');
+      await expect(pilot.exited).resolves.toBe(0);
+    },
+    SLOW,
+  );
+
+  it(
     'starts condor_master with its own config, writes a running heartbeat, and stops on SIGTERM with exit 0',
     async () => {
       const pilot = startPilot();
@@ -267,7 +290,7 @@ describe('entrypoint.sh', () => {
       expect(await events()).toContain('master got TERM');
       expect(await events()).not.toContainEqual(expect.stringMatching(/^condor_(off|reconfig)/));
       expect(readHeartbeat(heartbeatPath())?.phase).toBe('exited');
-      expect(await readdir(path.join(fixture.pilotDir, 'status'))).toEqual(['heartbeat.json']);
+      expect(await readdir(path.join(fixture.pilotDir, 'status'))).toEqual(['health', 'heartbeat.json']);
     },
     SLOW,
   );

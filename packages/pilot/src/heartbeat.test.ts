@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Heartbeat, isIdle, parseHeartbeat, readHeartbeat } from './heartbeat.js';
+import { type Heartbeat, isIdle, isUnhealthy, parseHeartbeat, readHeartbeat } from './heartbeat.js';
 
 const VALID: Heartbeat = {
   time: '2026-11-27T22:00:00Z',
@@ -54,6 +54,16 @@ describe('parseHeartbeat', () => {
     ['state missing', { state: undefined }],
   ])('rejects %s', (_, changes) => {
     expect(parseHeartbeat(text(changes))).toBeUndefined();
+  });
+
+  it('accepts the health check’s verdict, and rejects one of the wrong type', () => {
+    const unhealthy = text({ healthy: false, unhealthySince: 1_700_000_000, unhealthyReason: 'scratch full' });
+    expect(parseHeartbeat(unhealthy)).toMatchObject({ healthy: false, unhealthySince: 1_700_000_000 });
+    expect(isUnhealthy(parseHeartbeat(unhealthy))).toBe(true);
+    expect(isUnhealthy(parseHeartbeat(text({ healthy: null })))).toBe(false);
+    expect(isUnhealthy(parseHeartbeat(text({})))).toBe(false);
+    expect(parseHeartbeat(text({ healthy: 'no' }))).toBeUndefined();
+    expect(parseHeartbeat(text({ unhealthySince: '1700000000' }))).toBeUndefined();
   });
 
   it('rejects an unknown phase', () => {

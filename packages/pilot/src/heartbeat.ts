@@ -14,6 +14,11 @@ export interface Heartbeat {
   activity: string | null;
   jobId: string | null;
   drainReason: string | null;
+  /** The health check's last verdict (health-check.sh); null before its first run, absent from older pilots. */
+  healthy?: boolean | null;
+  /** Epoch seconds since which the slot is unhealthy without a break. */
+  unhealthySince?: number | null;
+  unhealthyReason?: string | null;
 }
 
 const PHASES: ReadonlySet<string> = new Set(['starting', 'running', 'draining', 'stopping', 'exited']);
@@ -41,7 +46,10 @@ export function parseHeartbeat(text: string): Heartbeat | undefined {
     stringOrNull(v.state) &&
     stringOrNull(v.activity) &&
     stringOrNull(v.jobId) &&
-    stringOrNull(v.drainReason);
+    stringOrNull(v.drainReason) &&
+    [undefined, null, true, false].includes(v.healthy as boolean | null | undefined) &&
+    (v.unhealthySince === undefined || v.unhealthySince === null || typeof v.unhealthySince === 'number') &&
+    (v.unhealthyReason === undefined || stringOrNull(v.unhealthyReason));
   return valid ? (v as unknown as Heartbeat) : undefined;
 }
 
@@ -59,6 +67,11 @@ const HEARTBEAT_MAX_BYTES = 64 * 1024;
 export function readHeartbeat(file: string): Heartbeat | undefined {
   const found = readRegularFile(file, HEARTBEAT_MAX_BYTES);
   return found && parseHeartbeat(found.content.toString('utf8'));
+}
+
+/** Unhealthy means the slot's own health check says so; a pilot without a verdict counts as healthy. */
+export function isUnhealthy(heartbeat: Heartbeat | undefined): boolean {
+  return heartbeat?.healthy === false;
 }
 
 /** Idle means a running pilot whose slot nobody has claimed: the cheapest one to take away. */

@@ -37,6 +37,8 @@ describe('checkPilotOptions defaults', () => {
       jobEnvironment: {},
       executeDir: undefined,
       mounts: [],
+      healthCheckSeconds: 60,
+      healthMinFreeMb: 100,
     });
   });
 

@@ -36,6 +36,10 @@ export interface PilotOptions {
   executeDir: string | undefined;
   /** Host paths bound into the container (CVMFS, site files); used by `run` and the factory, not rendered. */
   mounts: readonly SlotMount[];
+  /** 0 = no health check: otherwise the startd checks the slot this often, and START requires it healthy. */
+  healthCheckSeconds: number;
+  /** The scratch directory's free space below which the slot is unhealthy. */
+  healthMinFreeMb: number;
 }
 
 export interface SiteSnippet {
@@ -83,6 +87,8 @@ const RESERVED_ATTRIBUTES = new Set([
   ...['filetransfer_plugins', 'docker', 'startd_detect_gpus', 'linux_kernel_tuning_script', 'use_procd'],
   ...['startd_attrs', 'cernvmdeadline', 'cernvmsecondsleft', 'maxjobretirementtime', 'machinemaxvacatetime'],
   ...['execute', 'starter_job_environment'],
+  ...['startd_cron_joblist', 'cernvmhealthy', 'cernvmunhealthyreason'],
+  ...['executable', 'mode', 'period', 'kill'].map((knob) => `startd_cron_cernvmhealth_${knob}`),
 ]);
 
 /** Names that say "secret": the job environment is written into the slot's configuration, readable by every job. */
@@ -168,6 +174,8 @@ export const pilotOptionsSchema = z
     jobEnvironment: jobEnvironmentSchema.optional(),
     executeDir: absolutePath().optional(),
     mounts: mountsSchema.optional(),
+    healthCheckSeconds: wholeNumber(0, 86_400, 'whole seconds').optional(),
+    healthMinFreeMb: wholeNumber(0, 1_073_741_824, 'whole megabytes').optional(),
   })
   .strict();
 
@@ -177,6 +185,9 @@ export const DEFAULT_PILOT_DIR = '/pilot';
 export const DEFAULT_HEARTBEAT_SECONDS = 30;
 /** Long enough for a job to checkpoint or report; short, since the cores must be free at the deadline. */
 export const DEFAULT_VACATE_SECONDS = 30;
+/** Once a minute: a one-slot startd's cheapest period that still takes a broken slot out of matching quickly. */
+export const DEFAULT_HEALTH_CHECK_SECONDS = 60;
+export const DEFAULT_HEALTH_MIN_FREE_MB = 100;
 const DEFAULT_COLLECTOR_PORT = 9618;
 const LOOPBACK = /^(?:127\.\d+\.\d+\.\d+|localhost)$/;
 
@@ -229,6 +240,8 @@ export function checkPilotOptions(input: unknown, source?: string): PilotOptions
     jobEnvironment: raw.jobEnvironment ?? {},
     executeDir: raw.executeDir,
     mounts: checkedMounts(raw, pilotDir, source),
+    healthCheckSeconds: raw.healthCheckSeconds ?? DEFAULT_HEALTH_CHECK_SECONDS,
+    healthMinFreeMb: raw.healthMinFreeMb ?? DEFAULT_HEALTH_MIN_FREE_MB,
   };
 }
 

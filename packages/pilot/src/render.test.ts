@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
+import { HEALTH_CHECK, healthCheckScript } from './health-check.js';
 import { ENTRYPOINT, ENTRYPOINT_SETTINGS, TOP_LEVEL_CONFIG, entrypointScript, render } from './render.js';
 import { parseCondorConfig } from './testing/condor-config-parser.js';
 import { testOptions } from './testing/pilot-options.js';
@@ -16,18 +17,25 @@ describe('render', () => {
     expect(render(testOptions(input))).toEqual(render(testOptions({ ...input })));
   });
 
-  it('writes the top-level config, the config.d snippets, the entrypoint and its settings, with relative paths', () => {
+  it('writes the top-level config, the config.d snippets, the health check, the entrypoint and its settings, with relative paths', () => {
     const paths = render(testOptions()).map((file) => file.path);
     expect(paths[0]).toBe(TOP_LEVEL_CONFIG);
-    expect(paths.slice(-2)).toEqual([ENTRYPOINT_SETTINGS, ENTRYPOINT]);
+    expect(paths.slice(-3)).toEqual([HEALTH_CHECK, ENTRYPOINT_SETTINGS, ENTRYPOINT]);
     expect(paths.filter((p) => p.startsWith('config.d/')).length).toBeGreaterThanOrEqual(4);
-    for (const p of paths) expect(p).toMatch(/^[A-Za-z0-9_]+(?:\.[a-z]+)?$|^config\.d\/[A-Za-z0-9._-]+\.conf$/);
+    for (const p of paths) expect(p).toMatch(/^[A-Za-z0-9_-]+(?:\.[a-z]+)?$|^config\.d\/[A-Za-z0-9._-]+\.conf$/);
   });
 
-  it('makes the entrypoint executable (0755) and everything else 0644', () => {
+  it('makes the entrypoint and the health check executable (0755) and everything else 0644', () => {
     const files = render(testOptions());
-    expect(fileOf(files, ENTRYPOINT)?.mode).toBe(0o755);
-    for (const file of files.filter((f) => f.path !== ENTRYPOINT)) expect(file.mode).toBe(0o644);
+    const scripts = [ENTRYPOINT, HEALTH_CHECK];
+    for (const script of scripts) expect(fileOf(files, script)?.mode).toBe(0o755);
+    for (const file of files.filter((f) => !scripts.includes(f.path))) expect(file.mode).toBe(0o644);
+  });
+
+  it('ships the health check script beside the module, unchanged', () => {
+    const shipped = readFileSync(new URL(`./${HEALTH_CHECK}`, import.meta.url), 'utf8');
+    expect(healthCheckScript()).toBe(shipped);
+    expect(fileOf(render(testOptions()), HEALTH_CHECK)?.content).toBe(shipped);
   });
 
   it('ships the entrypoint script beside the module, unchanged', () => {

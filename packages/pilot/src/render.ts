@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { renderConfigSnippets, renderTopLevelConfig } from './condor-config.js';
 import { renderEntrypointSettings } from './entrypoint-settings.js';
+import { HEALTH_CHECK, healthCheckScript } from './health-check.js';
 import type { PilotOptions } from './options.js';
 
 /** One file of a slot's pilot directory, its path relative to that directory. */
@@ -29,6 +30,7 @@ export function render(options: PilotOptions): RenderedFile[] {
   return [
     { path: TOP_LEVEL_CONFIG, content: renderTopLevelConfig(options), mode: 0o644 },
     ...renderConfigSnippets(options).map((s) => ({ path: `config.d/${s.name}`, content: s.content, mode: 0o644 })),
+    { path: HEALTH_CHECK, content: healthCheckScript(), mode: 0o755 },
     { path: ENTRYPOINT_SETTINGS, content: renderEntrypointSettings(options), mode: 0o644 },
     { path: ENTRYPOINT, content: entrypointScript(), mode: 0o755 },
   ];
