@@ -17,6 +17,7 @@ HEALTH_REPOSITORIES=()
 . "$PILOT_DIR/pilot.env" || exit 1
 TIMEOUT=${HEALTH_TIMEOUT_SECONDS:-5}
 MIN_FREE_MB=${HEALTH_MIN_FREE_MB:-0}
+CVMFS_DIR=${HEALTH_CVMFS_DIR:-/cvmfs}
 printf -v NOW '%(%s)T' -1
 
 # The last words of a failed command's message: "stat: cannot statx '/x': Transport endpoint is not connected".
@@ -28,7 +29,7 @@ cause() {
 # Prints why the repository at $1 does not answer, or nothing when it does.
 repository_problem() {
   local out code
-  out=$(timeout -s KILL "$TIMEOUT" stat -c %i -- "$1" 2>&1 >/dev/null)
+  out=$(timeout -s KILL "$TIMEOUT" stat -L -c %i -- "$1" 2>&1 >/dev/null)
   code=$?
   if [ "$code" = 124 ] || [ "$code" = 137 ]; then
     printf 'repository %s does not answer within %s s' "$1" "$TIMEOUT"
@@ -42,10 +43,10 @@ check_repositories() {
   for dir in "${HEALTH_REPOSITORIES[@]}"; do
     problem=$(repository_problem "$dir")
     [ -z "$problem" ] || { printf '%s' "$problem"; return; }
-    # All of /cvmfs bound: each repository mounted there now.
-    if [ "$dir" = /cvmfs ]; then
-      for dir in /cvmfs/*; do
-        [ -e "$dir" ] || [ -L "$dir" ] || continue
+    # All of /cvmfs bound: each repository mounted there now (a dead one is still listed, and fails its stat).
+    if [ "$dir" = "$CVMFS_DIR" ]; then
+      shopt -s nullglob
+      for dir in "$CVMFS_DIR"/*; do
         problem=$(repository_problem "$dir")
         [ -z "$problem" ] || { printf '%s' "$problem"; return; }
       done

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -114,6 +114,18 @@ describe('health-check.sh', () => {
     await writeFile(path.join(pilotDir, HEALTH_FILE), `unhealthy 1000 repository ${gone}: No such file or directory\n`);
     expect((await check()).verdict).toMatch(/^unhealthy 1000 /);
     expect(Number(since)).toBeGreaterThan(1000);
+  });
+
+  it('with all of /cvmfs bound, checks each repository mounted there, a dead one too', async () => {
+    const cvmfs = path.dirname(repository);
+    await symlink(path.join(dir, 'nowhere'), path.join(cvmfs, 'dead.test.invalid'));
+    await settings({ repositories: [cvmfs] });
+    await appendFile(path.join(pilotDir, 'pilot.env'), `HEALTH_CVMFS_DIR='${cvmfs}'\n`);
+    expect((await check()).stdout).toContain(
+      `CernvmUnhealthyReason = "repository ${cvmfs}/dead.test.invalid: No such file or directory"`,
+    );
+    await rm(path.join(cvmfs, 'dead.test.invalid'));
+    expect((await check()).stdout).toContain('CernvmHealthy = True');
   });
 
   it('gives up on a repository whose stat hangs after the timeout', async () => {
