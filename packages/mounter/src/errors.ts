@@ -13,6 +13,7 @@ export type MounterErrorCode =
   | 'E_LAYER_MISMATCH' // the engine and its layer database disagree about the layer directory
   | 'E_NO_CONTAINERD' // the containerd image store's layers are out of reach: no ctr, or no containerd socket
   | 'E_NO_REPOSITORY' // the CVMFS repository could not be found or mounted
+  | 'E_DISCONNECTED' // the repository's FUSE client has died: every access fails with ENOTCONN
   | 'E_NO_SNAPSHOT' // the snapshot does not exist in the repository
   | 'E_NO_CERNVM_ROOT' // no CernVM root at the chosen path
   | 'E_COMMAND_FAILED' // mount, umount or cvmfs2 failed

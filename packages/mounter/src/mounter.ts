@@ -3,6 +3,7 @@ import { decideBind, describeUsers } from './bind-rules.js';
 import { cernvmVersionOf, resolveCernvmRoot } from './cernvm-root.js';
 import type { ContainerUse, DockerApi, ImageDetails } from './docker-api.js';
 import { MounterError } from './errors.js';
+import { isDisconnected } from './fs-checks.js';
 import { type ContainerdSnapshots, DEFAULT_CONTAINERD_SOCKETS, type SnapshotLocation } from './containerd-snapshots.js';
 import { EngineRoot } from './engine-root.js';
 import { type ImageLayerInfo, chainId, checkSnapshotDir, isLayerDir, resolveLayerDir } from './layer-dir.js';
@@ -70,6 +71,8 @@ export interface BoundSource {
   readOnly: boolean;
   /** The bound directory was deleted from its file system. */
   deleted: boolean;
+  /** The bound root's FUSE client has died (ENOTCONN): containers from this image cannot run. */
+  disconnected?: boolean;
 }
 
 export interface PlaceholderStatus {
@@ -385,10 +388,13 @@ export class Mounter {
     const table = await this.mounts.table();
     const placeholders = await this.placeholderLayers(storage);
     const statuses = await Promise.all(placeholders.map((p) => this.placeholderStatus(p, table)));
-    const orphanBinds = this.orphanLayerDirs(storage, table, placeholders).map((layerDir) => ({
-      layerDir,
-      ...boundSource(table, mountAt(table, layerDir) as MountEntry),
-    }));
+    const orphanBinds = await Promise.all(
+      this.orphanLayerDirs(storage, table, placeholders).map(async (layerDir) => ({
+        layerDir,
+        ...boundSource(table, mountAt(table, layerDir) as MountEntry),
+        disconnected: await isDisconnected(layerDir),
+      })),
+    );
     return { storage, placeholders: statuses, orphanBinds, repositories: this.repositories.repositoryMounts(table) };
   }
 
@@ -474,7 +480,7 @@ export class Mounter {
       tags: image.tags,
       pair,
       layerDir,
-      bound: entry ? boundSource(table, entry) : undefined,
+      bound: entry ? { ...boundSource(table, entry), disconnected: await isDisconnected(layerDir) } : undefined,
       version: entry ? await cernvmVersionOf(layerDir) : undefined,
       containers: await this.docker.containersUsing(image.id),
     };

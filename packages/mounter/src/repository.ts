@@ -1,7 +1,7 @@
 import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MounterError } from './errors.js';
-import { isDirectory, isFile, isPopulatedDirectory } from './fs-checks.js';
+import { isDirectory, isDisconnected, isFile, isPopulatedDirectory } from './fs-checks.js';
 import type { MountOps } from './mount-ops.js';
 import { type MountEntry, mountAt } from './mountinfo.js';
 import { compareVersions } from './cernvm-root.js';
@@ -85,6 +85,14 @@ export class RepositoryLocator {
   async find(repository: string, table: readonly MountEntry[]): Promise<string | undefined> {
     const shared = path.join(this.paths.cvmfsDir, repository);
     if (await isPopulatedDirectory(shared)) return shared;
+    // Not ours to replace: the host's client (autofs, a site's mount) serves it and has died.
+    if (await isDisconnected(shared)) {
+      throw new MounterError(
+        'E_DISCONNECTED',
+        `${shared}: Transport endpoint is not connected: the CernVM-FS client serving ${repository} has died; ` +
+          `restart it (or umount -l ${shared} and mount it again), then retry`,
+      );
+    }
     const own = this.staticMountPoint(repository);
     if (mountAt(table, own) && (await isPopulatedDirectory(own))) return own;
     return undefined;

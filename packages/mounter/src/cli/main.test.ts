@@ -177,6 +177,29 @@ describe('docker-cernvm command line', () => {
     );
   });
 
+  it('status says when a bound root’s source is disconnected (its FUSE client died)', () => {
+    const text = formatStatus({
+      storage: { store: 'graphdriver', driver: 'overlay2', dockerRootDir: '/var/lib/docker' },
+      placeholders: [
+        {
+          imageId: 'sha256:0123456789abcdef',
+          tags: ['cernvm:4'],
+          pair: { repository: 'cernvm-prod.cern.ch' },
+          layerDir: '/var/lib/docker/overlay2/x/diff',
+          bound: { source: '/cvmfs/cernvm-prod.cern.ch/cvm4', readOnly: true, deleted: false, disconnected: true },
+          version: undefined,
+          containers: [],
+        },
+      ],
+      orphanBinds: [],
+      repositories: [],
+    });
+    expect(text).toContain(
+      '  bound       /cvmfs/cernvm-prod.cern.ch/cvm4 (read-only, SOURCE DISCONNECTED: Transport endpoint is not ' +
+        'connected, its FUSE client has died)\n',
+    );
+  });
+
   it('exits 1 when the system refuses, naming the containers', async () => {
     await run('mount', '--tag', 'cernvm:4');
     const image = engine.byTag('cernvm:4')!;

@@ -6,7 +6,13 @@ import { type CliContext, type GlobalArgs, mounterFor, printJson } from '../cont
 
 function describeBound(bound: BoundSource | undefined): string {
   if (!bound) return 'nothing (the placeholder is empty)';
-  const flags = [bound.readOnly ? 'read-only' : 'WRITABLE', ...(bound.deleted ? ['source deleted'] : [])];
+  const flags = [
+    bound.readOnly ? 'read-only' : 'WRITABLE',
+    ...(bound.deleted ? ['source deleted'] : []),
+    ...(bound.disconnected
+      ? ['SOURCE DISCONNECTED: Transport endpoint is not connected, its FUSE client has died']
+      : []),
+  ];
   return `${bound.source ?? '(source not visible here)'} (${flags.join(', ')})`;
 }
 
