@@ -290,7 +290,7 @@ describe('runDaemon: the control socket', () => {
     await advanceUntil(async () => (await status()).summary?.running === 2, 'two running');
     expect(await runCli(['status', '--socket', socketPath], context)).toBe(EXIT_OK);
     expect(out).toMatch(
-      /^factory docker-cernvm on [^:\n]+: 2\/2 running\nimage cernvm:4, template [0-9a-f]{12}\nstarting 0, draining 0, stopping 0, backoff 0, claimed 0, idle 0\n {2}slot 0 {2}[0-9a-f]{12} {2}running {2}-\n {2}slot 1 {2}[0-9a-f]{12} {2}running {2}-\n$/,
+      /^factory docker-cernvm on [^:\n]+: 2\/2 running\nimage cernvm:4, template [0-9a-f]{12}\nstarting 0, draining 0, stopping 0, backoff 0, claimed 0, idle 0, unhealthy 0\n {2}slot 0 {2}[0-9a-f]{12} {2}running {2}-\n {2}slot 1 {2}[0-9a-f]{12} {2}running {2}-\n$/,
     );
     await stopFactory(exit);
   });

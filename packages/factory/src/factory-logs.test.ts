@@ -29,6 +29,7 @@ const summary = (serving: number, desired = 3): SlotSummary => ({
   backoff: 0,
   claimed: 0,
   idle: 0,
+  unhealthy: 0,
   factoryDraining: false,
 });
 

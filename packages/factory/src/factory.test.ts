@@ -127,6 +127,7 @@ describe('Factory: filling', () => {
       starting: 0,
       draining: 0,
       stopping: 0,
+      unhealthy: 0,
       backoff: 0,
       claimed: 1,
       idle: 1,

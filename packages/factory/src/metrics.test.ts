@@ -57,6 +57,7 @@ function summary(overrides: Partial<SlotSummary> = {}): SlotSummary {
     backoff: 4,
     claimed: 6,
     idle: 7,
+    unhealthy: 8,
     factoryDraining: false,
     coresHeld: 8,
     ...overrides,
@@ -78,7 +79,7 @@ afterEach(async () => {
 describe('FactoryMetrics: before anything happens', () => {
   it('shows every slot state and exit reason at 0, the events stream as not connected, and process metrics', async () => {
     const samples = await scrape();
-    for (const state of ['starting', 'running', 'draining', 'stopping', 'backoff']) {
+    for (const state of ['starting', 'running', 'draining', 'stopping', 'backoff', 'unhealthy']) {
       expect(sampleValue(samples, 'cernvm_factory_slots', { state })).toBe(0);
     }
     for (const reason of ['drained', 'clean', 'failed']) {
@@ -114,6 +115,7 @@ describe('FactoryMetrics: fed by a summary', () => {
     expect(sampleValue(samples, 'cernvm_factory_slots', { state: 'draining' })).toBe(2);
     expect(sampleValue(samples, 'cernvm_factory_slots', { state: 'stopping' })).toBe(3);
     expect(sampleValue(samples, 'cernvm_factory_slots', { state: 'backoff' })).toBe(4);
+    expect(sampleValue(samples, 'cernvm_factory_slots', { state: 'unhealthy' })).toBe(8);
     expect(sampleValue(samples, 'cernvm_factory_claimed_slots')).toBe(6);
     expect(sampleValue(samples, 'cernvm_factory_idle_slots')).toBe(7);
     expect(sampleValue(samples, 'cernvm_factory_draining')).toBe(1);

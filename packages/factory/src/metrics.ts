@@ -108,7 +108,8 @@ export class FactoryMetrics {
   constructor(now: () => number = Date.now) {
     this.now = now;
     this.buildInfo.set({ version: FACTORY_VERSION, node: process.versions.node }, 1);
-    for (const state of ['starting', 'running', 'draining', 'stopping', 'backoff']) this.slots.set({ state }, 0);
+    for (const state of ['starting', 'running', 'draining', 'stopping', 'backoff', 'unhealthy'])
+      this.slots.set({ state }, 0);
     for (const reason of ['drained', 'clean', 'failed']) this.exits.inc({ reason }, 0);
     this.eventsConnected.set(0);
     collectDefaultMetrics({ register: this.registry });
@@ -151,6 +152,8 @@ export class FactoryMetrics {
       this.slots.set({ state: 'draining' }, summary.draining);
       this.slots.set({ state: 'stopping' }, summary.stopping);
       this.slots.set({ state: 'backoff' }, summary.backoff);
+      // Not a state of its own: running slots (serving or draining) whose health check fails.
+      this.slots.set({ state: 'unhealthy' }, summary.unhealthy);
       this.claimed.set(summary.claimed);
       this.idle.set(summary.idle);
       this.draining.set(summary.factoryDraining ? 1 : 0);

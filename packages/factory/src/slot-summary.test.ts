@@ -42,9 +42,27 @@ describe('summarize', () => {
       backoff: 1,
       claimed: 3,
       idle: 1,
+      unhealthy: 0,
       factoryDraining: false,
       oldestHeartbeatEpoch: busy().epoch,
     });
+  });
+
+  it('counts running slots whose health check fails as unhealthy, and shows why in their status', () => {
+    const sick = heartbeat({
+      healthy: false,
+      unhealthySince: 1_700_000_000,
+      unhealthyReason: 'scratch /scratch is full',
+    });
+    const observed = [
+      running(0, { heartbeat: sick }),
+      running(1, { heartbeat: heartbeat({ healthy: true }) }),
+      running(2, { heartbeat: heartbeat({ healthy: null }) }),
+    ];
+    expect(summarize(DESIRED, observed, new SlotLedger(), new Map(), NOW).unhealthy).toBe(1);
+    const statuses = slotStatuses(observed, new SlotLedger());
+    expect(statuses[0]).toMatchObject({ unhealthyReason: 'scratch /scratch is full', unhealthySince: 1_700_000_000 });
+    expect(statuses.slice(1).map((s) => s.unhealthyReason)).toEqual([undefined, undefined]);
   });
 
   it('has no oldest heartbeat when no running pilot writes one, and says when the factory drains', () => {
@@ -84,7 +102,7 @@ describe('summaryJson', () => {
   it('shows the serving slots as `running`, second, as status --json always did', () => {
     const summary = summarize(DESIRED, [running(0)], new SlotLedger(), new Map(), NOW);
     expect(JSON.stringify(summaryJson(summary))).toBe(
-      '{"desired":4,"running":1,"starting":0,"draining":0,"stopping":0,"backoff":0,"claimed":0,"idle":0,"factoryDraining":false,"coresHeld":1}',
+      '{"desired":4,"running":1,"starting":0,"draining":0,"stopping":0,"backoff":0,"claimed":0,"idle":0,"unhealthy":0,"factoryDraining":false,"coresHeld":1}',
     );
     expect(summaryJson(undefined)).toBeUndefined();
   });

@@ -1,4 +1,4 @@
-import { isIdle } from '@docker-cernvm/pilot';
+import { isIdle, isUnhealthy } from '@docker-cernvm/pilot';
 import type { DesiredState, ObservedContainer } from './reconcile.js';
 import type { SlotLedger } from './slot-ledger.js';
 
@@ -14,6 +14,8 @@ export interface SlotSummary {
   backoff: number;
   claimed: number;
   idle: number;
+  /** Running slots whose own health check says they cannot run jobs (they match none). */
+  unhealthy: number;
   factoryDraining: boolean;
   /** The oldest heartbeat time (unix seconds) among running slots that write one. */
   oldestHeartbeatEpoch?: number;
@@ -45,6 +47,9 @@ export interface SlotStatus {
   jobId?: string;
   /** When the slot must be empty (unix seconds), if it was given a deadline. */
   deadlineEpoch?: number;
+  /** Why the slot's health check says it cannot run jobs, and since when (unix seconds). */
+  unhealthyReason?: string;
+  unhealthySince?: number;
 }
 
 const epochOf = (ms: number) => Math.round(ms / 1000);
@@ -72,6 +77,7 @@ export function summarize(
     backoff: [...retryAt.values()].filter((t) => t > now).length,
     claimed: running.filter((c) => c.heartbeat?.state === 'Claimed').length,
     idle: serving.filter((c) => isIdle(c.heartbeat)).length,
+    unhealthy: running.filter((c) => isUnhealthy(c.heartbeat)).length,
     factoryDraining: desired.draining,
     ...(epochs.length ? { oldestHeartbeatEpoch: Math.min(...epochs) } : {}),
     ...(desired.deadline === undefined ? {} : { deadlineEpoch: epochOf(desired.deadline) }),
@@ -93,5 +99,11 @@ export function slotStatuses(observed: readonly ObservedContainer[], ledger: Slo
       ...(c.heartbeat?.state ? { state: c.heartbeat.state } : {}),
       ...(c.heartbeat?.jobId ? { jobId: c.heartbeat.jobId } : {}),
       ...(c.deadline === undefined ? {} : { deadlineEpoch: epochOf(c.deadline) }),
+      ...(isUnhealthy(c.heartbeat)
+        ? {
+            unhealthyReason: c.heartbeat?.unhealthyReason ?? 'unknown',
+            ...(c.heartbeat?.unhealthySince ? { unhealthySince: c.heartbeat.unhealthySince } : {}),
+          }
+        : {}),
     }));
 }

@@ -255,6 +255,27 @@ describe('formatStatus', () => {
     );
   });
 
+  it('counts unhealthy slots and says why each one is', () => {
+    const text = formatStatus({
+      ...STATUS,
+      summary: { ...STATUS.summary!, unhealthy: 1 },
+      slots: [
+        {
+          slot: 0,
+          id: '0123456789ab',
+          phase: 'running',
+          draining: false,
+          state: 'Unclaimed',
+          unhealthyReason: 'repository /cvmfs/atlas.cern.ch: Transport endpoint is not connected',
+        },
+      ],
+    });
+    expect(text.split('\n').slice(2, 4)).toEqual([
+      'starting 1, draining 0, stopping 0, backoff 0, claimed 1, idle 1, unhealthy 1',
+      '  slot 0  0123456789ab  running  Unclaimed  UNHEALTHY: repository /cvmfs/atlas.cern.ch: Transport endpoint is not connected',
+    ]);
+  });
+
   it('says starting before the first pass, and leaves out an unknown CernVM version', () => {
     expect(
       formatStatus({ ...STATUS, summary: undefined, template: { image: 'site/slot:1', hash: 'abc' }, slots: [] }),

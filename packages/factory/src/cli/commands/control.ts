@@ -49,6 +49,8 @@ interface StatusResult {
     coresHeld?: number;
     deadlineEpoch?: number;
     latestSlotDeadlineEpoch?: number;
+    /** Absent from a factory before health checks. */
+    unhealthy?: number;
   };
   draining: boolean;
   template: { image: string; cernvmVersion?: string; hash: string };
@@ -61,6 +63,7 @@ interface StatusResult {
     state?: string;
     jobId?: string;
     deadlineEpoch?: number;
+    unhealthyReason?: string;
   }[];
 }
 
@@ -74,7 +77,8 @@ export function formatStatus(status: StatusResult): string {
   ];
   if (s) {
     lines.push(
-      `starting ${s.starting}, draining ${s.draining}, stopping ${s.stopping}, backoff ${s.backoff}, claimed ${s.claimed}, idle ${s.idle}`,
+      `starting ${s.starting}, draining ${s.draining}, stopping ${s.stopping}, backoff ${s.backoff}, claimed ${s.claimed}, idle ${s.idle}` +
+        (s.unhealthy === undefined ? '' : `, unhealthy ${s.unhealthy}`),
     );
     const last = s.latestSlotDeadlineEpoch ?? s.deadlineEpoch;
     if (last !== undefined)
@@ -82,7 +86,8 @@ export function formatStatus(status: StatusResult): string {
   }
   for (const slot of status.slots) {
     lines.push(
-      `  slot ${slot.slot}  ${slot.id}  ${slot.phase}${slot.draining ? ' draining' : ''}${slot.stopping ? ' stopping' : ''}  ${slot.state ?? '-'}${slot.jobId ? ` job ${slot.jobId}` : ''}${slot.deadlineEpoch === undefined ? '' : ` until ${timeOf(slot.deadlineEpoch)}`}`,
+      `  slot ${slot.slot}  ${slot.id}  ${slot.phase}${slot.draining ? ' draining' : ''}${slot.stopping ? ' stopping' : ''}  ${slot.state ?? '-'}${slot.jobId ? ` job ${slot.jobId}` : ''}${slot.deadlineEpoch === undefined ? '' : ` until ${timeOf(slot.deadlineEpoch)}`}` +
+        (slot.unhealthyReason ? `  UNHEALTHY: ${slot.unhealthyReason}` : ''),
     );
   }
   return `${lines.join('\n')}\n`;
