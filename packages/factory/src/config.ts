@@ -91,6 +91,8 @@ export const factoryConfigSchema = z
       .partial()
       .strict()
       .optional(),
+    /** A slot unhealthy this long is drained (its job finishes) and replaced; 0 = never. File only; default 600. */
+    unhealthyDrainSeconds: wholeNumber(0, 604_800, 'whole seconds').optional(),
   })
   .strict();
 

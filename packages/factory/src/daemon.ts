@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { CliContext, FactorySignal } from './cli/context.js';
 import type { FactoryConfig } from './config.js';
 import type { ControlRequest } from './control-protocol.js';
-import { Factory } from './factory.js';
+import { DEFAULT_UNHEALTHY_DRAIN_SECONDS, Factory } from './factory.js';
 import { wireLogs } from './factory-logs.js';
 import type { HealthState } from './http-server.js';
 import { versionNumber } from './image-check.js';
@@ -105,6 +105,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
       return deadline === undefined ? undefined : Math.round(deadline / 1000);
     },
     startRefusal: () => tokenKeeper.state().problem,
+    unhealthyDrainSeconds: config.unhealthyDrainSeconds ?? DEFAULT_UNHEALTHY_DRAIN_SECONDS,
   });
   wireLogs(factory, logger, io, config.logFormat);
   metrics.observe(factory);

@@ -38,11 +38,15 @@ export interface FactoryOptions {
   slotDeadline?: (slot: number) => number | undefined;
   /** Why no new slot may start now (an unusable pool token); running slots are left alone. */
   startRefusal?: () => string | undefined;
+  /** A slot its health check finds unhealthy this long is drained and replaced; 0 or unset = never. */
+  unhealthyDrainSeconds?: number;
 }
 
 /** A deadline in whole seconds, as the slots keep it (so a pass never finds a slot's a few ms off and rewrites it). */
 const deadlineOf = (deadline: number | undefined) =>
   deadline === undefined ? {} : { deadline: Math.round(deadline / 1000) * 1000 };
+/** Ten health-check periods: a repository that comes back within minutes keeps its slots. */
+export const DEFAULT_UNHEALTHY_DRAIN_SECONDS = 600;
 
 /**
  * The level-triggered loop: observe (SlotObserver: one list call, plus heartbeat files), decide (the pure `reconcile`),
@@ -75,6 +79,7 @@ export class Factory {
       draining: false,
       templateHash: templateHash(options.template),
       indexLimit: options.indexLimit,
+      ...(options.unhealthyDrainSeconds ? { unhealthyDrainSeconds: options.unhealthyDrainSeconds } : {}),
     };
     const { name, runtime, slotDirs, clock } = options;
     const { ledger, events } = this;

@@ -707,3 +707,36 @@ describe('reconcile: drains with a deadline', () => {
     expect(lines(reconcile(input([running(0)], { slots: 1, draining: true })))).toEqual(['drain s0 factory-drain']);
   });
 });
+
+describe('reconcile: unhealthy slots', () => {
+  // NOW is in ms; the heartbeat's unhealthySince in seconds.
+  const sick = (slot: number, forSeconds: number) =>
+    running(slot, {
+      heartbeat: heartbeat({
+        healthy: false,
+        unhealthySince: Math.floor(NOW / 1000) - forSeconds,
+        unhealthyReason: 'repository /cvmfs/x: Transport endpoint is not connected',
+      }),
+    });
+
+  it.each<[string, ObservedContainer[], Parameters<typeof input>[1], string[]]>([
+    [
+      'unhealthy past the limit: drained (its job finishes) and replaced on a free index, as a template change is',
+      [sick(0, 600), running(1)],
+      { unhealthyDrainSeconds: 600 },
+      ['create 2', 'drain s0 unhealthy'],
+    ],
+    ['unhealthy for less: kept', [sick(0, 599), running(1)], { unhealthyDrainSeconds: 600 }, []],
+    ['no limit: kept however long', [sick(0, 86_400), running(1)], {}, []],
+  ])('%s', (_name, observed, overrides, expected) => {
+    expect(lines(reconcile(input(observed, { slots: 2, ...overrides })))).toEqual(expected);
+  });
+
+  it('replaces a drained unhealthy slot once it has exited', () => {
+    const drained = { ...sick(0, 900), draining: true, phase: 'exited' as const, exitCode: 0 };
+    expect(lines(reconcile(input([drained, running(1)], { slots: 2, unhealthyDrainSeconds: 600 })))).toEqual([
+      expect.stringMatching(/^remove .* exited$/),
+    ]);
+    expect(lines(reconcile(input([running(1)], { slots: 2, unhealthyDrainSeconds: 600 })))).toEqual(['create 0']);
+  });
+});

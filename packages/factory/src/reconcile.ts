@@ -1,4 +1,4 @@
-import { type Heartbeat, isIdle } from '@docker-cernvm/pilot';
+import { type Heartbeat, isIdle, isUnhealthy } from '@docker-cernvm/pilot';
 
 /** What the site asked for. */
 export interface DesiredState {
@@ -16,6 +16,8 @@ export interface DesiredState {
    * then. Undefined: they finish their job, however long.
    */
   deadline?: number;
+  /** A slot whose health check has failed this long is drained (its job finishes) and replaced; unset = never. */
+  unhealthyDrainSeconds?: number;
 }
 
 /** One container carrying this factory's labels, as the engine shows it. */
@@ -44,7 +46,7 @@ export interface ReconcileInput {
   creating: ReadonlySet<number>;
 }
 
-export type DrainReason = 'duplicate' | 'scale-down' | 'template' | 'factory-drain';
+export type DrainReason = 'duplicate' | 'scale-down' | 'template' | 'factory-drain' | 'unhealthy';
 
 export type Action =
   | { kind: 'create'; slot: number }
@@ -66,6 +68,12 @@ function removalCost(c: ObservedContainer): number {
   if (c.phase === 'created') return 0;
   if (isIdle(c.heartbeat)) return 1;
   return 2;
+}
+
+function unhealthyTooLong(c: ObservedContainer, desired: DesiredState, now: number): boolean {
+  const since = c.heartbeat?.unhealthySince;
+  if (!desired.unhealthyDrainSeconds || !isUnhealthy(c.heartbeat) || !since) return false;
+  return now - since * 1000 >= desired.unhealthyDrainSeconds * 1000;
 }
 
 function takeAway(c: ObservedContainer, reason: DrainReason, deadline?: number): Action {
@@ -116,10 +124,12 @@ export function reconcile({ desired, observed, now, retryAt, creating }: Reconci
   }
 
   // Pilots from an older template drain after their job; their slot stays occupied until they exit.
+  // So are slots unhealthy for too long: their slot index is free again once they exit, and a new pilot takes it.
   const serving: ObservedContainer[] = [];
   for (const c of kept) {
-    if (c.templateHash === desired.templateHash) serving.push(c);
-    else actions.push(takeAway(c, 'template'));
+    if (c.templateHash !== desired.templateHash) actions.push(takeAway(c, 'template'));
+    else if (unhealthyTooLong(c, desired, now)) actions.push(takeAway(c, 'unhealthy'));
+    else serving.push(c);
   }
 
   // A create still in flight whose container already runs is counted once, as the running container.
