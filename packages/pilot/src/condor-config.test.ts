@@ -139,13 +139,13 @@ describe('START and the lifecycle', () => {
   });
 
   it('sets no idle shutdown when the idle limit is 0', () => {
-    const config = configD({ idleShutdownSeconds: 0 });
+    const config = configD({ idleShutdownSeconds: 0, healthCheckSeconds: 0 });
     expect(config.has('STARTD_NOCLAIM_SHUTDOWN')).toBe(false);
     expect(config.has('UPDATE_INTERVAL')).toBe(false);
   });
 
   it('shuts an unclaimed startd down after the idle limit, checking it four times per limit', () => {
-    const config = configD({ idleShutdownSeconds: 600 });
+    const config = configD({ idleShutdownSeconds: 600, healthCheckSeconds: 0 });
     expect(config.get('STARTD_NOCLAIM_SHUTDOWN')).toBe('600');
     expect(config.get('UPDATE_INTERVAL')).toBe('150');
   });
@@ -160,11 +160,24 @@ describe('START and the lifecycle', () => {
     [86_400, 300],
   ])('checks an idle limit of %i s every %i s (between 5 and 300)', (idle, interval) => {
     expect(idleCheckInterval(idle)).toBe(interval);
-    expect(configD({ idleShutdownSeconds: idle }).get('UPDATE_INTERVAL')).toBe(String(interval));
+    expect(configD({ idleShutdownSeconds: idle, healthCheckSeconds: 0 }).get('UPDATE_INTERVAL')).toBe(String(interval));
+  });
+
+  it.each([
+    [0, 60, 60],
+    [0, 2, 5],
+    [0, 900, 300],
+    [600, 60, 60],
+    [24, 60, 6],
+  ])('with idle limit %i s and health period %i s, updates the collector every %i s', (idle, health, interval) => {
+    const config = configD({ idleShutdownSeconds: idle, healthCheckSeconds: health });
+    expect(config.get('UPDATE_INTERVAL')).toBe(String(interval));
   });
 
   it('writes no lifecycle snippet without an idle limit', () => {
-    expect(renderConfigSnippets(testOptions()).map((s) => s.name)).not.toContain('40-lifecycle.conf');
+    expect(renderConfigSnippets(testOptions({ healthCheckSeconds: 0 })).map((s) => s.name)).not.toContain(
+      '40-lifecycle.conf',
+    );
   });
 
   it('sets DISK in KB when a disk size is given, and leaves it alone otherwise', () => {

@@ -157,14 +157,29 @@ export function idleCheckInterval(idleSeconds: number): number {
   return Math.min(300, Math.max(5, Math.floor(idleSeconds / 4)));
 }
 
+/**
+ * How often the startd sends its slot ads: often enough for the idle limit and for the health verdict, whose
+ * `update:true` request on 23.x refreshes only the startd's daemon ad, not its slot ads; undefined keeps the default.
+ */
+export function collectorUpdateInterval(o: PilotOptions): number | undefined {
+  const wanted = [
+    ...(o.idleShutdownSeconds > 0 ? [idleCheckInterval(o.idleShutdownSeconds)] : []),
+    ...(o.healthCheckSeconds > 0 ? [Math.min(300, Math.max(5, o.healthCheckSeconds))] : []),
+  ];
+  return wanted.length === 0 ? undefined : Math.min(...wanted);
+}
+
 function lifecycleSnippet(o: PilotOptions): ConfigSnippet | undefined {
   const knobs: [string, string | number, string?][] = [];
   if (o.idleShutdownSeconds > 0) {
     knobs.push(['STARTD_NOCLAIM_SHUTDOWN', o.idleShutdownSeconds, 'An unclaimed pilot ends itself after this long.']);
+  }
+  const interval = collectorUpdateInterval(o);
+  if (interval !== undefined) {
     knobs.push([
       'UPDATE_INTERVAL',
-      idleCheckInterval(o.idleShutdownSeconds),
-      'The startd checks the idle limit only when it updates the collector (300 s by default).',
+      interval,
+      'The startd checks the idle limit, and (before 24.0.18) sends changed health to the collector, only when it updates.',
     ]);
   }
   if (knobs.length === 0) return undefined;
