@@ -217,7 +217,10 @@ describe('extra slot attributes', () => {
   it('refuses, as an attribute name, every knob the pilot renders (it would replace ours)', () => {
     const everything = configD({ memoryMb: 2048, diskMb: 10, idleShutdownSeconds: 60, attributes: { Extra: 1 } });
     const bridge = configD({ networkMode: 'bridge' });
-    const knobs = new Set([...everything.keys(), ...bridge.keys()].filter((key) => key !== 'EXTRA'));
+    // A knob for one local name (SLOT_TYPE_1.STARTER_LOG) is no attribute name at all, refused as such.
+    const knobs = new Set(
+      [...everything.keys(), ...bridge.keys()].filter((key) => key !== 'EXTRA' && !key.includes('.')),
+    );
     expect(knobs.size).toBeGreaterThan(25);
     for (const knob of knobs) {
       for (const name of [knob, knob.toLowerCase()]) {
@@ -274,6 +277,18 @@ describe('the start (32-start.conf)', () => {
   it('leaves each to a site snippet, read after it', () => {
     const config = configD({ siteSnippets: [{ name: 'java.conf', content: 'DOCKER = /usr/bin/docker\n' }] });
     expect(config.get('DOCKER')).toBe('/usr/bin/docker');
+  });
+});
+
+describe('job ends (46-job-ends.conf)', () => {
+  it('has the starter log to one fixed file with Unix times, where the entrypoint reads each job end', () => {
+    const config = configD();
+    expect(config.get('STARTER_LOG_NAME_APPEND')).toBe('false');
+    // The starter runs under its slot type's local name, which would otherwise name its log SlotType1Log.
+    expect(config.get('SLOT_TYPE_1.STARTER_LOG')).toBe(config.get('STARTER_LOG'));
+    expect(config.get('STARTER_LOG')).toMatch(/\/StarterLog$/);
+    // Added to what the image sets (the parser here expands the image's unset value to nothing).
+    expect(config.get('STARTER_DEBUG')?.split(/\s+/)).toContain('D_TIMESTAMP');
   });
 });
 

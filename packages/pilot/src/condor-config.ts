@@ -132,6 +132,23 @@ export function jobEnvironmentValue(environment: Readonly<Record<string, string>
   return `"${pairs.join(' ').replace(/"/g, '""')}"`;
 }
 
+/**
+ * Where the pilot learns how each job ended (the heartbeat's jobEnds, which the factory's black-hole guard reads):
+ * the starter's own log, under one fixed name and with Unix times, which the entrypoint reads without a process.
+ */
+function jobEndsSnippet(): ConfigSnippet {
+  return snippet('46-job-ends.conf', "Job ends: the starter's log, read by the pilot for each job's end.", [
+    ['STARTER_LOG', '$(LOG)/StarterLog'],
+    [
+      'SLOT_TYPE_1.STARTER_LOG',
+      '$(LOG)/StarterLog',
+      "The slot's type is the starter's local name: without this it logs to $(LOG)/SlotType1Log.",
+    ],
+    ['STARTER_LOG_NAME_APPEND', 'false', 'One slot: no slot suffix the pilot would have to guess.'],
+    ['STARTER_DEBUG', '$(STARTER_DEBUG) D_TIMESTAMP', 'Unix times, so a job lasts end minus start in bash.'],
+  ]);
+}
+
 function jobsSnippet(o: PilotOptions): ConfigSnippet | undefined {
   const knobs: [string, string | number, string?][] = [];
   if (o.executeDir) {
@@ -240,6 +257,7 @@ export function renderConfigSnippets(options: PilotOptions): ConfigSnippet[] {
     lifecycleSnippet(options),
     deadlineSnippet(options),
     healthSnippet(options),
+    jobEndsSnippet(),
     attributesSnippet(options),
   ].filter((s): s is ConfigSnippet => s !== undefined);
   options.siteSnippets.forEach((site, index) => {

@@ -39,6 +39,9 @@ STARTD_EXITED=0
 STATE=
 ACTIVITY=
 JOB_ID=
+JOB_BEGAN=
+JOB_ENDS=
+JOB_END_COUNT=0
 CHANGED=0
 DEADLINE=      # Unix time by which the slot must be empty, from DEADLINE_FILE
 DEADLINE_LINE= # that file's line as the startd last read it
@@ -95,9 +98,26 @@ read_log_line() {
     *': Changing activity: '*' -> '*) set_activity "${1##* -> }" ;;
     *': Remote job ID is '*) JOB_ID=${1##* is } ;;
     *' (condor_STARTD) pid '*' EXITING WITH STATUS '*) STARTD_EXITED=1 ;;
+    [0-9]*' Starting a '*' universe job with ID: '*) JOB_BEGAN=${1%% *} ;;
+    [0-9]*' Process exited, pid='*', status='*) job_ended "${1%% *}" "${1##*status=}" 0 ;;
+    [0-9]*' Process exited, pid='*', signal='*) job_ended "${1%% *}" "${1##*signal=}" 128 ;;
     *) return 0 ;;
   esac
   CHANGED=1
+}
+
+# The starter's log (Unix times, 46-job-ends.conf) says when its job began and how it ended: the last ten ends go
+# into the heartbeat as [seconds, exit status], a signal as 128 + its number, for the factory's black-hole guard.
+job_ended() {
+  local end=$1 code=$2 offset=$3
+  case $JOB_BEGAN:$end:$code in *[!0-9:]* | :* | *::* | *:) JOB_BEGAN= && return 0 ;; esac
+  JOB_ENDS="${JOB_ENDS:+$JOB_ENDS,}[$((end - JOB_BEGAN)),$((offset + 10#$code))]"
+  JOB_END_COUNT=$((JOB_END_COUNT + 1))
+  if [ "$JOB_END_COUNT" -gt 10 ]; then
+    JOB_ENDS=${JOB_ENDS#*],}
+    JOB_END_COUNT=10
+  fi
+  JOB_BEGAN=
 }
 
 set_state() {
@@ -142,8 +162,8 @@ write_heartbeat() {
   json_word job "$JOB_ID"
   json_word reason "$DRAIN_REASON"
   health_fields
-  printf '{"time":"%s","epoch":%s,"startedEpoch":%s,"phase":"%s","state":%s,"activity":%s,"jobId":%s,"drainReason":%s,%s}\n' \
-    "$time" "$now" "$STARTED_AT" "$PHASE" "$state" "$activity" "$job" "$reason" "$HEALTH_JSON" >"$tmp" &&
+  printf '{"time":"%s","epoch":%s,"startedEpoch":%s,"phase":"%s","state":%s,"activity":%s,"jobId":%s,"drainReason":%s,%s,"jobEnds":[%s]}\n' \
+    "$time" "$now" "$STARTED_AT" "$PHASE" "$state" "$activity" "$job" "$reason" "$HEALTH_JSON" "$JOB_ENDS" >"$tmp" &&
     mv -f "$tmp" "$HEARTBEAT"
   CHANGED=0
 }
@@ -236,8 +256,12 @@ open_watch_fifo() {
   WATCHING=1
 }
 
+# From the first line: what was read before is read again, so the job ends start over too.
 follow_start_log() {
-  tail -n +1 -F "$START_LOG" >&3 2>/dev/null &
+  JOB_BEGAN=
+  JOB_ENDS=
+  JOB_END_COUNT=0
+  tail -n +1 -F "$START_LOG" ${STARTER_LOG:+"$STARTER_LOG"} >&3 2>/dev/null &
   LOG_READER_PID=$!
 }
 
@@ -262,6 +286,8 @@ case "$INTERVAL$MAX_LIFETIME" in *[!0-9]*) refuse "HEARTBEAT_SECONDS and MAX_LIF
 START_LOG=$(condor_config_val STARTD_LOG 2>/dev/null) || refuse "STARTD_LOG is not set in $CONDOR_CONFIG"
 STOP_FILE="${START_LOG%/*}/cernvm-stop.conf"
 rm -f "$STOP_FILE"
+# Without it no job end is known, and the heartbeat's jobEnds stays empty.
+STARTER_LOG=$(condor_config_val STARTER_LOG 2>/dev/null) || STARTER_LOG=
 # The slot's scratch directory (EXECUTE) comes from the host empty and root's: HTCondor wants its own account to own
 # it (mode 0755), else it makes it world-writable.
 EXECUTE_DIR=${EXECUTE_DIR:-}

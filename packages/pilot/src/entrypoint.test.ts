@@ -21,8 +21,11 @@ const FAKES: Record<string, string> = {
   condor_config_val: `#!/bin/sh
 set -eu
 if [ -n "\${FAKE_CONFIG_SECONDS:-}" ]; then echo "config asked $1" >>"$FAKE_DIR/events"; sleep "$FAKE_CONFIG_SECONDS"; fi
-[ "$1" = STARTD_LOG ] || { echo "Not defined: $1" >&2; exit 1; }
-echo "$FAKE_DIR/StartLog"
+case $1 in
+  STARTD_LOG) echo "$FAKE_DIR/StartLog" ;;
+  STARTER_LOG) echo "$FAKE_DIR/StarterLog" ;;
+  *) echo "Not defined: $1" >&2; exit 1 ;;
+esac
 `,
   // Records its start; exits with $FAKE_MASTER_EXIT after $FAKE_MASTER_SECONDS, or with 0 on SIGTERM.
   condor_master: `#!/bin/sh
@@ -133,6 +136,12 @@ describe('entrypoint.sh', () => {
   async function logSlot(...lines: string[]): Promise<void> {
     const text = lines.map((line) => `12/04/26 07:59:34 slot1: ${line}\n`).join('');
     await writeFile(path.join(fixture.dir, 'StartLog'), text, { flag: 'a' });
+  }
+
+  /** Lines of the starter's log, with the Unix times 46-job-ends.conf asks for. */
+  async function logStarter(...lines: [epoch: number, text: string][]): Promise<void> {
+    const text = lines.map(([epoch, line]) => `${epoch} (pid:4242) ${line}\n`).join('');
+    await writeFile(path.join(fixture.dir, 'StarterLog'), text, { flag: 'a' });
   }
 
   const CLAIMED_BUSY = [
@@ -261,6 +270,33 @@ describe('entrypoint.sh', () => {
         unhealthySince: null,
         unhealthyReason: null,
       });
+      pilot.child.kill('SIGTERM');
+      await expect(pilot.exited).resolves.toBe(0);
+    },
+    SLOW,
+  );
+
+  it(
+    'carries the last ten job ends from the starter’s log: seconds run and exit status, 128 + signal when killed',
+    async () => {
+      const pilot = startPilot();
+      const first = await heartbeatWhere('a running heartbeat', (h) => h.phase === 'running');
+      expect(first.jobEnds).toEqual([]);
+      const job = (begin: number, end: string): [number, string][] => [
+        [begin, 'Starting a VANILLA universe job with ID: 7.0'],
+        [begin + 1, 'Create_Process succeeded, pid=99'],
+        [begin + 3, `Process exited, pid=99, ${end}`],
+      ];
+      await logStarter(...job(1_700_000_000, 'status=1'), ...job(1_700_000_100, 'signal=9'));
+      // An exit without a start read before it (a log that began mid-job) is no job end.
+      await logStarter([1_700_000_200, 'Process exited, pid=98, status=2']);
+      expect((await heartbeatWhere('two job ends', (h) => h.jobEnds?.length === 2)).jobEnds).toEqual([
+        [3, 1],
+        [3, 137],
+      ]);
+      for (let i = 0; i < 10; i++) await logStarter(...job(1_700_001_000 + i * 100, 'status=0'));
+      const ten = await heartbeatWhere('ten successes', (h) => h.jobEnds?.[9]?.[1] === 0 && h.jobEnds[0]?.[1] === 0);
+      expect(ten.jobEnds).toEqual(Array.from({ length: 10 }, () => [3, 0]));
       pilot.child.kill('SIGTERM');
       await expect(pilot.exited).resolves.toBe(0);
     },

@@ -66,6 +66,28 @@ describe('parseHeartbeat', () => {
     expect(parseHeartbeat(text({ unhealthySince: '1700000000' }))).toBeUndefined();
   });
 
+  it('accepts the last job ends as [seconds, status], and rejects any other shape or more than ten', () => {
+    expect(parseHeartbeat(text({ jobEnds: [] }))?.jobEnds).toEqual([]);
+    expect(
+      parseHeartbeat(
+        text({
+          jobEnds: [
+            [3, 1],
+            [40, 0],
+            [2, 137],
+          ],
+        }),
+      )?.jobEnds,
+    ).toEqual([
+      [3, 1],
+      [40, 0],
+      [2, 137],
+    ]);
+    for (const jobEnds of [[[3]], [[3, 1, 0]], [['3', 1]], [[-1, 1]], [[1.5, 1]], [{ seconds: 3 }], 'none'])
+      expect(parseHeartbeat(text({ jobEnds }))).toBeUndefined();
+    expect(parseHeartbeat(text({ jobEnds: Array.from({ length: 11 }, () => [1, 1]) }))).toBeUndefined();
+  });
+
   it('rejects an unknown phase', () => {
     expect(parseHeartbeat(text({ phase: 'sleeping' }))).toBeUndefined();
     expect(parseHeartbeat(text({ phase: 'Running' }))).toBeUndefined();

@@ -19,6 +19,21 @@ export interface Heartbeat {
   /** Epoch seconds since which the slot is unhealthy without a break. */
   unhealthySince?: number | null;
   unhealthyReason?: string | null;
+  /** The slot's last jobs (at most ten, oldest first) as [seconds it ran, exit status, 128 + signal when killed]. */
+  jobEnds?: readonly (readonly [seconds: number, status: number])[];
+}
+
+/** At most this many job ends in a heartbeat: the black-hole guard looks at no more. */
+export const MAX_JOB_ENDS = 10;
+
+function isJobEnds(value: unknown): boolean {
+  return (
+    Array.isArray(value) &&
+    value.length <= MAX_JOB_ENDS &&
+    value.every(
+      (end) => Array.isArray(end) && end.length === 2 && end.every((n) => Number.isInteger(n) && (n as number) >= 0),
+    )
+  );
 }
 
 const PHASES: ReadonlySet<string> = new Set(['starting', 'running', 'draining', 'stopping', 'exited']);
@@ -49,7 +64,8 @@ export function parseHeartbeat(text: string): Heartbeat | undefined {
     stringOrNull(v.drainReason) &&
     [undefined, null, true, false].includes(v.healthy as boolean | null | undefined) &&
     (v.unhealthySince === undefined || v.unhealthySince === null || typeof v.unhealthySince === 'number') &&
-    (v.unhealthyReason === undefined || stringOrNull(v.unhealthyReason));
+    (v.unhealthyReason === undefined || stringOrNull(v.unhealthyReason)) &&
+    (v.jobEnds === undefined || isJobEnds(v.jobEnds));
   return valid ? (v as unknown as Heartbeat) : undefined;
 }
 

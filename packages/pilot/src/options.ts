@@ -89,6 +89,7 @@ const RESERVED_ATTRIBUTES = new Set([
   ...['execute', 'starter_job_environment'],
   ...['startd_cron_joblist', 'cernvmhealthy', 'cernvmunhealthyreason'],
   ...['executable', 'mode', 'period', 'kill'].map((knob) => `startd_cron_cernvmhealth_${knob}`),
+  ...['starter_log', 'starter_log_name_append', 'starter_debug'],
 ]);
 
 /** Names that say "secret": the job environment is written into the slot's configuration, readable by every job. */
