@@ -85,6 +85,7 @@ describe('deploy/', () => {
       'CernvmFactoryBelowDesired',
       'CernvmFactoryCrashLooping',
       'CernvmFactoryEventsStreamDown',
+      'CernvmFactorySlotsUnhealthy',
       'CernvmFactoryStaleHeartbeat',
     ]);
     for (const rule of rules) {
