@@ -277,3 +277,16 @@ describe('machineFeatures', () => {
     );
   });
 });
+
+describe('the black-hole guard', () => {
+  it('takes how many failed jobs in a row, each within how many seconds, drain a slot', () => {
+    const config = checkFactoryConfig({ slots: 1, blackholeJobs: 3, blackholeSeconds: 30 }, new Map());
+    expect([config.blackholeJobs, config.blackholeSeconds]).toEqual([3, 30]);
+    expect(checkFactoryConfig({ slots: 1, blackholeJobs: 0 }, new Map()).blackholeJobs).toBe(0);
+  });
+
+  it('refuses more jobs than a heartbeat carries, and no seconds at all', () => {
+    expect(() => checkFactoryConfig({ slots: 1, blackholeJobs: 11 }, new Map())).toThrow(/blackholeJobs/);
+    expect(() => checkFactoryConfig({ slots: 1, blackholeSeconds: 0 }, new Map())).toThrow(/blackholeSeconds/);
+  });
+});

@@ -1,5 +1,6 @@
 import { printable } from '@docker-cernvm/cli-kit';
 import {
+  MAX_JOB_ENDS,
   absolutePath,
   envName,
   keyPath,
@@ -93,6 +94,9 @@ export const factoryConfigSchema = z
       .optional(),
     /** A slot unhealthy this long is drained (its job finishes) and replaced; 0 = never. File only; default 600. */
     unhealthyDrainSeconds: wholeNumber(0, 604_800, 'whole seconds').optional(),
+    /** Black-hole guard: this many failed jobs in a row, each within blackholeSeconds, drain a slot; 0 = never. */
+    blackholeJobs: wholeNumber(0, MAX_JOB_ENDS, 'a whole number').optional(),
+    blackholeSeconds: wholeNumber(1, 86_400, 'whole seconds').optional(),
   })
   .strict();
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { CliContext, FactorySignal } from './cli/context.js';
 import type { FactoryConfig } from './config.js';
 import type { ControlRequest } from './control-protocol.js';
-import { DEFAULT_UNHEALTHY_DRAIN_SECONDS, Factory } from './factory.js';
+import { DEFAULT_BLACKHOLE, DEFAULT_UNHEALTHY_DRAIN_SECONDS, Factory } from './factory.js';
 import { wireLogs } from './factory-logs.js';
 import type { HealthState } from './http-server.js';
 import { versionNumber } from './image-check.js';
@@ -106,6 +106,10 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     },
     startRefusal: () => tokenKeeper.state().problem,
     unhealthyDrainSeconds: config.unhealthyDrainSeconds ?? DEFAULT_UNHEALTHY_DRAIN_SECONDS,
+    blackhole: {
+      jobs: config.blackholeJobs ?? DEFAULT_BLACKHOLE.jobs,
+      seconds: config.blackholeSeconds ?? DEFAULT_BLACKHOLE.seconds,
+    },
   });
   wireLogs(factory, logger, io, config.logFormat);
   metrics.observe(factory);

@@ -3,7 +3,7 @@ import type { Clock } from './clock.js';
 import type { ListedContainer, SlotRuntime } from './docker-runtime.js';
 import { EventStream } from './event-stream.js';
 import type { FactoryEvents } from './factory-events.js';
-import { type DesiredState, type ObservedContainer, reconcile } from './reconcile.js';
+import { type BlackholeGuard, type DesiredState, type ObservedContainer, reconcile } from './reconcile.js';
 import { SlotActuator } from './slot-actuator.js';
 import type { SlotDirs } from './slot-dirs.js';
 import { SlotFeatureUpdater } from './slot-feature-updater.js';
@@ -40,6 +40,8 @@ export interface FactoryOptions {
   startRefusal?: () => string | undefined;
   /** A slot its health check finds unhealthy this long is drained and replaced; 0 or unset = never. */
   unhealthyDrainSeconds?: number;
+  /** The black-hole guard; unset or 0 jobs = off. */
+  blackhole?: BlackholeGuard;
 }
 
 /** A deadline in whole seconds, as the slots keep it (so a pass never finds a slot's a few ms off and rewrites it). */
@@ -47,6 +49,9 @@ const deadlineOf = (deadline: number | undefined) =>
   deadline === undefined ? {} : { deadline: Math.round(deadline / 1000) * 1000 };
 /** Ten health-check periods: a repository that comes back within minutes keeps its slots. */
 export const DEFAULT_UNHEALTHY_DRAIN_SECONDS = 600;
+
+/** Five failures in a row, each within a minute: no real job fails that fast that often, a broken slot does. */
+export const DEFAULT_BLACKHOLE: BlackholeGuard = { jobs: 5, seconds: 60 };
 
 /**
  * The level-triggered loop: observe (SlotObserver: one list call, plus heartbeat files), decide (the pure `reconcile`),
@@ -80,6 +85,7 @@ export class Factory {
       templateHash: templateHash(options.template),
       indexLimit: options.indexLimit,
       ...(options.unhealthyDrainSeconds ? { unhealthyDrainSeconds: options.unhealthyDrainSeconds } : {}),
+      ...(options.blackhole?.jobs ? { blackhole: options.blackhole } : {}),
     };
     const { name, runtime, slotDirs, clock } = options;
     const { ledger, events } = this;

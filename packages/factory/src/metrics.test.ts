@@ -227,6 +227,43 @@ describe('FactoryMetrics: fed by a running factory', () => {
     expect(sampleValue(samples, 'cernvm_factory_slots', { state: 'draining' })).toBe(0);
   });
 
+  /** A heartbeat written now whose last three jobs each failed within seconds (the last one killed). */
+  const failingFast = () => {
+    const epoch = clock.now() / 1000;
+    return heartbeat({
+      epoch,
+      startedEpoch: epoch,
+      jobEnds: [
+        [2, 1],
+        [3, 1],
+        [1, 137],
+      ],
+    });
+  };
+
+  it('counts a black hole once: drained (told by a signal) and replaced, from its heartbeat alone', async () => {
+    await startFactory({ slots: 2, blackhole: { jobs: 3, seconds: 30 } });
+    expect(await value('cernvm_factory_blackhole_total')).toBe(0);
+    const hole = runtime.runningBySlot().get(0)!;
+    slotDirs.heartbeats.set(0, failingFast());
+    await clock.advance(RESYNC);
+    await clock.advance(DEBOUNCE * 2);
+    expect(runtime.callsOf(`signal:${hole.id}`)).toHaveLength(1);
+    expect(await value('cernvm_factory_slots', { state: 'draining' })).toBe(1);
+    expect([...runtime.runningBySlot().keys()].sort()).toEqual([0, 1, 2]);
+    // Counted once, though the slot's heartbeat says the same at every pass until it has gone.
+    await clock.advance(RESYNC);
+    expect(await value('cernvm_factory_blackhole_total')).toBe(1);
+  });
+
+  it('counts no black hole while the guard is off', async () => {
+    await startFactory({ slots: 1 });
+    slotDirs.heartbeats.set(0, failingFast());
+    await clock.advance(RESYNC);
+    expect(await value('cernvm_factory_blackhole_total')).toBe(0);
+    expect(await value('cernvm_factory_slots', { state: 'draining' })).toBe(0);
+  });
+
   it('counts a reconnect of the events stream, not its first connection, and shows it down meanwhile', async () => {
     await startFactory({ slots: 1 });
     expect(await value('cernvm_factory_events_stream_reconnects_total')).toBe(0);

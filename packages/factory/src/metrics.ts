@@ -63,6 +63,11 @@ export class FactoryMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  private readonly blackholes = new Counter({
+    name: `${PREFIX}blackhole_total`,
+    help: 'Slots drained and replaced because their last jobs each failed within seconds (black holes)',
+    registers: [this.registry],
+  });
   private readonly startDuration = new Histogram({
     name: `${PREFIX}start_duration_seconds`,
     help: 'Time to render, create and start one slot container',
@@ -178,6 +183,9 @@ export class FactoryMetrics {
       this.startDuration.observe(durationMs / 1000);
     });
     factory.events.on('slot-exited', ({ reason }) => this.exits.inc({ reason }));
+    factory.events.on('slot-draining', ({ reason }) => {
+      if (reason === 'blackhole') this.blackholes.inc();
+    });
     factory.events.on('events-connected', () => {
       if (everConnected) this.reconnects.inc();
       everConnected = true;

@@ -740,3 +740,28 @@ describe('reconcile: unhealthy slots', () => {
     expect(lines(reconcile(input([running(1)], { slots: 2, unhealthyDrainSeconds: 600 })))).toEqual(['create 0']);
   });
 });
+
+describe('reconcile: black holes', () => {
+  const GUARD = { blackhole: { jobs: 3, seconds: 30 } };
+  const ended = (slot: number, ...jobEnds: [number, number][]) => running(slot, { heartbeat: heartbeat({ jobEnds }) });
+
+  it.each<[string, ObservedContainer[], Parameters<typeof input>[1], string[]]>([
+    [
+      'its last 3 jobs each failed within 30 s: drained and replaced on a free index',
+      [ended(0, [400, 0], [2, 1], [5, 1], [29, 137]), running(1)],
+      GUARD,
+      ['create 2', 'drain s0 blackhole'],
+    ],
+    ['one of the last 3 succeeded: kept', [ended(0, [2, 1], [2, 0], [2, 1]), running(1)], GUARD, []],
+    ['one of the last 3 ran 30 s: kept', [ended(0, [2, 1], [30, 1], [2, 1]), running(1)], GUARD, []],
+    ['only 2 jobs yet, both failed at once: kept', [ended(0, [1, 1], [1, 1]), running(1)], GUARD, []],
+    ['no guard: kept however often its jobs fail', [ended(0, [1, 1], [1, 1], [1, 1]), running(1)], {}, []],
+  ])('%s', (_name, observed, overrides, expected) => {
+    expect(lines(reconcile(input(observed, { slots: 2, ...overrides })))).toEqual(expected);
+  });
+
+  it('does not drain again a black hole that drains already', () => {
+    const draining = { ...ended(0, [1, 1], [1, 1], [1, 1]), draining: true };
+    expect(lines(reconcile(input([draining, running(1)], { slots: 2, ...GUARD })))).toEqual(['create 2']);
+  });
+});

@@ -18,6 +18,13 @@ export interface DesiredState {
   deadline?: number;
   /** A slot whose health check has failed this long is drained (its job finishes) and replaced; unset = never. */
   unhealthyDrainSeconds?: number;
+  /** The black-hole guard: a slot whose last `jobs` jobs each failed within `seconds` is drained and replaced. */
+  blackhole?: BlackholeGuard;
+}
+
+export interface BlackholeGuard {
+  jobs: number;
+  seconds: number;
 }
 
 /** One container carrying this factory's labels, as the engine shows it. */
@@ -46,7 +53,7 @@ export interface ReconcileInput {
   creating: ReadonlySet<number>;
 }
 
-export type DrainReason = 'duplicate' | 'scale-down' | 'template' | 'factory-drain' | 'unhealthy';
+export type DrainReason = 'duplicate' | 'scale-down' | 'template' | 'factory-drain' | 'unhealthy' | 'blackhole';
 
 export type Action =
   | { kind: 'create'; slot: number }
@@ -74,6 +81,14 @@ function unhealthyTooLong(c: ObservedContainer, desired: DesiredState, now: numb
   const since = c.heartbeat?.unhealthySince;
   if (!desired.unhealthyDrainSeconds || !isUnhealthy(c.heartbeat) || !since) return false;
   return now - since * 1000 >= desired.unhealthyDrainSeconds * 1000;
+}
+
+/** Its last `jobs` jobs (from its heartbeat) each ended with a failure, sooner than `seconds` after they began. */
+function blackHole(c: ObservedContainer, desired: DesiredState): boolean {
+  const guard = desired.blackhole;
+  const ends = c.heartbeat?.jobEnds ?? [];
+  if (!guard || guard.jobs < 1 || ends.length < guard.jobs) return false;
+  return ends.slice(-guard.jobs).every(([seconds, status]) => status !== 0 && seconds < guard.seconds);
 }
 
 function takeAway(c: ObservedContainer, reason: DrainReason, deadline?: number): Action {
@@ -129,6 +144,7 @@ export function reconcile({ desired, observed, now, retryAt, creating }: Reconci
   for (const c of kept) {
     if (c.templateHash !== desired.templateHash) actions.push(takeAway(c, 'template'));
     else if (unhealthyTooLong(c, desired, now)) actions.push(takeAway(c, 'unhealthy'));
+    else if (blackHole(c, desired)) actions.push(takeAway(c, 'blackhole'));
     else serving.push(c);
   }
 

@@ -11,7 +11,15 @@ export {
 export { render, entrypointScript, ENTRYPOINT, TOP_LEVEL_CONFIG, HEARTBEAT_FILE, type RenderedFile } from './render.js';
 export { writePilotDir } from './pilot-dir.js';
 export { DEADLINE_FILE, parseDeadlineFile, readDeadlineFile, renderDeadlineFile } from './deadline-file.js';
-export { parseHeartbeat, readHeartbeat, isIdle, isUnhealthy, type Heartbeat, type PilotPhase } from './heartbeat.js';
+export {
+  MAX_JOB_ENDS,
+  parseHeartbeat,
+  readHeartbeat,
+  isIdle,
+  isUnhealthy,
+  type Heartbeat,
+  type PilotPhase,
+} from './heartbeat.js';
 export { pilotContainerOptions, type PilotContainerSpec } from './container-spec.js';
 export { checkHostToken } from './token-check.js';
 export { DockerodePilotEngine, type PilotEngine } from './docker-api.js';
