@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Podman for the tests: Debian 12's own podman (4.3), its API service on a socket of its own beside the host's
+# Docker engine, which it never touches.
+#
+#   scripts/podman.sh start   installs podman if missing, starts `podman system service` on $SOCKET, waits for it
+#   scripts/podman.sh env     prints DOCKER_HOST=… for the running service
+#   scripts/podman.sh status  exits 0 when the service this script started runs
+#   scripts/podman.sh stop    stops the service this script started (by its recorded pid)
+#
+# The service serves the Docker-compatible API and podman's own (libpod); the factory tells them apart by
+# `GET /version`. Containers run under conmon, not under the service: stopping the service leaves them running, and
+# the suites remove their own. Podman's storage (/var/lib/containers) and Docker's are apart. No containers.conf is
+# written: the factory sends explicit rlimits at or under the host's hard limits, which podman needs here.
+set -euo pipefail
+
+RUN_DIR=${PODMAN_RUN_DIR:-/run/docker-cernvm-podman}
+SOCKET="$RUN_DIR/podman.sock"
+PID_FILE="$RUN_DIR/service.pid"
+LOG=${PODMAN_LOG:-/tmp/docker-cernvm-podman.log}
+
+log() { printf '%s\n' "$*" >&2; }
+
+install_podman() {
+  command -v podman >/dev/null && return 0
+  log "installing podman"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman >/dev/null
+}
+
+running_pid() {
+  [[ -f "$PID_FILE" ]] || return 1
+  local pid
+  pid=$(cat "$PID_FILE")
+  # The pid must still be a podman serving our socket, not a recycled pid.
+  [[ -n "$pid" && -d "/proc/$pid" ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "system service .*unix://$SOCKET" || return 1
+  printf '%s\n' "$pid"
+}
+
+answers() { curl -fsS --unix-socket "$SOCKET" http://d/_ping >/dev/null 2>&1; }
+
+start() {
+  install_podman
+  mkdir -p "$RUN_DIR"
+  exec 7>"$RUN_DIR/lock"
+  flock 7
+  if pid=$(running_pid); then
+    log "podman service already runs (pid $pid)"
+    return 0
+  fi
+  rm -f "$SOCKET"
+  local started
+  started=$(date +%s%N)
+  log "starting podman $(podman --version | awk '{print $3}') service at $SOCKET (log: $LOG)"
+  # --time=0: the service never ends on its own between the suites' requests.
+  setsid podman system service --time=0 "unix://$SOCKET" >"$LOG" 2>&1 </dev/null &
+  local pid=$!
+  printf '%s\n' "$pid" >"$PID_FILE"
+  for _ in $(seq 1 60); do
+    if answers; then
+      log "podman answers at $SOCKET (pid $pid, $((($(date +%s%N) - started) / 1000000)) ms)"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  log "podman service did not start; last lines of $LOG:"
+  tail -n 20 "$LOG" >&2
+  stop
+  return 1
+}
+
+stop() {
+  mkdir -p "$RUN_DIR"
+  local pid
+  if pid=$(running_pid); then
+    log "stopping podman service (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "podman service (pid $pid) ignored SIGTERM for 20 s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$PID_FILE" "$SOCKET"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  env) printf 'DOCKER_HOST=unix://%s\n' "$SOCKET" ;;
+  status) running_pid >/dev/null ;;
+  *)
+    log "usage: $0 start|stop|env|status"
+    exit 2
+    ;;
+esac
