@@ -3,7 +3,7 @@ import { createMounter } from '@docker-cernvm/mounter';
 import { SystemMountHost } from '@docker-cernvm/pilot';
 import Docker from 'dockerode';
 import { systemClock } from '../clock.js';
-import { DockerodeRuntime } from '../docker-runtime.js';
+import { DetectedRuntime } from '../detected-runtime.js';
 import { runCli } from './main.js';
 
 // Until runCli settles, an uncaught failure must not look like success.
@@ -19,7 +19,7 @@ void runCli(process.argv.slice(2), {
     isTerminal: process.stderr.isTTY === true,
   },
   env: process.env,
-  runtime: (count) => new DockerodeRuntime(sharedEngine(), count),
+  runtime: (count) => new DetectedRuntime(sharedEngine(), count),
   mounter: ({ cvmfsDir }) => createMounter({ paths: { cvmfsDir }, docker: sharedEngine() }),
   mountHost: () => new SystemMountHost(),
   clock: systemClock,

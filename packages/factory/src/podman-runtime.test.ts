@@ -1,0 +1,81 @@
+import { describe, expect, it } from '@jest/globals';
+import type Docker from 'dockerode';
+import type { ContainerCreateOptions } from 'dockerode';
+import { FactoryError } from './errors.js';
+import type { SlotRlimits } from './host-rlimits.js';
+import { PodmanRuntime, withRlimits } from './podman-runtime.js';
+
+const LIMITS: SlotRlimits = { nofile: { soft: 1024, hard: 4096 }, nproc: { soft: 4096, hard: 8192 } };
+
+/** Just enough of dockerode on podman's compatible API: the bodies created, and a start that may fail. */
+function podman(startFails?: Error) {
+  const created: ContainerCreateOptions[] = [];
+  const removed: string[] = [];
+  const docker = {
+    createContainer: async (body: ContainerCreateOptions) => {
+      created.push(body);
+      return {
+        id: 'c1',
+        start: async () => {
+          if (startFails) throw startFails;
+        },
+      };
+    },
+    getContainer: (id: string) => ({ remove: async () => void removed.push(id) }),
+  };
+  const runtime = new PodmanRuntime(
+    docker as unknown as Docker,
+    () => undefined,
+    async () => LIMITS,
+  );
+  return { created, removed, runtime };
+}
+
+describe('withRlimits', () => {
+  it('adds open files and processes at the hard limits', () => {
+    expect(withRlimits({ name: 's', HostConfig: { Init: true } }, LIMITS)).toEqual({
+      name: 's',
+      HostConfig: {
+        Init: true,
+        Ulimits: [
+          { Name: 'nofile', Soft: 4096, Hard: 4096 },
+          { Name: 'nproc', Soft: 8192, Hard: 8192 },
+        ],
+      },
+    });
+  });
+
+  it('keeps a limit the body names, and leaves an unlimited one to podman', () => {
+    const body = { HostConfig: { Ulimits: [{ Name: 'nofile', Soft: 10, Hard: 20 }] } };
+    const unlimited = { ...LIMITS, nproc: { soft: undefined, hard: undefined } };
+    expect(withRlimits(body, unlimited)).toBe(body);
+  });
+});
+
+describe('PodmanRuntime.createAndStart', () => {
+  it('creates the slot with explicit rlimits', async () => {
+    const { created, runtime } = podman();
+    await expect(runtime.createAndStart({ name: 'f-slot-0', Image: 'slot:1' })).resolves.toBe('c1');
+    expect(created[0]?.HostConfig?.Ulimits).toEqual([
+      { Name: 'nofile', Soft: 4096, Hard: 4096 },
+      { Name: 'nproc', Soft: 8192, Hard: 8192 },
+    ]);
+  });
+
+  it("turns podman's rlimit refusal into an error that names the fix, and removes the container", async () => {
+    const refusal = new Error(
+      'runc create failed: error setting rlimits for ready process: error setting rlimit type 7: operation not permitted',
+    );
+    const { removed, runtime } = podman(refusal);
+    const failure = runtime.createAndStart({ name: 'f-slot-0' });
+    await expect(failure).rejects.toThrow(FactoryError);
+    await expect(failure).rejects.toThrow(/open files 1024:4096.*default_ulimits/);
+    await expect(failure).rejects.toMatchObject({ code: 'E_ENGINE', cause: refusal });
+    expect(removed).toEqual(['c1']);
+  });
+
+  it('passes any other failure on as it is', async () => {
+    const { runtime } = podman(new Error('no such image'));
+    await expect(runtime.createAndStart({ name: 'f-slot-0' })).rejects.toThrow(/^no such image$/);
+  });
+});

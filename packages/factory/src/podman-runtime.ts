@@ -1,0 +1,60 @@
+import type Docker from 'dockerode';
+import type { ContainerCreateOptions } from 'dockerode';
+import { DockerodeRuntime, type RequestCounter } from './docker-runtime.js';
+import { FactoryError } from './errors.js';
+import type { SlotRlimits } from './host-rlimits.js';
+
+type Ulimit = { Name: string; Soft: number; Hard: number };
+
+/**
+ * Explicit ulimits at the host's hard limits. Without them podman asks the OCI runtime for its own defaults, which
+ * may lie above the host's hard limit, and a process without CAP_SYS_RESOURCE cannot raise it: every start fails.
+ * A limit the body names already is kept; an unlimited one is left to podman (its default then fits under it).
+ */
+export function withRlimits(options: ContainerCreateOptions, limits: SlotRlimits): ContainerCreateOptions {
+  const given: Ulimit[] = (options.HostConfig?.Ulimits ?? []) as Ulimit[];
+  const added: Ulimit[] = [];
+  for (const name of ['nofile', 'nproc'] as const) {
+    const hard = limits[name].hard;
+    if (hard === undefined || given.some((u) => u.Name === name)) continue;
+    // Soft at the hard limit: a slot's jobs get the most the host allows, as dockerd's containers usually do.
+    added.push({ Name: name, Soft: hard, Hard: hard });
+  }
+  if (added.length === 0) return options;
+  return { ...options, HostConfig: { ...options.HostConfig, Ulimits: [...given, ...added] } };
+}
+
+const RLIMIT_REFUSED = /error setting rlimit/;
+
+/**
+ * Podman's API service (`podman system service`), through its Docker-compatible API: list, events with the label
+ * filter, inspect, kill, stop and remove behave as on dockerd. What differs is here: the rlimits of a create.
+ */
+export class PodmanRuntime extends DockerodeRuntime {
+  constructor(
+    docker: Docker,
+    count: RequestCounter,
+    private readonly rlimits: () => Promise<SlotRlimits>,
+  ) {
+    super(docker, count);
+  }
+
+  override async createAndStart(options: ContainerCreateOptions): Promise<string> {
+    const limits = await this.rlimits();
+    try {
+      return await super.createAndStart(withRlimits(options, limits));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (!RLIMIT_REFUSED.test(message)) throw error;
+      throw new FactoryError(
+        'E_ENGINE',
+        `podman could not set a slot's rlimits (open files ${describe(limits.nofile)}, processes ` +
+          `${describe(limits.nproc)}): run the podman service under the same limits as the factory, or set ` +
+          `default_ulimits in /etc/containers/containers.conf at or under \`ulimit -H\``,
+        { cause: error },
+      );
+    }
+  }
+}
+
+const describe = (limit: SlotRlimits['nofile']): string => `${limit.soft ?? 'unlimited'}:${limit.hard ?? 'unlimited'}`;
