@@ -20,11 +20,12 @@ LOG=${PODMAN_LOG:-/tmp/docker-cernvm-podman.log}
 
 log() { printf '%s\n' "$*" >&2; }
 
+# catatonit is podman's init (a slot's Init: true); Debian only recommends it.
 install_podman() {
-  command -v podman >/dev/null && return 0
-  log "installing podman"
+  command -v podman >/dev/null && [[ -x /usr/libexec/podman/catatonit ]] && return 0
+  log "installing podman and catatonit"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman catatonit >/dev/null
 }
 
 running_pid() {
