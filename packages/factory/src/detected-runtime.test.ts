@@ -16,6 +16,7 @@ function engine(versions: Array<object | Error>) {
   const calls: string[] = [];
   const created: ContainerCreateOptions[] = [];
   const docker = {
+    modem: {},
     version: async () => {
       calls.push('version');
       const next = versions.shift();

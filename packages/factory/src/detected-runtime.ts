@@ -9,8 +9,15 @@ import {
   type RequestCounter,
   type SlotRuntime,
 } from './docker-runtime.js';
-import { hostRlimits } from './host-rlimits.js';
+import { serviceRlimits } from './host-rlimits.js';
+import type { SlotRlimits } from './host-rlimits.js';
 import { PodmanRuntime } from './podman-runtime.js';
+
+/** The service's limits, read once: the socket's holder does not change while the factory runs. */
+function rlimitsOnce(docker: Docker): () => Promise<SlotRlimits> {
+  let read: Promise<SlotRlimits> | undefined;
+  return () => (read ??= serviceRlimits((docker.modem as { socketPath?: string }).socketPath));
+}
 
 export type EngineKind = 'docker' | 'podman';
 
@@ -30,7 +37,7 @@ export class DetectedRuntime implements SlotRuntime {
     private readonly docker: Docker,
     private readonly count: RequestCounter = () => undefined,
     private readonly make: (kind: EngineKind) => SlotRuntime = (kind) =>
-      kind === 'podman' ? new PodmanRuntime(docker, count, () => hostRlimits()) : new DockerodeRuntime(docker, count),
+      kind === 'podman' ? new PodmanRuntime(docker, count, rlimitsOnce(docker)) : new DockerodeRuntime(docker, count),
   ) {}
 
   /** Which engine this is (asks it on the first call). */

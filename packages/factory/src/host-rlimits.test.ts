@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseRlimits } from './host-rlimits.js';
+import { listeningInode, parseRlimits } from './host-rlimits.js';
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
 Max cpu time              unlimited            unlimited            seconds
@@ -25,5 +25,18 @@ describe('parseRlimits', () => {
       nofile: { soft: undefined, hard: undefined },
       nproc: { soft: undefined, hard: undefined },
     });
+  });
+});
+
+const NET_UNIX = `Num       RefCount Protocol Flags    Type St Inode Path
+000000006c4356a5: 00000003 00000000 00000000 0001 03 6559300 /run/podman/podman.sock
+000000006c4356a6: 00000002 00000000 00010000 0001 01 6559221 /run/podman/podman.sock
+000000006c4356a7: 00000002 00000000 00010000 0001 01 6559222 /run/docker.sock
+`;
+
+describe('listeningInode', () => {
+  it('finds the listening socket at a path, not a connection to it', () => {
+    expect(listeningInode(NET_UNIX, '/run/podman/podman.sock')).toBe('6559221');
+    expect(listeningInode(NET_UNIX, '/run/other.sock')).toBeUndefined();
   });
 });
