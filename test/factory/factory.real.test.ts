@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createMounter } from '@docker-cernvm/mounter';
 import { TMP_PREFIX, cleanUpTestMounts } from '../support/cleanup.js';
-import { docker, execIn, realEngineAvailable } from '../support/engine.js';
+import { docker, engineIsPodman, execIn, realEngineAvailable } from '../support/engine.js';
 import {
   FactoryProcess,
   type SlotContainer,
@@ -17,6 +17,9 @@ import { SLOT_IMAGE, buildSlotImage } from '../support/slot-image.js';
 
 const engineUp = await realEngineAvailable('factory on the real engine');
 const describeEngine = engineUp ? describe : describe.skip;
+// Placeholder images are Docker's: podman's storage hides a bind over a layer (issue 23 gives podman slots their
+// CernVM root as a rootfs instead), so the placeholder test runs on Docker engines only.
+const onDocker = engineUp && !(await engineIsPodman()) ? it : it.skip;
 
 // Test-only factory names: cleaning up never touches a site's own factory.
 const NAME = 'dcvm-test-factory';
@@ -257,40 +260,44 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
     }
   }, 60_000);
 
-  it('refuses an empty docker-cernvm placeholder, naming the mount command, and starts nothing', async () => {
-    const mounter = createMounter({
-      paths: { cvmfsDir: path.join(tmp, 'cvmfs'), stateDir: path.join(tmp, 'mounter-state') },
-    });
-    const tag = 'docker-cernvm-test/empty-placeholder:1';
-    await mounter.register({ tag, repository: PLACEHOLDER_REPOSITORY });
-    try {
-      const factory = new FactoryProcess([
-        'start',
-        '--name',
-        NAME,
-        '--slots',
-        '1',
-        '--image',
-        tag,
-        '--token-file',
-        tokenFile,
-        '--state-dir',
-        path.join(tmp, 'state'),
-        '--scratch-dir',
-        path.join(tmp, 'scratch'),
-        '--no-pin',
-      ]);
-      expect((await factory.exit).code).toBe(1);
-      expect(factory.output).toMatch(
-        new RegExp(
-          `^error: ${tag} is a docker-cernvm placeholder with no CernVM root mounted over it: run docker-cernvm mount --tag ${tag} first\n$`,
-        ),
-      );
-      expect(await slotContainers(NAME)).toEqual([]);
-    } finally {
-      await cleanUpTestMounts(mounter, PLACEHOLDER_REPOSITORY);
-    }
-  }, 60_000);
+  onDocker(
+    'refuses an empty docker-cernvm placeholder, naming the mount command, and starts nothing',
+    async () => {
+      const mounter = createMounter({
+        paths: { cvmfsDir: path.join(tmp, 'cvmfs'), stateDir: path.join(tmp, 'mounter-state') },
+      });
+      const tag = 'docker-cernvm-test/empty-placeholder:1';
+      await mounter.register({ tag, repository: PLACEHOLDER_REPOSITORY });
+      try {
+        const factory = new FactoryProcess([
+          'start',
+          '--name',
+          NAME,
+          '--slots',
+          '1',
+          '--image',
+          tag,
+          '--token-file',
+          tokenFile,
+          '--state-dir',
+          path.join(tmp, 'state'),
+          '--scratch-dir',
+          path.join(tmp, 'scratch'),
+          '--no-pin',
+        ]);
+        expect((await factory.exit).code).toBe(1);
+        expect(factory.output).toMatch(
+          new RegExp(
+            `^error: ${tag} is a docker-cernvm placeholder with no CernVM root mounted over it: run docker-cernvm mount --tag ${tag} first\n$`,
+          ),
+        );
+        expect(await slotContainers(NAME)).toEqual([]);
+      } finally {
+        await cleanUpTestMounts(mounter, PLACEHOLDER_REPOSITORY);
+      }
+    },
+    60_000,
+  );
 
   it('refuses an image the engine does not have, naming the mount command, and starts nothing', async () => {
     const tag = 'docker-cernvm-test/never-built:1';

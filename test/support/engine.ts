@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { engineKindOf } from '@docker-cernvm/factory';
 import Dockerode from 'dockerode';
 
 /** Marks every container a test creates, so a later run can clean up after an interrupted one. */
@@ -25,6 +26,11 @@ export async function realEngineAvailable(suite: string): Promise<boolean> {
     throw new Error(`${suite}: no Docker engine answers, and CI is set: the real-engine tests must run`);
   console.warn(`${suite}: skipped, no Docker engine answers (set DOCKER_HOST or start dockerd)`);
   return false;
+}
+
+/** Whether DOCKER_HOST leads to podman's API service (scripts/podman.sh) rather than a dockerd. */
+export async function engineIsPodman(): Promise<boolean> {
+  return engineKindOf((await docker.version()) as { Components?: Array<{ Name?: string }> }) === 'podman';
 }
 
 export interface RunOutput {
