@@ -17,6 +17,10 @@ RUN_DIR=${PODMAN_RUN_DIR:-/run/docker-cernvm-podman}
 SOCKET="$RUN_DIR/podman.sock"
 PID_FILE="$RUN_DIR/service.pid"
 LOG=${PODMAN_LOG:-/tmp/docker-cernvm-podman.log}
+# Podman bind-mounts its layer store onto itself and leaves that mount when it ends; stop takes it back only when
+# start found it absent (recorded in $MADE_FILE), so the host's mount table ends as it began.
+STORE=/var/lib/containers/storage/overlay
+MADE_FILE="$RUN_DIR/store-mount-made"
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -50,6 +54,7 @@ start() {
     return 0
   fi
   rm -f "$SOCKET"
+  if ! mountpoint -q "$STORE"; then : >"$MADE_FILE"; fi
   local started
   started=$(date +%s%N)
   log "starting podman $(podman --version | awk '{print $3}') service at $SOCKET (log: $LOG)"
@@ -87,6 +92,11 @@ stop() {
     fi
   fi
   rm -f "$PID_FILE" "$SOCKET"
+  # Only the store's own bind, and only with nothing (a container's layers) still mounted under it.
+  if [[ -f "$MADE_FILE" ]] && mountpoint -q "$STORE" && [[ $(findmnt -rn -R -o TARGET "$STORE" | wc -l) -eq 1 ]]; then
+    umount "$STORE" || log "could not unmount $STORE"
+  fi
+  rm -f "$MADE_FILE"
 }
 
 case "${1:-}" in
