@@ -92,6 +92,12 @@ stop() {
     fi
   fi
   rm -f "$PID_FILE" "$SOCKET"
+  # A container's exit is cleaned up by a podman process of its own (`podman container cleanup`, from conmon), which
+  # mounts the store again if it is gone: wait for those to end first (read-only look-up, nothing is signalled).
+  for _ in $(seq 1 20); do
+    pgrep -x podman >/dev/null || break
+    sleep 0.5
+  done
   # Only the store's own bind, and only with nothing (a container's layers) still mounted under it.
   if [[ -f "$MADE_FILE" ]] && mountpoint -q "$STORE" && [[ $(findmnt -rn -R -o TARGET "$STORE" | wc -l) -eq 1 ]]; then
     umount "$STORE" || log "could not unmount $STORE"
