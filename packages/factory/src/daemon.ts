@@ -98,7 +98,15 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     concurrency: config.concurrency,
     resyncMs: config.resyncSeconds * 1000,
     stopTimeoutSeconds: config.stopTimeoutSeconds,
-    machineFeatures: () => ({ totalCpu: availableParallelism(), ...config.machineFeatures }),
+    // The host's shutdown time, while one is announced, is every slot's machine feature `shutdowntime`.
+    machineFeatures: () => {
+      const shutdownAt = time.shutdownAt();
+      return {
+        totalCpu: availableParallelism(),
+        ...config.machineFeatures,
+        ...(shutdownAt === undefined ? {} : { shutdowntime: Math.round(shutdownAt / 1000) }),
+      };
+    },
     // The slot's drain deadline (Unix seconds), as the last pass observed it; MJF writes it per slot.
     slotDeadline: (slot) => {
       const deadline = factory.slotDeadline(slot);

@@ -62,6 +62,13 @@ describe('TimeFollowers', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('knows no shutdown time when no file announces one', async () => {
+    const { subject } = followers(config(), {});
+    await subject.start();
+    expect(subject.shutdownAt()).toBeUndefined();
+    subject.stop();
+  });
+
   it('applies a schedule that a reload adds, and stops following one a reload removes', () => {
     const { clock, calls, subject } = followers(config());
     subject.reloaded(config({ schedule: office }));
@@ -78,6 +85,7 @@ describe('TimeFollowers', () => {
       await subject.start();
       expect(calls).toEqual(['drain by 1796032800000']);
       expect(logs).toEqual([['shutdown-time-draining', { deadline: '2026-11-30T10:00:00.000Z' }]]);
+      expect(subject.shutdownAt()).toBe(1796032800000);
       subject.stop();
     } finally {
       await rm(dir, { recursive: true, force: true });

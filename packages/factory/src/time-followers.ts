@@ -46,6 +46,7 @@ export class TimeFollowers {
   private readonly shutdown: ShutdownDrain;
   private readonly watcher: ShutdownTimeWatcher | undefined;
   private readonly shutdownFile: string | undefined;
+  private announcedShutdown: number | undefined;
 
   constructor(private readonly options: TimeFollowersOptions) {
     const { config, env, clock, logger, target } = options;
@@ -66,7 +67,10 @@ export class TimeFollowers {
           clock,
           read: shutdownTimeFileReader(this.shutdownFile),
           pollMs: SHUTDOWN_TIME_POLL_MS,
-          onChange: (at) => this.shutdown.follow(at),
+          onChange: (at) => {
+            this.announcedShutdown = at;
+            this.shutdown.follow(at);
+          },
           onWarning: (message) => logger.log('warn', 'shutdown-time-unusable', { file: this.shutdownFile, message }),
         })
       : undefined;
@@ -81,6 +85,11 @@ export class TimeFollowers {
   async start(): Promise<void> {
     this.schedule?.start();
     await this.watcher?.start();
+  }
+
+  /** The host's announced shutdown (Unix ms), as the file said at the last look; a drain by hand does not change it. */
+  shutdownAt(): number | undefined {
+    return this.announcedShutdown;
   }
 
   /** `scale` by hand: holds until the schedule's next boundary. */
