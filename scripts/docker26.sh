@@ -39,6 +39,8 @@ BRIDGE=dcvm-docker26
 BRIDGE_ADDRESS=10.213.26.1/24
 
 log() { printf '%s\n' "$*" >&2; }
+# shellcheck source=daemon-process.sh
+source "$(dirname "${BASH_SOURCE[0]}")/daemon-process.sh"
 
 ready() { [[ -x "$ROOT/usr/sbin/dockerd" && -f "$ROOT/etc/docker/daemon.json" ]]; }
 
@@ -177,16 +179,7 @@ start() {
     dockerd --bridge="$BRIDGE" --iptables=false --ip-masq=false --ip6tables=false >"$LOG" 2>&1 </dev/null &
   local pid=$!
   printf '%s\n' "$pid" >"$PID_FILE"
-  for _ in $(seq 1 120); do
-    if answers; then
-      log "docker 26 answers at $(socket) (pid $pid, $((($(date +%s%N) - started) / 1000000)) ms)"
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  log "docker 26 did not start; last lines of $LOG:"
-  tail -n 20 "$LOG" >&2
+  await_daemon "docker 26" "$pid" 60 "$started" "$(socket)" "$LOG" && return 0
   stop
   return 1
 }
@@ -195,17 +188,7 @@ stop() {
   mkdir -p "$RUN_DIR"
   local pid
   if pid=$(running_pid); then
-    log "stopping docker 26 (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 60); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.5
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "docker 26 (pid $pid) ignored SIGTERM for 30 s: SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 1
-    fi
+    end_daemon "docker 26" "$pid" 30
   fi
   rm -f "$PID_FILE"
   unmount_engine_leftovers

@@ -23,6 +23,8 @@ STORE=/var/lib/containers/storage/overlay
 MADE_FILE="$RUN_DIR/store-mount-made"
 
 log() { printf '%s\n' "$*" >&2; }
+# shellcheck source=daemon-process.sh
+source "$(dirname "${BASH_SOURCE[0]}")/daemon-process.sh"
 
 # catatonit is podman's init (a slot's Init: true); Debian only recommends it.
 install_podman() {
@@ -62,16 +64,7 @@ start() {
   setsid podman system service --time=0 "unix://$SOCKET" >"$LOG" 2>&1 </dev/null &
   local pid=$!
   printf '%s\n' "$pid" >"$PID_FILE"
-  for _ in $(seq 1 60); do
-    if answers; then
-      log "podman answers at $SOCKET (pid $pid, $((($(date +%s%N) - started) / 1000000)) ms)"
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  log "podman service did not start; last lines of $LOG:"
-  tail -n 20 "$LOG" >&2
+  await_daemon "podman service" "$pid" 30 "$started" "$SOCKET" "$LOG" && return 0
   stop
   return 1
 }
@@ -80,16 +73,7 @@ stop() {
   mkdir -p "$RUN_DIR"
   local pid
   if pid=$(running_pid); then
-    log "stopping podman service (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 40); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.5
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "podman service (pid $pid) ignored SIGTERM for 20 s: SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
+    end_daemon "podman service" "$pid" 20
   fi
   rm -f "$PID_FILE" "$SOCKET"
   # A container's exit is cleaned up by a podman process of its own (`podman container cleanup`, from conmon), which
