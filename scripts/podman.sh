@@ -9,8 +9,9 @@
 #
 # The service serves the Docker-compatible API and podman's own (libpod); the factory tells them apart by
 # `GET /version`. Containers run under conmon, not under the service: stopping the service leaves them running, and
-# the suites remove their own. Podman's storage (/var/lib/containers) and Docker's are apart. No containers.conf is
-# written: the factory sends explicit rlimits at or under the host's hard limits, which podman needs here.
+# the suites remove their own. Podman's storage (/var/lib/containers) and Docker's are apart. The service reads a
+# containers.conf of its own ($CONF) and no other: the factory sends explicit rlimits at or under the host's hard
+# limits, which podman needs here, so the file sets only how long an exec session's conmon outlives it (see start).
 set -euo pipefail
 
 RUN_DIR=${PODMAN_RUN_DIR:-/run/docker-cernvm-podman}
@@ -21,6 +22,7 @@ LOG=${PODMAN_LOG:-/tmp/docker-cernvm-podman.log}
 # start found it absent (recorded in $MADE_FILE), so the host's mount table ends as it began.
 STORE=/var/lib/containers/storage/overlay
 MADE_FILE="$RUN_DIR/store-mount-made"
+CONF="$RUN_DIR/containers.conf"
 
 log() { printf '%s\n' "$*" >&2; }
 # shellcheck source=daemon-process.sh
@@ -44,6 +46,11 @@ running_pid() {
   printf '%s\n' "$pid"
 }
 
+# How many mounts the store has: its own bind and each mounted container layer under it.
+store_mounts() { findmnt -rn -R -o TARGET "$STORE" | wc -l; }
+# How many processes of that name run, zombies left aside (a conmon's parent here may never reap it).
+live_processes() { ps -C "$1" -o stat= | grep -vc '^Z' || true; }
+
 answers() { curl -fsS --unix-socket "$SOCKET" http://d/_ping >/dev/null 2>&1; }
 
 start() {
@@ -56,12 +63,15 @@ start() {
     return 0
   fi
   rm -f "$SOCKET"
+  # The tests read an exec's exit code at once; podman's default keeps each exec's conmon 300 s after it, which then
+  # mounts the store again long after stop has unmounted it.
+  printf '[engine]\nexit_command_delay = 5\n' >"$CONF"
   if ! mountpoint -q "$STORE"; then : >"$MADE_FILE"; fi
   local started
   started=$(date +%s%N)
   log "starting podman $(podman --version | awk '{print $3}') service at $SOCKET (log: $LOG)"
   # --time=0: the service never ends on its own between the suites' requests.
-  setsid podman system service --time=0 "unix://$SOCKET" >"$LOG" 2>&1 </dev/null &
+  CONTAINERS_CONF=$CONF setsid podman system service --time=0 "unix://$SOCKET" >"$LOG" 2>&1 </dev/null &
   local pid=$!
   printf '%s\n' "$pid" >"$PID_FILE"
   await_daemon "podman service" "$pid" 30 "$started" "$SOCKET" "$LOG" && return 0
@@ -76,17 +86,28 @@ stop() {
     end_daemon "podman service" "$pid" 20
   fi
   rm -f "$PID_FILE" "$SOCKET"
-  # A container's exit is cleaned up by a podman process of its own (`podman container cleanup`, from conmon), which
-  # mounts the store again if it is gone: wait for those to end first (read-only look-up, nothing is signalled).
-  for _ in $(seq 1 20); do
-    pgrep -x podman >/dev/null || break
+  # A container's exit is cleaned up by a podman process of its own (`podman container cleanup`, started by its
+  # conmon), which mounts the store again if it is gone: wait until no conmon or podman has run for a second and only
+  # the store's own bind is left (read-only look-ups, nothing is signalled).
+  local quiet=0
+  for _ in $(seq 1 60); do
+    if [[ $(live_processes conmon) -eq 0 && $(live_processes podman) -eq 0 && $(store_mounts) -le 1 ]]; then
+      quiet=$((quiet + 1))
+      [[ $quiet -ge 2 ]] && break
+    else
+      quiet=0
+    fi
     sleep 0.5
   done
-  # Only the store's own bind, and only with nothing (a container's layers) still mounted under it.
-  if [[ -f "$MADE_FILE" ]] && mountpoint -q "$STORE" && [[ $(findmnt -rn -R -o TARGET "$STORE" | wc -l) -eq 1 ]]; then
-    umount "$STORE" || log "could not unmount $STORE"
+  if [[ -f "$MADE_FILE" ]] && mountpoint -q "$STORE"; then
+    if [[ $(store_mounts) -eq 1 ]]; then
+      umount "$STORE" || log "could not unmount $STORE"
+    else
+      log "left $STORE mounted: a container's layers are still mounted under it"
+      findmnt -rn -R -o TARGET "$STORE" >&2
+    fi
   fi
-  rm -f "$MADE_FILE"
+  rm -f "$MADE_FILE" "$CONF"
 }
 
 case "${1:-}" in
