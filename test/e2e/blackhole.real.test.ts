@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { TMP_PREFIX } from '../support/cleanup.js';
-import { CentralManager, TRUST_DOMAIN } from '../support/central-manager.js';
-import { type MountedCondorImage, mountCondorImage, removeUnmounted } from '../support/condor-image.js';
+import type { CentralManager } from '../support/central-manager.js';
 import { docker, execIn, realEngineAvailable } from '../support/engine.js';
-import { FactoryProcess, removeFactoryContainers, slotContainers, waitFor } from '../support/factory-process.js';
+import { type FactoryProcess, slotContainers, waitFor } from '../support/factory-process.js';
+import { TestPool } from '../support/test-pool.js';
 
 const engineUp = await realEngineAvailable('the black-hole guard on a real HTCondor pool');
 const describePool = engineUp ? describe : describe.skip;
@@ -14,38 +12,24 @@ const describePool = engineUp ? describe : describe.skip;
 const NAME = 'dcvm-e2e-blackhole';
 
 describePool('the black-hole guard: a slot whose jobs all fail at once', () => {
+  let testPool: TestPool | undefined;
   let tmp: string;
-  let condor: MountedCondorImage;
   let pool: CentralManager;
   let factory: FactoryProcess | undefined;
 
   beforeAll(async () => {
-    condor = await mountCondorImage();
-    tmp = await mkdtemp(path.join(tmpdir(), TMP_PREFIX));
-    pool = await CentralManager.start(condor.image, path.join(tmp, 'cm'));
-    await removeFactoryContainers(NAME);
+    testPool = await TestPool.start([NAME]);
+    ({ tmp, manager: pool } = testPool);
   }, 600_000);
 
   afterAll(async () => {
-    factory?.signal('SIGKILL');
-    await factory?.exit;
-    await removeFactoryContainers(NAME);
-    await pool?.stop();
-    await condor?.release();
-    if (tmp) await removeUnmounted(tmp);
+    await testPool?.stop();
   });
 
   it('reads each job end from the starter, drains the slot after three quick failures and replaces it', async () => {
     const config = path.join(tmp, 'blackhole.yaml');
     await writeFile(config, 'blackholeJobs: 3\nblackholeSeconds: 30\npilot:\n  heartbeatSeconds: 2\n');
-    factory = new FactoryProcess([
-      'start',
-      ...['--name', NAME, '--slots', '1', '--image', condor.image, '--config', config],
-      ...['--collector', pool.collector, '--trust-domain', TRUST_DOMAIN, '--token-file', pool.tokenFile],
-      ...['--state-dir', path.join(tmp, 'state'), '--scratch-dir', path.join(tmp, 'scratch')],
-      ...['--socket', path.join(tmp, `${NAME}.sock`), '--listen', 'none', '--no-pin', '--memory-mb', '512'],
-      ...['--log-format', 'json'],
-    ]);
+    factory = testPool!.startFactory(NAME, 1, ['--config', config]);
     const [first] = await waitFor(
       async () => {
         const ads = (await pool.slots(['DockerCernvmFactory'])).filter((ad) => ad.DockerCernvmFactory === NAME);

@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { TMP_PREFIX } from '../support/cleanup.js';
-import { CentralManager, TRUST_DOMAIN } from '../support/central-manager.js';
-import { type MountedCondorImage, mountCondorImage, removeUnmounted } from '../support/condor-image.js';
+import type { CentralManager } from '../support/central-manager.js';
 import { docker, execIn, realEngineAvailable } from '../support/engine.js';
-import { FactoryProcess, removeFactoryContainers, slotContainers, waitFor } from '../support/factory-process.js';
+import { type FactoryProcess, slotContainers, waitFor } from '../support/factory-process.js';
+import { TestPool } from '../support/test-pool.js';
 
 const engineUp = await realEngineAvailable('a drain with a deadline on a real HTCondor pool');
 const describePool = engineUp ? describe : describe.skip;
@@ -17,25 +15,18 @@ const DEADLINE_SECONDS = 30;
 const VACATE_SECONDS = 5;
 
 describePool('a drain with a deadline on a real HTCondor pool', () => {
+  let testPool: TestPool | undefined;
   let tmp: string;
-  let condor: MountedCondorImage;
   let pool: CentralManager;
   let factory: FactoryProcess | undefined;
 
   beforeAll(async () => {
-    condor = await mountCondorImage();
-    tmp = await mkdtemp(path.join(tmpdir(), TMP_PREFIX));
-    pool = await CentralManager.start(condor.image, path.join(tmp, 'cm'));
-    await removeFactoryContainers(NAME);
+    testPool = await TestPool.start([NAME]);
+    ({ tmp, manager: pool } = testPool);
   }, 600_000);
 
   afterAll(async () => {
-    factory?.signal('SIGKILL');
-    await factory?.exit;
-    await removeFactoryContainers(NAME);
-    await pool?.stop();
-    await condor?.release();
-    if (tmp) await removeUnmounted(tmp);
+    await testPool?.stop();
   });
 
   const slotAds = async () =>
@@ -47,13 +38,8 @@ describePool('a drain with a deadline on a real HTCondor pool', () => {
   it('vacates the long job at the deadline (back in the queue, idle, one start), lets the short one finish, and exits 0', async () => {
     const config = path.join(tmp, 'factory.yaml');
     await writeFile(config, `pilot:\n  vacateSeconds: ${VACATE_SECONDS}\n`);
-    factory = new FactoryProcess([
-      ...['start', '--config', config],
-      ...['--name', NAME, '--slots', '2', '--image', condor.image],
-      ...['--collector', pool.collector, '--trust-domain', TRUST_DOMAIN, '--token-file', pool.tokenFile],
-      ...['--state-dir', path.join(tmp, 'state'), '--scratch-dir', path.join(tmp, 'scratch')],
-      ...['--socket', path.join(tmp, `${NAME}.sock`), '--listen', 'none', '--no-pin', '--memory-mb', '512'],
-      ...['--log-format', 'json', '--exit-when-drained', '--drain-deadline-seconds', String(DEADLINE_SECONDS)],
+    factory = testPool!.startFactory(NAME, 2, [
+      ...['--config', config, '--exit-when-drained', '--drain-deadline-seconds', String(DEADLINE_SECONDS)],
     ]);
     await waitFor(async () => ((await slotAds()).length === 2 ? true : undefined), 120_000, 'two slots');
     expect((await slotAds()).every((ad) => ad.CernvmDeadline === undefined)).toBe(true);

@@ -1,12 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdir, mkdtemp, readFile, rename, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { TMP_PREFIX } from '../support/cleanup.js';
-import { CentralManager, TRUST_DOMAIN } from '../support/central-manager.js';
-import { type MountedCondorImage, mountCondorImage, removeUnmounted } from '../support/condor-image.js';
+import { type CentralManager, TRUST_DOMAIN } from '../support/central-manager.js';
 import { realEngineAvailable } from '../support/engine.js';
-import { FactoryProcess, removeFactoryContainers, waitFor } from '../support/factory-process.js';
+import { type FactoryProcess, waitFor } from '../support/factory-process.js';
+import { TestPool } from '../support/test-pool.js';
 
 const engineUp = await realEngineAvailable('machine/job features and token rotation on a real HTCondor pool');
 const describePool = engineUp ? describe : describe.skip;
@@ -22,30 +20,22 @@ function tokenId(token: string): string {
 }
 
 describePool('docker-cernvm on a real pool: machine/job features and token rotation', () => {
+  let testPool: TestPool | undefined;
   let tmp: string;
-  let condor: MountedCondorImage;
   let pool: CentralManager;
   let factory: FactoryProcess | undefined;
 
   beforeAll(async () => {
-    condor = await mountCondorImage();
-    tmp = await mkdtemp(path.join(tmpdir(), TMP_PREFIX));
-    pool = await CentralManager.start(condor.image, path.join(tmp, 'cm'));
-    for (const name of Object.values(NAMES)) await removeFactoryContainers(name);
+    testPool = await TestPool.start(Object.values(NAMES));
+    ({ tmp, manager: pool } = testPool);
   }, 600_000);
 
   afterEach(async () => {
-    factory?.signal('SIGKILL');
-    await factory?.exit;
-    factory = undefined;
-    for (const name of Object.values(NAMES)) await removeFactoryContainers(name);
+    await testPool?.stopFactory();
   });
 
   afterAll(async () => {
-    await pool?.stop();
-    for (const name of Object.values(NAMES)) await removeFactoryContainers(name);
-    await condor?.release();
-    if (tmp) await removeUnmounted(tmp);
+    await testPool?.stop();
   });
 
   async function startFactory(name: string, slots: number, tokenFile: string): Promise<FactoryProcess> {
@@ -63,14 +53,7 @@ describePool('docker-cernvm on a real pool: machine/job features and token rotat
         '',
       ].join('\n'),
     );
-    // prettier-ignore
-    return new FactoryProcess([
-      'start', '--config', config, '--name', name, '--slots', String(slots), '--image', condor.image,
-      '--collector', pool.collector, '--trust-domain', TRUST_DOMAIN, '--token-file', tokenFile,
-      '--token-check-seconds', '1', '--state-dir', path.join(tmp, 'state'), '--scratch-dir', path.join(tmp, 'scratch'),
-      '--socket', path.join(tmp, `${name}.sock`), '--listen', 'none', '--no-pin', '--memory-mb', '512',
-      '--log-format', 'json',
-    ]);
+    return testPool!.startFactory(name, slots, ['--config', config, '--token-check-seconds', '1'], tokenFile);
   }
 
   const slotsOf = async (name: string) =>

@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { TMP_PREFIX } from '../support/cleanup.js';
-import { CentralManager, TRUST_DOMAIN } from '../support/central-manager.js';
-import { type MountedCondorImage, mountCondorImage, removeUnmounted } from '../support/condor-image.js';
+import type { CentralManager } from '../support/central-manager.js';
 import { docker, execIn, realEngineAvailable } from '../support/engine.js';
-import { FactoryProcess, removeFactoryContainers, slotContainers, waitFor } from '../support/factory-process.js';
+import { slotContainers, waitFor } from '../support/factory-process.js';
 import { SquashfuseMount, squashImage } from '../support/fuse-repository.js';
 import { type SharedDir, sharedTempDir } from '../support/shared-dir.js';
+import { TestPool } from '../support/test-pool.js';
 
 const engineUp = await realEngineAvailable('slot health against a FUSE repository on a real HTCondor pool');
 const describePool = engineUp ? describe : describe.skip;
@@ -18,18 +16,15 @@ const REPOSITORY = 'exp.test.invalid';
 const CHECK_SECONDS = 5;
 
 describePool('slot health: a repository that fails the way CVMFS fails', () => {
+  let testPool: TestPool | undefined;
   let tmp: string;
-  let condor: MountedCondorImage;
   let pool: CentralManager;
   let shared: SharedDir;
   let repository: SquashfuseMount;
-  let factory: FactoryProcess | undefined;
 
   beforeAll(async () => {
-    condor = await mountCondorImage();
-    tmp = await mkdtemp(path.join(tmpdir(), TMP_PREFIX));
-    pool = await CentralManager.start(condor.image, path.join(tmp, 'cm'));
-    await removeFactoryContainers(NAME);
+    testPool = await TestPool.start([NAME]);
+    ({ tmp, manager: pool } = testPool);
     // An experiment repository on FUSE under a /cvmfs the slots bind whole (rslave), as sites bind autofs' /cvmfs.
     const source = path.join(tmp, 'exp-source');
     await mkdir(path.join(source, 'etc'), { recursive: true });
@@ -42,14 +37,11 @@ describePool('slot health: a repository that fails the way CVMFS fails', () => {
   }, 600_000);
 
   afterAll(async () => {
-    factory?.signal('SIGKILL');
-    await factory?.exit;
-    await removeFactoryContainers(NAME);
-    await pool?.stop();
+    // The slots go first: they bind the repository's mount point.
+    await testPool?.stopFactory();
     await repository?.unmount();
     await shared?.release();
-    await condor?.release();
-    if (tmp) await removeUnmounted(tmp);
+    await testPool?.stop();
   });
 
   const slotAds = async () =>
@@ -86,14 +78,7 @@ describePool('slot health: a repository that fails the way CVMFS fails', () => {
   it('takes slots out of matching when their repository dies, keeps their running job, and matches again once it is back', async () => {
     const config = path.join(tmp, 'health.yaml');
     await writeFile(config, `pilot:\n  healthCheckSeconds: ${CHECK_SECONDS}\n  heartbeatSeconds: 2\n`);
-    factory = new FactoryProcess([
-      'start',
-      ...['--name', NAME, '--slots', '2', '--image', condor.image, '--config', config],
-      ...['--collector', pool.collector, '--trust-domain', TRUST_DOMAIN, '--token-file', pool.tokenFile],
-      ...['--state-dir', path.join(tmp, 'state'), '--scratch-dir', path.join(tmp, 'scratch')],
-      ...['--socket', path.join(tmp, `${NAME}.sock`), '--listen', 'none', '--no-pin', '--memory-mb', '512'],
-      ...['--mount', `${shared.dir}:/cvmfs`, '--log-format', 'json'],
-    ]);
+    testPool!.startFactory(NAME, 2, ['--config', config, '--mount', `${shared.dir}:/cvmfs`]);
     await allSlots((ad) => ad.CernvmHealthy === true, 'two healthy slots', 120_000);
 
     await pool.submit({
