@@ -97,9 +97,9 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
     expect(untouched.every((c) => refilled.some((r) => r.id === c.id))).toBe(true);
   }, 120_000);
 
-  it('takes what a slot left in /pilot for what it is: its replacement’s render does not follow a link to a host directory', async () => {
-    // The slot's container can write to /pilot; a link it leaves from config.d was once followed by the next render
-    // of that index, which wrote its snippets into the host directory and removed everything else there.
+  it('takes what a slot left in /pilot for what it is: the slot writes only status/, and nothing there is followed', async () => {
+    // A link a slot once left from config.d to a host directory had the next render of that index write its snippets
+    // there and remove everything else. /pilot is read-only now; status/ is the one place a slot still writes.
     const elsewhere = path.join(tmp, 'elsewhere');
     await mkdir(elsewhere, { mode: 0o755 });
     await writeFile(path.join(elsewhere, 'keep.conf'), 'KEEP = 1\n');
@@ -111,11 +111,17 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
         '/bin/busybox',
         'sh',
         '-c',
-        `/bin/busybox rm -rf /pilot/config.d && /bin/busybox ln -s ${elsewhere} /pilot/config.d`,
+        [
+          `/bin/busybox rm -rf /pilot/config.d 2>&1; /bin/busybox ln -s ${elsewhere} /pilot/config.d 2>&1`,
+          `/bin/busybox mv /pilot/status /pilot/moved 2>&1`,
+          `/bin/busybox ln -sf ${elsewhere}/keep.conf /pilot/status/heartbeat.json && echo status-link`,
+        ].join('; '),
       ],
       '0',
     );
-    expect(planted).toEqual({ exitCode: 0, output: '' });
+    expect(planted.output).toMatch(/config\.d.*Read-only file system/);
+    expect(planted.output).toMatch(/status.*(Read-only file system|busy)/);
+    expect(planted.output).toContain('status-link');
     await docker.getContainer(slot!.id).kill();
     const [replacement] = await waitFor(
       async () => {
@@ -128,9 +134,16 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
     expect(replacement!.slot).toBe(0);
     expect(await readdir(elsewhere)).toEqual(['keep.conf']);
     await expect(readFile(path.join(elsewhere, 'keep.conf'), 'utf8')).resolves.toBe('KEEP = 1\n');
-    const configDir = path.join(tmp, 'state', NAME, 'slot-0', 'config.d');
-    expect((await lstat(configDir)).isDirectory()).toBe(true);
-    expect((await readdir(configDir)).length).toBeGreaterThan(0);
+    const slotDir = path.join(tmp, 'state', NAME, 'slot-0');
+    expect((await lstat(path.join(slotDir, 'config.d'))).isDirectory()).toBe(true);
+    expect((await readdir(path.join(slotDir, 'config.d'))).length).toBeGreaterThan(0);
+    // The replacement's entrypoint writes its heartbeat anew, in place of the link.
+    expect((await lstat(path.join(slotDir, 'status'))).isDirectory()).toBe(true);
+    await waitFor(
+      async () => (await lstat(path.join(slotDir, 'status', 'heartbeat.json')).catch(() => undefined))?.isFile(),
+      30_000,
+      'a heartbeat file from the replacement',
+    );
   }, 120_000);
 
   it('is SIGKILLed mid-fill, then started again: it adopts what is there, with no duplicate and nothing orphaned', async () => {

@@ -113,7 +113,7 @@ describe('Factory: filling', () => {
     await startFactory({ slots: 2 });
     expect([...slotDirs.pilotFiles.keys()].sort()).toEqual([0, 1]);
     expect(slotDirs.pilotFiles.get(1)!.map((f) => f.path)).toContain(ENTRYPOINT);
-    expect(onSlot(1).options.HostConfig?.Binds?.[0]).toBe(`${slotDirs.dirOf(1)}:/pilot`);
+    expect(onSlot(1).options.HostConfig?.Binds?.[0]).toBe(`${slotDirs.dirOf(1)}:/pilot:ro`);
   });
 
   it('reports a summary after each pass', async () => {

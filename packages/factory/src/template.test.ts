@@ -295,6 +295,10 @@ describe('slotContainerOptions', () => {
     expect(HostConfig?.MemorySwap).toBe(1024 * 1024 * 1024);
   });
 
+  it('runs hardened: every capability dropped but the starter’s, no new privileges', () => {
+    expect(body().HostConfig).toMatchObject({ CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'] });
+  });
+
   it('runs under Docker’s init, unprivileged, on the template’s network', () => {
     expect(body().HostConfig).toMatchObject({ Init: true, Privileged: false, NetworkMode: 'host' });
     const bridged = body({ networkMode: 'bridge' }).HostConfig;
@@ -304,7 +308,8 @@ describe('slotContainerOptions', () => {
   it('mounts the slot directory, and the token read-only, and never the Docker socket', () => {
     const binds = body().HostConfig?.Binds;
     expect(binds).toEqual([
-      '/var/lib/docker-cernvm/factory/site-a/slot-3:/pilot',
+      '/var/lib/docker-cernvm/factory/site-a/slot-3:/pilot:ro',
+      '/var/lib/docker-cernvm/factory/site-a/slot-3/status:/pilot/status',
       `${TOKEN}:/pilot/tokens.d/pool.token:ro`,
       '/var/lib/docker-cernvm/scratch/site-a/slot-3:/scratch',
     ]);

@@ -35,25 +35,35 @@ describe('pilotContainerOptions', () => {
     ).toBe('bridge');
   });
 
-  it('is never privileged and never gets the Docker socket or extra capabilities', () => {
+  it('is never privileged and never gets the Docker socket, devices or the host PID namespace', () => {
     const body = pilotContainerOptions(spec());
     expect(body.HostConfig?.Privileged).toBe(false);
     expect(JSON.stringify(body)).not.toContain('docker.sock');
-    expect(body.HostConfig?.CapAdd).toBeUndefined();
     expect(body.HostConfig?.Devices).toBeUndefined();
     expect(body.HostConfig?.PidMode).toBeUndefined();
   });
 
-  it('mounts the pilot directory read-write (for the heartbeat) and the token read-only, nothing else', () => {
+  it("drops every capability but the starter's few, and lets no process gain privileges by exec", () => {
+    const host = pilotContainerOptions(spec()).HostConfig;
+    expect(host?.CapDrop).toEqual(['ALL']);
+    expect(host?.CapAdd).toEqual(['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'SETGID', 'SETUID']);
+    expect(host?.CapAdd).not.toContain('SYS_ADMIN');
+    // Only no-new-privileges: a seccomp= or apparmor= entry would replace the engine's default profile.
+    expect(host?.SecurityOpt).toEqual(['no-new-privileges']);
+  });
+
+  it('mounts the pilot directory read-only but its status directory, and the token read-only, nothing else', () => {
     expect(pilotContainerOptions(spec()).HostConfig?.Binds).toEqual([
-      '/var/lib/docker-cernvm/pilot/slot-0:/pilot',
+      '/var/lib/docker-cernvm/pilot/slot-0:/pilot:ro',
+      '/var/lib/docker-cernvm/pilot/slot-0/status:/pilot/status',
       `${HOST_TOKEN}:/pilot/tokens.d/pool.token:ro`,
     ]);
   });
 
   it('mounts a token directory read-only as the token file’s directory when given one, so a replaced copy shows', () => {
     expect(pilotContainerOptions(spec({ hostTokenDir: '/var/lib/f/tokens.d' })).HostConfig?.Binds).toEqual([
-      '/var/lib/docker-cernvm/pilot/slot-0:/pilot',
+      '/var/lib/docker-cernvm/pilot/slot-0:/pilot:ro',
+      '/var/lib/docker-cernvm/pilot/slot-0/status:/pilot/status',
       '/var/lib/f/tokens.d:/pilot/tokens.d:ro',
     ]);
   });

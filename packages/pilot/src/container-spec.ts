@@ -2,7 +2,7 @@ import type { ContainerCreateOptions } from 'dockerode';
 import type { MountSettings } from 'dockerode';
 import { PilotError } from './errors.js';
 import type { PilotOptions } from './options.js';
-import { ENTRYPOINT } from './render.js';
+import { ENTRYPOINT, STATUS_DIR } from './render.js';
 
 /** How one pilot container is made; the factory and `docker-cernvm-pilot run` both build it from this. */
 export interface PilotContainerSpec {
@@ -26,9 +26,18 @@ export interface PilotContainerSpec {
 }
 
 /**
+ * The capabilities a slot keeps, all others dropped. HTCondor runs as root in the slot and its starter runs each job
+ * as another user: without CHOWN or SETUID no job runs. SETGID takes root's group from the job, KILL lets the starter
+ * end a job it evicts, DAC_OVERRIDE and FOWNER let it clean a sandbox the job locked (docs/security.md).
+ */
+export const SLOT_CAPABILITIES: readonly string[] = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'SETGID', 'SETUID'];
+
+/**
  * The Engine API body for a pilot container. The token reaches it only as a read-only file mount: never in Env,
  * Labels or Cmd, so `docker inspect` never shows it. Docker's init runs as PID 1 and forwards signals to the
- * entrypoint; slots are never privileged and never get the Docker socket.
+ * entrypoint; slots are never privileged and never get the Docker socket. The engine's default seccomp profile
+ * stays (no SecurityOpt names another), no process gains privileges by exec, and /pilot is read-only but for the
+ * status directory the entrypoint writes its heartbeat into.
  */
 export function pilotContainerOptions(spec: PilotContainerSpec): ContainerCreateOptions {
   const { pilotDir, tokenFile, network, executeDir, mounts } = spec.options;
@@ -58,9 +67,17 @@ export function pilotContainerOptions(spec: PilotContainerSpec): ContainerCreate
     HostConfig: {
       Init: true,
       NetworkMode: network.mode === 'host' ? 'host' : 'bridge',
-      Binds: [`${spec.hostPilotDir}:${pilotDir}`, tokenBind, ...scratchBind],
+      Binds: [
+        `${spec.hostPilotDir}:${pilotDir}:ro`,
+        `${spec.hostPilotDir}/${STATUS_DIR}:${pilotDir}/${STATUS_DIR}`,
+        tokenBind,
+        ...scratchBind,
+      ],
       ...(extra.length ? { Mounts: extra } : {}),
       Privileged: false,
+      CapDrop: ['ALL'],
+      CapAdd: [...SLOT_CAPABILITIES],
+      SecurityOpt: ['no-new-privileges'],
       ...(spec.memoryMb ? { Memory: spec.memoryMb * 1024 * 1024, MemorySwap: spec.memoryMb * 1024 * 1024 } : {}),
       ...(spec.cpuset ? { CpusetCpus: spec.cpuset } : {}),
     },

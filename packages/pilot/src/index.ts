@@ -8,7 +8,15 @@ export {
   type PilotOptionsInput,
   type SiteSnippet,
 } from './options.js';
-export { render, entrypointScript, ENTRYPOINT, TOP_LEVEL_CONFIG, HEARTBEAT_FILE, type RenderedFile } from './render.js';
+export {
+  render,
+  entrypointScript,
+  ENTRYPOINT,
+  TOP_LEVEL_CONFIG,
+  HEARTBEAT_FILE,
+  STATUS_DIR,
+  type RenderedFile,
+} from './render.js';
 export { writePilotDir } from './pilot-dir.js';
 export { DEADLINE_FILE, parseDeadlineFile, readDeadlineFile, renderDeadlineFile } from './deadline-file.js';
 export {
@@ -20,7 +28,7 @@ export {
   type Heartbeat,
   type PilotPhase,
 } from './heartbeat.js';
-export { pilotContainerOptions, type PilotContainerSpec } from './container-spec.js';
+export { pilotContainerOptions, SLOT_CAPABILITIES, type PilotContainerSpec } from './container-spec.js';
 export { checkHostToken } from './token-check.js';
 export { DockerodePilotEngine, type PilotEngine } from './docker-api.js';
 export { PilotRunner, type RunRequest, type RunnerIo, type SignalSource } from './runner.js';

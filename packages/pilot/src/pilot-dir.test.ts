@@ -37,6 +37,11 @@ describe('writePilotDir', () => {
     await expect(modeOf(path.join(dir, 'entrypoint.sh'))).resolves.toBe(0o755);
   });
 
+  it('makes the directory a rendered file goes into (a token mount point deeper than tokens.d)', async () => {
+    writePilotDir(dir, [{ path: 'secrets/pool/pool.token', content: '', mode: 0o600 }]);
+    await expect(modeOf(path.join(dir, 'secrets/pool/pool.token'))).resolves.toBe(0o600);
+  });
+
   it('creates status/ for the heartbeat and tokens.d/ (0700) for the token mount', async () => {
     writePilotDir(dir, render(testOptions()));
     expect((await stat(path.join(dir, 'status'))).isDirectory()).toBe(true);

@@ -18,7 +18,7 @@ import type { RenderedFile } from './render.js';
  * Writes a rendered pilot directory on the host. Each file is replaced atomically (temp file + rename), and a
  * config.d snippet that the new render no longer has is removed, so a running slot never reads half a file and a
  * dropped site snippet really goes. `status/` is where the entrypoint writes its heartbeat; `tokens.d/` is where
- * the token file is mounted read-only (Docker creates the mount point inside it).
+ * the token (file or directory) is mounted read-only; render() leaves the mount point, as /pilot is read-only.
  *
  * Synchronous: a dozen small local files, for which node's promise API costs several times the CPU. A file already
  * there as rendered is left as it is: a replaced slot's directory mostly is, and reading it back costs the kernel far
@@ -32,6 +32,7 @@ export function writePilotDir(dir: string, files: readonly RenderedFile[]): void
   for (const file of files) {
     const target = path.join(dir, file.path);
     if (alreadyWritten(target, file)) continue;
+    mkdirSync(path.dirname(target), { recursive: true });
     // A dot file, which HTCondor's LOCAL_CONFIG_DIR_EXCLUDE_REGEXP skips; removed if the write fails (a full disk),
     // so config.d never keeps half a snippet under a name HTCondor would read.
     const temporary = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}`);

@@ -22,14 +22,30 @@ describe('render', () => {
     expect(paths[0]).toBe(TOP_LEVEL_CONFIG);
     expect(paths.slice(-3)).toEqual([HEALTH_CHECK, ENTRYPOINT_SETTINGS, ENTRYPOINT]);
     expect(paths.filter((p) => p.startsWith('config.d/')).length).toBeGreaterThanOrEqual(4);
-    for (const p of paths) expect(p).toMatch(/^[A-Za-z0-9_-]+(?:\.[a-z]+)?$|^config\.d\/[A-Za-z0-9._-]+\.conf$/);
+    for (const p of paths) {
+      expect(p).toMatch(/^[A-Za-z0-9_-]+(?:\.[a-z]+)?$|^config\.d\/[A-Za-z0-9._-]+\.conf$|^tokens\.d\/pool\.token$/);
+    }
   });
 
-  it('makes the entrypoint and the health check executable (0755) and everything else 0644', () => {
+  it('leaves an empty mount point for the token inside the pilot directory (/pilot is read-only in the slot)', () => {
+    expect(fileOf(render(testOptions()), 'tokens.d/pool.token')).toEqual({
+      path: 'tokens.d/pool.token',
+      content: '',
+      mode: 0o600,
+    });
+    const outside = render(testOptions({ tokenFile: '/etc/condor/tokens.d/pool.token' }));
+    expect(outside.filter((file) => file.path.includes('token'))).toEqual([]);
+    const nested = render(testOptions({ pilotDir: '/srv/slot-3', tokenFile: '/srv/slot-3/tokens.d/pool.token' }));
+    expect(fileOf(nested, 'tokens.d/pool.token')?.content).toBe('');
+  });
+
+  it("makes the entrypoint and the health check executable (0755), the token's mount point 0600 and everything else 0644", () => {
     const files = render(testOptions());
     const scripts = [ENTRYPOINT, HEALTH_CHECK];
     for (const script of scripts) expect(fileOf(files, script)?.mode).toBe(0o755);
-    for (const file of files.filter((f) => !scripts.includes(f.path))) expect(file.mode).toBe(0o644);
+    expect(fileOf(files, 'tokens.d/pool.token')?.mode).toBe(0o600);
+    const others = files.filter((f) => !scripts.includes(f.path) && !f.path.startsWith('tokens.d/'));
+    for (const file of others) expect(file.mode).toBe(0o644);
   });
 
   it('ships the health check script beside the module, unchanged', () => {

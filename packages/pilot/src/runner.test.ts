@@ -64,7 +64,8 @@ describe('PilotRunner', () => {
     expect(body.name).toBe('pilot-slot-7');
     expect(body.Image).toBe('cernvm:4');
     expect(body.HostConfig?.Binds).toEqual([
-      `${request.workDir}:/pilot`,
+      `${request.workDir}:/pilot:ro`,
+      `${request.workDir}/status:/pilot/status`,
       `${request.hostTokenFile}:/pilot/tokens.d/pool.token:ro`,
     ]);
     expect(body.HostConfig?.Memory).toBe(2048 * 1024 * 1024);
