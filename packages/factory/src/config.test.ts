@@ -34,6 +34,7 @@ describe('checkFactoryConfig', () => {
     ['coresPerSlot', 1],
     ['pin', true],
     ['memoryMb', 2048],
+    ['pidsLimit', 4096],
     ['stateDir', '/var/lib/docker-cernvm/factory'],
     ['resyncSeconds', 30],
     ['concurrency', 8],
@@ -136,6 +137,11 @@ describe('checkFactoryConfig', () => {
       ['zero cores per slot', { slots: 1, coresPerSlot: 0 }, 'coresPerSlot: expected a whole number of cores ≥ 1'],
       ['pin as text', { slots: 1, pin: 'yes' }, 'pin: expected true or false'],
       ['too little memory', { slots: 1, memoryMb: 10 }, 'memoryMb: expected whole megabytes ≥ 64'],
+      [
+        'a process limit past the kernel’s',
+        { slots: 1, pidsLimit: 5_000_000 },
+        'pidsLimit: expected a whole number of processes (0: no limit) ≤ 4194304',
+      ],
       [
         'a relative state dir',
         { slots: 1, stateDir: 'state' },

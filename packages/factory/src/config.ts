@@ -1,5 +1,7 @@
 import { printable } from '@docker-cernvm/cli-kit';
 import {
+  DEFAULT_PIDS_LIMIT,
+  MAX_PIDS_LIMIT,
   MAX_JOB_ENDS,
   absolutePath,
   envName,
@@ -56,6 +58,8 @@ export const factoryConfigSchema = z
     coresPerSlot: pilotRules.cpus.unwrap(),
     pin: z.boolean({ error: 'true or false' }),
     memoryMb: memoryMbSchema,
+    /** The most processes and threads one slot may hold (the engine's PidsLimit); 0: no limit. */
+    pidsLimit: wholeNumber(0, MAX_PIDS_LIMIT, 'a whole number of processes (0: no limit)'),
     stateDir: absolutePath(),
     /** Each slot's scratch directory (HTCondor's EXECUTE) is <scratchDir>/<name>/slot-<i> on the host. */
     scratchDir: absolutePath(),
@@ -112,6 +116,7 @@ export const CONFIG_DEFAULTS: Omit<FactoryConfig, 'slots'> = {
   coresPerSlot: 1,
   pin: true,
   memoryMb: 2048,
+  pidsLimit: DEFAULT_PIDS_LIMIT,
   stateDir: '/var/lib/docker-cernvm/factory',
   scratchDir: '/var/lib/docker-cernvm/scratch',
   resyncSeconds: 30,

@@ -130,6 +130,7 @@ describe('templateOf', () => {
       coresPerSlot: 1,
       pin: true,
       memoryMb: 2048,
+      pidsLimit: 4096,
       environment: {},
       mounts: [],
       scratchDir: '/var/lib/docker-cernvm/scratch',
@@ -293,6 +294,11 @@ describe('slotContainerOptions', () => {
     const { HostConfig } = body({ memoryMb: 1024 });
     expect(HostConfig?.Memory).toBe(1024 * 1024 * 1024);
     expect(HostConfig?.MemorySwap).toBe(1024 * 1024 * 1024);
+  });
+
+  it('limits the processes from pidsLimit, and not at all with 0', () => {
+    expect(body({ pidsLimit: 512 }).HostConfig?.PidsLimit).toBe(512);
+    expect(body({ pidsLimit: 0 }).HostConfig).not.toHaveProperty('PidsLimit');
   });
 
   it('runs hardened: every capability dropped but the starter’s, no new privileges', () => {

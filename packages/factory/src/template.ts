@@ -25,6 +25,7 @@ export interface SlotTemplate {
   coresPerSlot: number;
   pin: boolean;
   memoryMb: number;
+  pidsLimit: number;
   environment: Readonly<Record<string, string>>;
   /** Host paths bound into every slot, defaults filled in (so the same mounts always hash the same). */
   mounts: readonly SlotMount[];
@@ -46,6 +47,7 @@ export function templateOf(config: FactoryConfig, cernvmVersion?: string): SlotT
     coresPerSlot: config.coresPerSlot,
     pin: config.pin,
     memoryMb: config.memoryMb,
+    pidsLimit: config.pidsLimit,
     environment: config.environment ?? {},
     mounts: config.mounts ?? [],
     scratchDir: config.scratchDir,
@@ -130,6 +132,7 @@ export function slotContainerOptions(args: {
     ...(args.hostTokenDir ? { hostTokenDir: args.hostTokenDir } : {}),
     options: args.options,
     memoryMb: template.memoryMb,
+    pidsLimit: template.pidsLimit,
     ...(template.pin ? { cpuset: cpusetOf(slot, template.coresPerSlot) } : {}),
     labels: slotLabels(factory, slot, args.hash),
   });

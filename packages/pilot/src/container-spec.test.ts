@@ -52,6 +52,11 @@ describe('pilotContainerOptions', () => {
     expect(host?.SecurityOpt).toEqual(['no-new-privileges']);
   });
 
+  it('limits the processes when a limit is given, and not otherwise', () => {
+    expect(pilotContainerOptions(spec({ pidsLimit: 4096 })).HostConfig?.PidsLimit).toBe(4096);
+    expect(pilotContainerOptions(spec()).HostConfig).not.toHaveProperty('PidsLimit');
+  });
+
   it('mounts the pilot directory read-only but its status directory, and the token read-only, nothing else', () => {
     expect(pilotContainerOptions(spec()).HostConfig?.Binds).toEqual([
       '/var/lib/docker-cernvm/pilot/slot-0:/pilot:ro',

@@ -22,6 +22,8 @@ export interface PilotContainerSpec {
   options: Pick<PilotOptions, 'pilotDir' | 'tokenFile' | 'network' | 'executeDir' | 'mounts'>;
   memoryMb?: number;
   cpuset?: string;
+  /** The most processes and threads the slot may hold at once (the engine's PidsLimit); unset: no limit. */
+  pidsLimit?: number;
   labels?: Readonly<Record<string, string>>;
 }
 
@@ -31,6 +33,11 @@ export interface PilotContainerSpec {
  * end a job it evicts, DAC_OVERRIDE and FOWNER let it clean a sandbox the job locked (docs/security.md).
  */
 export const SLOT_CAPABILITIES: readonly string[] = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'SETGID', 'SETUID'];
+
+/** The Engine API's default PidsLimit for a slot: room for a large job's threads, not for a fork bomb's. */
+export const DEFAULT_PIDS_LIMIT = 4096;
+/** The kernel's own ceiling on a system's pids (pid_max on 64-bit): a larger limit is a typo. */
+export const MAX_PIDS_LIMIT = 4_194_304;
 
 /**
  * The Engine API body for a pilot container. The token reaches it only as a read-only file mount: never in Env,
@@ -78,6 +85,7 @@ export function pilotContainerOptions(spec: PilotContainerSpec): ContainerCreate
       CapDrop: ['ALL'],
       CapAdd: [...SLOT_CAPABILITIES],
       SecurityOpt: ['no-new-privileges'],
+      ...(spec.pidsLimit ? { PidsLimit: spec.pidsLimit } : {}),
       ...(spec.memoryMb ? { Memory: spec.memoryMb * 1024 * 1024, MemorySwap: spec.memoryMb * 1024 * 1024 } : {}),
       ...(spec.cpuset ? { CpusetCpus: spec.cpuset } : {}),
     },

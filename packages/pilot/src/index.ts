@@ -28,7 +28,13 @@ export {
   type Heartbeat,
   type PilotPhase,
 } from './heartbeat.js';
-export { pilotContainerOptions, SLOT_CAPABILITIES, type PilotContainerSpec } from './container-spec.js';
+export {
+  pilotContainerOptions,
+  SLOT_CAPABILITIES,
+  DEFAULT_PIDS_LIMIT,
+  MAX_PIDS_LIMIT,
+  type PilotContainerSpec,
+} from './container-spec.js';
 export { checkHostToken } from './token-check.js';
 export { DockerodePilotEngine, type PilotEngine } from './docker-api.js';
 export { PilotRunner, type RunRequest, type RunnerIo, type SignalSource } from './runner.js';

@@ -21,6 +21,8 @@ export interface RunRequest {
   containerName: string;
   memoryMb?: number;
   cpuset?: string;
+  /** The container's process limit (PidsLimit); unset: no limit. */
+  pidsLimit?: number;
   /** Keep the exited container for inspection instead of removing it. */
   keep: boolean;
   /** Extra container labels (never secrets). */
@@ -85,6 +87,7 @@ export class PilotRunner {
       options: request.options,
       memoryMb: request.memoryMb,
       cpuset: request.cpuset,
+      ...(request.pidsLimit ? { pidsLimit: request.pidsLimit } : {}),
       labels: { ...request.labels, 'org.docker-cernvm.pilot': request.options.slotName },
     });
     let interrupts = 0;

@@ -31,6 +31,7 @@ export function testTemplate(overrides: Partial<SlotTemplate> = {}): SlotTemplat
     coresPerSlot: 1,
     pin: false,
     memoryMb: 2048,
+    pidsLimit: 4096,
     environment: {},
     mounts: [],
     scratchDir: '/var/lib/docker-cernvm/scratch',

@@ -8,6 +8,7 @@ import { FakeSignals, consoleLogOf, versionIn } from '@docker-cernvm/cli-kit/tes
 import type { CliContext } from './context.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '@docker-cernvm/cli-kit';
 import { runCli } from './main.js';
+import { pilotContainerOptions } from '../container-spec.js';
 
 const POOL = ['--collector', '127.0.0.1', '--trust-domain', 'pool.example.org'];
 
@@ -398,6 +399,7 @@ describe('docker-cernvm-pilot command line', () => {
         name: 'p2',
         memoryMb: 2048,
         cpuset: '2',
+        pidsLimit: 4096,
         hostPilotDir: workDir,
         hostTokenFile: token,
       });
@@ -405,6 +407,13 @@ describe('docker-cernvm-pilot command line', () => {
       expect(rendered.has('MEMORY')).toBe(false);
       expect(await readFile(path.join(workDir, 'pilot.env'), 'utf8')).toMatch(/^MEMORY_MB=auto$/m);
       expect(engine.calls.filter((call) => call.startsWith('remove'))).toEqual([]);
+    });
+
+    it('limits the processes to --pids-limit, and not at all with 0', async () => {
+      await expect(run('--pids-limit', '512', '--name', 'p3')).resolves.toBe(EXIT_OK);
+      expect(engine.created[0]?.pidsLimit).toBe(512);
+      await expect(run('--pids-limit', '0', '--name', 'p4')).resolves.toBe(EXIT_OK);
+      expect(pilotContainerOptions(engine.created[1]!).HostConfig).not.toHaveProperty('PidsLimit');
     });
 
     it('refuses a world-readable token with exit 2 and never creates a container', async () => {
@@ -427,6 +436,8 @@ describe('docker-cernvm-pilot command line', () => {
       ['--name', '../x'],
       ['--no-work-dir', '--keep'], // found by main.property.test.ts: a TypeError, exit 1
       ['--cpuset.x', '1'],
+      ['--pids-limit', '-1'],
+      ['--pids-limit', '99999999'],
     ])('refuses %s %s with exit 2 before asking the engine', async (flag, value) => {
       await expect(run(flag, value)).resolves.toBe(EXIT_USAGE);
       expect(err).toMatch(/^error: [^\n]+\n$/);

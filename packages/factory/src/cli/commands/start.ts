@@ -19,6 +19,7 @@ const DESCRIBE: Record<ScalarKey, string> = {
   coresPerSlot: 'Cores per slot (default 1)',
   pin: 'Pin slot i to its own cores with a cpuset (default true; --no-pin to turn off)',
   memoryMb: 'Memory limit per slot in MB (default 2048)',
+  pidsLimit: 'Most processes and threads per slot (default 4096; 0: no limit)',
   stateDir: 'Where each slot’s /pilot directory lives (default /var/lib/docker-cernvm/factory)',
   scratchDir:
     'Where each slot’s scratch (HTCondor’s EXECUTE) lives: <dir>/<name>/slot-<i> (default /var/lib/docker-cernvm/scratch)',

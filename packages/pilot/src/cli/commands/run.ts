@@ -4,6 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { PilotRunner } from '../../runner.js';
 import type { CliContext } from '../context.js';
 import { SCRATCH_TARGET } from '../../mounts.js';
+import { DEFAULT_PIDS_LIMIT, MAX_PIDS_LIMIT } from '../../container-spec.js';
 import { type PilotArgs, mountFlags, pilotOptionFlags, pilotOptionsFromArgs } from '../pilot-args.js';
 
 interface RunArgs extends PilotArgs {
@@ -13,6 +14,7 @@ interface RunArgs extends PilotArgs {
   'work-dir'?: string;
   'scratch-dir'?: string;
   cpuset?: string;
+  'pids-limit': string;
   keep: boolean;
 }
 
@@ -64,10 +66,20 @@ export function runCommand(context: CliContext, setExitCode: (code: number) => v
           requiresArg: true,
           describe: 'Pin the container to these cores, e.g. 3 or 0-1',
         })
+        .option('pids-limit', {
+          type: 'string',
+          coerce: oneValue('pids-limit'),
+          default: String(DEFAULT_PIDS_LIMIT),
+          requiresArg: true,
+          describe: 'Most processes and threads the slot may hold at once (0: no limit)',
+        })
         .option('keep', { type: 'boolean', default: false, describe: 'Keep the container after it exits' })
         .check((args) => {
           if (args.cpuset !== undefined && !CPUSET.test(args.cpuset))
             throw new Error(`--cpuset: expected cores like 3 or 0-1,4, got "${args.cpuset}"`);
+          const pids = args['pids-limit'];
+          if (!/^\d{1,7}$/.test(pids) || Number(pids) > MAX_PIDS_LIMIT)
+            throw new Error(`--pids-limit: expected a whole number from 0 to ${MAX_PIDS_LIMIT}, got "${pids}"`);
           if (args.name !== undefined && !CONTAINER_NAME.test(args.name))
             throw new Error(`--name: expected a container name, got "${args.name}"`);
           return true;
@@ -87,6 +99,7 @@ export function runCommand(context: CliContext, setExitCode: (code: number) => v
         containerName: argv.name ?? `docker-cernvm-pilot-${options.slotName}`,
         memoryMb,
         cpuset: argv.cpuset,
+        pidsLimit: Number(argv['pids-limit']),
         keep: argv.keep,
       });
       setExitCode(code);
