@@ -292,6 +292,21 @@ describe('job ends (46-job-ends.conf)', () => {
   });
 });
 
+describe('the limits (34-limits.conf)', () => {
+  it("holds a job whose DiskUsage passes the slot's Disk, with HTCondor's own policy", () => {
+    expect(configD().uses).toContain('POLICY:HOLD_IF_DISK_EXCEEDED');
+  });
+
+  it('measures DiskUsage every minute, not every five, so a filling job is caught early', () => {
+    expect(configD().get('STARTER_UPDATE_INTERVAL')).toBe('60');
+  });
+
+  it('leaves the interval to a site snippet (the isolation test makes it seconds)', () => {
+    const config = configD({ siteSnippets: [{ name: 'fast.conf', content: 'STARTER_UPDATE_INTERVAL = 5\n' }] });
+    expect(config.get('STARTER_UPDATE_INTERVAL')).toBe('5');
+  });
+});
+
 describe('classAdLiteral', () => {
   it.each<[string | number | boolean, string]>([
     ['plain', '"plain"'],

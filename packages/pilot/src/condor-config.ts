@@ -121,6 +121,28 @@ function startSnippet(): ConfigSnippet {
   ]);
 }
 
+/** Seconds between the starter's updates of a job's DiskUsage, which the disk policy reads. */
+export const USAGE_UPDATE_SECONDS = 60;
+
+/**
+ * What HTCondor polices in a slot: a job whose sandbox outgrows the slot's Disk is held (not lost, not retried
+ * there), so one job cannot fill the host's scratch file system. The limit is checked, not enforced by the kernel.
+ */
+function limitsSnippet(): ConfigSnippet {
+  return snippet('34-limits.conf', "The limits HTCondor polices: a job past its slot's disk is held.", [
+    [
+      'use POLICY',
+      ': HOLD_IF_DISK_EXCEEDED',
+      'WANT_HOLD and PREEMPT when DiskUsage > Disk; the job is held with a reason.',
+    ],
+    [
+      'STARTER_UPDATE_INTERVAL',
+      USAGE_UPDATE_SECONDS,
+      'DiskUsage is measured this often (300 s by default): a filling job is caught within about a minute.',
+    ],
+  ]);
+}
+
 /**
  * A job environment in HTCondor's quoted (V2) syntax: the whole in double quotes, each value in single quotes, a
  * quote of either kind doubled. Names are sorted, so the same variables always render the same.
@@ -253,6 +275,7 @@ export function renderConfigSnippets(options: PilotOptions): ConfigSnippet[] {
     networkSnippet(options),
     slotSnippet(options),
     startSnippet(),
+    limitsSnippet(),
     jobsSnippet(options),
     lifecycleSnippet(options),
     deadlineSnippet(options),

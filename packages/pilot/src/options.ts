@@ -86,7 +86,7 @@ const RESERVED_ATTRIBUTES = new Set([
   ],
   ...['filetransfer_plugins', 'docker', 'startd_detect_gpus', 'linux_kernel_tuning_script', 'use_procd'],
   ...['startd_attrs', 'cernvmdeadline', 'cernvmsecondsleft', 'maxjobretirementtime', 'machinemaxvacatetime'],
-  ...['execute', 'starter_job_environment'],
+  ...['execute', 'starter_job_environment', 'starter_update_interval'],
   ...['startd_cron_joblist', 'cernvmhealthy', 'cernvmunhealthyreason'],
   ...['executable', 'mode', 'period', 'kill'].map((knob) => `startd_cron_cernvmhealth_${knob}`),
   ...['starter_log', 'starter_log_name_append', 'starter_debug'],
