@@ -27,7 +27,7 @@ export function wireLogs(factory: Factory, logger: Logger, io: CliIo, format: st
   );
   factory.events.on('slot-stopping', ({ slot, id }) => logger.log('info', 'slot-stopping', { slot, id: shortId(id) }));
   factory.events.on('slot-exited', ({ slot, id, exitCode, reason, ranForMs, retryInMs }) =>
-    logger.log(reason === 'failed' ? 'warn' : 'info', 'slot-exited', {
+    logger.log(reason === 'failed' || reason === 'oom' ? 'warn' : 'info', 'slot-exited', {
       slot,
       id: shortId(id),
       code: exitCode,

@@ -59,7 +59,7 @@ export class FactoryMetrics {
   });
   private readonly exits = new Counter({
     name: `${PREFIX}container_exits_total`,
-    help: 'Slot containers that exited, by reason (drained, clean, failed)',
+    help: 'Slot containers that exited, by reason (drained, clean, failed, oom)',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
@@ -115,7 +115,7 @@ export class FactoryMetrics {
     this.buildInfo.set({ version: FACTORY_VERSION, node: process.versions.node }, 1);
     for (const state of ['starting', 'running', 'draining', 'stopping', 'backoff', 'unhealthy'])
       this.slots.set({ state }, 0);
-    for (const reason of ['drained', 'clean', 'failed']) this.exits.inc({ reason }, 0);
+    for (const reason of ['drained', 'clean', 'failed', 'oom']) this.exits.inc({ reason }, 0);
     this.eventsConnected.set(0);
     collectDefaultMetrics({ register: this.registry });
   }

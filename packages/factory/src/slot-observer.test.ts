@@ -125,6 +125,16 @@ describe('SlotObserver: exits', () => {
     expect((await observer.observe()).exits[0]).toMatchObject({ exitCode: code, reason });
   });
 
+  it('reports a slot whose memory limit killed a process as oom, unless it was asked to drain', async () => {
+    const killed = runtime.seed({ slot: 0, templateHash: 'h' });
+    runtime.exit(killed.id, 137, true);
+    expect((await observer.observe()).exits[0]).toMatchObject({ exitCode: 137, reason: 'oom' });
+    const drained = runtime.seed({ slot: 1, templateHash: 'h' });
+    runtime.exit(drained.id, 0, true);
+    factoryDraining = true;
+    expect((await observer.observe()).exits[0]).toMatchObject({ slot: 1, reason: 'drained' });
+  });
+
   it('backs a slot off on its second quick failure, and says how long until it is tried again', async () => {
     for (const expected of [undefined, 1_000]) {
       const c = runtime.seed({ slot: 0, templateHash: 'h' });

@@ -4,7 +4,8 @@ import type { ObservedContainer } from './reconcile.js';
 import type { SlotDirs } from './slot-dirs.js';
 import type { SlotLedger } from './slot-ledger.js';
 
-export type ExitReason = 'drained' | 'failed' | 'clean';
+/** `oom`: the kernel killed a process of the slot (its job, or HTCondor) for the slot's memory limit. */
+export type ExitReason = 'drained' | 'failed' | 'clean' | 'oom';
 
 /** A container's exit, reported once. */
 export interface SlotExit {
@@ -104,7 +105,13 @@ export class SlotObserver {
       requested,
       clean: CLEAN_EXIT_CODES.has(exitCode),
     });
-    const reason: ExitReason = requested ? 'drained' : CLEAN_EXIT_CODES.has(exitCode) ? 'clean' : 'failed';
+    const reason: ExitReason = requested
+      ? 'drained'
+      : details?.oomKilled
+        ? 'oom'
+        : CLEAN_EXIT_CODES.has(exitCode)
+          ? 'clean'
+          : 'failed';
     const retryInMs = next && next.retryAt > clock.now() ? next.retryAt - clock.now() : undefined;
     const ranForMs =
       details?.startedAt === undefined ? undefined : Math.max(0, (details.finishedAt ?? 0) - details.startedAt);

@@ -13,6 +13,8 @@ export interface FakeContainer {
   startedAt?: number;
   finishedAt?: number;
   exitCode: number;
+  /** The kernel killed a process of the container for its memory limit (the engine's State.OOMKilled). */
+  oomKilled?: boolean;
   options: ContainerCreateOptions;
 }
 
@@ -66,10 +68,11 @@ export class FakeRuntime implements SlotRuntime {
   }
 
   /** The container exits with `code` and the engine says so on its events stream. */
-  exit(id: string, code: number): void {
+  exit(id: string, code: number, oomKilled = false): void {
     const c = this.get(id);
     c.state = 'exited';
     c.exitCode = code;
+    c.oomKilled = oomKilled;
     c.finishedAt = this.clock.now();
     this.emitEvent('die', c);
   }
@@ -181,7 +184,7 @@ export class FakeRuntime implements SlotRuntime {
       exitCode: c.exitCode,
       startedAt: c.startedAt,
       finishedAt: c.finishedAt ?? this.clock.now(),
-      oomKilled: false,
+      oomKilled: c.oomKilled ?? false,
     };
   }
 
