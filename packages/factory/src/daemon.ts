@@ -13,6 +13,7 @@ import { type Logger, createLogger } from './logger.js';
 import { FactoryMetrics } from './metrics.js';
 import { checkPinning, engineFactsOnce, preflight } from './preflight.js';
 import { HostSlotDirs } from './slot-dirs.js';
+import { scratchUsage } from './scratch-usage.js';
 import { SnapshotFollower } from './snapshot-follower.js';
 import { socketPathOf } from './socket-path.js';
 import { TimeFollowers } from './time-followers.js';
@@ -122,6 +123,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   wireLogs(factory, logger, io, config.logFormat);
   metrics.observe(factory);
   metrics.observeToken(tokenKeeper);
+  metrics.measureScratch(() => scratchUsage(path.join(config.scratchDir, config.name)));
 
   const reload = async (): Promise<unknown> => {
     const next = await loadFactoryConfig(options.layers);

@@ -104,6 +104,23 @@ describe('FactoryMetrics: before anything happens', () => {
   });
 });
 
+describe('FactoryMetrics: scratch usage', () => {
+  it("shows each slot's scratch bytes as measured at the scrape, and forgets slots no longer measured", async () => {
+    let usage = new Map([
+      [0, 4096],
+      [1, 52_428_800],
+    ]);
+    metrics.measureScratch(async () => usage);
+    const first = await metrics.registry.metrics();
+    expect(first).toContain('cernvm_factory_slot_scratch_bytes{slot="0"} 4096');
+    expect(first).toContain('cernvm_factory_slot_scratch_bytes{slot="1"} 52428800');
+    usage = new Map([[1, 8192]]);
+    const second = await metrics.registry.metrics();
+    expect(second).toContain('cernvm_factory_slot_scratch_bytes{slot="1"} 8192');
+    expect(second).not.toContain('slot_scratch_bytes{slot="0"}');
+  });
+});
+
 describe('FactoryMetrics: fed by a summary', () => {
   it('sets each gauge from its own field', async () => {
     const f = makeFactory();

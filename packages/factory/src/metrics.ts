@@ -103,6 +103,21 @@ export class FactoryMetrics {
     registers: [this.registry],
   });
 
+  private measureScratchUsage?: () => Promise<ReadonlyMap<number, number>>;
+  private readonly scratchBytes: Gauge<'slot'> = new Gauge({
+    name: `${PREFIX}slot_scratch_bytes`,
+    help: "Disk each slot's scratch directory (HTCondor's EXECUTE) takes, measured at each scrape",
+    labelNames: ['slot'] as const,
+    registers: [this.registry],
+    // prom-client awaits this before it reads the gauge: the walk happens only when someone scrapes.
+    collect: async () => {
+      if (!this.measureScratchUsage) return;
+      const usage = await this.measureScratchUsage();
+      this.scratchBytes.reset();
+      for (const [slot, bytes] of usage) this.scratchBytes.set({ slot: String(slot) }, bytes);
+    },
+  });
+
   private readonly buildInfo = new Gauge({
     name: `${PREFIX}build_info`,
     help: 'Always 1; its labels are the version of the factory and of the Node.js it runs on',
@@ -126,6 +141,11 @@ export class FactoryMetrics {
   readonly countRequest = (operation: string): void => {
     this.apiRequests.inc({ operation });
   };
+
+  /** Measures the slots' scratch at each scrape (a walk of their directories, so only when asked). */
+  measureScratch(measure: () => Promise<ReadonlyMap<number, number>>): void {
+    this.measureScratchUsage = measure;
+  }
 
   /** Follows the factory's events; call once. */
   private readonly tokenUsable = new Gauge({
