@@ -246,9 +246,9 @@ describe('the slot deadline', () => {
     expect(configD().get('STARTD_ATTRS')?.split(/\s+/)).toEqual(['CernvmDeadline', 'CernvmSecondsLeft']);
   });
 
-  it('ends retirement at the deadline (unlimited without one) and sends the soft kill vacateSeconds before it', () => {
+  it('ends retirement at the deadline (unlimited without one, none for a job the policy holds) and sends the soft kill vacateSeconds before it', () => {
     expect(configD().get('MAXJOBRETIREMENTTIME')).toBe(
-      'ifThenElse(isUndefined(MY.CernvmDeadline), 315360000, MY.CernvmDeadline - MY.JobStart)',
+      'ifThenElse($(WANT_HOLD:false), 0, ifThenElse(isUndefined(MY.CernvmDeadline), 315360000, MY.CernvmDeadline - MY.JobStart))',
     );
     expect(configD().get('MachineMaxVacateTime')).toBe('30');
     expect(configD({ vacateSeconds: 5 }).get('MachineMaxVacateTime')).toBe('5');

@@ -240,8 +240,8 @@ function deadlineSnippet(o: PilotOptions): ConfigSnippet {
     ['STARTD_ATTRS', '$(STARTD_ATTRS) CernvmDeadline CernvmSecondsLeft'],
     [
       'MAXJOBRETIREMENTTIME',
-      'ifThenElse(isUndefined(MY.CernvmDeadline), 315360000, MY.CernvmDeadline - MY.JobStart)',
-      'A drain is a graceful shutdown: the job retires until the deadline, or to its end when there is none.',
+      'ifThenElse($(WANT_HOLD:false), 0, ifThenElse(isUndefined(MY.CernvmDeadline), 315360000, MY.CernvmDeadline - MY.JobStart))',
+      'A drain is a graceful shutdown: the job retires until the deadline, or to its end when there is none. A job the policy holds (past its Disk) does not retire: it would run on unchecked.',
     ],
     [
       'include ifexist',
