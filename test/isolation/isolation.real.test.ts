@@ -27,9 +27,15 @@ async function hostThreads(): Promise<number> {
   return Number(fields[3]?.split('/')[1]);
 }
 
-/** A shell loop doing fixed CPU work, printing its wall time in ms (date +%s%N is GNU date in the slot's root). */
-const TIMED_WORK =
-  's=$(date +%s%N); i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done; echo ms=$((($(date +%s%N)-s)/1000000))';
+/**
+ * A shell loop doing fixed CPU work three times, printing its shortest wall time in ms (date +%s%N is GNU date in
+ * the slot's root): the shortest, because a host daemon waking on the slot's core slows one round, not all three,
+ * while a hog on that core slows every round.
+ */
+const TIMED_WORK = [
+  'best=0; for round in 1 2 3; do s=$(date +%s%N); i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done',
+  't=$((($(date +%s%N)-s)/1000000)); if [ $best -eq 0 ] || [ $t -lt $best ]; then best=$t; fi; done; echo ms=$best',
+].join('; ');
 
 // Two pinned slots of one factory on the real pool: one runs each bad job, the other a good one beside it.
 describePool('one bad job stays in its slot (two pinned, hardened slots on a real pool)', () => {
@@ -266,7 +272,12 @@ describePool('one bad job stays in its slot (two pinned, hardened slots on a rea
       requirements: slotJob(0),
     });
     await pool.submit({ name: 'beside-filler', command: TIMED_WORK, requirements: slotJob(1) });
-    const held = await endedWith('disk-filler', 120_000);
+    const held = await endedWith('disk-filler', 120_000).catch(async (error: unknown) => {
+      const events = (await pool.events('disk-filler')).map((e) => e.text).join('\n');
+      const slots = await pool.slots(['State', 'DockerCernvmFactory', 'DockerCernvmSlot', 'CernvmHealthy']);
+      console.log(`disk-filler events:\n${events}\nslots: ${JSON.stringify(slots)}`);
+      throw error;
+    });
     const heldAfterS = Math.round((Date.now() - submitted) / 1000);
     expect(held).toMatchObject({ code: '012', text: expect.stringMatching(/disk usage exceeded/i) });
     // Held, the job's sandbox goes: the scratch is back under the slot's Disk.
