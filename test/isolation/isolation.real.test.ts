@@ -9,7 +9,13 @@ import { TMP_PREFIX } from '../support/cleanup.js';
 import { CentralManager, TRUST_DOMAIN } from '../support/central-manager.js';
 import { type MountedCondorImage, mountCondorImage, removeUnmounted } from '../support/condor-image.js';
 import { docker, execIn, realEngineAvailable } from '../support/engine.js';
-import { FactoryProcess, removeFactoryContainers, slotContainers, waitFor } from '../support/factory-process.js';
+import {
+  FactoryProcess,
+  controlRequest,
+  removeFactoryContainers,
+  slotContainers,
+  waitFor,
+} from '../support/factory-process.js';
 
 const run = promisify(execFile);
 const engineUp = await realEngineAvailable('slot isolation on a real HTCondor pool');
@@ -259,6 +265,9 @@ describePool('one bad job stays in its slot (two pinned, hardened slots on a rea
     );
     figures.memoryHog = { slotMemoryMb: MEMORY_MB, askedMb: 2000, exitReason: exit.reason, besideMs };
     expect(exit.reason).toBe('oom');
+    // `status` says so too: the exit counted as oom, and named as the last problem.
+    const status = await controlRequest(path.join(tmp, `${NAME}.sock`), { command: 'status' });
+    expect(status.result).toMatchObject({ exits: { oom: 1, lastProblem: { slot: 0, reason: 'oom' } } });
   }, 300_000);
 
   it("holds a disk filler once its DiskUsage passes the slot's Disk, long before the host fills", async () => {

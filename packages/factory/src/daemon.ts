@@ -17,6 +17,7 @@ import { scratchUsage } from './scratch-usage.js';
 import { SnapshotFollower } from './snapshot-follower.js';
 import { socketPathOf } from './socket-path.js';
 import { TimeFollowers } from './time-followers.js';
+import { ExitTally } from './exit-tally.js';
 import { statusReport, tokenStatus } from './status-report.js';
 import { slotPilotOptions, templateHash, templateOf } from './template.js';
 import { HostTokenFiles } from './host-token-files.js';
@@ -122,6 +123,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   });
   wireLogs(factory, logger, io, config.logFormat);
   metrics.observe(factory);
+  const exits = new ExitTally(factory.events, () => clock.now());
   metrics.observeToken(tokenKeeper);
   metrics.measureScratch(() => scratchUsage(path.join(config.scratchDir, config.name)));
 
@@ -142,7 +144,11 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     return statusOf();
   };
 
-  const statusOf = () => ({ ...statusReport(factory, config.name), token: tokenStatus(tokenKeeper.state()) });
+  const statusOf = () => ({
+    ...statusReport(factory, config.name),
+    token: tokenStatus(tokenKeeper.state()),
+    exits: exits.status(),
+  });
 
   const health = (): HealthState => {
     const staleAfter = 2 * config.resyncSeconds * 1000 + 5_000;

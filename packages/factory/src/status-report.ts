@@ -1,4 +1,5 @@
 import os from 'node:os';
+import type { ExitsStatus } from './exit-tally.js';
 import type { Factory } from './factory.js';
 import { type SlotStatus, type SlotSummaryJson, summaryJson } from './slot-summary.js';
 import type { TokenState } from './token-keeper.js';
@@ -20,6 +21,8 @@ export interface FactoryStatus {
   slots: SlotStatus[];
   /** The pool token as the factory last found it on the host; absent where no one follows it. */
   token?: TokenStatus;
+  /** How slot containers have exited since the factory started; absent where no one counts them. */
+  exits?: ExitsStatus;
 }
 
 export interface TokenStatus {

@@ -276,6 +276,16 @@ describe('formatStatus', () => {
     ]);
   });
 
+  it('counts exits by reason, once there are any, and names the last failed or oom one', () => {
+    expect(formatStatus({ ...STATUS, exits: { drained: 0, clean: 0, failed: 0, oom: 0 } })).toBe(formatStatus(STATUS));
+    const exits = { drained: 4, clean: 0, failed: 1, oom: 1 };
+    const lastProblem = { slot: 0, reason: 'oom', exitCode: 137, at: '2026-12-04T18:00:00.000Z' };
+    expect(formatStatus({ ...STATUS, exits }).split('\n')[3]).toBe('exits: 4 drained, 0 clean, 1 failed, 1 oom');
+    expect(formatStatus({ ...STATUS, exits: { ...exits, lastProblem } }).split('\n')[3]).toBe(
+      'exits: 4 drained, 0 clean, 1 failed, 1 oom (last: slot 0 oom, code 137, at 2026-12-04T18:00:00.000Z)',
+    );
+  });
+
   it('says starting before the first pass, and leaves out an unknown CernVM version', () => {
     expect(
       formatStatus({ ...STATUS, summary: undefined, template: { image: 'site/slot:1', hash: 'abc' }, slots: [] }),

@@ -65,6 +65,14 @@ interface StatusResult {
     deadlineEpoch?: number;
     unhealthyReason?: string;
   }[];
+  /** Absent from a factory before exit counts. */
+  exits?: {
+    drained: number;
+    clean: number;
+    failed: number;
+    oom: number;
+    lastProblem?: { slot: number; reason: string; exitCode: number; at: string };
+  };
 }
 
 const timeOf = (epoch: number) => new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z');
@@ -83,6 +91,15 @@ export function formatStatus(status: StatusResult): string {
     const last = s.latestSlotDeadlineEpoch ?? s.deadlineEpoch;
     if (last !== undefined)
       lines.push(`deadline ${timeOf(last)}: ${s.coresHeld ?? '?'} cores still held, jobs vacated then`);
+  }
+  const exits = status.exits;
+  // Only once a slot has exited: a healthy steady state keeps its status short.
+  if (exits && exits.drained + exits.clean + exits.failed + exits.oom > 0) {
+    const problem = exits.lastProblem;
+    lines.push(
+      `exits: ${exits.drained} drained, ${exits.clean} clean, ${exits.failed} failed, ${exits.oom} oom` +
+        (problem ? ` (last: slot ${problem.slot} ${problem.reason}, code ${problem.exitCode}, at ${problem.at})` : ''),
+    );
   }
   for (const slot of status.slots) {
     lines.push(
