@@ -63,7 +63,7 @@ describePool('one bad job stays in its slot (two pinned, hardened slots on a rea
     );
   const workMs = async (job: string) => Number(/ms=(\d+)/.exec(await pool.jobOutput(job))?.[1]);
   /** The good job beside a bad one: it ends cleanly, and its timed work takes under three times its time on an idle
-   * host (the bad job's own processes share the host's kernel; only the CPU hog is held to twice). */
+   * host (the bad job's own processes share the host's kernel). */
   const besideFinished = async (job: string) => {
     expect((await ended(job, 120_000)).text).toContain('return value 0');
     const ms = await workMs(job);
@@ -177,7 +177,7 @@ describePool('one bad job stays in its slot (two pinned, hardened slots on a rea
     expect(Number(procd.output.trim())).toBeGreaterThanOrEqual(1);
   });
 
-  it('keeps a CPU hog on its own core: the other slot does the same work in about the same time', async () => {
+  it('keeps a CPU hog on its own core: its loops run there only, the other slot does its work in about the same time', async () => {
     await pool.submit({ name: 'idle-run', command: TIMED_WORK, requirements: slotJob(1) });
     await ended('idle-run', 120_000);
     idleMs = await workMs('idle-run');
@@ -188,11 +188,25 @@ describePool('one bad job stays in its slot (two pinned, hardened slots on a rea
     });
     await waitFor(async () => (await pool.events('cpu-hog')).some((e) => e.code === '001'), 60_000, 'the hog to run');
     await pool.submit({ name: 'beside-hog', command: TIMED_WORK, requirements: slotJob(1) });
+    // Where the hog's loops run, sampled while the other job works: on slot 0's core only (its cpuset, pinned).
+    const hogCpus = new Set<string>();
+    let hogLoops = 0;
+    for (let sample = 0; sample < 5; sample += 1) {
+      const { output } = await execIn(await slotContainer(0), ['ps', '-eo', 'psr=,args=']);
+      const loops = output.split('\n').filter((line) => line.includes('while :'));
+      hogLoops = Math.max(hogLoops, loops.length);
+      for (const line of loops) hogCpus.add(line.trim().split(/\s+/)[0] ?? '');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
     await ended('beside-hog', 120_000);
     const besideMs = await workMs('beside-hog');
-    figures.cpu = { idleMs, besideMs, ratio: Number((besideMs / idleMs).toFixed(2)) };
+    figures.cpu = { idleMs, besideMs, ratio: Number((besideMs / idleMs).toFixed(2)), hogCpus: [...hogCpus] };
+    expect(hogLoops).toBeGreaterThanOrEqual(8);
+    expect([...hogCpus]).toEqual(['0']);
     expect(idleMs).toBeGreaterThan(0);
-    expect(besideMs / idleMs).toBeLessThan(2);
+    // The engine's fair share between the two slots' cgroups keeps this near 1 even unpinned: the bound only
+    // catches a neighbour starved outright; the processors sampled above are what show the pinning.
+    expect(besideMs / idleMs).toBeLessThan(3);
     await ended('cpu-hog', 90_000);
   }, 300_000);
 
