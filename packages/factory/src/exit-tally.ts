@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { FactoryEvents } from './factory-events.js';
-import type { ExitReason, SlotExit } from './slot-observer.js';
+import { EXIT_REASONS, type ExitReason, type SlotExit, isProblemExit } from './slot-observer.js';
 
 /** How the slots' containers have exited since the factory started, as `status` shows it. */
 export interface ExitsStatus {
@@ -14,7 +14,7 @@ export interface ExitsStatus {
 
 /** Counts slot exits by reason from the factory's events, so `status` says why slots ended (an `oom` among them). */
 export class ExitTally {
-  private readonly counts: Record<ExitReason, number> = { drained: 0, clean: 0, failed: 0, oom: 0 };
+  private readonly counts = Object.fromEntries(EXIT_REASONS.map((reason) => [reason, 0])) as Record<ExitReason, number>;
   private lastProblem: ExitsStatus['lastProblem'];
 
   constructor(
@@ -26,7 +26,7 @@ export class ExitTally {
 
   private record({ slot, reason, exitCode }: SlotExit): void {
     this.counts[reason] += 1;
-    if (reason === 'failed' || reason === 'oom') {
+    if (isProblemExit(reason)) {
       this.lastProblem = { slot, reason, exitCode, at: new Date(this.now()).toISOString() };
     }
   }

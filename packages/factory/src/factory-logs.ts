@@ -1,6 +1,7 @@
 import type { CliIo } from './cli/context.js';
 import type { Factory } from './factory.js';
 import { type Logger, shortId } from './logger.js';
+import { isProblemExit } from './slot-observer.js';
 
 /** One log line per factory event; while filling, progress as `slots 12/16 running` on a terminal. */
 export function wireLogs(factory: Factory, logger: Logger, io: CliIo, format: string): void {
@@ -27,7 +28,7 @@ export function wireLogs(factory: Factory, logger: Logger, io: CliIo, format: st
   );
   factory.events.on('slot-stopping', ({ slot, id }) => logger.log('info', 'slot-stopping', { slot, id: shortId(id) }));
   factory.events.on('slot-exited', ({ slot, id, exitCode, reason, ranForMs, retryInMs }) =>
-    logger.log(reason === 'failed' || reason === 'oom' ? 'warn' : 'info', 'slot-exited', {
+    logger.log(isProblemExit(reason) ? 'warn' : 'info', 'slot-exited', {
       slot,
       id: shortId(id),
       code: exitCode,

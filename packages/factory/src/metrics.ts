@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Factory } from './factory.js';
+import { EXIT_REASONS } from './slot-observer.js';
 import type { TokenKeeper } from './token-keeper.js';
 import { FACTORY_VERSION } from './version.js';
 
@@ -130,7 +131,7 @@ export class FactoryMetrics {
     this.buildInfo.set({ version: FACTORY_VERSION, node: process.versions.node }, 1);
     for (const state of ['starting', 'running', 'draining', 'stopping', 'backoff', 'unhealthy'])
       this.slots.set({ state }, 0);
-    for (const reason of ['drained', 'clean', 'failed', 'oom']) this.exits.inc({ reason }, 0);
+    for (const reason of EXIT_REASONS) this.exits.inc({ reason }, 0);
     this.eventsConnected.set(0);
     collectDefaultMetrics({ register: this.registry });
   }

@@ -4,8 +4,12 @@ import type { ObservedContainer } from './reconcile.js';
 import type { SlotDirs } from './slot-dirs.js';
 import type { SlotLedger } from './slot-ledger.js';
 
-/** `oom`: the kernel killed a process of the slot (its job, or HTCondor) for the slot's memory limit. */
-export type ExitReason = 'drained' | 'failed' | 'clean' | 'oom';
+/** Why a slot's container ended; `oom`: the kernel killed a process of the slot for the slot's memory limit. */
+export const EXIT_REASONS = ['drained', 'clean', 'failed', 'oom'] as const;
+export type ExitReason = (typeof EXIT_REASONS)[number];
+
+/** An exit an admin should look at: the slot did not end because it was asked to or by itself. */
+export const isProblemExit = (reason: ExitReason): boolean => reason === 'failed' || reason === 'oom';
 
 /** A container's exit, reported once. */
 export interface SlotExit {
