@@ -125,7 +125,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   metrics.observe(factory);
   const exits = new ExitTally(factory.events, () => clock.now());
   metrics.observeToken(tokenKeeper);
-  metrics.measureScratch(() => scratchUsage(path.join(config.scratchDir, config.name)));
+  metrics.measureScratch(() => scratchUsage(slotDirs.scratchRoot));
 
   const reload = async (): Promise<unknown> => {
     const next = await loadFactoryConfig(options.layers);
