@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Mounter, createMounter } from '@docker-cernvm/mounter';
@@ -35,22 +35,39 @@ describeEngine('docker-cernvm and a repository whose FUSE client has died', () =
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
-  const statusOf = async (tag: string) =>
-    (await mounter.status()).placeholders.find((p) => p.tags.includes(tag))?.bound;
+  const placeholderOf = async (tag: string) => (await mounter.status()).placeholders.find((p) => p.tags.includes(tag));
 
-  it('status shows the bound root disconnected once the client dies, and mount refuses the repository in one line', async () => {
+  it('status shows the bound root disconnected once the client dies, mount refuses it in one line, unmount clears it', async () => {
     const tag = 'docker-cernvm-test/fuse:a';
     await mounter.mount({ tag, repository: REPOSITORY });
-    expect(await statusOf(tag)).toMatchObject({ readOnly: true, disconnected: false });
+    const layerDir = (await placeholderOf(tag))?.layerDir as string;
+    expect((await placeholderOf(tag))?.bound).toMatchObject({ readOnly: true, disconnected: false });
 
     fuse.kill();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await statusOf(tag)).toMatchObject({ disconnected: true });
+    // The kernel answers a stat from its cache for a moment after the client died; the engine stats it too.
+    await waitUntilDisconnected(layerDir);
+    expect((await placeholderOf(tag))?.bound).toMatchObject({ disconnected: true });
 
     const refused = mounter.mount({ tag: 'docker-cernvm-test/fuse:b', repository: REPOSITORY });
     await expect(refused).rejects.toMatchObject({
       code: 'E_DISCONNECTED',
       message: expect.stringMatching(/^[^\n]*Transport endpoint is not connected[^\n]*restart it[^\n]*$/),
     });
+
+    const unmounted = await mounter.unmountAll({ repository: REPOSITORY });
+    expect(unmounted.unboundLayers).toContain(layerDir);
+    expect((await placeholderOf(tag))?.bound).toBeUndefined();
   }, 120_000);
 });
+
+async function waitUntilDisconnected(dir: string): Promise<void> {
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    const code = await stat(dir).then(
+      () => undefined,
+      (error: NodeJS.ErrnoException) => error.code,
+    );
+    if (code === 'ENOTCONN') return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${dir} still answers 10 s after its FUSE client was killed`);
+}

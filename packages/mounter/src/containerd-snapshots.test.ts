@@ -80,6 +80,14 @@ describe('ContainerdSnapshots', () => {
     expect(containerd.views.size).toBe(0);
   });
 
+  it('names the directory containerd cannot stat when the root bound over it has lost its FUSE client', async () => {
+    const { containerd, snapshots } = await setUp();
+    const dir = await containerd.commit(CHAIN);
+    containerd.disconnected.add(CHAIN);
+    await expect(snapshots.directoryOf(LOCATION, CHAIN)).resolves.toBe(dir);
+    expect(containerd.views.size).toBe(0);
+  });
+
   it('says what to install when ctr is missing', async () => {
     const { host, snapshots } = await setUp();
     host.containerd = undefined;

@@ -73,6 +73,8 @@ export class ContainerdSnapshots {
     } catch (error) {
       // ctr can fail after containerd made the view (killed by its timeout, say): take it back if it is there.
       await this.host.run(this.ctr, [...snapshots, 'rm', key]).catch(() => undefined);
+      const disconnected = disconnectedDirectoryOf(error);
+      if (disconnected) return disconnected;
       throw this.explain(error, location, chainId);
     }
     try {
@@ -127,6 +129,15 @@ function processRuns(pid: number): boolean {
     // EPERM: it runs, as another user.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * containerd stats a snapshot's directory before it makes a view of it. Over a bound root whose FUSE client has
+ * died that stat fails, and containerd's error names the very directory asked for: the one to report and unbind.
+ */
+function disconnectedDirectoryOf(error: unknown): string | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  return /failed to stat parent: stat (\/\S+): transport endpoint is not connected/.exec(message)?.[1];
 }
 
 /** The top layer's directory from `ctr snapshots view --mounts` output (JSON, one or more mounts). */

@@ -15,6 +15,8 @@ export class FakeContainerd {
   viewOutput: ((source: string) => string) | undefined;
   /** Set: `view` makes the view, then fails (ctr killed by its timeout after containerd answered, say). */
   failAfterView: string | undefined;
+  /** Chain ids whose directory is a bound root whose FUSE client died: containerd's stat of it fails. */
+  readonly disconnected = new Set<string>();
   private next = 1;
 
   constructor(
@@ -55,6 +57,12 @@ export class FakeContainerd {
       const source = known.get(parent);
       if (!source)
         throw new MounterError('E_COMMAND_FAILED', `ctr failed: parent snapshot ${parent} does not exist: not found`);
+      if (this.disconnected.has(parent)) {
+        throw new MounterError(
+          'E_COMMAND_FAILED',
+          `ctr failed: ctr: failed to stat parent: stat ${source}: transport endpoint is not connected: unknown`,
+        );
+      }
       if (this.views.has(key))
         throw new MounterError('E_COMMAND_FAILED', `ctr failed: snapshot ${key}: already exists`);
       this.views.add(key);
