@@ -101,27 +101,32 @@ bind() {
 
 unbind_recorded() {
   [[ -f "$BINDS_FILE" ]] || return 0
-  local target
+  local target kept=()
   # Newest first: the shared directory and the root itself were bound first and go last.
-  tac "$BINDS_FILE" | while read -r target; do
+  while read -r target; do
     [[ -n "$target" ]] || continue
     mountpoint -q "$target" || continue
     if [[ "$target" == "$ROOT" ]]; then
       # Not recursive: anything still mounted under the root is someone else's, and is named instead.
-      umount "$target" || log "could not unmount $target; still mounted under it: $(findmnt -rn -o TARGET -R "$target" | tail -n +2 | tr '\n' ' ')"
+      umount "$target" || {
+        log "could not unmount $target; still mounted under it: $(findmnt -rn -o TARGET -R "$target" | tail -n +2 | tr '\n' ' ')"
+        kept+=("$target")
+      }
     else
-      umount -R "$target" || log "could not unmount $target"
+      umount -R "$target" || { log "could not unmount $target"; kept+=("$target"); }
     fi
-  done
-  rm -f "$BINDS_FILE"
+  done < <(tac "$BINDS_FILE")
+  # What could not be unmounted stays recorded (oldest first again), for the next start to take back.
+  printf '%s\n' "${kept[@]}" | tac >"$BINDS_FILE"
 }
 
 # What a stopped (or killed) dockerd leaves mounted in our root: its own bind of its root directory and its network
-# namespace. Nothing else under the root is touched.
+# namespace. Nothing else under the root is touched. Given -R (at start), what a killed run left mounted under the
+# engine's data root goes too; at stop a mount left there is a test's leak, for the host-state check to name.
 unmount_engine_leftovers() {
   local leftover
   for leftover in "$ROOT/run/docker/netns/default" "$ROOT/var/lib/docker"; do
-    while mountpoint -q "$leftover"; do umount "$leftover" || break; done
+    while mountpoint -q "$leftover"; do umount "$@" "$leftover" || break; done
   done
 }
 
@@ -147,7 +152,7 @@ start() {
     return 0
   fi
   # A run that died without stop may have left its mounts and its bridge: take back only what it made.
-  unmount_engine_leftovers
+  unmount_engine_leftovers -R
   unbind_recorded
   # Its network store is made anew too: a killed run can leave the default network with endpoints, which the next
   # dockerd can neither delete nor keep ("networks have same bridge name"). Its containers all use the host network.
