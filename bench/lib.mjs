@@ -14,6 +14,11 @@ import { buildSlotImage } from './slot-image.mjs';
 
 export const run = promisify(execFile);
 export const docker = new Dockerode();
+/**
+ * An engine a benchmark talks to: its Dockerode client, the environment that points the CLI and the factory at it,
+ * and what `docker run` needs there beyond the benchmark's own settings.
+ */
+export const HOST_ENGINE = { name: 'docker', client: docker, env: {}, runArgs: [] };
 
 /** The command as the factory package installs it (its `bin`), run by this node. */
 const FACTORY_DIR = fileURLToPath(new URL('../packages/factory/', import.meta.url));
@@ -22,17 +27,17 @@ const FACTORY_BIN = path.join(
   JSON.parse(readFileSync(path.join(FACTORY_DIR, 'package.json'), 'utf8')).bin['docker-cernvm-factory'],
 );
 
-/** A factory's containers as the engine lists them, by slot. */
-export async function slotContainers(factory) {
-  const list = await docker.listContainers({ all: true, filters: { label: [`${LABELS.factory}=${factory}`] } });
+/** A factory's containers as the engine (`engine`, a Dockerode client) lists them, by slot. */
+export async function slotContainers(factory, engine = docker) {
+  const list = await engine.listContainers({ all: true, filters: { label: [`${LABELS.factory}=${factory}`] } });
   return list
     .map((c) => ({ id: c.Id, slot: Number(c.Labels[LABELS.slot]), state: c.State, created: c.Created }))
     .sort((a, b) => a.slot - b.slot);
 }
 
-export async function removeFactoryContainers(factory) {
-  for (const c of await slotContainers(factory))
-    await docker
+export async function removeFactoryContainers(factory, engine = docker) {
+  for (const c of await slotContainers(factory, engine))
+    await engine
       .getContainer(c.id)
       .remove({ force: true })
       .catch(() => undefined);
@@ -57,11 +62,14 @@ export function standInSlotArgs(bench) {
 
 /**
  * `docker-cernvm-factory start` as a child process, JSON logs on stderr. `until(predicate)` resolves with the first
- * log line (already seen or still to come) that satisfies it, and the time since the process was spawned.
+ * log line (already seen or still to come) that satisfies it, and the time since the process was spawned. `engine`
+ * (a Dockerode client, the host's Docker by default) is where `stop` removes its slots; `env.DOCKER_HOST` points the
+ * factory at the same engine.
  */
 export class BenchFactory {
-  constructor(bench, { name, slots, slotArgs = standInSlotArgs(bench), extra = [], env = {} }) {
+  constructor(bench, { name, slots, slotArgs = standInSlotArgs(bench), extra = [], env = {}, engine = docker }) {
     this.name = name;
+    this.engine = engine;
     this.socket = path.join(bench.dir, `${name}.sock`);
     this.startedAt = performance.now();
     this.lines = [];
@@ -137,7 +145,7 @@ export class BenchFactory {
   async stop() {
     this.child.kill('SIGTERM');
     await this.exited;
-    await removeFactoryContainers(this.name);
+    await removeFactoryContainers(this.name, this.engine);
   }
 }
 
@@ -165,20 +173,25 @@ export async function resetHostState(warm) {
  * Runs one throwaway slot-image container through the CLI: the engine's runtime binaries, the image's files and the
  * CLI's and the engine's paths of `docker run` in the page cache.
  */
-export async function warmSlotImage(bench) {
-  await run('docker', [
-    'run',
-    '--rm',
-    '--network',
-    'host',
-    '--init',
-    '--memory',
-    '64m',
-    '--entrypoint',
-    '/bin/busybox',
-    bench.image,
-    'true',
-  ]);
+export async function warmSlotImage(bench, engine = HOST_ENGINE) {
+  await run(
+    'docker',
+    [
+      'run',
+      '--rm',
+      '--network',
+      'host',
+      '--init',
+      '--memory',
+      '64m',
+      ...engine.runArgs,
+      '--entrypoint',
+      '/bin/busybox',
+      bench.image,
+      'true',
+    ],
+    { env: { ...process.env, ...engine.env } },
+  );
 }
 
 /**
@@ -187,8 +200,13 @@ export async function warmSlotImage(bench) {
  * time zones), the pilot's entrypoint script and the engine's list, inspect and events paths on disk: 0-14 ms of
  * each timed start, read back while the clock ran, that `docker run` never paid.
  */
-export async function warmFactory(bench) {
-  const factory = new BenchFactory(bench, { name: 'dcvm-bench-warm', slots: 1 });
+export async function warmFactory(bench, engine = HOST_ENGINE) {
+  const factory = new BenchFactory(bench, {
+    name: 'dcvm-bench-warm',
+    slots: 1,
+    env: engine.env,
+    engine: engine.client,
+  });
   await factory.until((l) => l.event === 'slot-started');
   await factory.stop();
 }
@@ -236,8 +254,8 @@ export async function report(name, markdown, json) {
  * engine has started N of them, whoever asked.
  */
 export class EngineEvents {
-  static async open(label) {
-    const stream = await docker.getEvents({ filters: { type: ['container'], label: [label] } });
+  static async open(label, engine = docker) {
+    const stream = await engine.getEvents({ filters: { type: ['container'], label: [label] } });
     return new EngineEvents(stream);
   }
 
