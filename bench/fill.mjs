@@ -1,19 +1,22 @@
 // Fill: the time until N slots run, for `docker-cernvm-factory start --slots N` beside the two baselines the targets
 // name, in one run, rounds rotating which goes first, each from no containers. The factory is timed twice: from its
 // process start (`start --slots N`), and already running when told `scale N` (how a site's daemon fills):
-//   - `docker run -d` through the CLI, the same N containers, 8 in parallel (xargs -P 8): the slot's settings and its
-//     three binds (its /pilot directory, the token file read-only, its scratch directory), each slot its own;
-//   - `docker-compose up -d --scale slot=N` (Debian's docker-compose 1.29), the same settings and binds (one set of
-//     directories for all: compose cannot give each replica its own);
-//   - and, as a reference only, `docker run -d` of bare containers (no binds), the baseline of earlier reports.
+//   - `docker run -d` through the CLI, the same N containers, 8 in parallel (xargs -P 8): the slot's settings, its
+//     binds (/pilot read-only but for its status directory, the token file read-only, its scratch directory) and its
+//     hardening (capabilities, no new privileges, a process limit), each slot its own directories;
+//   - `docker-compose up -d --scale slot=N` (Debian's docker-compose 1.29), the same settings, binds and hardening
+//     (one set of directories for all: compose cannot give each replica its own);
+//   - and, as a reference only, `docker run -d` of bare containers (no binds, no hardening).
 // "Run" is the engine's own start event for the Nth container. Ratios are of medians within this run.
 // Run as root with a Docker engine, after `npm run build`: `node bench/fill.mjs` (SLOTS=16,64 ROUNDS=3).
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import { DEFAULT_PIDS_LIMIT, SLOT_CAPABILITIES } from '@docker-cernvm/pilot';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   BenchFactory,
   EngineEvents,
+  makeSlotDirs,
   median,
   prepareBench,
   removeFactoryContainers,
@@ -21,6 +24,8 @@ import {
   resetHostState,
   run,
   seconds,
+  slotBinds,
+  slotRunArgs,
   warmFactory,
   warmSlotImage,
 } from './lib.mjs';
@@ -31,33 +36,23 @@ const label = 'org.docker-cernvm.bench=fill';
 const factoryName = 'dcvm-bench-fill';
 
 const bench = await prepareBench('fill');
-// What the factory's slots bind (template.ts): /pilot, the pool token read-only inside it, and the scratch directory.
-// The baselines' directories are made before their clock starts; the factory writes its own while it fills. Each has
-// the status/ directory the factory's have: the slot writes its heartbeat there from the moment it starts (five
-// processes a second), and skips that where there is none, as the baselines' slots once did, sparing them CPU that the
-// factory's slots took from the engine while it was still making the rest.
-const slotsMax = Math.max(...sizes);
-const binds = (i) => [
-  `${bench.dir}/run/pilot-${i}:/pilot`,
-  `${bench.tokenFile}:/pilot/tokens.d/pool.token:ro`,
-  `${bench.dir}/run/scratch-${i}:/scratch`,
-];
-await Promise.all(
-  Array.from({ length: slotsMax }, (_, i) => [
-    mkdir(`${bench.dir}/run/pilot-${i}/tokens.d`, { recursive: true }),
-    mkdir(`${bench.dir}/run/pilot-${i}/status`, { recursive: true }),
-    mkdir(`${bench.dir}/run/scratch-${i}`, { recursive: true }),
-  ]).flat(),
-);
+// The baselines make the factory's slot containers (slotRunArgs): its binds, hardening and limits. Their directories
+// are made before their clock starts; the factory writes its own while it fills. Each has the status/ directory the
+// factory's have: the slot writes its heartbeat there from the moment it starts (five processes a second), and skips
+// that where there is none, as the baselines' slots once did, sparing them CPU that the factory's slots took from the
+// engine while it was still making the rest.
+await makeSlotDirs(bench, Math.max(...sizes));
 const compose = path.join(bench.dir, 'docker-compose.yml');
 const composeCli = (...args) => run('docker-compose', ['-f', compose, '-p', 'dcvm-bench-fill', ...args]);
-// The same settings as the factory's slots: host network, an init, 64 MB without swap, the image's own command.
+// The same settings as the factory's slots: host network, an init, 64 MB without swap, the image's own command, the
+// slot's binds and hardening.
+const list = (items) => items.map((item) => `      - ${item}\n`).join('');
 await writeFile(
   compose,
-  `version: "2.4"\nservices:\n  slot:\n    image: ${bench.image}\n    network_mode: host\n    init: true\n    mem_limit: 64m\n    memswap_limit: 64m\n` +
-    `    volumes:\n${binds(0)
-      .map((b) => `      - ${b}\n`)
-      .join('')}    labels:\n      - ${label}\n`,
+  `version: "2.4"\nservices:\n  slot:\n    image: ${bench.image}\n    network_mode: host\n    init: true\n` +
+    `    mem_limit: 64m\n    memswap_limit: 64m\n    pids_limit: ${DEFAULT_PIDS_LIMIT}\n` +
+    `    volumes:\n${list(slotBinds(bench, 0))}    cap_drop:\n${list(['ALL'])}    cap_add:\n${list(SLOT_CAPABILITIES)}` +
+    `    security_opt:\n${list(['no-new-privileges'])}    labels:\n${list([label])}`,
 );
 const events = await EngineEvents.open(label);
 const factoryEvents = await EngineEvents.open(`org.docker-cernvm.factory=${factoryName}`);
@@ -79,7 +74,7 @@ async function warmAll() {
 
 async function dockerRunOf(n, settings) {
   const started = performance.now();
-  const script = `seq 0 ${n - 1} | xargs -P 8 -I{} docker run -d --network host --init ${settings} --label ${label} --name dcvm-bench-run-{} ${bench.image} >/dev/null`;
+  const script = `seq 0 ${n - 1} | xargs -P 8 -I{} docker run -d ${settings} --label ${label} --name dcvm-bench-run-{} ${bench.image} >/dev/null`;
   await run('bash', ['-c', script]);
   return [(await events.nth('start', n, started)) - started, (await events.nth('create', 1, started)) - started];
 }
@@ -103,13 +98,10 @@ const contenders = {
     return [at - started, (await factoryEvents.nth('create', 1, started)) - started];
   },
   async dockerRun(n) {
-    const volumes = binds('{}')
-      .map((b) => `-v ${b}`)
-      .join(' ');
-    return dockerRunOf(n, `--memory 64m --memory-swap 64m ${volumes}`);
+    return dockerRunOf(n, slotRunArgs(bench, '{}').join(' '));
   },
   async dockerRunBare(n) {
-    return dockerRunOf(n, '--memory 64m');
+    return dockerRunOf(n, '--network host --init --memory 64m');
   },
   async compose(n) {
     const started = performance.now();
@@ -186,7 +178,7 @@ await report(
   'fill',
   [
     `Fill: time until N slots run (median of ${rounds} rotating rounds; targets: ≤ 1.0× docker run, < 1.0× compose)`,
-    'The baselines make the same containers as the factory, binds included; bare docker run (no binds) is for reference.',
+    'The baselines make the same containers as the factory, binds and hardening included; bare docker run (neither) is for reference.',
     '',
     '| N | factory | factory time | docker run -d, 8 in parallel | docker-compose --scale | vs docker run | vs compose | bare docker run | vs bare |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { LABELS, sendControlRequest } from '@docker-cernvm/factory';
+import { DEFAULT_PIDS_LIMIT, SLOT_CAPABILITIES } from '@docker-cernvm/pilot';
 import Dockerode from 'dockerode';
 import { buildSlotImage } from './slot-image.mjs';
 
@@ -50,6 +51,48 @@ export async function prepareBench(name) {
   const tokenFile = path.join(dir, 'pool.token');
   await writeFile(tokenFile, 'bench\n', { mode: 0o600 });
   return { image, dir, tokenFile, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * The `docker run` options that make the factory's slot `i` of the stand-in (packages/pilot's container-spec.ts)
+ * through the CLI: host network, an init, 64 MB without swap, /pilot read-only but for its status directory, the
+ * token read-only, a scratch directory, every capability dropped but the slot's, no new privileges, a process limit.
+ * `i` may be xargs' `{}`; makeSlotDirs makes the directories.
+ */
+export function slotRunArgs(bench, i) {
+  return [
+    ...['--network', 'host', '--init', '--memory', '64m', '--memory-swap', '64m'],
+    ...slotBinds(bench, i).flatMap((bind) => ['-v', bind]),
+    ...['--cap-drop', 'ALL', ...SLOT_CAPABILITIES.flatMap((cap) => ['--cap-add', cap])],
+    ...['--security-opt', 'no-new-privileges', '--pids-limit', String(DEFAULT_PIDS_LIMIT)],
+  ];
+}
+
+/** The binds of the factory's slot `i` of the stand-in, as `docker run -v` takes them. */
+export function slotBinds(bench, i) {
+  const pilot = `${bench.dir}/run/pilot-${i}`;
+  return [
+    `${pilot}:/pilot:ro`,
+    `${pilot}/status:/pilot/status`,
+    `${bench.tokenFile}:/pilot/tokens.d/pool.token:ro`,
+    `${bench.dir}/run/scratch-${i}:/scratch`,
+  ];
+}
+
+/**
+ * The directories slotBinds names, for slots 0 to n - 1, and the token's mount point in each /pilot: read-only there,
+ * it must exist before the engine binds the token onto it.
+ */
+export async function makeSlotDirs(bench, n) {
+  await Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const pilot = `${bench.dir}/run/pilot-${i}`;
+      await mkdir(`${pilot}/tokens.d`, { recursive: true });
+      await mkdir(`${pilot}/status`, { recursive: true });
+      await mkdir(`${bench.dir}/run/scratch-${i}`, { recursive: true });
+      await writeFile(`${pilot}/tokens.d/pool.token`, '');
+    }),
+  );
 }
 
 /** The slots of most benchmarks: the stand-in slot image running its own command, unpinned, 64 MB. */
