@@ -73,8 +73,7 @@ echo "Docker 26 (containerd image store): mounter and factory real-engine tests 
 
 # Podman, the engine of EL9 sites: Debian 12's podman 4.3, its API service on a socket of its own
 # (scripts/podman.sh), and the factory's suites that pass there: slots, adoption, backoff, limits, drain, scale,
-# metrics, reload. Not yet here: test/factory/mounts (its reload-adds-a-mount test finds no slot-exited on podman) and the
-# placeholder image (Docker's only) are not run here.
+# metrics, reload, hardening, mounts and scratch. Not run here: the placeholder image test (Docker's only).
 started=$(date +%s)
 if ! bash scripts/podman.sh status; then
   STARTED_PODMAN=1
@@ -84,7 +83,7 @@ fi
   eval "$(bash scripts/podman.sh env)"
   export DOCKER_HOST
   NODE_OPTIONS=--experimental-vm-modules npx jest --runInBand test/factory/factory.real.test.ts \
-    test/factory/operations.real.test.ts --selectProjects integration
+    test/factory/mounts.real.test.ts test/factory/operations.real.test.ts --selectProjects integration
 )
 if [ -n "$STARTED_PODMAN" ]; then
   bash scripts/podman.sh stop

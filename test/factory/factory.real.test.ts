@@ -3,8 +3,9 @@ import { lstat, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createMounter } from '@docker-cernvm/mounter';
+import { SLOT_CAPABILITIES } from '@docker-cernvm/pilot';
 import { TMP_PREFIX, cleanUpTestMounts } from '../support/cleanup.js';
-import { docker, engineIsPodman, execIn, realEngineAvailable } from '../support/engine.js';
+import { chrootedEngineRoot, docker, engineIsPodman, execIn, realEngineAvailable } from '../support/engine.js';
 import {
   FactoryProcess,
   type SlotContainer,
@@ -13,6 +14,7 @@ import {
   startTestFactory,
   waitFor,
 } from '../support/factory-process.js';
+import { keptCapabilities, processPrivileges, tryWrite } from '../support/slot-hardening.js';
 import { SLOT_IMAGE, buildSlotImage } from '../support/slot-image.js';
 
 const engineUp = await realEngineAvailable('factory on the real engine');
@@ -25,6 +27,8 @@ const onDocker = engineUp && !(await engineIsPodman()) ? it : it.skip;
 const NAME = 'dcvm-test-factory';
 const CRASH_NAME = 'dcvm-test-crashing';
 const PLACEHOLDER_REPOSITORY = 'cernvm-prod.test.invalid';
+/** Not the default (4096), so the slot's limit is seen to come from the factory's flag. */
+const PIDS_LIMIT = 321;
 
 const running = (containers: SlotContainer[]) => containers.filter((c) => c.state === 'running');
 const slotsOf = (containers: SlotContainer[]) => containers.map((c) => c.slot).sort((a, b) => a - b);
@@ -271,6 +275,35 @@ describeEngine('docker-cernvm-factory on a real Docker engine', () => {
       });
       expect(info.Config.Labels['org.docker-cernvm.template-hash']).toMatch(/^[0-9a-f]{12}$/);
     }
+  }, 60_000);
+
+  it('hardens each slot: its six capabilities only, no new privileges, its pids limit, /pilot and the token read-only', async () => {
+    startFactory(1, ['--pids-limit', String(PIDS_LIMIT)]);
+    const [slot] = await runningSlots(1);
+    const container = docker.getContainer(slot!.id);
+    const granted = [...SLOT_CAPABILITIES].sort();
+    expect(await keptCapabilities(container)).toEqual(granted);
+    const { HostConfig, Mounts } = await container.inspect();
+    expect(HostConfig.Privileged).toBe(false);
+    expect(HostConfig.SecurityOpt).toContain('no-new-privileges');
+    expect(HostConfig.SecurityOpt ?? []).not.toContain('seccomp=unconfined');
+    expect(HostConfig.PidsLimit).toBe(PIDS_LIMIT);
+    const byTarget = new Map(Mounts.map((m) => [m.Destination, m]));
+    expect(byTarget.get('/pilot')?.RW).toBe(false);
+    expect(byTarget.get('/pilot/status')?.RW).toBe(true);
+    expect(byTarget.get('/pilot/tokens.d')?.RW).toBe(false);
+
+    // Inside: the slot's first process, which every process of the slot descends from, has only the granted
+    // capabilities, cannot gain more by exec, and is under the engine's default seccomp filter (mode 2).
+    const first = await processPrivileges(container, 1);
+    expect(first).toEqual({ capEff: granted, capBnd: granted, noNewPrivs: 1, seccomp: 2 });
+    // An exec is a process of the slot too, but not on the chrooted engine (nsenter there, see support/engine.ts).
+    if (!chrootedEngineRoot()) expect(await processPrivileges(container, 'self')).toEqual(first);
+    const pids = await execIn(container, ['cat', '/sys/fs/cgroup/pids/pids.max', '/sys/fs/cgroup/pids.max'], '0');
+    expect(/^\d+$/m.exec(pids.output)?.[0]).toBe(String(PIDS_LIMIT));
+    expect(await tryWrite(container, '/pilot/x')).toMatch(/Read-only file system/);
+    expect(await tryWrite(container, '/pilot/tokens.d/pool.token')).toMatch(/Read-only file system/);
+    expect(await tryWrite(container, '/pilot/status/x')).toBe('written');
   }, 60_000);
 
   onDocker(

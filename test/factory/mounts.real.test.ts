@@ -145,7 +145,14 @@ describeEngine('slot mounts and scratch on a real Docker engine', () => {
     expect(factory.logs().filter((l) => l.event === 'slot-draining')).toEqual([
       expect.objectContaining({ reason: 'template' }),
     ]);
-    expect(factory.logs().find((l) => l.event === 'slot-exited')).toMatchObject({ reason: 'drained', code: 0 });
+    // The factory reports the exit once it hears of it, which may be after the list shows it (podman's events come
+    // from a file it polls): the line is waited for.
+    const exited = await waitFor(
+      async () => factory?.logs().find((l) => l.event === 'slot-exited'),
+      10_000,
+      'the drained pilot to be reported',
+    );
+    expect(exited).toMatchObject({ reason: 'drained', code: 0 });
     expect(await exec(second!, `cat ${TARGET}/setup.sh`)).toMatchObject({ exitCode: 0 });
     // The drained pilot's scratch went with it: the new one starts on an empty directory.
     expect(await readdir(path.join(setup.dir, 'scratch', NAME, 'slot-0'))).toEqual([]);

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
 import { FactoryError } from './errors.js';
+import { LABELS } from './labels.js';
 import type { SlotRlimits } from './host-rlimits.js';
 import { PodmanRuntime, withRlimits } from './podman-runtime.js';
 
@@ -77,5 +78,28 @@ describe('PodmanRuntime.createAndStart', () => {
   it('passes any other failure on as it is', async () => {
     const { runtime } = podman(new Error('no such image'));
     await expect(runtime.createAndStart({ name: 'f-slot-0' })).rejects.toThrow(/^no such image$/);
+  });
+});
+
+describe('PodmanRuntime.list', () => {
+  it('lists a container podman calls stopped (ended, not yet cleaned up) as exited, the others as they are', async () => {
+    const listed = [
+      { Id: 'ended', State: 'stopped' },
+      { Id: 'up', State: 'running' },
+      { Id: 'gone', State: 'exited' },
+    ];
+    const docker = {
+      listContainers: async () => listed.map((c) => ({ ...c, Created: 1, Labels: { [LABELS.slot]: '0' } })),
+    };
+    const runtime = new PodmanRuntime(
+      docker as unknown as Docker,
+      () => undefined,
+      async () => LIMITS,
+    );
+    expect((await runtime.list('f')).map((c) => [c.id, c.state])).toEqual([
+      ['ended', 'exited'],
+      ['up', 'running'],
+      ['gone', 'exited'],
+    ]);
   });
 });

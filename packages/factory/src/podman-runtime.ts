@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
-import { DockerodeRuntime, type RequestCounter } from './docker-runtime.js';
+import { DockerodeRuntime, type ListedContainer, type RequestCounter } from './docker-runtime.js';
 import { FactoryError } from './errors.js';
 import type { SlotRlimits } from './host-rlimits.js';
 
@@ -28,7 +28,8 @@ const RLIMIT_REFUSED = /error setting rlimit/;
 
 /**
  * Podman's API service (`podman system service`), through its Docker-compatible API: list, events with the label
- * filter, inspect, kill, stop and remove behave as on dockerd. What differs is here: the rlimits of a create.
+ * filter, inspect, kill, stop and remove behave as on dockerd. What differs is here: the rlimits of a create, and a
+ * state of the list.
  */
 export class PodmanRuntime extends DockerodeRuntime {
   constructor(
@@ -37,6 +38,11 @@ export class PodmanRuntime extends DockerodeRuntime {
     private readonly rlimits: () => Promise<SlotRlimits>,
   ) {
     super(docker, count);
+  }
+
+  /** Podman lists a container whose process ended as `stopped` until its clean-up makes it `exited`: Docker's name. */
+  override async list(factory: string): Promise<ListedContainer[]> {
+    return (await super.list(factory)).map((c) => (c.state === 'stopped' ? { ...c, state: 'exited' } : c));
   }
 
   override async createAndStart(options: ContainerCreateOptions): Promise<string> {
