@@ -55,8 +55,8 @@ const parseTime = (text: string | undefined): number | undefined => {
 
 export class DockerodeRuntime implements SlotRuntime {
   constructor(
-    private readonly docker: Docker = new Docker(),
-    private readonly count: RequestCounter = () => undefined,
+    protected readonly docker: Docker = new Docker(),
+    protected readonly count: RequestCounter = () => undefined,
   ) {}
 
   async facts(): Promise<EngineFacts> {
@@ -106,15 +106,19 @@ export class DockerodeRuntime implements SlotRuntime {
   async createAndStart(options: ContainerCreateOptions): Promise<string> {
     this.count('container_create');
     const container = await this.docker.createContainer(options);
+    await this.startOrRemove(container);
+    return container.id;
+  }
+
+  /** Starts a created container; one that cannot start would hold the slot's name, so it goes again. */
+  protected async startOrRemove(container: { id: string; start(): Promise<unknown> }): Promise<void> {
     try {
       this.count('container_start');
       await container.start();
     } catch (error) {
-      // A container that cannot start would hold the slot's name: take it back so the next try can reuse it.
       await this.remove(container.id).catch(() => undefined);
       throw error;
     }
-    return container.id;
   }
 
   async signal(id: string, signal: string): Promise<void> {

@@ -3,6 +3,8 @@ import type { ContainerCreateOptions } from 'dockerode';
 import { DockerodeRuntime, type RequestCounter } from './docker-runtime.js';
 import { FactoryError } from './errors.js';
 import type { SlotRlimits } from './host-rlimits.js';
+import { LABELS } from './labels.js';
+import { libpodSpecOf } from './libpod-spec.js';
 
 type Ulimit = { Name: string; Soft: number; Hard: number };
 
@@ -41,8 +43,10 @@ export class PodmanRuntime extends DockerodeRuntime {
 
   override async createAndStart(options: ContainerCreateOptions): Promise<string> {
     const limits = await this.rlimits();
+    const body = withRlimits(options, limits);
+    const rootfs = options.Labels?.[LABELS.rootfs];
     try {
-      return await super.createAndStart(withRlimits(options, limits));
+      return rootfs ? await this.createOnRoot(body, rootfs) : await super.createAndStart(body);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (!RLIMIT_REFUSED.test(message)) throw error;
@@ -54,6 +58,25 @@ export class PodmanRuntime extends DockerodeRuntime {
         { cause: error },
       );
     }
+  }
+
+  /** A slot whose root is a CernVM root on the host, under an overlay of its own: only podman's own API has that. */
+  private async createOnRoot(body: ContainerCreateOptions, rootfs: string): Promise<string> {
+    const spec = libpodSpecOf(body, rootfs);
+    this.count('container_create');
+    const created = await new Promise<{ Id: string }>((resolve, reject) =>
+      this.docker.modem.dial(
+        {
+          path: '/v4.0.0/libpod/containers/create',
+          method: 'POST',
+          options: spec,
+          statusCodes: { 201: true, 400: 'bad parameter', 409: 'conflict', 500: 'server error' },
+        },
+        (error: unknown, result: unknown) => (error ? reject(error) : resolve(result as { Id: string })),
+      ),
+    );
+    await this.startOrRemove(this.docker.getContainer(created.Id));
+    return created.Id;
   }
 }
 
