@@ -26,11 +26,15 @@ export interface EngineFacts {
   memoryBytes: number;
 }
 
+/** Which engine serves the slots: a CernVM root runs as a container's root only on podman (rootfs). */
+export type EngineKind = 'docker' | 'podman';
+
 /** Counts calls by operation, for the metrics (Docker API requests by operation). */
 export type RequestCounter = (operation: string) => void;
 
 /** Every Docker operation the factory makes; the only module of the factory that speaks dockerode. */
 export interface SlotRuntime {
+  engine(): Promise<EngineKind>;
   facts(): Promise<EngineFacts>;
   list(factory: string): Promise<ListedContainer[]>;
   exitDetails(id: string): Promise<ExitDetails | undefined>;
@@ -58,6 +62,10 @@ export class DockerodeRuntime implements SlotRuntime {
     protected readonly docker: Docker = new Docker(),
     protected readonly count: RequestCounter = () => undefined,
   ) {}
+
+  async engine(): Promise<EngineKind> {
+    return 'docker';
+  }
 
   async facts(): Promise<EngineFacts> {
     this.count('info');

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
-import { DockerodeRuntime, type RequestCounter } from './docker-runtime.js';
+import { DockerodeRuntime, type EngineKind, type RequestCounter } from './docker-runtime.js';
 import { FactoryError } from './errors.js';
 import type { SlotRlimits } from './host-rlimits.js';
 import { LABELS } from './labels.js';
@@ -39,6 +39,10 @@ export class PodmanRuntime extends DockerodeRuntime {
     private readonly rlimits: () => Promise<SlotRlimits>,
   ) {
     super(docker, count);
+  }
+
+  override async engine(): Promise<EngineKind> {
+    return 'podman';
   }
 
   override async createAndStart(options: ContainerCreateOptions): Promise<string> {
