@@ -62,7 +62,8 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   const firstList = runtime.list(config.name);
   firstList.catch(() => undefined); // a refused start never reads it
   const engineFacts = engineFactsOnce(runtime);
-  const { template, indexLimit } = await preflight(config, engineFacts, mounter, host);
+  const engineKind = () => runtime.engine();
+  const { template, indexLimit } = await preflight(config, engineFacts, mounter, host, engineKind);
 
   // Schedules and the host's shutdown time: a window's start and the shutdown time are the drains' deadlines.
   const time = new TimeFollowers({
@@ -134,7 +135,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
         logger.log('warn', 'reload-ignored', { key, reason: 'takes effect at the next start' });
     }
     const kept = { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig;
-    const prepared = await preflight(kept, engineFacts, mounter, host);
+    const prepared = await preflight(kept, engineFacts, mounter, host, engineKind);
     config = kept;
     await tokenKeeper.look(); // another tokenFile: the slots' copy follows it before a slot of the new template starts
     factory.setTemplate(prepared.template, prepared.indexLimit);
@@ -228,6 +229,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     slots: config.slots,
     image: config.image,
     cernvm: template.cernvmVersion,
+    ...(template.rootfs ? { root: template.rootfs } : {}),
     pin: config.pin,
     socket: control.socketPath,
     http: http ? `${http.address.address}:${http.address.port}` : 'none',

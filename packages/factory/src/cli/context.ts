@@ -12,7 +12,7 @@ export interface CliIo {
 }
 
 /** What the factory asks of docker-cernvm's library: the slot image before a start, snapshots to follow. */
-export type FactoryMounter = FollowMounter & Pick<Mounter, 'describeImage'>;
+export type FactoryMounter = FollowMounter & Pick<Mounter, 'describeImage' | 'resolveRoot'>;
 
 export type FactorySignal = 'SIGINT' | 'SIGTERM' | 'SIGUSR1' | 'SIGHUP';
 

@@ -22,5 +22,8 @@ export function fakeMounter(
     mount: async () => {
       throw new Error('fake mounter: mount not set up');
     },
+    resolveRoot: async () => {
+      throw new Error('fake mounter: resolveRoot not set up');
+    },
   };
 }
