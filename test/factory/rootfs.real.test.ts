@@ -9,6 +9,14 @@ import { TEST_LABEL, docker, engineIsPodman, execIn, realEngineAvailable } from 
 import { SquashfuseMount, removeLeftoverSquashfuse, squashImage } from '../support/fuse-repository.js';
 import { removeUnmounted } from '../support/condor-image.js';
 import { TMP_PREFIX } from '../support/cleanup.js';
+import { CONDOR_REPOSITORY, mountCondorRootFuse } from '../support/condor-image.js';
+import {
+  FactoryProcess,
+  controlRequest,
+  removeFactoryContainers,
+  slotContainers,
+  waitFor,
+} from '../support/factory-process.js';
 import { type SharedDir, sharedTempDir } from '../support/shared-dir.js';
 import { makeCernvmRoot, makeStandInRepository } from '../support/standin-repository.js';
 
@@ -113,4 +121,75 @@ describePodman(SUITE, () => {
     later = await SquashfuseMount.mount(path.join(scratch, 'later.squashfs'), path.join(shared.dir, 'cvmfs', LATER));
     expect(await exec(`cat /cvmfs/${LATER}/etc/cernvm-release`)).toEqual({ exitCode: 0, output: 'CernVM 4.8.0.0\n' });
   });
+});
+
+describePodman('docker-cernvm-factory with cernvm: on podman', () => {
+  const FACTORY = 'dcvm-test-rootfs';
+  let shared: SharedDir;
+  let fuse: SquashfuseMount;
+  let factory: FactoryProcess | undefined;
+
+  beforeAll(async () => {
+    await removeFactoryContainers(FACTORY);
+    shared = await sharedTempDir();
+    // The HTCondor root where CVMFS shows cernvm-prod's cvm4, so the pilot's own entrypoint runs in it.
+    fuse = await mountCondorRootFuse(path.join(shared.dir, 'cvmfs', CONDOR_REPOSITORY, 'cvm4'));
+  }, 300_000);
+
+  afterAll(async () => {
+    factory?.signal('SIGKILL');
+    await factory?.exit;
+    await removeFactoryContainers(FACTORY);
+    await fuse?.unmount();
+    await shared?.release();
+  });
+
+  it('starts 2 slots from the root the configuration names, labelled with it, and status names it', async () => {
+    const dir = path.join(shared.dir, 'factory');
+    await mkdir(dir);
+    const tokenFile = path.join(dir, 'pool.token');
+    await writeFile(tokenFile, 'stand-in\n', { mode: 0o600 });
+    const socket = path.join(dir, 'factory.sock');
+    const config = path.join(dir, 'factory.yaml');
+    await writeFile(
+      config,
+      [
+        `name: ${FACTORY}`,
+        'slots: 2',
+        `cernvm: { repository: ${CONDOR_REPOSITORY} }`,
+        `cvmfsDir: ${path.join(shared.dir, 'cvmfs')}`,
+        'collector: 127.0.0.1:9618',
+        `tokenFile: ${tokenFile}`,
+        `stateDir: ${path.join(dir, 'state')}`,
+        `scratchDir: ${path.join(dir, 'scratch')}`,
+        `socket: ${socket}`,
+        "listen: '127.0.0.1:0'",
+        'pin: false',
+        'memoryMb: 256',
+        'logFormat: json',
+        '',
+      ].join('\n'),
+    );
+    factory = new FactoryProcess(['start', '--config', config]);
+    const root = fuse.target;
+    const slots = await waitFor(
+      async () => {
+        const now = (await slotContainers(FACTORY)).filter((c) => c.state === 'running');
+        return now.length === 2 ? now : undefined;
+      },
+      60_000,
+      '2 running slots on the CernVM root',
+    ).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}; the factory's last lines:\n${factory!.output.slice(-3000)}`);
+    });
+    for (const slot of slots) {
+      const inspected = await docker.getContainer(slot.id).inspect();
+      expect(inspected.Config.Labels[LABELS.rootfs]).toBe(root);
+      const found = await execIn(docker.getContainer(slot.id), ['test', '-x', '/usr/sbin/condor_master'], '0');
+      expect(found.exitCode).toBe(0);
+    }
+    const status = await controlRequest(socket, { command: 'status' });
+    expect(status).toMatchObject({ ok: true, result: { template: { root } } });
+    expect(factory.logs().filter((l) => l.event === 'action-failed')).toEqual([]);
+  }, 120_000);
 });
