@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
 import { access, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { DetectedRuntime, LABELS } from '@docker-cernvm/factory';
 import { type Mounter, createMounter } from '@docker-cernvm/mounter';
 import { pilotContainerOptions } from '@docker-cernvm/pilot';
@@ -20,6 +22,7 @@ import {
 import { type SharedDir, sharedTempDir } from '../support/shared-dir.js';
 import { makeCernvmRoot, makeStandInRepository } from '../support/standin-repository.js';
 
+const run = promisify(execFile);
 const SUITE = 'slots on a CernVM root (podman rootfs)';
 const engineUp = await realEngineAvailable(SUITE);
 const onPodman = engineUp && (await engineIsPodman());
@@ -128,38 +131,38 @@ describePodman('docker-cernvm-factory with cernvm: on podman', () => {
   let shared: SharedDir;
   let fuse: SquashfuseMount;
   let factory: FactoryProcess | undefined;
+  let dir: string;
+  let socket: string;
+  let configFile: string;
+  const snapshotRoot = (version: string) =>
+    path.join(shared.dir, 'cvmfs', CONDOR_REPOSITORY, '.cvmfs', 'snapshots', `cernvm-system-${version}`, 'cvm4');
 
-  beforeAll(async () => {
-    await removeFactoryContainers(FACTORY);
-    shared = await sharedTempDir();
-    // The HTCondor root where CVMFS shows cernvm-prod's cvm4, so the pilot's own entrypoint runs in it.
-    fuse = await mountCondorRootFuse(path.join(shared.dir, 'cvmfs', CONDOR_REPOSITORY, 'cvm4'));
-  }, 300_000);
+  /** A snapshot as CVMFS publishes one: the HTCondor root under a read-only overlay adding its version's marker. */
+  const publish = async (version: string) => {
+    const marker = path.join(shared.dir, 'markers', version);
+    await mkdir(marker, { recursive: true });
+    await writeFile(path.join(marker, `.installed_cernvm-system-${version}`), '');
+    await mkdir(snapshotRoot(version), { recursive: true });
+    await run('mount', [
+      '-t',
+      'overlay',
+      'overlay',
+      '-o',
+      `ro,lowerdir=${marker}:${fuse.target}`,
+      snapshotRoot(version),
+    ]);
+  };
 
-  afterAll(async () => {
-    factory?.signal('SIGKILL');
-    await factory?.exit;
-    await removeFactoryContainers(FACTORY);
-    await fuse?.unmount();
-    await shared?.release();
-  });
-
-  it('starts 2 slots from the root the configuration names, labelled with it, and status names it', async () => {
-    const dir = path.join(shared.dir, 'factory');
-    await mkdir(dir);
-    const tokenFile = path.join(dir, 'pool.token');
-    await writeFile(tokenFile, 'stand-in\n', { mode: 0o600 });
-    const socket = path.join(dir, 'factory.sock');
-    const config = path.join(dir, 'factory.yaml');
-    await writeFile(
-      config,
+  const writeConfig = (snapshot: string) =>
+    writeFile(
+      configFile,
       [
         `name: ${FACTORY}`,
         'slots: 2',
-        `cernvm: { repository: ${CONDOR_REPOSITORY} }`,
+        `cernvm: { repository: ${CONDOR_REPOSITORY}, snapshot: cernvm-system-${snapshot} }`,
         `cvmfsDir: ${path.join(shared.dir, 'cvmfs')}`,
         'collector: 127.0.0.1:9618',
-        `tokenFile: ${tokenFile}`,
+        `tokenFile: ${path.join(dir, 'pool.token')}`,
         `stateDir: ${path.join(dir, 'state')}`,
         `scratchDir: ${path.join(dir, 'scratch')}`,
         `socket: ${socket}`,
@@ -170,26 +173,69 @@ describePodman('docker-cernvm-factory with cernvm: on podman', () => {
         '',
       ].join('\n'),
     );
-    factory = new FactoryProcess(['start', '--config', config]);
-    const root = fuse.target;
-    const slots = await waitFor(
+
+  /** The 2 running slots once each runs from `root` (and no other slot is left). */
+  const slotsOn = (root: string) =>
+    waitFor(
       async () => {
-        const now = (await slotContainers(FACTORY)).filter((c) => c.state === 'running');
-        return now.length === 2 ? now : undefined;
+        const all = await slotContainers(FACTORY);
+        const running = all.filter((c) => c.state === 'running');
+        if (all.length !== 2 || running.length !== 2) return undefined;
+        const roots = await Promise.all(
+          running.map(async (c) => (await docker.getContainer(c.id).inspect()).Config.Labels[LABELS.rootfs]),
+        );
+        return roots.every((r) => r === root) ? running : undefined;
       },
-      60_000,
-      '2 running slots on the CernVM root',
+      90_000,
+      `2 running slots on ${root}`,
     ).catch((error: unknown) => {
-      throw new Error(`${(error as Error).message}; the factory's last lines:\n${factory!.output.slice(-3000)}`);
+      throw new Error(`${(error as Error).message}; the factory's last lines:\n${factory?.output.slice(-3000)}`);
     });
-    for (const slot of slots) {
-      const inspected = await docker.getContainer(slot.id).inspect();
-      expect(inspected.Config.Labels[LABELS.rootfs]).toBe(root);
+
+  beforeAll(async () => {
+    await removeFactoryContainers(FACTORY);
+    shared = await sharedTempDir();
+    fuse = await mountCondorRootFuse(path.join(shared.dir, 'root'));
+    await publish('4.7.1.0');
+    await publish('4.8.0.0');
+    dir = path.join(shared.dir, 'factory');
+    await mkdir(dir);
+    await writeFile(path.join(dir, 'pool.token'), 'stand-in\n', { mode: 0o600 });
+    socket = path.join(dir, 'factory.sock');
+    configFile = path.join(dir, 'factory.yaml');
+  }, 300_000);
+
+  afterAll(async () => {
+    factory?.signal('SIGKILL');
+    await factory?.exit;
+    await removeFactoryContainers(FACTORY);
+    // The snapshots' overlays first (release unmounts in reverse order), then the FUSE process under them.
+    await shared?.release();
+    await fuse?.unmount();
+  });
+
+  it('starts 2 slots from the snapshot the configuration names, and a reload to a newer one rolls them', async () => {
+    await writeConfig('4.7.1.0');
+    factory = new FactoryProcess(['start', '--config', configFile]);
+    const first = await slotsOn(snapshotRoot('4.7.1.0'));
+    for (const slot of first) {
+      // The pilot's own entrypoint runs HTCondor from the root.
       const found = await execIn(docker.getContainer(slot.id), ['test', '-x', '/usr/sbin/condor_master'], '0');
       expect(found.exitCode).toBe(0);
     }
-    const status = await controlRequest(socket, { command: 'status' });
-    expect(status).toMatchObject({ ok: true, result: { template: { root } } });
+    expect(await controlRequest(socket, { command: 'status' })).toMatchObject({
+      ok: true,
+      result: { template: { root: snapshotRoot('4.7.1.0'), cernvmVersion: '4.7.1.0' } },
+    });
+
+    await writeConfig('4.8.0.0');
+    expect(await controlRequest(socket, { command: 'reload' })).toMatchObject({ ok: true });
+    const rolled = await slotsOn(snapshotRoot('4.8.0.0'));
+    expect(rolled.map((c) => c.templateHash)).not.toContain(first[0]!.templateHash);
+    expect(rolled.filter((c) => first.some((f) => f.id === c.id))).toEqual([]);
+    expect(await controlRequest(socket, { command: 'status' })).toMatchObject({
+      result: { template: { root: snapshotRoot('4.8.0.0'), cernvmVersion: '4.8.0.0' } },
+    });
     expect(factory.logs().filter((l) => l.event === 'action-failed')).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 });
