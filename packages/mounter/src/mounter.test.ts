@@ -349,6 +349,14 @@ describe.each(['overlay2', 'containerd'] as const)(
         expect((await mounter.resolveRoot({ root: 'cvm3' })).version).toBe('cernvm-system-3.6.5.0');
       });
 
+      it('lists the snapshots the repository publishes, oldest first by version, asking the engine nothing', async () => {
+        await mkdir(path.join(repo, '.cvmfs', 'snapshots', 'cernvm-system-4.10.0.0'));
+        expect(await mounter.publishedSnapshots()).toEqual(['cernvm-system-4.6.0.0', 'cernvm-system-4.10.0.0']);
+        expect(engine.calls).toEqual([]);
+        expect(hostChanges()).toEqual([]);
+        await expect(mounter.publishedSnapshots('a b')).rejects.toMatchObject({ code: 'E_BAD_NAME' });
+      });
+
       it.each([[{ repository: 'a b' }], [{ snapshot: ';rm' }], [{ root: '../../etc' }], [{ repository: '' }]])(
         'refuses bad names before touching the host: %j',
         async (request) => {

@@ -506,6 +506,15 @@ export class Mounter {
     });
   }
 
+  /**
+   * The snapshots a repository publishes (undefined: it has no snapshot directory), oldest first, mounting the
+   * repository as resolveRoot does and asking the engine nothing: what a podman factory follows.
+   */
+  async publishedSnapshots(repository: string = DEFAULT_REPOSITORY): Promise<string[] | undefined> {
+    checkRepository(repository);
+    return withUndo(async (undo) => this.repositories.listSnapshots(await this.repositories.ensure(repository, undo)));
+  }
+
   /** The repository mounted (and the snapshot, if any), then the root inside it. */
   private async rootDirOf(pair: PlaceholderPair, root: string, undo: Undo): Promise<string> {
     const repositoryDir = await this.reporter.step(`Mounting main CernVM repository ${pair.repository}`, () =>
