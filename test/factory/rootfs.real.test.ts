@@ -153,7 +153,7 @@ describePodman('docker-cernvm-factory with cernvm: on podman', () => {
     ]);
   };
 
-  const writeConfig = (snapshot: string) =>
+  const writeConfig = (snapshot: string, follow = false) =>
     writeFile(
       configFile,
       [
@@ -170,6 +170,7 @@ describePodman('docker-cernvm-factory with cernvm: on podman', () => {
         'pin: false',
         'memoryMb: 256',
         'logFormat: json',
+        ...(follow ? ['followSnapshot: true', 'followIntervalSeconds: 1'] : []),
         '',
       ].join('\n'),
     );
@@ -236,6 +237,33 @@ describePodman('docker-cernvm-factory with cernvm: on podman', () => {
     expect(await controlRequest(socket, { command: 'status' })).toMatchObject({
       result: { template: { root: snapshotRoot('4.8.0.0'), cernvmVersion: '4.8.0.0' } },
     });
+    expect(factory.logs().filter((l) => l.event === 'action-failed')).toEqual([]);
+  }, 240_000);
+
+  it('adopts its slots after a restart, and following snapshots rolls them to a newly published one', async () => {
+    const before = await slotsOn(snapshotRoot('4.8.0.0'));
+    factory?.signal('SIGKILL');
+    await factory?.exit;
+    await writeConfig('4.8.0.0', true);
+    factory = new FactoryProcess(['start', '--config', configFile]);
+    // Its first pass done: the summary counts the slots it found.
+    await waitFor(
+      async () => {
+        const status = await controlRequest(socket, { command: 'status' }).catch(() => undefined);
+        return (status?.result as { summary?: { running: number } } | undefined)?.summary?.running === 2;
+      },
+      30_000,
+      'the restarted factory counting 2 running slots',
+    );
+    // Nothing newer is published yet: the same slots, adopted by their labels.
+    expect((await slotsOn(snapshotRoot('4.8.0.0'))).map((c) => c.id)).toEqual(before.map((c) => c.id));
+
+    await publish('4.9.0.0');
+    const rolled = await slotsOn(snapshotRoot('4.9.0.0'));
+    expect(rolled.filter((c) => before.some((b) => b.id === c.id))).toEqual([]);
+    expect(factory.logs().filter((l) => l.event === 'snapshot-followed')).toMatchObject([
+      { root: snapshotRoot('4.9.0.0'), snapshot: 'cernvm-system-4.9.0.0' },
+    ]);
     expect(factory.logs().filter((l) => l.event === 'action-failed')).toEqual([]);
   }, 240_000);
 });

@@ -14,7 +14,7 @@ import { FactoryMetrics } from './metrics.js';
 import { checkPinning, engineFactsOnce, preflight } from './preflight.js';
 import { HostSlotDirs } from './slot-dirs.js';
 import { scratchUsage } from './scratch-usage.js';
-import { SnapshotFollower } from './snapshot-follower.js';
+import { RootFollower, SnapshotFollower } from './snapshot-follower.js';
 import { socketPathOf } from './socket-path.js';
 import { TimeFollowers } from './time-followers.js';
 import { ExitTally } from './exit-tally.js';
@@ -196,25 +196,54 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   };
 
   // --follow-snapshot: a newer snapshot in the image's repository becomes the template, by the rolling rule.
-  const follower = config.followSnapshot
-    ? new SnapshotFollower(
-        mounter,
-        clock,
-        config.followIntervalSeconds * 1000,
-        config.image,
-        async (followed) => {
-          const next = templateOf({ ...config, image: followed.image }, versionNumber(followed.version));
-          config = { ...config, image: followed.image };
-          factory.setTemplate(next);
-          logger.log('info', 'snapshot-followed', {
-            image: followed.image,
-            snapshot: followed.snapshot,
-            template: templateHash(next),
-          });
-        },
-        (error) => logger.log('warn', 'snapshot-follow-failed', { error: error.message.split('\n')[0] }),
-      )
-    : undefined;
+  const followFailed = (error: Error) =>
+    logger.log('warn', 'snapshot-follow-failed', { error: error.message.split('\n')[0] });
+  // On podman with cernvm:, the newer snapshot's root directory.
+  const rootFollower =
+    config.followSnapshot && config.cernvm
+      ? new RootFollower(
+          mounter,
+          clock,
+          config.followIntervalSeconds * 1000,
+          config.cernvm,
+          async (followed) => {
+            const next = templateOf(
+              { ...config, cernvm: followed.cernvm },
+              versionNumber(followed.version),
+              followed.rootDir,
+            );
+            config = { ...config, cernvm: followed.cernvm };
+            factory.setTemplate(next);
+            logger.log('info', 'snapshot-followed', {
+              root: followed.rootDir,
+              snapshot: followed.cernvm.snapshot,
+              template: templateHash(next),
+            });
+          },
+          followFailed,
+        )
+      : undefined;
+  const follower =
+    rootFollower ??
+    (config.followSnapshot
+      ? new SnapshotFollower(
+          mounter,
+          clock,
+          config.followIntervalSeconds * 1000,
+          config.image,
+          async (followed) => {
+            const next = templateOf({ ...config, image: followed.image }, versionNumber(followed.version));
+            config = { ...config, image: followed.image };
+            factory.setTemplate(next);
+            logger.log('info', 'snapshot-followed', {
+              image: followed.image,
+              snapshot: followed.snapshot,
+              template: templateHash(next),
+            });
+          },
+          followFailed,
+        )
+      : undefined);
 
   const observers = { metrics, health, status: statusOf, refresh: () => factory.refreshHeartbeats() };
   const { control, http } = await openListeners(

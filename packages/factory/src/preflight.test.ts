@@ -180,21 +180,6 @@ describe('preflight: a CernVM root (cernvm:)', () => {
     );
     expect(asked).toEqual([]);
   });
-
-  it('refuses following snapshots with it, before asking anything', async () => {
-    const asked: unknown[] = [];
-    const error = await rejection(
-      preflight(
-        config({ pin: false, cernvm, followSnapshot: true }),
-        engineFactsOnce(new FakeRuntime(new FakeClock())),
-        resolving(asked),
-        new FakeMountHost(),
-        async () => 'podman',
-      ),
-    );
-    expect(error).toMatchObject({ code: 'E_BAD_CONFIG', message: expect.stringMatching(/^followSnapshot: /) });
-    expect(asked).toEqual([]);
-  });
 });
 
 describe('preflight: machine/job features', () => {

@@ -47,12 +47,6 @@ export async function preflight(
   host: MountHost,
   engineKind: () => Promise<EngineKind>,
 ): Promise<{ template: SlotTemplate; indexLimit: number }> {
-  if (config.cernvm && config.followSnapshot) {
-    throw new FactoryError(
-      'E_BAD_CONFIG',
-      'followSnapshot: not yet with cernvm:, name the snapshot in cernvm.snapshot and reload to roll',
-    );
-  }
   const [engine, token, image] = await Promise.allSettled([
     config.pin ? engineFacts() : undefined,
     checkHostToken(config.tokenFile),

@@ -25,5 +25,8 @@ export function fakeMounter(
     resolveRoot: async () => {
       throw new Error('fake mounter: resolveRoot not set up');
     },
+    publishedSnapshots: async () => {
+      throw new Error('fake mounter: publishedSnapshots not set up');
+    },
   };
 }
