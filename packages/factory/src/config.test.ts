@@ -296,3 +296,24 @@ describe('the black-hole guard', () => {
     expect(() => checkFactoryConfig({ slots: 1, blackholeSeconds: 0 }, new Map())).toThrow(/blackholeSeconds/);
   });
 });
+
+describe('cernvm', () => {
+  it('takes a repository, a snapshot and a root, each optional', () => {
+    const cernvm = { repository: 'cernvm-prod.cern.ch', snapshot: 'cernvm-system-4.7.1.0', root: 'cvm4' };
+    expect(checkFactoryConfig({ slots: 1, cernvm }, new Map()).cernvm).toEqual(cernvm);
+    expect(checkFactoryConfig({ slots: 1, cernvm: {} }, new Map()).cernvm).toEqual({});
+    expect(checkFactoryConfig({ slots: 1 }, new Map()).cernvm).toBeUndefined();
+  });
+
+  it('refuses a name the mounter would refuse, and an unknown key, at load', () => {
+    expect(fileError({ slots: 1, cernvm: { snapshot: ';rm' } }).message).toBe(
+      '/etc/docker-cernvm/factory.yaml: cernvm.snapshot: expected a snapshot tag (cernvm-system-4.7.1.0)',
+    );
+    expect(() => checkFactoryConfig({ slots: 1, cernvm: { root: '../../etc' } }, new Map())).toThrow(
+      'cernvm.root: expected a root inside the repository (cvm4, cvm3)',
+    );
+    expect(() => checkFactoryConfig({ slots: 1, cernvm: { tag: 'cernvm:4' } }, new Map())).toThrow(
+      /unknown key "cernvm.tag"/,
+    );
+  });
+});

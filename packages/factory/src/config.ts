@@ -1,4 +1,5 @@
 import { printable } from '@docker-cernvm/cli-kit';
+import { checkRepository, checkRootPath, checkSnapshot } from '@docker-cernvm/mounter';
 import {
   DEFAULT_PIDS_LIMIT,
   MAX_PIDS_LIMIT,
@@ -17,6 +18,26 @@ import { scheduleSchema } from './schedule-schema.js';
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,40}$/;
 const IMAGE = /^[a-z0-9][a-z0-9._/-]{0,200}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/;
+
+/** A name the mounter would refuse is refused with the configuration, before the engine is asked. */
+const mounterName = (check: (name: string) => string, what: string) =>
+  z.string({ error: what }).refine((name) => {
+    try {
+      check(name);
+      return true;
+    } catch {
+      return false;
+    }
+  }, what);
+
+/** A CernVM root the slots run from as their own root (podman's rootfs): chosen as `docker-cernvm mount` chooses. */
+const cernvmSchema = z
+  .object({
+    repository: mounterName(checkRepository, 'a repository name (cernvm-prod.cern.ch)').optional(),
+    snapshot: mounterName(checkSnapshot, 'a snapshot tag (cernvm-system-4.7.1.0)').optional(),
+    root: mounterName(checkRootPath, 'a root inside the repository (cvm4, cvm3)').optional(),
+  })
+  .strict();
 
 /** The upper bound on slots: far above any host's cores, low enough that a typo is caught. */
 export const MAX_SLOTS = 4096;
@@ -49,6 +70,8 @@ export const factoryConfigSchema = z
     name: z.string({ error: 'a name' }).regex(NAME, 'lower-case letters, digits, dot, dash or underscore (≤ 41)'),
     slots: slotCount(),
     image: z.string({ error: 'an image NAME[:TAG]' }).regex(IMAGE, 'an image NAME[:TAG]'),
+    /** On podman, the slots' root instead of image: a CernVM root the mounter resolves (Docker refuses it). */
+    cernvm: cernvmSchema.optional(),
     slotCommand: z.enum(['pilot', 'image'], { error: 'pilot (the rendered entrypoint) or image (its own command)' }),
     collector: pilotRules.collector,
     trustDomain: pilotRules.trustDomain.optional(),

@@ -14,7 +14,7 @@ import { FactoryMetrics } from './metrics.js';
 import { checkPinning, engineFactsOnce, preflight } from './preflight.js';
 import { HostSlotDirs } from './slot-dirs.js';
 import { scratchUsage } from './scratch-usage.js';
-import { SnapshotFollower } from './snapshot-follower.js';
+import { RootFollower, SnapshotFollower } from './snapshot-follower.js';
 import { socketPathOf } from './socket-path.js';
 import { TimeFollowers } from './time-followers.js';
 import { ExitTally } from './exit-tally.js';
@@ -62,7 +62,8 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   const firstList = runtime.list(config.name);
   firstList.catch(() => undefined); // a refused start never reads it
   const engineFacts = engineFactsOnce(runtime);
-  const { template, indexLimit } = await preflight(config, engineFacts, mounter, host);
+  const engineKind = () => runtime.engine();
+  const { template, indexLimit } = await preflight(config, engineFacts, mounter, host, engineKind);
 
   // Schedules and the host's shutdown time: a window's start and the shutdown time are the drains' deadlines.
   const time = new TimeFollowers({
@@ -134,7 +135,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
         logger.log('warn', 'reload-ignored', { key, reason: 'takes effect at the next start' });
     }
     const kept = { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig;
-    const prepared = await preflight(kept, engineFacts, mounter, host);
+    const prepared = await preflight(kept, engineFacts, mounter, host, engineKind);
     config = kept;
     await tokenKeeper.look(); // another tokenFile: the slots' copy follows it before a slot of the new template starts
     factory.setTemplate(prepared.template, prepared.indexLimit);
@@ -195,25 +196,54 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   };
 
   // --follow-snapshot: a newer snapshot in the image's repository becomes the template, by the rolling rule.
-  const follower = config.followSnapshot
-    ? new SnapshotFollower(
-        mounter,
-        clock,
-        config.followIntervalSeconds * 1000,
-        config.image,
-        async (followed) => {
-          const next = templateOf({ ...config, image: followed.image }, versionNumber(followed.version));
-          config = { ...config, image: followed.image };
-          factory.setTemplate(next);
-          logger.log('info', 'snapshot-followed', {
-            image: followed.image,
-            snapshot: followed.snapshot,
-            template: templateHash(next),
-          });
-        },
-        (error) => logger.log('warn', 'snapshot-follow-failed', { error: error.message.split('\n')[0] }),
-      )
-    : undefined;
+  const followFailed = (error: Error) =>
+    logger.log('warn', 'snapshot-follow-failed', { error: error.message.split('\n')[0] });
+  // On podman with cernvm:, the newer snapshot's root directory.
+  const rootFollower =
+    config.followSnapshot && config.cernvm
+      ? new RootFollower(
+          mounter,
+          clock,
+          config.followIntervalSeconds * 1000,
+          config.cernvm,
+          async (followed) => {
+            const next = templateOf(
+              { ...config, cernvm: followed.cernvm },
+              versionNumber(followed.version),
+              followed.rootDir,
+            );
+            config = { ...config, cernvm: followed.cernvm };
+            factory.setTemplate(next);
+            logger.log('info', 'snapshot-followed', {
+              root: followed.rootDir,
+              snapshot: followed.cernvm.snapshot,
+              template: templateHash(next),
+            });
+          },
+          followFailed,
+        )
+      : undefined;
+  const follower =
+    rootFollower ??
+    (config.followSnapshot
+      ? new SnapshotFollower(
+          mounter,
+          clock,
+          config.followIntervalSeconds * 1000,
+          config.image,
+          async (followed) => {
+            const next = templateOf({ ...config, image: followed.image }, versionNumber(followed.version));
+            config = { ...config, image: followed.image };
+            factory.setTemplate(next);
+            logger.log('info', 'snapshot-followed', {
+              image: followed.image,
+              snapshot: followed.snapshot,
+              template: templateHash(next),
+            });
+          },
+          followFailed,
+        )
+      : undefined);
 
   const observers = { metrics, health, status: statusOf, refresh: () => factory.refreshHeartbeats() };
   const { control, http } = await openListeners(
@@ -228,6 +258,7 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
     slots: config.slots,
     image: config.image,
     cernvm: template.cernvmVersion,
+    ...(template.rootfs ? { root: template.rootfs } : {}),
     pin: config.pin,
     socket: control.socketPath,
     http: http ? `${http.address.address}:${http.address.port}` : 'none',

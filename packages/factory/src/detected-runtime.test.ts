@@ -54,6 +54,15 @@ describe('DetectedRuntime', () => {
     expect(created[0]?.HostConfig?.Ulimits?.map((u) => u.Name)).toEqual(expect.arrayContaining(['nofile']));
   });
 
+  it('tells which engine it is, asking the engine once for that and what follows', async () => {
+    const podman = engine([PODMAN_VERSION]);
+    const runtime = new DetectedRuntime(podman.docker);
+    expect(await runtime.engine()).toBe('podman');
+    await runtime.list('f');
+    expect(podman.calls).toEqual(['version', 'list']);
+    expect(await new DetectedRuntime(engine([DOCKER_VERSION]).docker).engine()).toBe('docker');
+  });
+
   it('creates Docker slots with the body as the template made it', async () => {
     const { created, docker } = engine([DOCKER_VERSION]);
     await new DetectedRuntime(docker).createAndStart({ name: 'f-slot-0', HostConfig: { Init: true } });

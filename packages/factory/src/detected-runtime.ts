@@ -4,6 +4,7 @@ import type { ContainerCreateOptions } from 'dockerode';
 import {
   DockerodeRuntime,
   type EngineFacts,
+  type EngineKind,
   type ExitDetails,
   type ListedContainer,
   type RequestCounter,
@@ -19,7 +20,7 @@ function rlimitsOnce(docker: Docker): () => Promise<SlotRlimits> {
   return () => (read ??= serviceRlimits((docker.modem as { socketPath?: string }).socketPath));
 }
 
-export type EngineKind = 'docker' | 'podman';
+export type { EngineKind };
 
 /** Podman's API service names itself among the components of `GET /version`; dockerd never does. */
 export function engineKindOf(version: { Components?: Array<{ Name?: string }> | null }): EngineKind {
@@ -54,6 +55,9 @@ export class DetectedRuntime implements SlotRuntime {
     return this.chosen;
   }
 
+  async engine(): Promise<EngineKind> {
+    return (await this.runtime()).engine();
+  }
   async facts(): Promise<EngineFacts> {
     return (await this.runtime()).facts();
   }

@@ -26,11 +26,15 @@ export interface EngineFacts {
   memoryBytes: number;
 }
 
+/** Which engine serves the slots: a CernVM root runs as a container's root only on podman (rootfs). */
+export type EngineKind = 'docker' | 'podman';
+
 /** Counts calls by operation, for the metrics (Docker API requests by operation). */
 export type RequestCounter = (operation: string) => void;
 
 /** Every Docker operation the factory makes; the only module of the factory that speaks dockerode. */
 export interface SlotRuntime {
+  engine(): Promise<EngineKind>;
   facts(): Promise<EngineFacts>;
   list(factory: string): Promise<ListedContainer[]>;
   exitDetails(id: string): Promise<ExitDetails | undefined>;
@@ -55,9 +59,13 @@ const parseTime = (text: string | undefined): number | undefined => {
 
 export class DockerodeRuntime implements SlotRuntime {
   constructor(
-    private readonly docker: Docker = new Docker(),
-    private readonly count: RequestCounter = () => undefined,
+    protected readonly docker: Docker = new Docker(),
+    protected readonly count: RequestCounter = () => undefined,
   ) {}
+
+  async engine(): Promise<EngineKind> {
+    return 'docker';
+  }
 
   async facts(): Promise<EngineFacts> {
     this.count('info');
@@ -106,15 +114,19 @@ export class DockerodeRuntime implements SlotRuntime {
   async createAndStart(options: ContainerCreateOptions): Promise<string> {
     this.count('container_create');
     const container = await this.docker.createContainer(options);
+    await this.startOrRemove(container);
+    return container.id;
+  }
+
+  /** Starts a created container; one that cannot start would hold the slot's name, so it goes again. */
+  protected async startOrRemove(container: { id: string; start(): Promise<unknown> }): Promise<void> {
     try {
       this.count('container_start');
       await container.start();
     } catch (error) {
-      // A container that cannot start would hold the slot's name: take it back so the next try can reuse it.
       await this.remove(container.id).catch(() => undefined);
       throw error;
     }
-    return container.id;
   }
 
   async signal(id: string, signal: string): Promise<void> {

@@ -1,4 +1,5 @@
-import type { Mounter } from '@docker-cernvm/mounter';
+import type { Mounter, RootRequest } from '@docker-cernvm/mounter';
+import type { EngineKind } from './docker-runtime.js';
 import { FactoryError } from './errors.js';
 
 /** The mounter names versions as CernVM's snapshots do (cernvm-system-4.7.1.0); slots advertise the number. */
@@ -11,6 +12,8 @@ export interface ImageReadiness {
   placeholder: boolean;
   /** The CernVM version found in the mounted root, when it has the marker. */
   cernvmVersion?: string;
+  /** The CernVM root directory the slots run from, when the configuration names one (`cernvm:`, podman only). */
+  rootfs?: string;
 }
 
 /**
@@ -36,4 +39,24 @@ export async function checkSlotImage(image: string, mounter: Pick<Mounter, 'desc
   }
   const version = versionNumber(placeholder.version);
   return { placeholder: true, ...(version ? { cernvmVersion: version } : {}) };
+}
+
+/**
+ * The configuration's `cernvm:` choice as a directory to run the slots from. Only podman runs a container from a root
+ * directory; Docker runs CernVM from a placeholder image the site mounts and names.
+ */
+export async function checkSlotRoot(
+  request: RootRequest,
+  engine: () => Promise<EngineKind>,
+  mounter: Pick<Mounter, 'resolveRoot'>,
+): Promise<ImageReadiness> {
+  if ((await engine()) !== 'podman') {
+    throw new FactoryError(
+      'E_BAD_CONFIG',
+      'cernvm: on Docker, mount it with docker-cernvm mount and name its tag in image:',
+    );
+  }
+  const { rootDir, version } = await mounter.resolveRoot(request);
+  const number = versionNumber(version);
+  return { placeholder: false, rootfs: rootDir, ...(number ? { cernvmVersion: number } : {}) };
 }

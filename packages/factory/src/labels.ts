@@ -6,6 +6,8 @@ export const LABELS = {
   slot: 'org.docker-cernvm.slot',
   templateHash: 'org.docker-cernvm.template-hash',
   version: 'org.docker-cernvm.version',
+  /** The host directory a slot runs from as its root (podman's rootfs), when it is a CernVM root and not an image. */
+  rootfs: 'org.docker-cernvm.rootfs',
 } as const;
 
 /** A slot's labels, with the factory's version stamped on each container it makes. */

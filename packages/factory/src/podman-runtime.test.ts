@@ -2,8 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import type Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
 import { FactoryError } from './errors.js';
-import { LABELS } from './labels.js';
 import type { SlotRlimits } from './host-rlimits.js';
+import { LABELS } from './labels.js';
 import { PodmanRuntime, withRlimits } from './podman-runtime.js';
 
 const LIMITS: SlotRlimits = { nofile: { soft: 1024, hard: 4096 }, nproc: { soft: 4096, hard: 8192 } };
@@ -12,24 +12,33 @@ const LIMITS: SlotRlimits = { nofile: { soft: 1024, hard: 4096 }, nproc: { soft:
 function podman(startFails?: Error) {
   const created: ContainerCreateOptions[] = [];
   const removed: string[] = [];
+  /** Requests to podman's own API (dockerode's modem.dial), for slots on a CernVM root. */
+  const dialed: Array<{ path: string; method: string; options: unknown }> = [];
+  const start = async () => {
+    if (startFails) throw startFails;
+  };
   const docker = {
     createContainer: async (body: ContainerCreateOptions) => {
       created.push(body);
-      return {
-        id: 'c1',
-        start: async () => {
-          if (startFails) throw startFails;
-        },
-      };
+      return { id: 'c1', start };
     },
-    getContainer: (id: string) => ({ remove: async () => void removed.push(id) }),
+    getContainer: (id: string) => ({ id, start, remove: async () => void removed.push(id) }),
+    modem: {
+      dial: (
+        request: { path: string; method: string; options: unknown },
+        callback: (error: unknown, result: unknown) => void,
+      ) => {
+        dialed.push({ path: request.path, method: request.method, options: request.options });
+        callback(null, { Id: 'r1', Warnings: [] });
+      },
+    },
   };
   const runtime = new PodmanRuntime(
     docker as unknown as Docker,
     () => undefined,
     async () => LIMITS,
   );
-  return { created, removed, runtime };
+  return { created, removed, dialed, runtime };
 }
 
 describe('withRlimits', () => {
@@ -78,6 +87,44 @@ describe('PodmanRuntime.createAndStart', () => {
   it('passes any other failure on as it is', async () => {
     const { runtime } = podman(new Error('no such image'));
     await expect(runtime.createAndStart({ name: 'f-slot-0' })).rejects.toThrow(/^no such image$/);
+  });
+
+  it('creates a slot labelled with a CernVM root through libpod: that root under an overlay, no image', async () => {
+    const { created, dialed, runtime } = podman();
+    const body = {
+      name: 'f-slot-0',
+      Image: 'cernvm-root',
+      Cmd: ['/pilot/entrypoint.sh'],
+      Labels: { [LABELS.factory]: 'f', [LABELS.rootfs]: '/cvmfs/cernvm-prod.cern.ch/cvm4' },
+      HostConfig: { NetworkMode: 'host', Init: true },
+    };
+    await expect(runtime.createAndStart(body)).resolves.toBe('r1');
+    expect(created).toEqual([]);
+    expect(dialed).toEqual([
+      {
+        path: '/v4.0.0/libpod/containers/create',
+        method: 'POST',
+        options: expect.objectContaining({
+          name: 'f-slot-0',
+          rootfs: '/cvmfs/cernvm-prod.cern.ch/cvm4',
+          rootfs_overlay: true,
+          command: ['/pilot/entrypoint.sh'],
+          netns: { nsmode: 'host' },
+          r_limits: [
+            { type: 'nofile', soft: 4096, hard: 4096 },
+            { type: 'nproc', soft: 8192, hard: 8192 },
+          ],
+        }),
+      },
+    ]);
+    expect(dialed[0]?.options).not.toHaveProperty('image');
+  });
+
+  it('removes a slot on a CernVM root that cannot start', async () => {
+    const { removed, runtime } = podman(new Error('crun: mount failed'));
+    const body = { name: 'f-slot-0', Labels: { [LABELS.rootfs]: '/srv/root' }, HostConfig: {} };
+    await expect(runtime.createAndStart(body)).rejects.toThrow('crun: mount failed');
+    expect(removed).toEqual(['r1']);
   });
 });
 

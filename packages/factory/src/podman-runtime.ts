@@ -1,8 +1,10 @@
 import type Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
-import { DockerodeRuntime, type ListedContainer, type RequestCounter } from './docker-runtime.js';
+import { DockerodeRuntime, type EngineKind, type ListedContainer, type RequestCounter } from './docker-runtime.js';
 import { FactoryError } from './errors.js';
 import type { SlotRlimits } from './host-rlimits.js';
+import { LABELS } from './labels.js';
+import { libpodSpecOf } from './libpod-spec.js';
 
 type Ulimit = { Name: string; Soft: number; Hard: number };
 
@@ -40,6 +42,10 @@ export class PodmanRuntime extends DockerodeRuntime {
     super(docker, count);
   }
 
+  override async engine(): Promise<EngineKind> {
+    return 'podman';
+  }
+
   /** Podman lists a container whose process ended as `stopped` until its clean-up makes it `exited`: Docker's name. */
   override async list(factory: string): Promise<ListedContainer[]> {
     return (await super.list(factory)).map((c) => (c.state === 'stopped' ? { ...c, state: 'exited' } : c));
@@ -47,8 +53,10 @@ export class PodmanRuntime extends DockerodeRuntime {
 
   override async createAndStart(options: ContainerCreateOptions): Promise<string> {
     const limits = await this.rlimits();
+    const body = withRlimits(options, limits);
+    const rootfs = options.Labels?.[LABELS.rootfs];
     try {
-      return await super.createAndStart(withRlimits(options, limits));
+      return rootfs ? await this.createOnRoot(body, rootfs) : await super.createAndStart(body);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (!RLIMIT_REFUSED.test(message)) throw error;
@@ -60,6 +68,25 @@ export class PodmanRuntime extends DockerodeRuntime {
         { cause: error },
       );
     }
+  }
+
+  /** A slot whose root is a CernVM root on the host, under an overlay of its own: only podman's own API has that. */
+  private async createOnRoot(body: ContainerCreateOptions, rootfs: string): Promise<string> {
+    const spec = libpodSpecOf(body, rootfs);
+    this.count('container_create');
+    const created = await new Promise<{ Id: string }>((resolve, reject) =>
+      this.docker.modem.dial(
+        {
+          path: '/v4.0.0/libpod/containers/create',
+          method: 'POST',
+          options: spec,
+          statusCodes: { 201: true, 400: 'bad parameter', 409: 'conflict', 500: 'server error' },
+        },
+        (error: unknown, result: unknown) => (error ? reject(error) : resolve(result as { Id: string })),
+      ),
+    );
+    await this.startOrRemove(this.docker.getContainer(created.Id));
+    return created.Id;
   }
 }
 

@@ -9,6 +9,7 @@ import { FakeClock } from './testing/fake-clock.js';
 import { fakeMounter } from './testing/fake-mounter.js';
 import { FakeMountHost } from './testing/fake-mount-host.js';
 import { FakeRuntime } from './testing/fake-runtime.js';
+import { templateHash, templateOf } from './template.js';
 
 const tmp = await mkdtemp(path.join(tmpdir(), 'factory-preflight-'));
 const token = path.join(tmp, 'pool.token');
@@ -23,6 +24,8 @@ const config = (overrides: Partial<FactoryConfig> = {}): FactoryConfig => ({
   scratchDir: path.join(tmp, 'scratch'),
   ...overrides,
 });
+
+const onDocker = async () => 'docker' as const;
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -73,6 +76,7 @@ describe('preflight', () => {
       engineFactsOnce(runtime),
       fakeMounter(),
       new FakeMountHost(),
+      onDocker,
     );
     expect(template.image).toBe('cernvm:4');
     expect(indexLimit).toBe(Number.POSITIVE_INFINITY);
@@ -87,6 +91,7 @@ describe('preflight', () => {
       engineFactsOnce(runtime),
       fakeMounter(),
       new FakeMountHost(),
+      onDocker,
     );
     expect(indexLimit).toBe(2);
   });
@@ -97,7 +102,9 @@ describe('preflight', () => {
       throw new Error('connect ENOENT /var/run/docker.sock');
     };
     const broken = config({ pin: true, tokenFile: path.join(tmp, 'missing.token'), image: 'site/missing:1' });
-    const error = await rejection(preflight(broken, engineFactsOnce(runtime), fakeMounter(), new FakeMountHost()));
+    const error = await rejection(
+      preflight(broken, engineFactsOnce(runtime), fakeMounter(), new FakeMountHost(), onDocker),
+    );
     expect((error as Error).message).toBe('connect ENOENT /var/run/docker.sock');
   });
 
@@ -110,16 +117,68 @@ describe('preflight', () => {
       tokenFile: path.join(tmp, 'missing.token'),
       image: 'site/missing:1',
     });
-    expect(await rejection(preflight(overPinned, engineFactsOnce(runtime), fakeMounter(), host))).toMatchObject({
+    expect(
+      await rejection(preflight(overPinned, engineFactsOnce(runtime), fakeMounter(), host, onDocker)),
+    ).toMatchObject({
       code: 'E_PIN_OVERCOMMIT',
     });
     const noToken = config({ pin: false, tokenFile: path.join(tmp, 'missing.token'), image: 'site/missing:1' });
-    const tokenError = await rejection(preflight(noToken, engineFactsOnce(runtime), fakeMounter(), host));
+    const tokenError = await rejection(preflight(noToken, engineFactsOnce(runtime), fakeMounter(), host, onDocker));
     expect((tokenError as Error).message).toContain('missing.token');
     const noImage = config({ pin: false, image: 'site/missing:1' });
-    expect(await rejection(preflight(noImage, engineFactsOnce(runtime), fakeMounter(), host))).toMatchObject({
+    expect(await rejection(preflight(noImage, engineFactsOnce(runtime), fakeMounter(), host, onDocker))).toMatchObject({
       code: 'E_NO_IMAGE',
     });
+  });
+});
+
+describe('preflight: a CernVM root (cernvm:)', () => {
+  const root = { rootDir: '/cvmfs/cernvm-prod.cern.ch/.cvmfs/snapshots/cernvm-system-4.7.1.0/cvm4' };
+  const resolving = (asked: unknown[]) => ({
+    ...fakeMounter(),
+    describeImage: async () => {
+      throw new Error('no image is looked at for a root');
+    },
+    resolveRoot: async (request?: unknown) => {
+      asked.push(request);
+      return { pair: { repository: 'cernvm-prod.cern.ch' }, rootDir: root.rootDir, version: 'cernvm-system-4.7.1.0' };
+    },
+  });
+  const cernvm = { snapshot: 'cernvm-system-4.7.1.0' };
+
+  it('on podman, resolves it with the mounter into the template, whose hash then names the root', async () => {
+    const asked: unknown[] = [];
+    const { template } = await preflight(
+      config({ pin: false, cernvm }),
+      engineFactsOnce(new FakeRuntime(new FakeClock())),
+      resolving(asked),
+      new FakeMountHost(),
+      async () => 'podman',
+    );
+    expect(asked).toEqual([cernvm]);
+    expect(template).toMatchObject({ rootfs: root.rootDir, cernvmVersion: '4.7.1.0' });
+    const plain = templateOf(config({ pin: false, cernvm }), '4.7.1.0');
+    expect(templateHash(template)).not.toBe(templateHash(plain));
+  });
+
+  it('on Docker, refuses it in one line saying what to do instead, resolving nothing', async () => {
+    const asked: unknown[] = [];
+    const error = await rejection(
+      preflight(
+        config({ pin: false, cernvm }),
+        engineFactsOnce(new FakeRuntime(new FakeClock())),
+        resolving(asked),
+        new FakeMountHost(),
+        onDocker,
+      ),
+    );
+    expect(error).toEqual(
+      new FactoryError(
+        'E_BAD_CONFIG',
+        'cernvm: on Docker, mount it with docker-cernvm mount and name its tag in image:',
+      ),
+    );
+    expect(asked).toEqual([]);
   });
 });
 
@@ -128,7 +187,7 @@ describe('preflight: machine/job features', () => {
     const runtime = new FakeRuntime(new FakeClock());
     const mounts = [{ source: tmp, target: '/etc/jobfeatures', readOnly: true, propagation: 'rprivate' as const }];
     const error = await rejection(
-      preflight(config({ pin: false, mounts }), engineFactsOnce(runtime), fakeMounter(), new FakeMountHost()),
+      preflight(config({ pin: false, mounts }), engineFactsOnce(runtime), fakeMounter(), new FakeMountHost(), onDocker),
     );
     expect(error).toBeInstanceOf(FactoryError);
     expect((error as FactoryError).message).toBe(

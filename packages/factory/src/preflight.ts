@@ -2,9 +2,9 @@ import path from 'node:path';
 import { type MountHost, checkHostToken, checkMountSources, checkMountTargets } from '@docker-cernvm/pilot';
 import type { FactoryMounter } from './cli/context.js';
 import type { FactoryConfig } from './config.js';
-import type { EngineFacts, SlotRuntime } from './docker-runtime.js';
+import type { EngineFacts, EngineKind, SlotRuntime } from './docker-runtime.js';
 import { FactoryError } from './errors.js';
-import { checkSlotImage } from './image-check.js';
+import { checkSlotImage, checkSlotRoot } from './image-check.js';
 import { JOB_FEATURES_TARGET, MACHINE_FEATURES_TARGET } from './slot-features.js';
 import { type SlotTemplate, slotPilotOptions, templateOf } from './template.js';
 
@@ -45,16 +45,18 @@ export async function preflight(
   engineFacts: () => Promise<EngineFacts>,
   mounter: FactoryMounter,
   host: MountHost,
+  engineKind: () => Promise<EngineKind>,
 ): Promise<{ template: SlotTemplate; indexLimit: number }> {
   const [engine, token, image] = await Promise.allSettled([
     config.pin ? engineFacts() : undefined,
     checkHostToken(config.tokenFile),
-    checkSlotImage(config.image, mounter),
+    config.cernvm ? checkSlotRoot(config.cernvm, engineKind, mounter) : checkSlotImage(config.image, mounter),
   ]);
   const facts = outcome(engine);
   if (facts) checkPinning(config.slots, config.coresPerSlot, facts);
   outcome(token);
-  const template = templateOf(config, outcome(image).cernvmVersion);
+  const { cernvmVersion, rootfs } = outcome(image);
+  const template = templateOf(config, cernvmVersion, rootfs);
   slotPilotOptions(template, config.name, 0); // every slot's pilot options are valid before anything is made
   const clash = checkMountTargets(template.mounts, [MACHINE_FEATURES_TARGET, JOB_FEATURES_TARGET]);
   if (clash) throw new FactoryError('E_BAD_CONFIG', clash);

@@ -1,6 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import type { PlaceholderStatus } from '@docker-cernvm/mounter';
-import { SnapshotFollower, type FollowMounter, type FollowedSnapshot, newerSnapshot } from './snapshot-follower.js';
+import {
+  type FollowMounter,
+  type FollowedRoot,
+  type FollowedSnapshot,
+  RootFollower,
+  type RootFollowMounter,
+  SnapshotFollower,
+  newerSnapshot,
+} from './snapshot-follower.js';
 import { FakeClock } from './testing/fake-clock.js';
 
 describe('newerSnapshot', () => {
@@ -122,5 +130,61 @@ describe('SnapshotFollower', () => {
     await clock.advance(5000);
     expect(looks).toBe(3);
     expect(errors.map((e) => e.message)).toEqual(['engine down', 'engine down', 'engine down']);
+  });
+});
+
+describe('RootFollower', () => {
+  function rootMounter(available: string[] | undefined) {
+    const calls: string[] = [];
+    const mounter: RootFollowMounter = {
+      publishedSnapshots: async (repository) => {
+        calls.push(`published ${repository}`);
+        return available;
+      },
+      resolveRoot: async (request = {}) => {
+        calls.push(`resolve ${request.snapshot}`);
+        return {
+          pair: { repository: 'cernvm-prod.cern.ch', ...(request.snapshot ? { snapshot: request.snapshot } : {}) },
+          rootDir: `/cvmfs/cernvm-prod.cern.ch/.cvmfs/snapshots/${request.snapshot}/cvm4`,
+          version: request.snapshot,
+        };
+      },
+    };
+    return { mounter, calls };
+  }
+  const follower = (mounter: RootFollowMounter, cernvm: object, rolled: FollowedRoot[]) =>
+    new RootFollower(
+      mounter,
+      new FakeClock(),
+      1000,
+      cernvm,
+      async (f) => void rolled.push(f),
+      () => undefined,
+    );
+
+  it('resolves a newer published snapshot as a root, keeping the other choices, and rolls to it once', async () => {
+    const { mounter, calls } = rootMounter(['cernvm-system-4.7.2.0', 'cernvm-system-4.7.10.0']);
+    const rolled: FollowedRoot[] = [];
+    const f = follower(mounter, { snapshot: 'cernvm-system-4.7.2.0', root: 'cvm4' }, rolled);
+    await f.check();
+    await f.check();
+    expect(rolled).toEqual([
+      {
+        cernvm: { snapshot: 'cernvm-system-4.7.10.0', root: 'cvm4' },
+        rootDir: '/cvmfs/cernvm-prod.cern.ch/.cvmfs/snapshots/cernvm-system-4.7.10.0/cvm4',
+        version: 'cernvm-system-4.7.10.0',
+      },
+    ]);
+    expect(calls).toEqual(['published undefined', 'resolve cernvm-system-4.7.10.0', 'published undefined']);
+  });
+
+  it('rolls nowhere when the repository publishes nothing newer, or no snapshots at all', async () => {
+    for (const available of [['cernvm-system-4.7.2.0'], undefined]) {
+      const { mounter, calls } = rootMounter(available);
+      const rolled: FollowedRoot[] = [];
+      expect(await follower(mounter, { snapshot: 'cernvm-system-4.7.2.0' }, rolled).check()).toBeUndefined();
+      expect(rolled).toEqual([]);
+      expect(calls.filter((c) => c.startsWith('resolve'))).toEqual([]);
+    }
   });
 });

@@ -17,7 +17,7 @@ export interface FactoryStatus {
   draining: boolean;
   /** Absent until the first reconcile pass has counted the slots. */
   summary?: SlotSummaryJson;
-  template: { image: string; cernvmVersion?: string; hash: string; coresPerSlot: number };
+  template: { image: string; cernvmVersion?: string; root?: string; hash: string; coresPerSlot: number };
   slots: SlotStatus[];
   /** The pool token as the factory last found it on the host; absent where no one follows it. */
   token?: TokenStatus;
@@ -59,6 +59,7 @@ export function statusReport(factory: StatusSource, name: string, host: string =
     template: {
       image: template.image,
       ...(template.cernvmVersion ? { cernvmVersion: template.cernvmVersion } : {}),
+      ...(template.rootfs ? { root: template.rootfs } : {}),
       hash: factory.desiredState.templateHash,
       coresPerSlot: template.coresPerSlot,
     },

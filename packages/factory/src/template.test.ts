@@ -269,6 +269,12 @@ describe('slotContainerOptions', () => {
     });
   }
 
+  it('labels a slot on a CernVM root with it, which sends it to podman’s own API, and no other slot', () => {
+    const root = '/cvmfs/cernvm-prod.cern.ch/cvm4';
+    expect(body({ rootfs: root }).Labels).toMatchObject({ [LABELS.rootfs]: root, [LABELS.slot]: '3' });
+    expect(body().Labels).not.toHaveProperty([LABELS.rootfs]);
+  });
+
   it('names the container after its slot and runs the template image', () => {
     expect(body()).toMatchObject({ name: 'site-a-slot-3', Image: 'cernvm:4' });
   });

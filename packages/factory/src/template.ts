@@ -8,14 +8,16 @@ import {
   pilotContainerOptions,
 } from '@docker-cernvm/pilot';
 import type { FactoryConfig } from './config.js';
-import { slotContainerName, slotLabels } from './labels.js';
+import { LABELS, slotContainerName, slotLabels } from './labels.js';
 import { JOB_FEATURES_TARGET, MACHINE_FEATURES_TARGET } from './slot-features.js';
 
 /** Everything that makes two slots the same: a change to any of it rolls the slots over (never kills a job). */
 export interface SlotTemplate {
   image: string;
-  /** The CernVM version mounted under the image, when it is a docker-cernvm placeholder. */
+  /** The CernVM version mounted under the image, when it is a docker-cernvm placeholder, or the root's. */
   cernvmVersion?: string;
+  /** On podman: the CernVM root directory the slots run from (rootfs with an overlay), instead of the image. */
+  rootfs?: string;
   slotCommand: FactoryConfig['slotCommand'];
   collector: string;
   trustDomain?: string;
@@ -34,10 +36,11 @@ export interface SlotTemplate {
   pilot: NonNullable<FactoryConfig['pilot']>;
 }
 
-export function templateOf(config: FactoryConfig, cernvmVersion?: string): SlotTemplate {
+export function templateOf(config: FactoryConfig, cernvmVersion?: string, rootfs?: string): SlotTemplate {
   return {
     image: config.image,
     ...(cernvmVersion ? { cernvmVersion } : {}),
+    ...(rootfs ? { rootfs } : {}),
     slotCommand: config.slotCommand,
     collector: config.collector,
     ...(config.trustDomain ? { trustDomain: config.trustDomain } : {}),
@@ -134,7 +137,11 @@ export function slotContainerOptions(args: {
     memoryMb: template.memoryMb,
     pidsLimit: template.pidsLimit,
     ...(template.pin ? { cpuset: cpusetOf(slot, template.coresPerSlot) } : {}),
-    labels: slotLabels(factory, slot, args.hash),
+    // The root's label is what sends the body to podman's own API with that root (PodmanRuntime).
+    labels: {
+      ...slotLabels(factory, slot, args.hash),
+      ...(template.rootfs ? { [LABELS.rootfs]: template.rootfs } : {}),
+    },
   });
   // `image`: the image's own command (a site's pilot, or the tests' slot image) instead of the rendered entrypoint.
   if (template.slotCommand === 'image') delete body.Cmd;

@@ -31,6 +31,8 @@ export {
   DEFAULT_ROOT,
   type MountRequest,
   type MountResult,
+  type RootRequest,
+  type RootResult,
   type RegisterRequest,
   type RegisterResult,
   type StatusReport,

@@ -329,6 +329,51 @@ describe.each(['overlay2', 'containerd'] as const)(
       });
     });
 
+    // For an engine that runs a container from a root directory (podman's rootfs): no placeholder, no bind.
+    describe('resolveRoot', () => {
+      it("gives the repository's current cvm4 as a directory, with its version, and asks the engine nothing", async () => {
+        const found = await mounter.resolveRoot();
+        expect(found).toEqual({
+          pair: { repository: REPOSITORY },
+          rootDir: path.join(repo, 'cvm4'),
+          version: 'cernvm-system-4.7.1.0',
+        });
+        expect(engine.calls).toEqual([]);
+        expect(hostChanges()).toEqual([]);
+      });
+
+      it('resolves a snapshot and another root the way mount does', async () => {
+        const pinned = await mounter.resolveRoot({ snapshot: 'cernvm-system-4.6.0.0' });
+        expect(pinned.rootDir).toBe(path.join(repo, '.cvmfs', 'snapshots', 'cernvm-system-4.6.0.0', 'cvm4'));
+        expect(pinned.version).toBe('cernvm-system-4.6.0.0');
+        expect((await mounter.resolveRoot({ root: 'cvm3' })).version).toBe('cernvm-system-3.6.5.0');
+      });
+
+      it('lists the snapshots the repository publishes, oldest first by version, asking the engine nothing', async () => {
+        await mkdir(path.join(repo, '.cvmfs', 'snapshots', 'cernvm-system-4.10.0.0'));
+        expect(await mounter.publishedSnapshots()).toEqual(['cernvm-system-4.6.0.0', 'cernvm-system-4.10.0.0']);
+        expect(engine.calls).toEqual([]);
+        expect(hostChanges()).toEqual([]);
+        await expect(mounter.publishedSnapshots('a b')).rejects.toMatchObject({ code: 'E_BAD_NAME' });
+      });
+
+      it.each([[{ repository: 'a b' }], [{ snapshot: ';rm' }], [{ root: '../../etc' }], [{ repository: '' }]])(
+        'refuses bad names before touching the host: %j',
+        async (request) => {
+          await expect(mounter.resolveRoot(request)).rejects.toMatchObject({ code: 'E_BAD_NAME' });
+          expect(host.calls).toEqual([]);
+        },
+      );
+
+      it('refuses an unpublished snapshot and a root leading outside the repository, changing nothing', async () => {
+        await expect(mounter.resolveRoot({ snapshot: 'nope' })).rejects.toMatchObject({ code: 'E_NO_SNAPSHOT' });
+        await mkdir(path.join(tmp, 'outside'));
+        await symlink(path.join(tmp, 'outside'), path.join(repo, 'evil'));
+        await expect(mounter.resolveRoot({ root: 'evil' })).rejects.toMatchObject({ code: 'E_NO_CERNVM_ROOT' });
+        expect(hostChanges()).toEqual([]);
+      });
+    });
+
     describe('describeImage', () => {
       it('tells a missing tag, an ordinary image and a placeholder apart, with what is bound over the placeholder', async () => {
         engine.addForeignImage('busybox:latest');

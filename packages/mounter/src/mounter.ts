@@ -55,6 +55,22 @@ export interface MountRequest {
   root?: string;
 }
 
+export interface RootRequest {
+  /** cernvm-prod.cern.ch by default. */
+  repository?: string;
+  snapshot?: string;
+  /** `cvm4` (default), `cvm3`, or a sub-path of the repository. */
+  root?: string;
+}
+
+export interface RootResult {
+  pair: PlaceholderPair;
+  /** The root's real path, inside the repository. */
+  rootDir: string;
+  /** `cernvm-system-<version>` from the root's marker, else the snapshot's name. */
+  version: string | undefined;
+}
+
 export interface MountResult {
   imageId: string;
   tag: string;
@@ -291,16 +307,7 @@ export class Mounter {
       }
       const imageId = image.id;
       const layerDir = await this.layerDirOf(storage, image);
-      const repositoryDir = await this.reporter.step(`Mounting main CernVM repository ${pair.repository}`, () =>
-        this.repositories.ensure(pair.repository, undo),
-      );
-      const snapshot = pair.snapshot;
-      const baseDir = snapshot
-        ? await this.reporter.step(`Mounting CernVM snapshot ${snapshot}`, () =>
-            this.repositories.ensureSnapshot(pair.repository, repositoryDir, snapshot, undo),
-          )
-        : repositoryDir;
-      const rootDir = await resolveCernvmRoot(baseDir, root);
+      const rootDir = await this.rootDirOf(pair, root, undo);
 
       const table = await this.mounts.table();
       const wanted = identityOfPath(table, rootDir);
@@ -334,7 +341,7 @@ export class Mounter {
           break;
       }
       await this.verifyBind(layerDir, rootDir);
-      const version = (await cernvmVersionOf(rootDir)) ?? snapshot;
+      const version = (await cernvmVersionOf(rootDir)) ?? pair.snapshot;
       return { imageId, tag: ref, pair, layerDir, rootDir, action: MOUNT_ACTIONS[decision.kind], version };
     });
   }
@@ -484,6 +491,42 @@ export class Mounter {
       version: entry ? await cernvmVersionOf(layerDir) : undefined,
       containers: await this.docker.containersUsing(image.id),
     };
+  }
+
+  /**
+   * A CernVM root as a directory on the host, with no placeholder: what an engine that runs a container from a root
+   * directory (podman's `rootfs`) needs. The repository and snapshot are mounted as for `mount`, and stay mounted.
+   */
+  async resolveRoot(request: RootRequest = {}): Promise<RootResult> {
+    const pair = this.pairOf(request.repository ?? DEFAULT_REPOSITORY, request.snapshot);
+    const root = checkRootPath(request.root ?? DEFAULT_ROOT);
+    return withUndo(async (undo) => {
+      const rootDir = await this.rootDirOf(pair, root, undo);
+      return { pair, rootDir, version: (await cernvmVersionOf(rootDir)) ?? pair.snapshot };
+    });
+  }
+
+  /**
+   * The snapshots a repository publishes (undefined: it has no snapshot directory), oldest first, mounting the
+   * repository as resolveRoot does and asking the engine nothing: what a podman factory follows.
+   */
+  async publishedSnapshots(repository: string = DEFAULT_REPOSITORY): Promise<string[] | undefined> {
+    checkRepository(repository);
+    return withUndo(async (undo) => this.repositories.listSnapshots(await this.repositories.ensure(repository, undo)));
+  }
+
+  /** The repository mounted (and the snapshot, if any), then the root inside it. */
+  private async rootDirOf(pair: PlaceholderPair, root: string, undo: Undo): Promise<string> {
+    const repositoryDir = await this.reporter.step(`Mounting main CernVM repository ${pair.repository}`, () =>
+      this.repositories.ensure(pair.repository, undo),
+    );
+    const snapshot = pair.snapshot;
+    const baseDir = snapshot
+      ? await this.reporter.step(`Mounting CernVM snapshot ${snapshot}`, () =>
+          this.repositories.ensureSnapshot(pair.repository, repositoryDir, snapshot, undo),
+        )
+      : repositoryDir;
+    return resolveCernvmRoot(baseDir, root);
   }
 
   private pairOf(repository: string, snapshot: string | undefined): PlaceholderPair {

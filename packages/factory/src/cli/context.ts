@@ -2,7 +2,7 @@ import type { Mounter } from '@docker-cernvm/mounter';
 import type { MountHost } from '@docker-cernvm/pilot';
 import type { Clock } from '../clock.js';
 import type { SlotRuntime } from '../docker-runtime.js';
-import type { FollowMounter } from '../snapshot-follower.js';
+import type { FollowMounter, RootFollowMounter } from '../snapshot-follower.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -12,7 +12,7 @@ export interface CliIo {
 }
 
 /** What the factory asks of docker-cernvm's library: the slot image before a start, snapshots to follow. */
-export type FactoryMounter = FollowMounter & Pick<Mounter, 'describeImage'>;
+export type FactoryMounter = FollowMounter & RootFollowMounter & Pick<Mounter, 'describeImage'>;
 
 export type FactorySignal = 'SIGINT' | 'SIGTERM' | 'SIGUSR1' | 'SIGHUP';
 

@@ -22,5 +22,11 @@ export function fakeMounter(
     mount: async () => {
       throw new Error('fake mounter: mount not set up');
     },
+    resolveRoot: async () => {
+      throw new Error('fake mounter: resolveRoot not set up');
+    },
+    publishedSnapshots: async () => {
+      throw new Error('fake mounter: publishedSnapshots not set up');
+    },
   };
 }

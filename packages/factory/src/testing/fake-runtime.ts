@@ -1,7 +1,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type { ContainerCreateOptions } from 'dockerode';
 import type { Clock } from '../clock.js';
-import type { EngineFacts, ExitDetails, ListedContainer, SlotRuntime } from '../docker-runtime.js';
+import type { EngineFacts, EngineKind, ExitDetails, ListedContainer, SlotRuntime } from '../docker-runtime.js';
 import { LABELS, slotOf } from '../labels.js';
 
 export interface FakeContainer {
@@ -31,6 +31,7 @@ export class FakeRuntime implements SlotRuntime {
   readonly containers = new Map<string, FakeContainer>();
   readonly calls: string[] = [];
   engineFacts: EngineFacts = { cpus: 2, memoryBytes: 8 * 1024 ** 3 };
+  engineKind: EngineKind = 'docker';
   /** Each create takes the next error, if any, and fails with it. */
   readonly createFailures: Error[] = [];
   readonly signalFailures: Error[] = [];
@@ -149,6 +150,11 @@ export class FakeRuntime implements SlotRuntime {
   }
 
   // ---- SlotRuntime ----
+
+  async engine(): Promise<EngineKind> {
+    this.calls.push('engine');
+    return this.engineKind;
+  }
 
   async facts(): Promise<EngineFacts> {
     this.calls.push('facts');

@@ -255,6 +255,13 @@ describe('formatStatus', () => {
     );
   });
 
+  it('status names the CernVM root the slots run from on podman, instead of the image', () => {
+    const root = '/cvmfs/cernvm-prod.cern.ch/cvm4';
+    expect(formatStatus({ ...STATUS, template: { ...STATUS.template, root } }).split('\n')[1]).toBe(
+      `root ${root} (CernVM 4.7.2), template 3f9c2a7b41d0`,
+    );
+  });
+
   it('counts unhealthy slots and says why each one is', () => {
     const text = formatStatus({
       ...STATUS,

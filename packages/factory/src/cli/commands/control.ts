@@ -53,7 +53,7 @@ interface StatusResult {
     unhealthy?: number;
   };
   draining: boolean;
-  template: { image: string; cernvmVersion?: string; hash: string };
+  template: { image: string; cernvmVersion?: string; root?: string; hash: string };
   slots: {
     slot: number;
     id: string;
@@ -81,7 +81,7 @@ export function formatStatus(status: StatusResult): string {
   const s = status.summary;
   const lines = [
     `factory ${status.name}${status.host ? ` on ${status.host}` : ''}${status.draining ? ' (draining)' : ''}: ${s ? `${s.running}/${s.desired} running` : 'starting'}`,
-    `image ${status.template.image}${status.template.cernvmVersion ? ` (CernVM ${status.template.cernvmVersion})` : ''}, template ${status.template.hash}`,
+    `${status.template.root ? `root ${status.template.root}` : `image ${status.template.image}`}${status.template.cernvmVersion ? ` (CernVM ${status.template.cernvmVersion})` : ''}, template ${status.template.hash}`,
   ];
   if (s) {
     lines.push(
