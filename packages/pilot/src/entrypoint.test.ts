@@ -371,6 +371,8 @@ describe('entrypoint.sh', () => {
       await renderPilot({ heartbeatSeconds: 60 });
       const pilot = startPilot();
       await heartbeatWhere('an unclaimed heartbeat', (h) => h.state === 'Unclaimed');
+      // The master may log its start after the first heartbeat on a busy machine: the idle window begins after both.
+      await waitFor('the master to start', async () => (await events()).find((e) => e.startsWith('master started')));
       const before = await events();
       const wakeups = async () =>
         Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(await readFile(`/proc/${pilot.child.pid}/status`, 'utf8'))?.[1]);
