@@ -1,17 +1,25 @@
-// Podman against Docker 20.10 on the same host, in one run (issue 23): the fill of N slots, each side's factory
-// `start --slots N` until the engine's Nth start event, beside `docker run -d` ×N through the CLI (8 in parallel, the
-// same settings and binds) against the same engine, so a difference shows as the engine's or the factory's. The
-// engines take turns, rounds alternating which goes first, the page cache dropped and each side warmed before every
-// sample (resetHostState). Ratios are of medians within this run.
+// Podman against Docker 20.10 on the same host, in one run (issue 23), the engines taking turns, rounds alternating
+// which goes first. Ratios are of medians within this run.
+//   - The fill of N slots: each engine's factory `start --slots N` (the stand-in slot image) until the engine's Nth
+//     start event, beside `docker run -d` ×N through the CLI (8 in parallel; the slots' own settings, binds and
+//     hardening: slotRunArgs) against the same engine, so a difference shows as the engine's or the factory's. The
+//     page cache is dropped and each side warmed before every sample (resetHostState).
+//   - The time until M real pilots are advertised in a pool (a central manager on the host's Docker, 127.0.0.1): the
+//     factory's `start --slots M` from its spawn, on Docker from the tests' HTCondor root mounted over a placeholder,
+//     on podman from the same root as the slots' own root (`cernvm:` in its configuration).
 // Run as root after `npm run build`, with the host's dockerd and podman's service up (`bash scripts/podman.sh start`;
-// PODMAN_SOCKET names another socket): `node bench/podman.mjs` (SLOTS=16 ROUNDS=3).
-import { mkdir } from 'node:fs/promises';
+// PODMAN_SOCKET names another socket): `node bench/podman.mjs` (SLOTS=16 ADVERTISED=4 ROUNDS=3).
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Dockerode from 'dockerode';
+import { SlotAdWatch, mountCondorImage, startCentralManager } from './condor-pool.mjs';
 import {
   BenchFactory,
   EngineEvents,
   HOST_ENGINE,
+  makeSlotDirs,
   median,
   prepareBench,
   removeFactoryContainers,
@@ -19,12 +27,14 @@ import {
   resetHostState,
   run,
   seconds,
+  slotRunArgs,
   warmFactory,
   warmSlotImage,
 } from './lib.mjs';
 import { buildSlotImage } from './slot-image.mjs';
 
 const slots = Number(process.env.SLOTS ?? 16);
+const advertised = Number(process.env.ADVERTISED ?? 4);
 const rounds = Number(process.env.ROUNDS ?? 3);
 const podmanSocket = process.env.PODMAN_SOCKET ?? '/run/docker-cernvm-podman/podman.sock';
 const label = 'org.docker-cernvm.bench=podman';
@@ -47,18 +57,7 @@ await podman.client.ping().catch((error) => {
 
 const bench = await prepareBench('podman');
 await buildSlotImage(podman.client);
-const binds = (i) => [
-  `${bench.dir}/run/pilot-${i}:/pilot`,
-  `${bench.tokenFile}:/pilot/tokens.d/pool.token:ro`,
-  `${bench.dir}/run/scratch-${i}:/scratch`,
-];
-await Promise.all(
-  Array.from({ length: slots }, (_, i) => [
-    mkdir(`${bench.dir}/run/pilot-${i}/tokens.d`, { recursive: true }),
-    mkdir(`${bench.dir}/run/pilot-${i}/status`, { recursive: true }),
-    mkdir(`${bench.dir}/run/scratch-${i}`, { recursive: true }),
-  ]).flat(),
-);
+await makeSlotDirs(bench, slots);
 
 async function removeAll(engine) {
   const env = { ...process.env, ...engine.env };
@@ -95,23 +94,77 @@ const contenders = {
     }),
   dockerRun: (engine) =>
     timed(engine, label, async () => {
-      const volumes = binds('{}')
-        .map((b) => `-v ${b}`)
-        .join(' ');
+      const settings = [...slotRunArgs(bench, '{}'), ...engine.runArgs].join(' ');
       const script =
-        `seq 0 ${slots - 1} | xargs -P 8 -I{} docker run -d --network host --init --memory 64m --memory-swap 64m ` +
-        `${engine.runArgs.join(' ')} ${volumes} --label ${label} --name dcvm-bench-podman-run-{} ${bench.image} >/dev/null`;
+        `seq 0 ${slots - 1} | xargs -P 8 -I{} docker run -d ${settings} ` +
+        `--label ${label} --name dcvm-bench-podman-run-{} ${bench.image} >/dev/null`;
       await run('bash', ['-c', script], { env: { ...process.env, ...engine.env } });
     }),
 };
 
+// The pool's parts: fixed names and directory, so a later run removes what an interrupted one left.
+const work = path.join(tmpdir(), 'docker-cernvm-bench-podman');
+const CONDOR_REPOSITORY = 'condor-podman.bench.invalid';
+const TRUST_DOMAIN = 'podman.bench.invalid';
+const MANAGER = 'dcvm-bench-podman-cm';
+const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+async function startPool() {
+  await run('docker', ['rm', '-f', MANAGER]).catch(() => undefined);
+  const condor = await mountCondorImage({ work, repository: CONDOR_REPOSITORY, tag: 'dcvm-bench-podman/condor:1' });
+  const manager = await startCentralManager({
+    ...{ image: condor.image, dir: path.join(work, 'cm'), name: MANAGER },
+    ...{ labels: { 'org.docker-cernvm.bench': 'podman' }, trustDomain: TRUST_DOMAIN },
+  });
+  // podman runs the slots from the root the placeholder shows on Docker: <work>/cvmfs/<repository>/cvm4.
+  const podmanConfig = path.join(work, 'podman-factory.yaml');
+  await writeFile(podmanConfig, `cernvm:\n  repository: ${CONDOR_REPOSITORY}\ncvmfsDir: ${path.join(work, 'cvmfs')}\n`);
+  const rootArgs = { docker: ['--image', condor.image], podman: ['--config', podmanConfig] };
+  const watch = new SlotAdWatch(manager);
+  const stop = async () => {
+    watch.close();
+    await run('docker', ['rm', '-f', MANAGER]).catch(() => undefined);
+    await condor.release();
+  };
+  return { manager, watch, rootArgs, stop };
+}
+
+/** From the factory's spawn until `advertised` of its real pilots are in the collector. */
+async function timeToAdvertise(engine, pool, round) {
+  const name = `dcvm-bench-podman-${engine.name}-${round}`;
+  const match = new RegExp(`@${escape(name)}-slot-\\d+(@|$)`);
+  await pool.watch.polling(true);
+  const factory = new BenchFactory(
+    { dir: work },
+    {
+      ...{ name, slots: advertised, env: engine.env, engine: engine.client },
+      slotArgs: [
+        ...pool.rootArgs[engine.name],
+        ...['--collector', pool.manager.collector, '--trust-domain', TRUST_DOMAIN],
+        ...['--token-file', pool.manager.tokenFile, '--scratch-dir', path.join(work, 'scratch')],
+        ...['--memory-mb', '512', '--no-pin'],
+      ],
+    },
+  );
+  try {
+    return (await pool.watch.until(match, advertised)) - factory.startedAt;
+  } finally {
+    await pool.watch.polling(false);
+    await factory.stop();
+  }
+}
+
 const samples = Object.fromEntries(
-  engines.map((engine) => [engine.name, Object.fromEntries(Object.keys(contenders).map((c) => [c, []]))]),
+  engines.map((engine) => [
+    engine.name,
+    { ...Object.fromEntries(Object.keys(contenders).map((c) => [c, []])), advertised: [] },
+  ]),
 );
+const orderOf = (round) => (round % 2 === 0 ? engines : [...engines].reverse());
+let pool;
 try {
   for (let round = 0; round < rounds; round += 1) {
-    const order = round % 2 === 0 ? engines : [...engines].reverse();
-    for (const engine of order) {
+    for (const engine of orderOf(round)) {
       for (const [which, measure] of Object.entries(contenders)) {
         await removeAll(engine);
         await resetHostState(() => warm(engine));
@@ -119,15 +172,22 @@ try {
       }
     }
   }
+  for (const engine of engines) await removeAll(engine);
+  pool = await startPool();
+  for (let round = 0; round < rounds; round += 1) {
+    for (const engine of orderOf(round))
+      samples[engine.name].advertised.push(await timeToAdvertise(engine, pool, round));
+  }
 } finally {
   for (const engine of engines) await removeAll(engine);
+  await pool?.stop();
   await bench.cleanup();
 }
 
 const m = Object.fromEntries(
   engines.map((engine) => [
     engine.name,
-    Object.fromEntries(Object.keys(contenders).map((c) => [c, median(samples[engine.name][c])])),
+    Object.fromEntries(Object.entries(samples[engine.name]).map(([which, list]) => [which, median(list)])),
   ]),
 );
 const x = (ratio) => `${ratio.toFixed(2)}×`;
@@ -141,6 +201,12 @@ await report(
     `| factory start --slots ${slots} | ${seconds(m.docker.factory)} | ${seconds(m.podman.factory)} | ${x(m.podman.factory / m.docker.factory)} |`,
     `| docker run -d ×${slots}, 8 in parallel | ${seconds(m.docker.dockerRun)} | ${seconds(m.podman.dockerRun)} | ${x(m.podman.dockerRun / m.docker.dockerRun)} |`,
     `| factory / docker run | ${x(m.docker.factory / m.docker.dockerRun)} | ${x(m.podman.factory / m.podman.dockerRun)} | |`,
+    '',
+    `Time from the factory's start until ${advertised} real pilots are advertised in the pool (median of ${rounds})`,
+    '',
+    '| | Docker 20.10 (placeholder) | podman 4.3 (rootfs) | podman / Docker |',
+    '| --- | --- | --- | --- |',
+    `| start --slots ${advertised} | ${seconds(m.docker.advertised)} | ${seconds(m.podman.advertised)} | ${x(m.podman.advertised / m.docker.advertised)} |`,
   ].join('\n'),
-  { slots, rounds, samplesMs: samples, medianMs: m },
+  { slots, advertised, rounds, samplesMs: samples, medianMs: m },
 );
