@@ -131,8 +131,12 @@ describePodman(SUITE, () => {
 
   it('fills 4 podman slots on a CernVM root that the collector shows with Cpus 1, and runs 8 jobs to completion', async () => {
     await writeConfig(NAMES.fill, 4, VERSION_A);
+    const fillStarted = Date.now();
     factory = startFactory(NAMES.fill);
     const ads = await slotAds(NAMES.fill, 4, VERSION_A);
+    console.log(
+      `4 podman slots advertised in the collector ${((Date.now() - fillStarted) / 1000).toFixed(1)} s after start`,
+    );
     expect(ads.map((ad) => ad.DockerCernvmSlot).sort()).toEqual([0, 1, 2, 3]);
     expect(ads.every((ad) => ad.Cpus === 1 && ad.Memory === 512)).toBe(true);
     expect(await rootsOf(NAMES.fill)).toEqual(Array(4).fill(snapshotRoot(VERSION_A)));
