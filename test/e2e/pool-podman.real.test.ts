@@ -122,12 +122,33 @@ describePodman(SUITE, () => {
       ),
     );
 
-  const jobsRunning = (job: string, count: number) =>
-    waitFor(
-      async () => ((await pool.events(job)).filter((e) => e.code === '001').length === count ? true : undefined),
+  /** The factory's 2 slots on snapshot A, each running one 15-s job of `job`. */
+  async function busySlots(name: string, job: string, extra: readonly string[] = []): Promise<FactoryProcess> {
+    await writeConfig(name, 2, VERSION_A);
+    const started = startFactory(name, extra);
+    factory = started;
+    await slotAds(name, 2, VERSION_A);
+    await pool.submit({
+      name: job,
+      command: 'sleep 15; echo done',
+      count: 2,
+      requirements: `DockerCernvmFactory == "${name}"`,
+    });
+    await waitFor(
+      async () => ((await pool.events(job)).filter((e) => e.code === '001').length === 2 ? true : undefined),
       120_000,
-      `${count} jobs running`,
+      '2 jobs running',
     );
+    return started;
+  }
+
+  /** Each of the 2 jobs started once and terminated once, none evicted. */
+  async function expectEachJobOnce(job: string): Promise<void> {
+    const events = await pool.events(job);
+    expect(events.filter((e) => e.code === '005')).toHaveLength(2);
+    expect(events.filter((e) => e.code === '001')).toHaveLength(2);
+    expect(events.map((e) => e.code)).not.toContain('004');
+  }
 
   it('fills 4 podman slots on a CernVM root that the collector shows with Cpus 1, and runs 8 jobs to completion', async () => {
     await writeConfig(NAMES.fill, 4, VERSION_A);
@@ -161,45 +182,23 @@ describePodman(SUITE, () => {
   }, 300_000);
 
   it('drains mid-job on SIGUSR1: each running job completes once, without eviction, and the factory exits 0', async () => {
-    await writeConfig(NAMES.drain, 2, VERSION_A);
-    factory = startFactory(NAMES.drain, ['--exit-when-drained']);
-    await slotAds(NAMES.drain, 2, VERSION_A);
-    await pool.submit({
-      name: 'podman-drained',
-      command: 'sleep 15; echo done',
-      count: 2,
-      requirements: `DockerCernvmFactory == "${NAMES.drain}"`,
-    });
-    await jobsRunning('podman-drained', 2);
-
-    factory.signal('SIGUSR1');
-    const { code } = await factory.exitWithin(120_000);
+    const busy = await busySlots(NAMES.drain, 'podman-drained', ['--exit-when-drained']);
+    busy.signal('SIGUSR1');
+    const { code } = await busy.exitWithin(120_000);
     expect(code).toBe(0);
-    const events = await pool.events('podman-drained');
-    expect(events.filter((e) => e.code === '005')).toHaveLength(2);
-    expect(events.filter((e) => e.code === '001')).toHaveLength(2);
-    expect(events.map((e) => e.code)).not.toContain('004');
-    const exits = factory.logs().filter((l) => l.event === 'slot-exited');
+    await expectEachJobOnce('podman-drained');
+    const exits = busy.logs().filter((l) => l.event === 'slot-exited');
     expect(exits).toHaveLength(2);
     expect(exits.every((l) => l.code === 0 && l.reason === 'drained')).toBe(true);
     expect(await slotContainers(NAMES.drain)).toEqual([]);
   }, 300_000);
 
   it('rolls from snapshot A to B on a reload: the running jobs finish, the new slots run from B and none is evicted', async () => {
-    await writeConfig(NAMES.roll, 2, VERSION_A);
-    factory = startFactory(NAMES.roll);
-    await slotAds(NAMES.roll, 2, VERSION_A);
-    await pool.submit({
-      name: 'podman-rolled',
-      command: 'sleep 15; echo done',
-      count: 2,
-      requirements: `DockerCernvmFactory == "${NAMES.roll}"`,
-    });
-    await jobsRunning('podman-rolled', 2);
+    const busy = await busySlots(NAMES.roll, 'podman-rolled');
 
     await writeConfig(NAMES.roll, 2, VERSION_B);
     const rollStarted = Date.now();
-    factory.signal('SIGHUP');
+    busy.signal('SIGHUP');
     await slotAds(NAMES.roll, 2, VERSION_B);
     // Every A container gone, not merely stopped, and both B slots running from B's root.
     await waitFor(
@@ -213,11 +212,8 @@ describePodman(SUITE, () => {
     console.log(`rolling upgrade on podman: ${((Date.now() - rollStarted) / 1000).toFixed(1)} s to roll 2 busy slots`);
 
     expect(await rootsOf(NAMES.roll)).toEqual([snapshotRoot(VERSION_B), snapshotRoot(VERSION_B)]);
-    const events = await pool.events('podman-rolled');
-    expect(events.filter((e) => e.code === '005')).toHaveLength(2);
-    expect(events.filter((e) => e.code === '001')).toHaveLength(2);
-    expect(events.map((e) => e.code)).not.toContain('004');
-    expect(factory.logs().filter((l) => l.event === 'slot-draining' && l.reason === 'template')).toHaveLength(2);
-    expect(factory.logs().filter((l) => l.event === 'action-failed')).toEqual([]);
+    await expectEachJobOnce('podman-rolled');
+    expect(busy.logs().filter((l) => l.event === 'slot-draining' && l.reason === 'template')).toHaveLength(2);
+    expect(busy.logs().filter((l) => l.event === 'action-failed')).toEqual([]);
   }, 300_000);
 });
