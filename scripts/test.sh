@@ -73,8 +73,8 @@ echo "Docker 26 (containerd image store): mounter and factory real-engine tests 
 
 # Podman, the engine of EL9 sites: Debian 12's podman 4.3, its API service on a socket of its own
 # (scripts/podman.sh), and the factory's suites that pass there: slots, adoption, backoff, limits, drain, scale,
-# metrics, reload, hardening, mounts and scratch, and slots whose root is a CernVM root (rootfs). The placeholder
-# image test (Docker's only) is not run here.
+# metrics, reload, hardening, mounts and scratch, slots whose root is a CernVM root (rootfs), and the HTCondor pool
+# end to end with podman's slots (e2e/pool-podman). The placeholder image test (Docker's only) is not run here.
 started=$(date +%s)
 if ! bash scripts/podman.sh status; then
   STARTED_PODMAN=1
@@ -83,16 +83,18 @@ fi
 (
   eval "$(bash scripts/podman.sh env)"
   # DOCKER_CERNVM_EXPECT_PODMAN: test/factory/rootfs (slots on a CernVM root, podman's only) fails instead of skipping.
+  # So does test/e2e/pool-podman (the pool with podman's slots; its central manager on the host's Docker).
   export DOCKER_HOST DOCKER_CERNVM_EXPECT_PODMAN=1
   NODE_OPTIONS=--experimental-vm-modules npx jest --runInBand test/factory/factory.real.test.ts \
     test/factory/operations.real.test.ts test/factory/mounts.real.test.ts test/factory/rootfs.real.test.ts \
+    test/e2e/pool-podman.real.test.ts \
     --selectProjects integration
 )
 if [ -n "$STARTED_PODMAN" ]; then
   bash scripts/podman.sh stop
   STARTED_PODMAN=""
 fi
-echo "Podman 4.3: factory real-engine tests took $(($(date +%s) - started)) s" >&2
+echo "Podman 4.3: factory real-engine and pool tests took $(($(date +%s) - started)) s" >&2
 # Second engines have come and gone (the fault tests' private engine, Docker 26): the host engine's default bridge
 # must still serve a container.
 NODE_OPTIONS=--experimental-vm-modules npx jest --runInBand test/host/default-bridge --selectProjects integration

@@ -103,6 +103,7 @@ describePool('docker-cernvm end to end: factory slots in a real HTCondor pool', 
   const terminated = async (job: string) => (await pool.events(job)).filter((e) => e.code === '005');
 
   it('fills 4 slots that the collector shows with Cpus 1, and runs 12 jobs in them to completion', async () => {
+    const fillStarted = Date.now();
     factory = startFactory(NAMES.fill, 4, ['--image', imageA]);
     const ads = await waitFor(
       async () => {
@@ -112,6 +113,7 @@ describePool('docker-cernvm end to end: factory slots in a real HTCondor pool', 
       120_000,
       'four slots in the collector',
     );
+    console.log(`4 slots advertised in the collector ${((Date.now() - fillStarted) / 1000).toFixed(1)} s after start`);
     expect(ads.map((ad) => ad.DockerCernvmSlot).sort()).toEqual([0, 1, 2, 3]);
     expect(ads.every((ad) => ad.Cpus === 1 && ad.Memory === 512 && ad.CernVMVersion === VERSION_A)).toBe(true);
 

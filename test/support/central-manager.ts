@@ -51,10 +51,11 @@ export class CentralManager {
     readonly tokenFile: string,
   ) {}
 
-  static async start(image: string, dir: string): Promise<CentralManager> {
+  /** On `engine` (the test's engine unless given: a pool with slots on podman keeps it on the host's Docker). */
+  static async start(image: string, dir: string, engine: Dockerode = docker): Promise<CentralManager> {
     const port = await freePort();
     await writeCentralManagerDir(dir, { port, trustDomain: TRUST_DOMAIN });
-    const container = await docker.createContainer({
+    const container = await engine.createContainer({
       name: `docker-cernvm-test-cm-${port}`,
       Image: image,
       Cmd: ['/cm/start.sh'],

@@ -6,6 +6,8 @@ import Dockerode from 'dockerode';
 export const TEST_LABEL = 'org.docker-cernvm.test';
 
 export const docker = new Dockerode();
+/** The host's Docker engine whatever DOCKER_HOST says: where the pool's central manager runs beside podman's slots. */
+export const hostDocker = new Dockerode({ socketPath: '/var/run/docker.sock' });
 
 async function engineAnswers(): Promise<boolean> {
   try {
