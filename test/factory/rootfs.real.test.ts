@@ -3,9 +3,10 @@ import { execFile } from 'node:child_process';
 import { access, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { DetectedRuntime, LABELS } from '@docker-cernvm/factory';
-import { type Mounter, createMounter } from '@docker-cernvm/mounter';
+import { type Mounter, type StatusReport, createMounter } from '@docker-cernvm/mounter';
 import { pilotContainerOptions } from '@docker-cernvm/pilot';
 import { TEST_LABEL, docker, engineIsPodman, execIn, realEngineAvailable } from '../support/engine.js';
 import { SquashfuseMount, removeLeftoverSquashfuse, squashImage } from '../support/fuse-repository.js';
@@ -23,6 +24,12 @@ import { type SharedDir, sharedTempDir } from '../support/shared-dir.js';
 import { makeCernvmRoot, makeStandInRepository } from '../support/standin-repository.js';
 
 const run = promisify(execFile);
+// From the package's entry, as node resolves it: the command as the package installs it (its `bin`).
+const MOUNTER_BIN = path.join(
+  path.dirname(path.dirname(createRequire(import.meta.url).resolve('@docker-cernvm/mounter'))),
+  'bin',
+  'docker-cernvm.js',
+);
 const SUITE = 'slots on a CernVM root (podman rootfs)';
 const engineUp = await realEngineAvailable(SUITE);
 const onPodman = engineUp && (await engineIsPodman());
@@ -109,6 +116,18 @@ describePodman(SUITE, () => {
     const inspected = await docker.getContainer(id).inspect();
     expect(inspected.Config.Labels[LABELS.rootfs]).toBe(rootDir);
     expect(inspected.State.Running).toBe(true);
+  });
+
+  it('docker-cernvm status names the root the slot runs from, and the slot', async () => {
+    const { stdout } = await run(process.execPath, [MOUNTER_BIN, 'status', '--json']);
+    const report = JSON.parse(stdout) as StatusReport;
+    expect(report.storage).toEqual({ store: 'rootfs', engine: 'podman' });
+    expect(report.roots.find((r) => r.rootDir === rootDir)).toEqual({
+      rootDir,
+      version: expect.stringContaining('4.7.1.0'),
+      disconnected: false,
+      containers: [{ id, name: NAME, state: 'running' }],
+    });
   });
 
   it('keeps writes inside the slot, never in the root it runs from', async () => {

@@ -82,7 +82,7 @@ describeEngine('docker-cernvm on a real Docker engine', () => {
     // `overlay2` (a graph driver) on the first engine, `containerd` on the second; unset when an engine the script
     // found already running is used, which may have either.
     const expected = process.env.DOCKER_CERNVM_EXPECT_STORE;
-    const { storage } = await mounter.status();
+    const storage = await mounter.storage();
     const store = storage.store === 'graphdriver' ? storage.driver : storage.store;
     expect(store).toBe(expected ?? store);
     console.info(`mounter on the real engine: ${storage.store} store (${storage.driver})`);

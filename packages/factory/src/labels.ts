@@ -1,3 +1,4 @@
+import { ROOTFS_LABEL } from '@docker-cernvm/mounter';
 import { FACTORY_VERSION } from './version.js';
 
 /** Every label the factory sets, under one reverse-DNS prefix; none of them ever holds a secret. */
@@ -7,7 +8,7 @@ export const LABELS = {
   templateHash: 'org.docker-cernvm.template-hash',
   version: 'org.docker-cernvm.version',
   /** The host directory a slot runs from as its root (podman's rootfs), when it is a CernVM root and not an image. */
-  rootfs: 'org.docker-cernvm.rootfs',
+  rootfs: ROOTFS_LABEL,
 } as const;
 
 /** A slot's labels, with the factory's version stamped on each container it makes. */

@@ -18,8 +18,16 @@ export interface ImageDetails extends ImageLayerInfo {
   size: number;
 }
 
+export interface LabelledContainer extends ContainerUse {
+  labels: Record<string, string>;
+}
+
+/** Which engine answers: dockerd, or podman's API service (which serves Docker's API too). */
+export type EngineKind = 'docker' | 'podman';
+
 /** Everything the mounter asks of the Docker engine. The only module that speaks dockerode. */
 export interface DockerApi {
+  engine(): Promise<EngineKind>;
   storageInfo(): Promise<EngineStorageInfo>;
   /** undefined when no image has this name or id. */
   inspectImage(ref: string): Promise<ImageDetails | undefined>;
@@ -30,6 +38,8 @@ export interface DockerApi {
   /** Removes one tag; the engine deletes the image too when it was its last tag and no container uses it. */
   untag(ref: string): Promise<void>;
   containersUsing(imageId: string): Promise<ContainerUse[]>;
+  /** Every container carrying the label, with its labels. */
+  containersLabelled(label: string): Promise<LabelledContainer[]>;
 }
 
 interface BuildMessage {
@@ -46,6 +56,12 @@ function statusOf(error: unknown): number | undefined {
 
 export class DockerodeApi implements DockerApi {
   constructor(private readonly docker: Dockerode) {}
+
+  /** Podman's service names a `Podman Engine` component in `GET /version`; dockerd never does. */
+  async engine(): Promise<EngineKind> {
+    const version = (await this.docker.version()) as { Components?: Array<{ Name?: string }> };
+    return version.Components?.some((c) => c.Name === 'Podman Engine') ? 'podman' : 'docker';
+  }
 
   async storageInfo(): Promise<EngineStorageInfo> {
     const info = (await this.docker.info()) as {
@@ -125,10 +141,19 @@ export class DockerodeApi implements DockerApi {
 
   async containersUsing(imageId: string): Promise<ContainerUse[]> {
     const containers = await this.docker.listContainers({ all: true, filters: { ancestor: [imageId] } });
-    return containers.map((container) => ({
-      id: container.Id,
-      name: (container.Names?.[0] ?? container.Id.slice(0, 12)).replace(/^\//, ''),
-      state: container.State,
-    }));
+    return containers.map(containerUseOf);
   }
+
+  async containersLabelled(label: string): Promise<LabelledContainer[]> {
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [label] } });
+    return containers.map((container) => ({ ...containerUseOf(container), labels: container.Labels ?? {} }));
+  }
+}
+
+function containerUseOf(container: Dockerode.ContainerInfo): ContainerUse {
+  return {
+    id: container.Id,
+    name: (container.Names?.[0] ?? container.Id.slice(0, 12)).replace(/^\//, ''),
+    state: container.State,
+  };
 }

@@ -13,11 +13,19 @@ export {
   FORMER_REPOSITORY_LABEL,
   LABEL_PREFIX,
   PLACEHOLDER_FILE,
+  ROOTFS_LABEL,
   pairFromLabels,
   describePair,
   type PlaceholderPair,
 } from './placeholder.js';
-export { type DockerApi, DockerodeApi, type ContainerUse, type ImageDetails } from './docker-api.js';
+export {
+  type DockerApi,
+  DockerodeApi,
+  type ContainerUse,
+  type EngineKind,
+  type ImageDetails,
+  type LabelledContainer,
+} from './docker-api.js';
 export { type HostCommands, SystemHostCommands } from './host-commands.js';
 export { MountOps, type MountOpsOptions } from './mount-ops.js';
 export { RepositoryLocator, DEFAULT_REPOSITORY_PATHS, type RepositoryPaths } from './repository.js';
@@ -36,6 +44,8 @@ export {
   type RegisterRequest,
   type RegisterResult,
   type StatusReport,
+  type RootUse,
+  type RootfsStorage,
   type PlaceholderStatus,
   type ImageDescription,
   type SnapshotsReport,

@@ -8,7 +8,7 @@ import { EngineRoot } from './engine-root.js';
 import { MountOps } from './mount-ops.js';
 import { mountAt } from './mountinfo.js';
 import { Mounter } from './mounter.js';
-import { FORMER_REPOSITORY_LABEL, LABELS, placeholderBuildContext } from './placeholder.js';
+import { FORMER_REPOSITORY_LABEL, LABELS, ROOTFS_LABEL, placeholderBuildContext } from './placeholder.js';
 import { RepositoryLocator } from './repository.js';
 import { FakeContainerd } from './testing/fake-containerd.js';
 import { FakeEngine } from './testing/fake-engine.js';
@@ -372,6 +372,39 @@ describe.each(['overlay2', 'containerd'] as const)(
         await expect(mounter.resolveRoot({ root: 'evil' })).rejects.toMatchObject({ code: 'E_NO_CERNVM_ROOT' });
         expect(hostChanges()).toEqual([]);
       });
+
+      it('status on podman names the roots slots run from, by their label, their version and containers', async () => {
+        engine.kind = 'podman';
+        const current = path.join(repo, 'cvm4');
+        const pinned = path.join(repo, '.cvmfs', 'snapshots', 'cernvm-system-4.6.0.0', 'cvm4');
+        const slot = (name: string, rootDir: string) => ({
+          id: name,
+          name,
+          state: 'running',
+          labels: { [ROOTFS_LABEL]: rootDir, 'org.docker-cernvm.slot': '0' },
+        });
+        engine.labelled.push(slot('f-slot-1', pinned), slot('f-slot-0', current), slot('f-slot-2', current));
+        const report = await mounter.status();
+        expect(report).toMatchObject({ storage: { store: 'rootfs', engine: 'podman' }, placeholders: [] });
+        expect(report.roots).toEqual([
+          {
+            rootDir: pinned,
+            version: 'cernvm-system-4.6.0.0',
+            disconnected: false,
+            containers: [{ id: 'f-slot-1', name: 'f-slot-1', state: 'running' }],
+          },
+          {
+            rootDir: current,
+            version: 'cernvm-system-4.7.1.0',
+            disconnected: false,
+            containers: [
+              { id: 'f-slot-0', name: 'f-slot-0', state: 'running' },
+              { id: 'f-slot-2', name: 'f-slot-2', state: 'running' },
+            ],
+          },
+        ]);
+        expect(engine.calls).not.toContain('info');
+      });
     });
 
     describe('describeImage', () => {
@@ -621,7 +654,7 @@ describe.each(['overlay2', 'containerd'] as const)(
           containers: [{ name: 'slot-0' }],
         });
         expect(report.placeholders.find((p) => p.tags.includes('cernvm:empty'))?.bound).toBeUndefined();
-        expect(report.storage.driver).toBe(store === 'overlay2' ? 'overlay2' : 'overlayfs');
+        expect(report.storage).toMatchObject({ driver: store === 'overlay2' ? 'overlay2' : 'overlayfs' });
       });
 
       it('lists published snapshots and the mounted ones', async () => {

@@ -21,6 +21,7 @@ import {
 import { checkRepository, checkRootPath, checkSnapshot, formatImageRef, parseImageRef } from './names.js';
 import {
   type PlaceholderPair,
+  ROOTFS_LABEL,
   describePair,
   placeholderPairOf,
   placeholderBuildContext,
@@ -105,11 +106,28 @@ export interface PlaceholderStatus {
 export type ImageDescription =
   { kind: 'missing' } | { kind: 'ordinary' } | { kind: 'placeholder'; placeholder: PlaceholderStatus };
 
+/** Podman's storage: slots run from CernVM roots themselves (rootfs), so no layer is ever bound over. */
+export interface RootfsStorage {
+  store: 'rootfs';
+  engine: 'podman';
+}
+
+/** A CernVM root that containers run from as their own root (podman's rootfs), and those containers. */
+export interface RootUse {
+  rootDir: string;
+  version: string | undefined;
+  /** The root's FUSE client has died (ENOTCONN): its containers cannot read their own root. */
+  disconnected: boolean;
+  containers: ContainerUse[];
+}
+
 export interface StatusReport {
-  storage: LayerStorage;
+  storage: LayerStorage | RootfsStorage;
   placeholders: PlaceholderStatus[];
   /** Binds at layer directories whose image is gone. */
   orphanBinds: Array<{ layerDir: string } & BoundSource>;
+  /** On podman: the CernVM roots slots run from. Empty on Docker, whose slots run from placeholders. */
+  roots: RootUse[];
   repositories: RepositoryMount[];
 }
 
@@ -391,6 +409,7 @@ export class Mounter {
   }
 
   async status(): Promise<StatusReport> {
+    if ((await this.docker.engine()) === 'podman') return this.rootfsStatus();
     const storage = await this.storage();
     const table = await this.mounts.table();
     const placeholders = await this.placeholderLayers(storage);
@@ -402,7 +421,40 @@ export class Mounter {
         disconnected: await isDisconnected(layerDir),
       })),
     );
-    return { storage, placeholders: statuses, orphanBinds, repositories: this.repositories.repositoryMounts(table) };
+    return {
+      storage,
+      placeholders: statuses,
+      orphanBinds,
+      roots: [],
+      repositories: this.repositories.repositoryMounts(table),
+    };
+  }
+
+  /** Podman's status: the roots slots run from, found by the label the factory gives them, and our mounts. */
+  private async rootfsStatus(): Promise<StatusReport> {
+    const byRoot = new Map<string, ContainerUse[]>();
+    for (const { labels, ...container } of await this.docker.containersLabelled(ROOTFS_LABEL)) {
+      const rootDir = labels[ROOTFS_LABEL] ?? '';
+      byRoot.set(rootDir, [...(byRoot.get(rootDir) ?? []), container]);
+    }
+    const roots = await Promise.all(
+      [...byRoot].map(async ([rootDir, containers]) => {
+        const disconnected = await isDisconnected(rootDir);
+        return {
+          rootDir,
+          version: disconnected ? undefined : await cernvmVersionOf(rootDir),
+          disconnected,
+          containers,
+        };
+      }),
+    );
+    return {
+      storage: { store: 'rootfs', engine: 'podman' },
+      placeholders: [],
+      orphanBinds: [],
+      roots: roots.sort((a, b) => a.rootDir.localeCompare(b.rootDir)),
+      repositories: this.repositories.repositoryMounts(await this.mounts.table()),
+    };
   }
 
   async snapshots(repository: string): Promise<SnapshotsReport> {

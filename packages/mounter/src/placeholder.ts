@@ -8,6 +8,12 @@ export const LABELS = {
   snapshot: `${LABEL_PREFIX}.snapshot`,
 } as const;
 
+/**
+ * On podman a slot runs from a CernVM root itself (podman's rootfs), not from a placeholder: the factory labels such a
+ * container with the root's host directory, which is how `status` finds the roots in use.
+ */
+export const ROOTFS_LABEL = `${LABEL_PREFIX}.rootfs`;
+
 /** Where placeholders registered before the repository label was named so keep it; read, never written. */
 export const FORMER_REPOSITORY_LABEL = `${LABEL_PREFIX}.branch`;
 

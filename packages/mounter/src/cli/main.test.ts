@@ -169,6 +169,7 @@ describe('docker-cernvm command line', () => {
       },
       placeholders: [],
       orphanBinds: [],
+      roots: [],
       repositories: [],
     });
     expect(text.split('\n')[0]).toBe(
@@ -192,11 +193,50 @@ describe('docker-cernvm command line', () => {
         },
       ],
       orphanBinds: [],
+      roots: [],
       repositories: [],
     });
     expect(text).toContain(
       '  bound       /cvmfs/cernvm-prod.cern.ch/cvm4 (read-only, SOURCE DISCONNECTED: Transport endpoint is not ' +
         'connected, its FUSE client has died)\n',
+    );
+  });
+
+  it('status on podman names each root slots run from, its version and its containers', () => {
+    const text = formatStatus({
+      storage: { store: 'rootfs', engine: 'podman' },
+      placeholders: [],
+      orphanBinds: [],
+      roots: [
+        {
+          rootDir: '/cvmfs/cernvm-prod.cern.ch/cvm4',
+          version: 'cernvm-system-4.7.1.0',
+          disconnected: false,
+          containers: [{ id: 'a', name: 'f-slot-0', state: 'running' }],
+        },
+        {
+          rootDir: '/cvmfs/other/cvm4',
+          version: undefined,
+          disconnected: true,
+          containers: [{ id: 'b', name: 'g-slot-0', state: 'exited' }],
+        },
+      ],
+      repositories: [],
+    });
+    expect(text).toBe(
+      [
+        'storage: podman: slots run from CernVM roots themselves (rootfs), no placeholders',
+        '',
+        'root /cvmfs/cernvm-prod.cern.ch/cvm4',
+        '  version     cernvm-system-4.7.1.0',
+        '  containers  f-slot-0 (running)',
+        '',
+        'root /cvmfs/other/cvm4',
+        '  SOURCE DISCONNECTED: Transport endpoint is not connected, its FUSE client has died',
+        '  version     -',
+        '  containers  g-slot-0 (exited)',
+        '',
+      ].join('\n'),
     );
   });
 

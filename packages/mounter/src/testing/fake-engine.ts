@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ContainerUse, DockerApi, ImageDetails } from '../docker-api.js';
+import type { ContainerUse, DockerApi, EngineKind, ImageDetails, LabelledContainer } from '../docker-api.js';
 import type { EngineStorageInfo } from '../layer-storage.js';
 import { LABELS } from '../placeholder.js';
 import type { FakeContainerd } from './fake-containerd.js';
@@ -19,6 +19,9 @@ export class FakeEngine implements DockerApi {
   /** Images by id; tags live on the images, as in the engine. */
   readonly images = new Map<string, ImageDetails>();
   readonly users = new Map<string, ContainerUse[]>();
+  /** Which engine it plays, and (as podman) the containers running from a root of their own, with their labels. */
+  kind: EngineKind = 'docker';
+  readonly labelled: LabelledContainer[] = [];
   info: EngineStorageInfo;
   /** Like a build with --no-cache: identical content gives a new image id (and still the same layer). */
   noCache = false;
@@ -31,6 +34,14 @@ export class FakeEngine implements DockerApi {
     this.info = containerd
       ? { driver: 'overlayfs', driverStatus: [['driver-type', 'io.containerd.snapshotter.v1']], dockerRootDir }
       : { driver: 'overlay2', driverStatus: [['Backing Filesystem', 'extfs']], dockerRootDir };
+  }
+
+  async engine(): Promise<EngineKind> {
+    return this.kind;
+  }
+
+  async containersLabelled(label: string): Promise<LabelledContainer[]> {
+    return this.labelled.filter((c) => label in c.labels);
   }
 
   async storageInfo(): Promise<EngineStorageInfo> {

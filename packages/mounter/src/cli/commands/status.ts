@@ -1,23 +1,23 @@
 import type { CommandModule } from 'yargs';
 import { describeUsers } from '../../bind-rules.js';
-import type { LayerStorage } from '../../layer-storage.js';
-import type { BoundSource, StatusReport } from '../../mounter.js';
+import type { BoundSource, RootUse, StatusReport } from '../../mounter.js';
 import { type CliContext, type GlobalArgs, mounterFor, printJson } from '../context.js';
+
+const DISCONNECTED = 'SOURCE DISCONNECTED: Transport endpoint is not connected, its FUSE client has died';
 
 function describeBound(bound: BoundSource | undefined): string {
   if (!bound) return 'nothing (the placeholder is empty)';
   const flags = [
     bound.readOnly ? 'read-only' : 'WRITABLE',
     ...(bound.deleted ? ['source deleted'] : []),
-    ...(bound.disconnected
-      ? ['SOURCE DISCONNECTED: Transport endpoint is not connected, its FUSE client has died']
-      : []),
+    ...(bound.disconnected ? [DISCONNECTED] : []),
   ];
   return `${bound.source ?? '(source not visible here)'} (${flags.join(', ')})`;
 }
 
 /** Which image store the engine uses, and where its layers are. */
-export function describeStorage(storage: LayerStorage): string {
+export function describeStorage(storage: StatusReport['storage']): string {
+  if (storage.store === 'rootfs') return 'podman: slots run from CernVM roots themselves (rootfs), no placeholders';
   if (storage.store === 'graphdriver') return `${storage.driver} in ${storage.dockerRootDir}`;
   return (
     `containerd image store (snapshotter ${storage.driver}, namespace ${storage.namespace}) through ` +
@@ -26,9 +26,24 @@ export function describeStorage(storage: LayerStorage): string {
   );
 }
 
+function formatRoot(root: RootUse): string[] {
+  return [
+    '',
+    `root ${root.rootDir}`,
+    ...(root.disconnected ? [`  ${DISCONNECTED}`] : []),
+    `  version     ${root.version ?? '-'}`,
+    `  containers  ${describeUsers(root.containers)}`,
+  ];
+}
+
 export function formatStatus(report: StatusReport): string {
   const lines = [`storage: ${describeStorage(report.storage)}`];
-  if (report.placeholders.length === 0) lines.push('no placeholder images (docker-cernvm register or mount makes one)');
+  if (report.storage.store === 'rootfs') {
+    if (report.roots.length === 0) lines.push('no container runs from a CernVM root (the factory starts them)');
+    lines.push(...report.roots.flatMap(formatRoot));
+  } else if (report.placeholders.length === 0) {
+    lines.push('no placeholder images (docker-cernvm register or mount makes one)');
+  }
   for (const p of report.placeholders) {
     lines.push(
       '',
