@@ -10,6 +10,7 @@ import {
   type RequestCounter,
   type SlotRuntime,
 } from './docker-runtime.js';
+import { engineKindOf } from '@docker-cernvm/mounter';
 import { serviceRlimits } from './host-rlimits.js';
 import type { SlotRlimits } from './host-rlimits.js';
 import { PodmanRuntime } from './podman-runtime.js';
@@ -20,12 +21,7 @@ function rlimitsOnce(docker: Docker): () => Promise<SlotRlimits> {
   return () => (read ??= serviceRlimits((docker.modem as { socketPath?: string }).socketPath));
 }
 
-export type { EngineKind };
-
-/** Podman's API service names itself among the components of `GET /version`; dockerd never does. */
-export function engineKindOf(version: { Components?: Array<{ Name?: string }> | null }): EngineKind {
-  return (version.Components ?? []).some((c) => c.Name === 'Podman Engine') ? 'podman' : 'docker';
-}
+export { type EngineKind, engineKindOf };
 
 /**
  * The runtime for whichever engine DOCKER_HOST leads to, asked once with the first operation (the factory's

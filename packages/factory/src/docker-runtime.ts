@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import Docker, { type ContainerCreateOptions } from 'dockerode';
+import type { EngineKind } from '@docker-cernvm/mounter';
 import { LABELS, slotOf } from './labels.js';
 
 /** A container with this factory's labels, from one list call (no inspect). */
@@ -27,7 +28,7 @@ export interface EngineFacts {
 }
 
 /** Which engine serves the slots: a CernVM root runs as a container's root only on podman (rootfs). */
-export type EngineKind = 'docker' | 'podman';
+export type { EngineKind };
 
 /** Counts calls by operation, for the metrics (Docker API requests by operation). */
 export type RequestCounter = (operation: string) => void;

@@ -25,6 +25,11 @@ export interface LabelledContainer extends ContainerUse {
 /** Which engine answers: dockerd, or podman's API service (which serves Docker's API too). */
 export type EngineKind = 'docker' | 'podman';
 
+/** Podman's API service names itself among the components of `GET /version`; dockerd never does. */
+export function engineKindOf(version: { Components?: Array<{ Name?: string }> | null }): EngineKind {
+  return (version.Components ?? []).some((c) => c.Name === 'Podman Engine') ? 'podman' : 'docker';
+}
+
 /** Everything the mounter asks of the Docker engine. The only module that speaks dockerode. */
 export interface DockerApi {
   engine(): Promise<EngineKind>;
@@ -57,10 +62,8 @@ function statusOf(error: unknown): number | undefined {
 export class DockerodeApi implements DockerApi {
   constructor(private readonly docker: Dockerode) {}
 
-  /** Podman's service names a `Podman Engine` component in `GET /version`; dockerd never does. */
   async engine(): Promise<EngineKind> {
-    const version = (await this.docker.version()) as { Components?: Array<{ Name?: string }> };
-    return version.Components?.some((c) => c.Name === 'Podman Engine') ? 'podman' : 'docker';
+    return engineKindOf((await this.docker.version()) as { Components?: Array<{ Name?: string }> });
   }
 
   async storageInfo(): Promise<EngineStorageInfo> {

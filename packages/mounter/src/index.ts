@@ -23,6 +23,7 @@ export {
   DockerodeApi,
   type ContainerUse,
   type EngineKind,
+  engineKindOf,
   type ImageDetails,
   type LabelledContainer,
 } from './docker-api.js';
