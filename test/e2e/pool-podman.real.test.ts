@@ -11,17 +11,11 @@ import {
   mountCondorSnapshots,
   removeUnmounted,
 } from '../support/condor-image.js';
-import { docker, engineIsPodman, hostDocker, realEngineAvailable } from '../support/engine.js';
+import { docker, hostDocker, podmanSuiteRuns } from '../support/engine.js';
 import { FactoryProcess, removeFactoryContainers, slotContainers, waitFor } from '../support/factory-process.js';
 
 const SUITE = 'end to end on a real HTCondor pool with slots on podman';
-const engineUp = await realEngineAvailable(SUITE);
-const onPodman = engineUp && (await engineIsPodman());
-// scripts/test.sh's podman stage sets this: there the suite must run, never skip.
-if (!onPodman && process.env.DOCKER_CERNVM_EXPECT_PODMAN)
-  throw new Error(`${SUITE}: DOCKER_CERNVM_EXPECT_PODMAN is set but DOCKER_HOST does not lead to podman`);
-if (engineUp && !onPodman)
-  console.warn(`${SUITE}: skipped, the engine is Docker (slots from a cernvm: root run on podman only)`);
+const onPodman = await podmanSuiteRuns(SUITE, 'slots from a cernvm: root run on podman only');
 if (onPodman) {
   // The central manager runs on the host's Docker beside podman: without it the suite cannot run.
   await hostDocker.ping().catch((error: unknown) => {

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { DetectedRuntime, LABELS } from '@docker-cernvm/factory';
 import { type Mounter, type StatusReport, createMounter } from '@docker-cernvm/mounter';
 import { pilotContainerOptions } from '@docker-cernvm/pilot';
-import { TEST_LABEL, docker, engineIsPodman, execIn, realEngineAvailable } from '../support/engine.js';
+import { TEST_LABEL, docker, execIn, podmanSuiteRuns } from '../support/engine.js';
 import { SquashfuseMount, removeLeftoverSquashfuse, squashImage } from '../support/fuse-repository.js';
 import { removeUnmounted } from '../support/condor-image.js';
 import { TMP_PREFIX } from '../support/cleanup.js';
@@ -31,13 +31,7 @@ const MOUNTER_BIN = path.join(
   'docker-cernvm.js',
 );
 const SUITE = 'slots on a CernVM root (podman rootfs)';
-const engineUp = await realEngineAvailable(SUITE);
-const onPodman = engineUp && (await engineIsPodman());
-// scripts/test.sh's podman stage sets this: there the suite must run, never skip.
-if (!onPodman && process.env.DOCKER_CERNVM_EXPECT_PODMAN)
-  throw new Error(`${SUITE}: DOCKER_CERNVM_EXPECT_PODMAN is set but DOCKER_HOST does not lead to podman`);
-if (engineUp && !onPodman)
-  console.warn(`${SUITE}: skipped, the engine is Docker (a CernVM root as a container's root is podman's rootfs)`);
+const onPodman = await podmanSuiteRuns(SUITE, "a CernVM root as a container's root is podman's rootfs");
 const describePodman = onPodman ? describe : describe.skip;
 
 const REPO = 'rootfs.test.invalid';

@@ -35,6 +35,19 @@ export async function engineIsPodman(): Promise<boolean> {
   return engineKindOf((await docker.version()) as { Components?: Array<{ Name?: string }> }) === 'podman';
 }
 
+/**
+ * Whether a podman-only suite runs: on Docker it is skipped, saying `why`; where scripts/test.sh's podman stage
+ * sets DOCKER_CERNVM_EXPECT_PODMAN it must run, and Docker there is a failure instead.
+ */
+export async function podmanSuiteRuns(suite: string, why: string): Promise<boolean> {
+  const engineUp = await realEngineAvailable(suite);
+  const onPodman = engineUp && (await engineIsPodman());
+  if (!onPodman && process.env.DOCKER_CERNVM_EXPECT_PODMAN)
+    throw new Error(`${suite}: DOCKER_CERNVM_EXPECT_PODMAN is set but DOCKER_HOST does not lead to podman`);
+  if (engineUp && !onPodman) console.warn(`${suite}: skipped, the engine is Docker (${why})`);
+  return onPodman;
+}
+
 export interface RunOutput {
   exitCode: number;
   output: string;
