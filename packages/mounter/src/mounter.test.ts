@@ -407,6 +407,68 @@ describe.each(['overlay2', 'containerd'] as const)(
       });
     });
 
+    // Podman's slots run from roots, so the commands about placeholders have nothing of theirs to act on.
+    describe('on podman', () => {
+      const slot = (name: string, rootDir: string) => ({
+        id: name,
+        name,
+        state: 'exited',
+        labels: { [ROOTFS_LABEL]: rootDir },
+      });
+      beforeEach(() => {
+        engine.kind = 'podman';
+      });
+
+      it('refuses register, mount and unmount of a tag, saying how podman names its root, changing nothing', async () => {
+        for (const attempt of [
+          mounter.register({ tag: 'cernvm:4' }),
+          mounter.mount({ tag: 'cernvm:4' }),
+          mounter.unmountImage('cernvm:4'),
+        ]) {
+          await expect(attempt).rejects.toMatchObject({
+            code: 'E_UNSUPPORTED_STORAGE',
+            message: expect.stringContaining('podman runs slots from the CernVM root itself'),
+          });
+        }
+        expect(hostChanges()).toEqual([]);
+        expect(engine.calls.filter((c) => c.startsWith('build'))).toEqual([]);
+      });
+
+      it('prunes nothing', async () => {
+        expect(await mounter.prune()).toEqual({ removed: [], failed: [], kept: 0 });
+        expect(engine.calls).not.toContain('info');
+      });
+
+      it('marks the snapshots slots run from, the current state included', async () => {
+        const pinned = path.join(repo, '.cvmfs', 'snapshots', 'cernvm-system-4.6.0.0', 'cvm4');
+        engine.labelled.push(slot('f-slot-0', pinned), slot('f-slot-1', path.join(repo, 'cvm4')));
+        engine.labelled.push(slot('other', path.join(paths.cvmfsDir, 'cernvm-sl7.cern.ch', 'cvm3')));
+        const report = await mounter.snapshots(REPOSITORY);
+        expect(report.available).toEqual(['cernvm-system-4.6.0.0']);
+        expect(report.mounted).toEqual([
+          { tags: [], snapshot: 'cernvm-system-4.6.0.0', version: 'cernvm-system-4.6.0.0' },
+          { tags: [], snapshot: undefined, version: 'cernvm-system-4.7.1.0' },
+        ]);
+      });
+
+      it('unmounts the repositories it mounted, refusing while a slot, even stopped, runs from them', async () => {
+        await rm(repo, { recursive: true });
+        const staticDir = path.join(paths.mountBase, `static_cernvm_${REPOSITORY}`);
+        await cernvmRoot(path.join(staticDir, 'cvm4'), '4.7.1.0');
+        const { rootDir } = await mounter.resolveRoot();
+        engine.labelled.push(slot('f-slot-0', rootDir));
+        const before = host.table;
+        await expect(mounter.unmountAll()).rejects.toMatchObject({
+          code: 'E_MOUNT_BUSY',
+          message: expect.stringContaining('f-slot-0 (exited)'),
+        });
+        expect(host.table).toEqual(before);
+        engine.labelled.pop();
+        expect(await mounter.unmountAll()).toEqual({ unboundLayers: [], unmountedRepositories: [staticDir] });
+        expect(host.table.map((e) => e.mountPoint)).toEqual(['/']);
+      });
+    });
+
     describe('describeImage', () => {
       it('tells a missing tag, an ordinary image and a placeholder apart, with what is bound over the placeholder', async () => {
         engine.addForeignImage('busybox:latest');

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { decideBind, describeUsers } from './bind-rules.js';
 import { cernvmVersionOf, resolveCernvmRoot } from './cernvm-root.js';
 import type { ContainerUse, DockerApi, ImageDetails } from './docker-api.js';
@@ -14,6 +15,7 @@ import {
   identityOfMount,
   identityOfPath,
   isReadOnly,
+  isWithin,
   mountAt,
   sameIdentity,
   sourcePathOf,
@@ -215,6 +217,7 @@ export class Mounter {
 
   /** The engine's layer storage, with the paths it reports resolved as the kernel's mount table shows them here. */
   async storage(): Promise<LayerStorage> {
+    await this.refuseOnPodman();
     const storage = layerStorageOf(await this.docker.storageInfo());
     const dockerRootDir = await this.engineRoot.hostPath(storage.dockerRootDir);
     if (storage.store === 'graphdriver') return { ...storage, dockerRootDir };
@@ -224,6 +227,17 @@ export class Mounter {
       containerdAddress: await this.containerdSocketOf(storage.containerdAddress),
       engineRoot: await this.engineRoot.hostPath('/'),
     };
+  }
+
+  /** Placeholders are Docker's: on podman a slot's root is the CernVM root itself. */
+  private async refuseOnPodman(): Promise<void> {
+    if ((await this.docker.engine()) === 'podman') {
+      throw new MounterError(
+        'E_UNSUPPORTED_STORAGE',
+        'podman runs slots from the CernVM root itself, so docker-cernvm makes no placeholder there: ' +
+          "name the root in the factory's configuration, cernvm: {repository, snapshot, root} (docs/podman.md)",
+      );
+    }
   }
 
   /** The socket of the containerd that holds the engine's images, as a host path. */
@@ -276,6 +290,7 @@ export class Mounter {
     // As in mount: an empty --snapshot is a bad name, not "no snapshot".
     if (request.snapshot !== undefined) checkSnapshot(request.snapshot);
     const pair = this.pairOf(request.repository ?? DEFAULT_REPOSITORY, request.snapshot);
+    await this.refuseOnPodman();
     const existing = await this.docker.inspectImage(ref);
     if (existing) {
       const existingPair = this.placeholderPair(ref, existing);
@@ -367,25 +382,55 @@ export class Mounter {
   /** Unbinds every placeholder of ours (or of one repository), then our repository mounts; refuses while in use. */
   async unmountAll(options: { repository?: string } = {}): Promise<UnmountResult> {
     if (options.repository !== undefined) checkRepository(options.repository);
+    if ((await this.docker.engine()) === 'podman') {
+      // Podman's slots have no placeholder: they run from roots inside the repository mounts themselves.
+      const repositories = this.ourRepositoryMounts(await this.mounts.table(), options.repository);
+      await this.refuseIfRootsInUse(repositories);
+      return { unboundLayers: [], unmountedRepositories: await this.unmountRepositories(repositories) };
+    }
     const storage = await this.storage();
     const table = await this.mounts.table();
     const placeholders = await this.placeholderLayers(storage);
     const selected = placeholders.filter((p) => !options.repository || p.pair.repository === options.repository);
     const orphans = options.repository ? [] : this.orphanLayerDirs(storage, table, placeholders);
     const unboundLayers = await this.unbindLayers(storage, table, placeholders, selected, orphans);
+    const repositories = this.ourRepositoryMounts(await this.mounts.table(), options.repository);
+    return { unboundLayers, unmountedRepositories: await this.unmountRepositories(repositories) };
+  }
 
-    const repositories = this.repositories
-      .repositoryMounts(await this.mounts.table())
-      .filter((r) => !options.repository || r.repository === options.repository)
-      // Snapshot mounts first: nothing of ours stacks on them, but the main mount reads more naturally last.
-      .sort((a, b) => Number(!a.snapshot) - Number(!b.snapshot));
+  /** Our repository and snapshot mounts (of one repository, if named), snapshots first. */
+  private ourRepositoryMounts(table: readonly MountEntry[], repository: string | undefined): RepositoryMount[] {
+    return (
+      this.repositories
+        .repositoryMounts(table)
+        .filter((r) => !repository || r.repository === repository)
+        // Snapshot mounts first: nothing of ours stacks on them, but the main mount reads more naturally last.
+        .sort((a, b) => Number(!a.snapshot) - Number(!b.snapshot))
+    );
+  }
+
+  /** On podman: refuses while a slot, running or stopped, has its root inside one of these mounts. */
+  private async refuseIfRootsInUse(repositories: readonly RepositoryMount[]): Promise<void> {
+    const users = (await this.docker.containersLabelled(ROOTFS_LABEL)).filter(({ labels }) =>
+      repositories.some((r) => isWithin(labels[ROOTFS_LABEL] ?? '', r.mountPoint)),
+    );
+    if (users.length) {
+      throw new MounterError(
+        'E_MOUNT_BUSY',
+        `refusing to unmount, containers run from CernVM roots in these mounts: ${describeUsers(users)}; ` +
+          'stop and remove them first',
+      );
+    }
+  }
+
+  private async unmountRepositories(repositories: readonly RepositoryMount[]): Promise<string[]> {
     const unmountedRepositories: string[] = [];
     for (const mount of repositories) {
       const label = `Unmounting CernVM ${mount.snapshot ? `snapshot ${mount.snapshot}` : 'repository'} ${mount.repository}`;
       await this.reporter.step(label, () => this.mounts.unmountAll(mount.mountPoint));
       unmountedRepositories.push(mount.mountPoint);
     }
-    return { unboundLayers, unmountedRepositories };
+    return unmountedRepositories;
   }
 
   /**
@@ -459,15 +504,26 @@ export class Mounter {
 
   async snapshots(repository: string): Promise<SnapshotsReport> {
     checkRepository(repository);
-    const storage = await this.storage();
+    const storage = (await this.docker.engine()) === 'podman' ? undefined : await this.storage();
     const table = await this.mounts.table();
     const repositoryDir = await this.repositories.find(repository, table);
     if (!repositoryDir) {
       throw new MounterError(
         'E_NO_REPOSITORY',
         `${repository} is not mounted: neither ${this.repositories.paths.cvmfsDir}/${repository} nor ` +
-          `${this.repositories.staticMountPoint(repository)} shows it; run docker-cernvm mount first`,
+          `${this.repositories.staticMountPoint(repository)} shows it; ` +
+          (storage ? 'run docker-cernvm mount first' : 'a factory naming it in cernvm: mounts it'),
       );
+    }
+    const available = await this.repositories.listSnapshots(repositoryDir);
+    if (!storage) {
+      const pinned = this.ourRepositoryMounts(table, repository).filter((m) => m.snapshot);
+      return {
+        repository,
+        repositoryDir,
+        available,
+        mounted: await this.snapshotsInUse(repositoryDir, available, pinned),
+      };
     }
     const placeholders = await this.placeholderLayers(storage);
     const mounted = await Promise.all(
@@ -479,11 +535,36 @@ export class Mounter {
           version: await cernvmVersionOf(p.layerDir),
         })),
     );
-    return { repository, repositoryDir, available: await this.repositories.listSnapshots(repositoryDir), mounted };
+    return { repository, repositoryDir, available, mounted };
+  }
+
+  /**
+   * On podman: the snapshots (undefined: the repository's current state) that slots run from, with no tags. A root is
+   * in a published snapshot's directory, in a private mount pinned to a snapshot, or in the repository itself.
+   */
+  private async snapshotsInUse(
+    repositoryDir: string,
+    available: string[] | undefined,
+    pinned: readonly RepositoryMount[],
+  ): Promise<SnapshotsReport['mounted']> {
+    const snapshotsDir = path.join(repositoryDir, '.cvmfs', 'snapshots');
+    const inUse = new Map<string, SnapshotsReport['mounted'][number]>();
+    for (const { labels } of await this.docker.containersLabelled(ROOTFS_LABEL)) {
+      const rootDir = labels[ROOTFS_LABEL] ?? '';
+      const [published] = path.relative(snapshotsDir, rootDir).split(path.sep);
+      const snapshot = available?.includes(published ?? '')
+        ? published
+        : pinned.find((m) => isWithin(rootDir, m.mountPoint))?.snapshot;
+      if (!snapshot && !isWithin(rootDir, repositoryDir)) continue;
+      inUse.set(snapshot ?? '', { tags: [], snapshot, version: await cernvmVersionOf(rootDir) });
+    }
+    return [...inUse.values()];
   }
 
   /** Removes placeholders that are neither bound nor used by any container. */
   async prune(): Promise<PruneResult> {
+    // Podman's slots need no placeholder, so there is none to remove.
+    if ((await this.docker.engine()) === 'podman') return { removed: [], failed: [], kept: 0 };
     const storage = await this.storage();
     if (storage.store === 'containerd') {
       const { snapshots, location } = this.containerdAccess(storage);

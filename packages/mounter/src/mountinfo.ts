@@ -62,7 +62,7 @@ export function mountsAt(table: readonly MountEntry[], mountPoint: string): Moun
   return table.filter((entry) => entry.mountPoint === mountPoint);
 }
 
-function isWithin(child: string, parent: string): boolean {
+export function isWithin(child: string, parent: string): boolean {
   return parent === '/' || child === parent || child.startsWith(`${parent}/`);
 }
 

@@ -6,6 +6,7 @@ import { MountOps } from '../mount-ops.js';
 import { Mounter } from '../mounter.js';
 import { RepositoryLocator } from '../repository.js';
 import { FakeEngine } from '../testing/fake-engine.js';
+import { ROOTFS_LABEL } from '../placeholder.js';
 import { FakeHost } from '../testing/fake-host.js';
 import { EngineRoot } from '../engine-root.js';
 import { formatStatus } from './commands/status.js';
@@ -238,6 +239,18 @@ describe('docker-cernvm command line', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('snapshots on podman marks the repository state slots run from, and mount exits 1 in one line', async () => {
+    engine.kind = 'podman';
+    const root = path.join(tmp, 'cvmfs', 'cernvm-prod.cern.ch', 'cvm4');
+    engine.labelled.push({ id: 'p', name: 'p-slot-0', state: 'running', labels: { [ROOTFS_LABEL]: root } });
+    await expect(run('snapshots')).resolves.toBe(EXIT_OK);
+    expect(out).toBe('* (current)  slots run from it, cernvm-system-4.7.1.0\n');
+    err = '';
+    await expect(run('mount', '--tag', 'cernvm:4')).resolves.toBe(EXIT_FAILURE);
+    expect(err).toMatch(/^error: podman runs slots from the CernVM root itself, .*cernvm: \{repository/);
+    expect(err.trim().split('\n')).toHaveLength(1);
   });
 
   it('exits 1 when the system refuses, naming the containers', async () => {

@@ -10,7 +10,7 @@ interface SnapshotsArgs extends GlobalArgs {
 export function snapshotsCommand(context: CliContext): CommandModule<GlobalArgs, SnapshotsArgs> {
   return {
     command: 'snapshots',
-    describe: 'List the snapshots a CernVM repository publishes, marking the mounted ones',
+    describe: 'List the snapshots a CernVM repository publishes, marking those mounted or in use',
     builder: (argv) =>
       argv.option('repository', {
         alias: 'branch',
@@ -27,12 +27,14 @@ export function snapshotsCommand(context: CliContext): CommandModule<GlobalArgs,
       if (!report.available) {
         context.io.stderr(`${report.repository} publishes no snapshot directory (.cvmfs/snapshots)\n`);
       }
+      // On podman no placeholder carries a tag: slots run from the snapshot's root itself.
+      const use = (m: { tags: string[] }) => (m.tags.length ? `mounted as ${m.tags.join(', ')}` : 'slots run from it');
       for (const name of report.available ?? []) {
         const m = mounted.get(name);
-        context.io.stdout(m ? `* ${name}  mounted as ${m.tags.join(', ')}\n` : `  ${name}\n`);
+        context.io.stdout(m ? `* ${name}  ${use(m)}\n` : `  ${name}\n`);
       }
       const current = mounted.get('');
-      if (current) context.io.stdout(`* (current)  mounted as ${current.tags.join(', ')}, ${current.version ?? ''}\n`);
+      if (current) context.io.stdout(`* (current)  ${use(current)}, ${current.version ?? ''}\n`);
     },
   };
 }
