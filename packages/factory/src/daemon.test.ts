@@ -10,6 +10,7 @@ import { runCli } from './cli/main.js';
 import { sendControlRequest } from './control-server.js';
 import { FactoryError } from './errors.js';
 import type { FactoryStatus } from './status-report.js';
+import type { PlaceholderStatus } from '@docker-cernvm/mounter';
 import { FakeClock } from './testing/fake-clock.js';
 import { FakeRuntime } from './testing/fake-runtime.js';
 import { FakeSignals, versionIn } from '@docker-cernvm/cli-kit/testing';
@@ -338,6 +339,56 @@ describe('runDaemon: signals', () => {
     expect(((await sendControlRequest(socketPath, { command: 'reload' })) as Status).template.hash).not.toBe(hash);
     await advanceUntil(() => runtime.callsOf('signal:').length === 1, 'the old pilot drained');
     expect(logged('slot-draining')).toEqual([expect.objectContaining({ reason: 'template' })]);
+    await stopFactory(exit);
+  });
+
+  it('keeps the snapshot it followed through a reload that leaves the image alone, and follows on from a new one', async () => {
+    const published = ['cernvm-system-4.7.1.0'];
+    // cernvm:4 stands for 4.7.1.0; a followed tag is named after its snapshot, as the follower mounts it.
+    const placeholderFor = (tag: string): PlaceholderStatus => {
+      const snapshot = tag === 'cernvm:4' ? 'cernvm-system-4.7.1.0' : tag.slice(tag.indexOf(':') + 1);
+      return {
+        imageId: `sha256:${snapshot}`,
+        tags: [tag],
+        pair: { repository: 'cernvm-prod.cern.ch', snapshot },
+        layerDir: '/layer',
+        bound: { source: '/cvmfs', readOnly: true, deleted: false },
+        version: snapshot,
+        containers: [],
+      };
+    };
+    context.mounter = () => ({
+      ...fakeMounter(),
+      describeImage: async (tag) => ({ kind: 'placeholder', placeholder: placeholderFor(tag) }),
+      inspectPlaceholder: async (tag) => placeholderFor(tag),
+      snapshots: async (repository) => ({ repository, repositoryDir: '/r', available: published, mounted: [] }),
+      mount: async ({ tag, snapshot }) => ({
+        ...placeholderFor(tag),
+        tag,
+        rootDir: '/r',
+        action: 'mounted',
+        version: snapshot,
+      }),
+    });
+    const config = path.join(tmp, `follow-${counter}.yaml`);
+    const follow = 'followSnapshot: true\nfollowIntervalSeconds: 1\n';
+    await writeFile(config, `slots: 1\nimage: cernvm:4\n${follow}`);
+    const { exit } = await started(start('--no-pin', '--config', config), 1);
+    published.push('cernvm-system-4.8.0.0');
+    await advanceUntil(() => logged('snapshot-followed').length === 1, 'the newer snapshot followed');
+    const followed = (await status()).template.hash;
+
+    await writeFile(config, `slots: 2\nimage: cernvm:4\n${follow}`);
+    const reloaded = (await sendControlRequest(socketPath, { command: 'reload' })) as Status;
+    expect(reloaded.template).toMatchObject({ hash: followed, image: 'cernvm:cernvm-system-4.8.0.0' });
+
+    // A new image in the file wins, and the follower goes on from it.
+    await writeFile(config, `slots: 2\nimage: cernvm:cernvm-system-4.7.1.0\n${follow}`);
+    expect(((await sendControlRequest(socketPath, { command: 'reload' })) as Status).template.image).toBe(
+      'cernvm:cernvm-system-4.7.1.0',
+    );
+    await advanceUntil(() => logged('snapshot-followed').length === 2, 'the newer snapshot followed again');
+    expect((await status()).template.hash).toBe(followed);
     await stopFactory(exit);
   });
 

@@ -128,15 +128,31 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
   metrics.observeToken(tokenKeeper);
   metrics.measureScratch(() => scratchUsage(slotDirs.scratchRoot));
 
+  // What the configuration names to run from. With followSnapshot, a reload that leaves it as it was keeps the
+  // snapshot followed since: reading the file's older one would roll every slot back.
+  const rootChoiceOf = (c: FactoryConfig) => JSON.stringify([c.image, c.cernvm]);
+  let loadedRootChoice = rootChoiceOf(config);
+
   const reload = async (): Promise<unknown> => {
     const next = await loadFactoryConfig(options.layers);
     for (const key of RESTART_KEYS) {
       if (next[key] !== config[key])
         logger.log('warn', 'reload-ignored', { key, reason: 'takes effect at the next start' });
     }
-    const kept = { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) } as FactoryConfig;
+    const rootChoiceChanged = rootChoiceOf(next) !== loadedRootChoice;
+    const followed = config.followSnapshot && !rootChoiceChanged ? { image: config.image, cernvm: config.cernvm } : {};
+    const kept = {
+      ...next,
+      ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])),
+      ...followed,
+    } as FactoryConfig;
     const prepared = await preflight(kept, engineFacts, mounter, host, engineKind);
     config = kept;
+    if (rootChoiceChanged) {
+      loadedRootChoice = rootChoiceOf(next);
+      if (kept.cernvm) rootFollower?.rebase(kept.cernvm);
+      snapshotFollower?.rebase(kept.image);
+    }
     await tokenKeeper.look(); // another tokenFile: the slots' copy follows it before a slot of the new template starts
     factory.setTemplate(prepared.template, prepared.indexLimit);
     factory.setSlots(next.slots);
@@ -223,9 +239,8 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
           followFailed,
         )
       : undefined;
-  const follower =
-    rootFollower ??
-    (config.followSnapshot
+  const snapshotFollower =
+    !rootFollower && config.followSnapshot
       ? new SnapshotFollower(
           mounter,
           clock,
@@ -243,7 +258,8 @@ export async function runDaemon(context: CliContext, options: DaemonOptions): Pr
           },
           followFailed,
         )
-      : undefined);
+      : undefined;
+  const follower = rootFollower ?? snapshotFollower;
 
   const observers = { metrics, health, status: statusOf, refresh: () => factory.refreshHeartbeats() };
   const { control, http } = await openListeners(

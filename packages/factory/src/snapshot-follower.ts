@@ -73,6 +73,11 @@ export class SnapshotFollower extends Follower<FollowedSnapshot> {
     this.image = image;
   }
 
+  /** Follows on from another image: the configuration now names it. */
+  rebase(image: string): void {
+    this.image = image;
+  }
+
   async check(): Promise<FollowedSnapshot | undefined> {
     const placeholder = await this.mounter.inspectPlaceholder(this.image);
     if (!placeholder)
@@ -116,6 +121,11 @@ export class RootFollower extends Follower<FollowedRoot> {
     onError: (error: Error) => void,
   ) {
     super(clock, intervalMs, onNewer, onError);
+    this.cernvm = cernvm;
+  }
+
+  /** Follows on from another choice of root: the configuration now names it. */
+  rebase(cernvm: RootRequest): void {
     this.cernvm = cernvm;
   }
 
