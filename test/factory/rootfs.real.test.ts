@@ -251,6 +251,14 @@ describePodman('docker-cernvm-factory with cernvm: on podman', () => {
       result: { template: { root: snapshotRoot('4.8.0.0'), cernvmVersion: '4.8.0.0' } },
     });
     expect(factory.logs().filter((l) => l.event === 'action-failed')).toEqual([]);
+    const cvmfsDir = path.join(shared.dir, 'cvmfs');
+    const { stdout } = await run(process.execPath, [
+      ...[MOUNTER_BIN, 'snapshots', '--json', '--cvmfs-dir', cvmfsDir, '--repository', CONDOR_REPOSITORY],
+    ]);
+    expect(JSON.parse(stdout)).toMatchObject({
+      available: ['cernvm-system-4.7.1.0', 'cernvm-system-4.8.0.0'],
+      mounted: [{ tags: [], snapshot: 'cernvm-system-4.8.0.0', version: 'cernvm-system-4.8.0.0' }],
+    });
   }, 240_000);
 
   it('adopts its slots after a restart, and following snapshots rolls them to a newly published one', async () => {
