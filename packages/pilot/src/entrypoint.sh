@@ -33,6 +33,7 @@ PHASE=starting # starting, running, draining, stopping
 DRAIN_REASON=
 DRAIN_SENT=0
 MASTER_PID=
+UNSENT_STOP= # a stop signal that came before the master started, for it
 LOG_READER_PID=
 WATCHING=0
 STARTD_EXITED=0
@@ -206,7 +207,8 @@ stop_master() {
   PHASE=stopping
   CHANGED=1
   log "$1"
-  [ -n "$MASTER_PID" ] && kill "-$2" "$MASTER_PID" 2>/dev/null
+  # Before the master has started, its signal waits for it (UNSENT_STOP).
+  if [ -n "$MASTER_PID" ]; then kill "-$2" "$MASTER_PID" 2>/dev/null; else UNSENT_STOP=$2; fi
 }
 
 # Bash runs a trap while the watch loop waits in read, but read then goes on waiting: a trap does what cannot wait
@@ -323,7 +325,12 @@ follow_start_log
 read_deadline # the startd reads the file at its start: no reconfig for what is there now
 condor_master -f &
 MASTER_PID=$!
-PHASE=running
+# A drain or stop that came since the check above must not be lost: a drain is sent once the master answers (tick),
+# a stop now.
+case $PHASE in
+  starting) PHASE=running ;;
+  stopping) [ -z "$UNSENT_STOP" ] || kill "-$UNSENT_STOP" "$MASTER_PID" 2>/dev/null ;;
+esac
 log "condor_master started (pid $MASTER_PID), slot memory ${_CONDOR_MEMORY:-as configured} MB"
 
 # An idle slot's loop wakes only for a line of the log, a signal, a child's end, or the next heartbeat. While a drain

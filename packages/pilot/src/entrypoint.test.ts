@@ -14,6 +14,7 @@ import { testOptions } from './testing/pilot-options.js';
 const SLOW = 20_000;
 const EX_CONFIG = 78;
 const REAL_PGREP = execFileSync('sh', ['-c', 'command -v pgrep'], { encoding: 'utf8' }).trim();
+const REAL_MKFIFO = execFileSync('sh', ['-c', 'command -v mkfifo'], { encoding: 'utf8' }).trim();
 
 const FAKES: Record<string, string> = {
   // Knows where the startd logs, as the real one would answer from the image's configuration. Slow when asked
@@ -429,6 +430,44 @@ describe('entrypoint.sh', () => {
     },
     SLOW,
   );
+
+  // The last step before the master starts makes the watch loop's FIFO: a signal then found no master to tell, and
+  // the pilot ran on as if never told.
+  describe('a signal that comes just before the master starts', () => {
+    async function signalWhileTheFifoIsMade(signal: NodeJS.Signals): Promise<RunningPilot> {
+      await writeFile(
+        path.join(fixture.bin, 'mkfifo'),
+        `#!/bin/sh\necho "mkfifo asked" >>"$FAKE_DIR/events"\nsleep 0.5\nexec ${REAL_MKFIFO} "$@"\n`,
+        { mode: 0o755 },
+      );
+      const pilot = startPilot();
+      await waitFor('the FIFO being made', async () => ((await events()).includes('mkfifo asked') ? true : undefined));
+      pilot.child.kill(signal);
+      return pilot;
+    }
+
+    it(
+      'a drain (SIGUSR1) is sent once the master answers, and the pilot drains',
+      async () => {
+        const pilot = await signalWhileTheFifoIsMade('SIGUSR1');
+        await expect(pilot.exited).resolves.toBe(0);
+        expect(await events()).toContain('condor_off -graceful -daemon startd');
+        expect(pilot.stderr()).toMatch(/drained \(signal\): exiting 0/);
+      },
+      SLOW,
+    );
+
+    it(
+      'a stop (SIGTERM) is passed to the master as soon as it has started, and the pilot ends',
+      async () => {
+        const pilot = await signalWhileTheFifoIsMade('SIGTERM');
+        // The master may end of the signal itself (143), before its handler is in place.
+        expect([0, 143]).toContain(await pilot.exited);
+        expect(pilot.stderr()).toMatch(/graceful shutdown \(SIGTERM\)[^]*condor_master started/);
+      },
+      SLOW,
+    );
+  });
 
   it(
     'drains on SIGUSR1: condor_off -graceful for the startd, then, with the startd gone, stops the master and exits 0',
