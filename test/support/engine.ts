@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { engineKindOf } from '@docker-cernvm/factory';
+import { askEngineKind } from '@docker-cernvm/factory';
 import Dockerode from 'dockerode';
 
 /** Marks every container a test creates, so a later run can clean up after an interrupted one. */
@@ -32,7 +32,7 @@ export async function realEngineAvailable(suite: string): Promise<boolean> {
 
 /** Whether DOCKER_HOST leads to podman's API service (scripts/podman.sh) rather than a dockerd. */
 export async function engineIsPodman(): Promise<boolean> {
-  return engineKindOf((await docker.version()) as { Components?: Array<{ Name?: string }> }) === 'podman';
+  return (await askEngineKind(docker)) === 'podman';
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   type RequestCounter,
   type SlotRuntime,
 } from './docker-runtime.js';
-import { engineKindOf } from '@docker-cernvm/mounter';
+import { askEngineKind, engineKindOf } from '@docker-cernvm/mounter';
 import { serviceRlimits } from './host-rlimits.js';
 import type { SlotRlimits } from './host-rlimits.js';
 import { PodmanRuntime } from './podman-runtime.js';
@@ -21,7 +21,7 @@ function rlimitsOnce(docker: Docker): () => Promise<SlotRlimits> {
   return () => (read ??= serviceRlimits((docker.modem as { socketPath?: string }).socketPath));
 }
 
-export { type EngineKind, engineKindOf };
+export { type EngineKind, askEngineKind, engineKindOf };
 
 /**
  * The runtime for whichever engine DOCKER_HOST leads to, asked once with the first operation (the factory's
@@ -39,8 +39,8 @@ export class DetectedRuntime implements SlotRuntime {
 
   /** Which engine this is (asks it on the first call). */
   async kind(): Promise<EngineKind> {
-    this.count('version');
-    return engineKindOf((await this.docker.version()) as { Components?: Array<{ Name?: string }> });
+    this.count('ping');
+    return askEngineKind(this.docker);
   }
 
   private runtime(): Promise<SlotRuntime> {

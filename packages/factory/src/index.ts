@@ -15,7 +15,7 @@ export {
   type SlotTemplate,
 } from './template.js';
 export { DockerodeRuntime, type SlotRuntime, type ListedContainer, type ExitDetails } from './docker-runtime.js';
-export { DetectedRuntime, type EngineKind, engineKindOf } from './detected-runtime.js';
+export { DetectedRuntime, type EngineKind, askEngineKind, engineKindOf } from './detected-runtime.js';
 export { PodmanRuntime } from './podman-runtime.js';
 export { EventStream, parseEventLine, sinceOf, type EngineEvent } from './event-stream.js';
 export { HostSlotDirs, type SlotDirs } from './slot-dirs.js';

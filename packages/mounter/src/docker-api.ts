@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { MounterError } from './errors.js';
@@ -25,9 +26,27 @@ export interface LabelledContainer extends ContainerUse {
 /** Which engine answers: dockerd, or podman's API service (which serves Docker's API too). */
 export type EngineKind = 'docker' | 'podman';
 
-/** Podman's API service names itself among the components of `GET /version`; dockerd never does. */
-export function engineKindOf(version: { Components?: Array<{ Name?: string }> | null }): EngineKind {
-  return (version.Components ?? []).some((c) => c.Name === 'Podman Engine') ? 'podman' : 'docker';
+/** Podman's API service marks its answers with the version of its own API; dockerd never does. */
+export function engineKindOf(headers: IncomingHttpHeaders): EngineKind {
+  return headers['libpod-api-version'] ? 'podman' : 'docker';
+}
+
+/**
+ * Which engine answers, from the headers of `GET /_ping`: as cheap as a request gets, where podman's `/version`
+ * first asks each of its OCI tools for its own version.
+ */
+export function askEngineKind(docker: Dockerode): Promise<EngineKind> {
+  return new Promise((resolve, reject) =>
+    docker.modem.dial(
+      { path: '/_ping', method: 'GET', isStream: true, statusCodes: { 200: true } },
+      (error: unknown, response: unknown) => {
+        if (error) return reject(error);
+        const answer = response as IncomingMessage;
+        answer.resume(); // the body is "OK": read and dropped, so the connection is freed
+        resolve(engineKindOf(answer.headers));
+      },
+    ),
+  );
 }
 
 /** Everything the mounter asks of the Docker engine. The only module that speaks dockerode. */
@@ -63,7 +82,7 @@ export class DockerodeApi implements DockerApi {
   constructor(private readonly docker: Dockerode) {}
 
   async engine(): Promise<EngineKind> {
-    return engineKindOf((await this.docker.version()) as { Components?: Array<{ Name?: string }> });
+    return askEngineKind(this.docker);
   }
 
   async storageInfo(): Promise<EngineStorageInfo> {

@@ -23,6 +23,7 @@ export {
   DockerodeApi,
   type ContainerUse,
   type EngineKind,
+  askEngineKind,
   engineKindOf,
   type ImageDetails,
   type LabelledContainer,
