@@ -109,7 +109,7 @@ describe('the docker-cernvm-factory command', () => {
     it('is trusted with its CA in DOCKER_CERT_PATH, as dockerode reads it', async () => {
       await withTlsEngine(async ({ port, dir, certDir, requests }) => {
         const { code, stderr } = await runBin(startArgs(dir), { ...tlsEnv(port, certDir), NODE_EXTRA_CA_CERTS: '' });
-        expect(requests).toContain('GET /version');
+        expect(requests).toContain('GET /_ping');
         expect({ code, stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/test engine: no engine here/) });
       });
     });
@@ -120,7 +120,7 @@ describe('the docker-cernvm-factory command', () => {
           ...tlsEnv(port),
           NODE_EXTRA_CA_CERTS: path.join(certDir, 'ca.pem'),
         });
-        expect(requests).toContain('GET /version');
+        expect(requests).toContain('GET /_ping');
         expect({ code, stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/test engine: no engine here/) });
       });
     });
