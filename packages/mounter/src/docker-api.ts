@@ -79,10 +79,17 @@ function statusOf(error: unknown): number | undefined {
 }
 
 export class DockerodeApi implements DockerApi {
+  /** The engine behind the socket does not change: asked once, and again only after a failed ask. */
+  private kind: Promise<EngineKind> | undefined;
+
   constructor(private readonly docker: Dockerode) {}
 
-  async engine(): Promise<EngineKind> {
-    return askEngineKind(this.docker);
+  engine(): Promise<EngineKind> {
+    if (!this.kind) {
+      this.kind = askEngineKind(this.docker);
+      this.kind.catch(() => (this.kind = undefined));
+    }
+    return this.kind;
   }
 
   async storageInfo(): Promise<EngineStorageInfo> {
